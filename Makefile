@@ -1,0 +1,57 @@
+# caseflow — every target installs what it needs from nothing (see README "Prerequisites").
+SHELL := /bin/bash
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: run test test-unit test-integration bench lint fmt typecheck infra-up infra-down infra-status infra-wipe clean
+
+$(STAMP): pyproject.toml requirements.lock
+	@test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -r requirements.lock
+	$(BIN)/pip install -q --no-deps -e .
+	@touch $(STAMP)
+
+venv: $(STAMP)
+
+## the platform's main job: local Kafka + FerretDB, every service, the partner simulators (Ctrl-C stops)
+run: $(STAMP)
+	$(BIN)/python -m caseflow_cli run
+
+## all tests: unit, then integration against a real Kafka broker and FerretDB started for the run
+test: $(STAMP)
+	$(BIN)/python -m pytest -q -p no:cacheprovider
+
+test-unit: $(STAMP)
+	$(BIN)/python -m pytest -q tests/unit
+
+test-integration: $(STAMP)
+	$(BIN)/python -m pytest -q -m integration
+
+bench: $(STAMP)
+	$(BIN)/python -m bench
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/mypy shared
+
+fmt: $(STAMP)
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+infra-up: $(STAMP)
+	$(BIN)/python -m caseflow_cli infra up
+
+infra-down: $(STAMP)
+	$(BIN)/python -m caseflow_cli infra down
+
+infra-status: $(STAMP)
+	$(BIN)/python -m caseflow_cli infra status
+
+infra-wipe: $(STAMP)
+	$(BIN)/python -m caseflow_cli infra wipe -y
+
+clean:
+	rm -rf $(VENV) .cache .pytest_cache .ruff_cache .mypy_cache

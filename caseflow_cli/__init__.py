@@ -1,0 +1,1 @@
+"""caseflow operations CLI (local infrastructure and operational commands)."""

@@ -1,0 +1,854 @@
+"""Local infrastructure manager: a real single-node Kafka (KRaft) and FerretDB, no Docker.
+
+Kafka runs from the Maven Central jars (fetched with ``mvn`` through ``deploy/local/kafka-pom.xml``),
+FerretDB is built from the pinned Go module in ``deploy/local/ferretdb`` and serves the MongoDB wire
+protocol on top of SQLite.  Both listen on 127.0.0.1 only.
+
+Layout::
+
+    <cache>/kafka-<version>/libs/*.jar     broker classpath (shared, fetched once)
+    <cache>/bin/ferretdb                   FerretDB binary (shared, built once)
+    <home>/run/<server>.pid                JSON pid records of the processes we started
+    <home>/logs/<server>.log               server logs (kafka.log is written by log4j)
+    <home>/kafka/data                      KRaft log dirs (formatted once, kept across restarts)
+    <home>/ferretdb/data                   SQLite databases
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import errno
+import fcntl
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import typer
+from pydantic import Field, ValidationError, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+DEPLOY_DIR = REPO_ROOT / "deploy" / "local"
+KAFKA_POM = DEPLOY_DIR / "kafka-pom.xml"
+FERRETDB_MODULE_DIR = DEPLOY_DIR / "ferretdb"
+FERRETDB_MODULE = "github.com/FerretDB/FerretDB"
+HOST = "127.0.0.1"
+
+KAFKA = "kafka"
+FERRETDB = "ferretdb"
+SERVERS = (KAFKA, FERRETDB)
+
+STOP_TIMEOUT = 15.0
+LOG_TAIL_LINES = 20
+
+
+class InfraError(Exception):
+    """A failure with a message meant for a human (printed without traceback by the CLI)."""
+
+
+class InfraSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="CASEFLOW_INFRA_", extra="ignore")
+
+    home: Path = REPO_ROOT / ".cache" / "infra"
+    cache: Path = REPO_ROOT / ".cache"
+    kafka_port: int = Field(default=39092, ge=1, le=65535)
+    kafka_controller_port: int = Field(default=39093, ge=1, le=65535)
+    mongo_port: int = Field(default=37017, ge=1, le=65535)
+    kafka_version: str = Field(default="3.9.1", pattern=r"^\d+\.\d+\.\d+$")
+    start_timeout: float = Field(default=90, gt=0)
+
+    @model_validator(mode="after")
+    def _distinct_ports(self) -> InfraSettings:
+        ports = {
+            "kafka_port": self.kafka_port,
+            "kafka_controller_port": self.kafka_controller_port,
+            "mongo_port": self.mongo_port,
+        }
+        seen: dict[int, str] = {}
+        for name, port in ports.items():
+            if port in seen:
+                raise ValueError(
+                    f"{_env_name(name)} and {_env_name(seen[port])} must be different ports (both are {port})"
+                )
+            seen[port] = name
+        return self
+
+    # ---- derived paths -------------------------------------------------------------------------
+
+    @property
+    def run_dir(self) -> Path:
+        return self.home / "run"
+
+    @property
+    def logs_dir(self) -> Path:
+        return self.home / "logs"
+
+    @property
+    def kafka_dir(self) -> Path:
+        return self.home / "kafka"
+
+    @property
+    def kafka_data_dir(self) -> Path:
+        return self.kafka_dir / "data"
+
+    @property
+    def ferretdb_dir(self) -> Path:
+        return self.home / "ferretdb"
+
+    @property
+    def kafka_libs(self) -> Path:
+        return self.cache / f"kafka-{self.kafka_version}" / "libs"
+
+    @property
+    def ferretdb_bin(self) -> Path:
+        return self.cache / "bin" / "ferretdb"
+
+    def pid_file(self, server: str) -> Path:
+        return self.run_dir / f"{server}.pid"
+
+    def log_file(self, server: str) -> Path:
+        return self.logs_dir / f"{server}.log"
+
+    def port_of(self, server: str) -> int:
+        return self.kafka_port if server == KAFKA else self.mongo_port
+
+
+@dataclass
+class ServerStatus:
+    name: str
+    port: int
+    pid: int | None
+    running: bool
+    ready: bool
+    log_path: Path
+    extra_ports: dict[str, int] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["log_path"] = str(self.log_path)
+        return d
+
+
+@dataclass
+class InfraStatus:
+    kafka: ServerStatus
+    ferretdb: ServerStatus
+    host: str = HOST
+
+    @property
+    def kafka_bootstrap(self) -> str:
+        return f"{self.host}:{self.kafka.port}"
+
+    @property
+    def mongo_url(self) -> str:
+        return f"mongodb://{self.host}:{self.ferretdb.port}/"
+
+    @property
+    def servers(self) -> list[ServerStatus]:
+        return [self.kafka, self.ferretdb]
+
+    @property
+    def all_ready(self) -> bool:
+        return all(s.ready for s in self.servers)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "kafka_bootstrap": self.kafka_bootstrap,
+            "mongo_url": self.mongo_url,
+            "ready": self.all_ready,
+            "servers": {s.name: s.to_dict() for s in self.servers},
+        }
+
+
+# ---- small helpers -----------------------------------------------------------------------------
+
+
+def _progress(msg: str) -> None:
+    print(msg, file=sys.stderr, flush=True)
+
+
+@contextlib.contextmanager
+def _file_lock(path: Path) -> Iterator[None]:
+    """Serialises concurrent ``up``/``down``/fetches (several shells or test workers)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "a+") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+def _tail(path: Path, lines: int = LOG_TAIL_LINES) -> str:
+    try:
+        with open(path, "rb") as fh:
+            fh.seek(0, os.SEEK_END)
+            size = fh.tell()
+            fh.seek(max(0, size - 64 * 1024))
+            data = fh.read().decode("utf-8", "replace")
+    except OSError:
+        return "(no log output)"
+    out = data.splitlines()[-lines:]
+    return "\n".join(out) if out else "(log is empty)"
+
+
+def _pid_alive(pid: int) -> bool:
+    """True if ``pid`` exists and is not a zombie (reaping it if it is our own dead child)."""
+    with contextlib.suppress(ChildProcessError, OSError):
+        done, _ = os.waitpid(pid, os.WNOHANG)
+        if done == pid:
+            return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+        state = stat.rsplit(")", 1)[1].split()[0]
+        if state in ("Z", "X"):
+            return False
+    except (OSError, IndexError):
+        pass
+    return True
+
+
+def _cmdline(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode("utf-8", "replace")
+    except OSError:
+        return ""
+
+
+_MARKERS = {KAFKA: "kafka.Kafka", FERRETDB: "ferretdb"}
+
+
+def _read_pid(settings: InfraSettings, server: str) -> int | None:
+    """The recorded pid of ``server`` if that process is still alive and still ours."""
+    path = settings.pid_file(server)
+    try:
+        record = json.loads(path.read_text())
+        pid = int(record["pid"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    if not _pid_alive(pid):
+        return None
+    cmd = _cmdline(pid)
+    if cmd and _MARKERS[server] not in cmd:  # pid was recycled by an unrelated process
+        return None
+    return pid
+
+
+def _write_pid(settings: InfraSettings, server: str, pid: int, ports: dict[str, int]) -> None:
+    settings.run_dir.mkdir(parents=True, exist_ok=True)
+    tmp = settings.pid_file(server).with_suffix(".tmp")
+    tmp.write_text(json.dumps({"pid": pid, "ports": ports, "started_at": time.time()}))
+    tmp.replace(settings.pid_file(server))
+
+
+def _port_free(port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            s.bind((HOST, port))
+        except OSError as exc:
+            if exc.errno in (errno.EADDRINUSE, errno.EACCES):
+                return False
+            raise
+    return True
+
+
+def _run_coro(factory: Callable[[], Any]) -> Any:
+    """Run a coroutine from sync code, even when called from inside a running event loop."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(factory())
+    box: dict[str, Any] = {}
+
+    def runner() -> None:
+        try:
+            box["value"] = asyncio.run(factory())
+        except BaseException as exc:  # noqa: BLE001 - re-raised in the caller thread
+            box["error"] = exc
+
+    t = threading.Thread(target=runner, name="infra-probe", daemon=True)
+    t.start()
+    t.join()
+    if "error" in box:
+        raise box["error"]
+    return box.get("value")
+
+
+# ---- readiness probes --------------------------------------------------------------------------
+
+
+def _probe_kafka(port: int, timeout: float = 5.0) -> bool:
+    async def probe() -> bool:
+        from aiokafka.admin import AIOKafkaAdminClient
+
+        admin = AIOKafkaAdminClient(bootstrap_servers=f"{HOST}:{port}", request_timeout_ms=int(timeout * 1000))
+        try:
+            await asyncio.wait_for(admin.start(), timeout)
+            cluster = await asyncio.wait_for(admin.describe_cluster(), timeout)
+            return bool(cluster.get("brokers"))
+        finally:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(admin.close(), timeout)
+
+    if _port_free(port):
+        return False
+    try:
+        return bool(_run_coro(probe))
+    except Exception:  # noqa: BLE001 - any failure means "not ready yet"
+        return False
+
+
+def _probe_mongo(port: int, timeout: float = 2.0) -> bool:
+    import pymongo
+
+    if _port_free(port):
+        return False
+    ms = int(timeout * 1000)
+    client: pymongo.MongoClient[Any] = pymongo.MongoClient(
+        f"mongodb://{HOST}:{port}/",
+        serverSelectionTimeoutMS=ms,
+        connectTimeoutMS=ms,
+        socketTimeoutMS=ms,
+        directConnection=True,
+    )
+    try:
+        return client.admin.command("ping").get("ok") == 1
+    except Exception:  # noqa: BLE001
+        return False
+    finally:
+        client.close()
+
+
+def _probe(server: str, settings: InfraSettings) -> bool:
+    if server == KAFKA:
+        return _probe_kafka(settings.kafka_port)
+    return _probe_mongo(settings.mongo_port)
+
+
+# ---- downloads / builds ------------------------------------------------------------------------
+
+
+def _require_tool(name: str, why: str) -> str:
+    path = shutil.which(name)
+    if not path:
+        raise InfraError(f"`{name}` was not found on PATH; it is needed to {why}")
+    return path
+
+
+def _kafka_jars_present(settings: InfraSettings) -> bool:
+    libs = settings.kafka_libs
+    v = settings.kafka_version
+    return (libs / f"kafka_2.13-{v}.jar").is_file() and (libs / f"kafka-clients-{v}.jar").is_file()
+
+
+def _fetch_kafka(settings: InfraSettings) -> None:
+    mvn = _require_tool("mvn", "fetch the Kafka jars from Maven Central")
+    _require_tool("java", "run Kafka")
+    if not KAFKA_POM.is_file():
+        raise InfraError(f"missing {KAFKA_POM}; cannot fetch Kafka")
+    _progress(f"fetching Kafka {settings.kafka_version} jars (first run only)...")
+    target = settings.kafka_libs
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=".libs-", dir=target.parent))
+    try:
+        proc = subprocess.run(
+            [
+                mvn,
+                "-q",
+                "-B",
+                "-f",
+                str(KAFKA_POM),
+                "dependency:copy-dependencies",
+                "-DincludeScope=runtime",
+                f"-DoutputDirectory={tmp}",
+                f"-Dkafka.version={settings.kafka_version}",
+            ],
+            capture_output=True,
+            text=True,
+        )
+        if proc.returncode != 0:
+            out = "\n".join((proc.stdout + proc.stderr).splitlines()[-LOG_TAIL_LINES:])
+            raise InfraError(f"fetching Kafka {settings.kafka_version} with mvn failed:\n{out}")
+        if target.exists():
+            shutil.rmtree(target)
+        tmp.replace(target)
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp, ignore_errors=True)
+    if not _kafka_jars_present(settings):
+        raise InfraError(f"mvn finished but the Kafka {settings.kafka_version} jars are not in {target}")
+
+
+def _ferretdb_works(binary: Path) -> bool:
+    if not binary.is_file():
+        return False
+    try:
+        proc = subprocess.run([str(binary), "--version"], capture_output=True, text=True, timeout=20)
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+    return proc.returncode == 0 and "version: v" in proc.stdout
+
+
+def _pinned_ferretdb_version() -> str:
+    text = (FERRETDB_MODULE_DIR / "go.mod").read_text()
+    m = re.search(rf"^\s*(?:require\s+)?{re.escape(FERRETDB_MODULE)}\s+(v\S+)", text, re.MULTILINE)
+    if not m:
+        raise InfraError(f"{FERRETDB_MODULE_DIR / 'go.mod'} does not pin {FERRETDB_MODULE}")
+    return m.group(1)
+
+
+def _build_ferretdb(settings: InfraSettings) -> None:
+    """Build FerretDB from the pinned module.
+
+    A plain ``go build github.com/FerretDB/FerretDB/cmd/ferretdb`` produces a binary that panics at
+    start ("Invalid build/version/version.txt"): the published module lacks the generated
+    ``build/version/version.txt``.  So we copy the module source, add that file and build through a
+    copy of the pinned go.mod with a ``replace`` pointing at the patched source.
+    """
+    go = _require_tool("go", "build FerretDB")
+    if not (FERRETDB_MODULE_DIR / "go.mod").is_file():
+        raise InfraError(f"missing {FERRETDB_MODULE_DIR / 'go.mod'}; cannot build FerretDB")
+    version = _pinned_ferretdb_version()
+    _progress(f"building FerretDB {version} (first run only, ~90 s)...")
+    env = dict(os.environ, CGO_ENABLED="0", GOFLAGS="-mod=mod")
+
+    def go_run(args: list[str], cwd: Path) -> str:
+        proc = subprocess.run([go, *args], cwd=cwd, env=env, capture_output=True, text=True)
+        if proc.returncode != 0:
+            out = "\n".join((proc.stdout + proc.stderr).splitlines()[-LOG_TAIL_LINES:])
+            raise InfraError(f"building FerretDB failed at `go {' '.join(args)}`:\n{out}")
+        return proc.stdout
+
+    info = json.loads(go_run(["mod", "download", "-json", f"{FERRETDB_MODULE}@{version}"], FERRETDB_MODULE_DIR))
+    src_dir = Path(info["Dir"])
+    build_root = settings.cache / "build" / f"ferretdb-{version}"
+    if build_root.exists():
+        shutil.rmtree(build_root)
+    patched = build_root / "src"
+    shutil.copytree(src_dir, patched)
+    for p in [patched, *patched.rglob("*")]:
+        if not p.is_symlink():
+            p.chmod(p.stat().st_mode | 0o200)
+    (patched / "build" / "version" / "version.txt").write_text(version + "\n")
+    wrapper = build_root / "mod"
+    wrapper.mkdir(parents=True)
+    gomod = (FERRETDB_MODULE_DIR / "go.mod").read_text()
+    gomod += f"\nreplace {FERRETDB_MODULE} => {patched}\n"
+    (wrapper / "go.mod").write_text(gomod)
+    shutil.copy2(FERRETDB_MODULE_DIR / "go.sum", wrapper / "go.sum")
+
+    settings.ferretdb_bin.parent.mkdir(parents=True, exist_ok=True)
+    tmp_bin = settings.ferretdb_bin.with_name(".ferretdb.tmp")
+    go_run(["build", "-o", str(tmp_bin), f"{FERRETDB_MODULE}/cmd/ferretdb"], wrapper)
+    if not _ferretdb_works(tmp_bin):
+        raise InfraError(f"the freshly built FerretDB binary {tmp_bin} does not run (`--version` failed)")
+    tmp_bin.replace(settings.ferretdb_bin)
+    shutil.rmtree(build_root, ignore_errors=True)
+    with contextlib.suppress(OSError):
+        build_root.parent.rmdir()
+
+
+def ensure_downloads(settings: InfraSettings, servers: tuple[str, ...] = SERVERS) -> None:
+    """Fetch the Kafka jars and build FerretDB into ``settings.cache`` unless already there."""
+    with _file_lock(settings.cache / ".infra-fetch.lock"):
+        if KAFKA in servers:
+            _require_tool("java", "run Kafka")
+            if not _kafka_jars_present(settings):
+                _fetch_kafka(settings)
+        if FERRETDB in servers and not _ferretdb_works(settings.ferretdb_bin):
+            _build_ferretdb(settings)
+
+
+# ---- process management ------------------------------------------------------------------------
+
+
+def _kafka_java_cmd(settings: InfraSettings, main: str, *args: str) -> list[str]:
+    java = _require_tool("java", "run Kafka")
+    return [
+        java, "-Xmx512m", "-Xms128m", "-XX:+UseG1GC", "-Djava.awt.headless=true",
+        f"-Dlog4j.configuration=file:{settings.kafka_dir / 'log4j.properties'}",
+        f"-Dkafka.logs.dir={settings.logs_dir}",
+        "-cp", f"{settings.kafka_libs}/*", main, *args,
+    ]  # fmt: skip
+
+
+def _write_kafka_config(settings: InfraSettings) -> Path:
+    settings.kafka_dir.mkdir(parents=True, exist_ok=True)
+    settings.logs_dir.mkdir(parents=True, exist_ok=True)
+    props = settings.kafka_dir / "server.properties"
+    props.write_text(
+        "\n".join(
+            [
+                "# generated by caseflow infra; rewritten on every start",
+                "process.roles=broker,controller",
+                "node.id=1",
+                f"controller.quorum.voters=1@{HOST}:{settings.kafka_controller_port}",
+                f"listeners=PLAINTEXT://{HOST}:{settings.kafka_port},CONTROLLER://{HOST}:{settings.kafka_controller_port}",
+                f"advertised.listeners=PLAINTEXT://{HOST}:{settings.kafka_port}",
+                "controller.listener.names=CONTROLLER",
+                "inter.broker.listener.name=PLAINTEXT",
+                "listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT",
+                f"log.dirs={settings.kafka_data_dir}",
+                "num.partitions=1",
+                "default.replication.factor=1",
+                "offsets.topic.replication.factor=1",
+                "offsets.topic.num.partitions=5",
+                "transaction.state.log.replication.factor=1",
+                "transaction.state.log.min.isr=1",
+                "min.insync.replicas=1",
+                "group.initial.rebalance.delay.ms=0",
+                "auto.create.topics.enable=true",
+                "log.retention.hours=168",
+                "log.segment.bytes=104857600",
+                "",
+            ]
+        )
+    )
+    (settings.kafka_dir / "log4j.properties").write_text(
+        "\n".join(
+            [
+                "log4j.rootLogger=INFO, file",
+                "log4j.appender.file=org.apache.log4j.RollingFileAppender",
+                f"log4j.appender.file.File={settings.log_file(KAFKA)}",
+                "log4j.appender.file.MaxFileSize=20MB",
+                "log4j.appender.file.MaxBackupIndex=2",
+                "log4j.appender.file.layout=org.apache.log4j.PatternLayout",
+                "log4j.appender.file.layout.ConversionPattern=[%d] %p %m (%c)%n",
+                "log4j.logger.kafka.request.logger=WARN",
+                "log4j.logger.kafka.controller=INFO",
+                "log4j.logger.state.change.logger=WARN",
+                "log4j.logger.org.apache.kafka.raft=INFO",
+                "",
+            ]
+        )
+    )
+    return props
+
+
+def _format_kafka_storage(settings: InfraSettings, props: Path) -> None:
+    """Format the KRaft log dir once; later starts reuse it (which is what makes them fast)."""
+    if (settings.kafka_data_dir / "meta.properties").is_file():
+        return
+    id_file = settings.kafka_dir / "cluster.id"
+    if not id_file.is_file():
+        proc = subprocess.run(
+            _kafka_java_cmd(settings, "kafka.tools.StorageTool", "random-uuid"),
+            capture_output=True, text=True, timeout=120,
+        )  # fmt: skip
+        cluster_id = proc.stdout.strip().splitlines()[-1] if proc.stdout.strip() else ""
+        if proc.returncode != 0 or not cluster_id:
+            raise InfraError(f"could not generate a Kafka cluster id:\n{proc.stderr[-2000:]}")
+        id_file.write_text(cluster_id + "\n")
+    cluster_id = id_file.read_text().strip()
+    fmt_args = ["format", "-t", cluster_id, "-c", str(props), "--ignore-formatted"]
+    proc = subprocess.run(
+        _kafka_java_cmd(settings, "kafka.tools.StorageTool", *fmt_args),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    if proc.returncode != 0:
+        where = settings.kafka_data_dir
+        raise InfraError(f"formatting Kafka storage in {where} failed:\n{proc.stderr[-2000:]}")
+
+
+def _start_kafka(settings: InfraSettings) -> int:
+    props = _write_kafka_config(settings)
+    _format_kafka_storage(settings, props)
+    return _spawn(settings, KAFKA, _kafka_java_cmd(settings, "kafka.Kafka", str(props)), settings.kafka_dir)
+
+
+def _start_ferretdb(settings: InfraSettings) -> int:
+    data = settings.ferretdb_dir / "data"
+    state = settings.ferretdb_dir / "state"
+    data.mkdir(parents=True, exist_ok=True)
+    state.mkdir(parents=True, exist_ok=True)
+    cmd = [
+        str(settings.ferretdb_bin),
+        "--handler=sqlite",
+        f"--sqlite-url=file:{data}/",
+        f"--listen-addr={HOST}:{settings.mongo_port}",
+        f"--state-dir={state}",
+        "--debug-addr=-",
+        "--telemetry=disable",
+        "--log-level=error",
+    ]
+    return _spawn(settings, FERRETDB, cmd, settings.ferretdb_dir)
+
+
+def _spawn(settings: InfraSettings, server: str, cmd: list[str], cwd: Path) -> int:
+    settings.logs_dir.mkdir(parents=True, exist_ok=True)
+    # Kafka's own log goes to kafka.log via log4j; its stdout/stderr (JVM errors) to kafka.out.
+    out_path = settings.logs_dir / (f"{server}.out" if server == KAFKA else f"{server}.log")
+    with open(out_path, "ab") as out:
+        out.write(f"\n==== {time.strftime('%Y-%m-%d %H:%M:%S')} starting: {' '.join(cmd)}\n".encode())
+        out.flush()
+        proc = subprocess.Popen(
+            cmd,
+            cwd=cwd,
+            stdin=subprocess.DEVNULL,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    ports = {"port": settings.port_of(server)}
+    if server == KAFKA:
+        ports["controller_port"] = settings.kafka_controller_port
+    _write_pid(settings, server, proc.pid, ports)
+    return proc.pid
+
+
+def _terminate(settings: InfraSettings, server: str, timeout: float = STOP_TIMEOUT) -> None:
+    pid = _read_pid(settings, server)
+    if pid is not None:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(pid, signal.SIGTERM)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline and _pid_alive(pid):
+            time.sleep(0.1)
+        if _pid_alive(pid):
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(pid, signal.SIGKILL)
+            deadline = time.monotonic() + 5
+            while time.monotonic() < deadline and _pid_alive(pid):
+                time.sleep(0.05)
+    settings.pid_file(server).unlink(missing_ok=True)
+
+
+def _server_status(settings: InfraSettings, server: str, probe: bool = True) -> ServerStatus:
+    pid = _read_pid(settings, server)
+    running = pid is not None
+    ready = running and probe and _probe(server, settings)
+    extra = {"controller_port": settings.kafka_controller_port} if server == KAFKA else {}
+    return ServerStatus(
+        name=server,
+        port=settings.port_of(server),
+        pid=pid,
+        running=running,
+        ready=ready,
+        log_path=settings.log_file(server),
+        extra_ports=extra,
+    )
+
+
+def _env_name(field_name: str) -> str:
+    return f"CASEFLOW_INFRA_{field_name.upper()}"
+
+
+def _check_ports(settings: InfraSettings, server: str) -> None:
+    ports = [("kafka_port", settings.kafka_port, "kafka")] if server == KAFKA else []
+    if server == KAFKA:
+        ports.append(("kafka_controller_port", settings.kafka_controller_port, "kafka controller"))
+    else:
+        ports.append(("mongo_port", settings.mongo_port, "ferretdb"))
+    for field_name, port, label in ports:
+        if not _port_free(port):
+            raise InfraError(
+                f"port {port} ({label}) is already in use by another process; "
+                f"set {_env_name(field_name)} to another port"
+            )
+
+
+def _failure(settings: InfraSettings, server: str, why: str) -> InfraError:
+    log = settings.log_file(server)
+    tail = _tail(log)
+    if server == KAFKA:
+        out = settings.logs_dir / "kafka.out"
+        out_lines = [ln for ln in _tail(out, 10).splitlines() if ln.strip() and not ln.startswith("====")]
+        if out_lines and not out_lines[0].startswith("(no log"):
+            tail += f"\n--- {out} ---\n" + "\n".join(out_lines)
+    return InfraError(f"{server} on port {settings.port_of(server)} {why}.\n--- last lines of {log} ---\n{tail}")
+
+
+# ---- public API --------------------------------------------------------------------------------
+
+
+def status(settings: InfraSettings) -> InfraStatus:
+    """Per-server state: running (recorded pid alive), ready (probe answers), port, pid, log path."""
+    return InfraStatus(kafka=_server_status(settings, KAFKA), ferretdb=_server_status(settings, FERRETDB))
+
+
+def up(settings: InfraSettings) -> InfraStatus:
+    """Start Kafka and FerretDB unless they already run; wait until both answer. Idempotent."""
+    with _file_lock(settings.run_dir / ".lock"):
+        current = status(settings)
+        if current.all_ready:
+            return current
+
+        to_start = [s.name for s in current.servers if not s.running]
+        for server in to_start:
+            settings.pid_file(server).unlink(missing_ok=True)  # stale record
+            _check_ports(settings, server)
+        if to_start:
+            ensure_downloads(settings, tuple(to_start))
+
+        started: list[str] = []
+        try:
+            for server in to_start:
+                _progress(f"starting {server} on {HOST}:{settings.port_of(server)}...")
+                (_start_kafka if server == KAFKA else _start_ferretdb)(settings)
+                started.append(server)
+
+            pending = [s.name for s in current.servers if not s.ready]
+            deadline = time.monotonic() + settings.start_timeout
+            while pending:
+                for server in list(pending):
+                    if _read_pid(settings, server) is None:
+                        raise _failure(settings, server, "exited during startup")
+                    if _probe(server, settings):
+                        pending.remove(server)
+                if not pending:
+                    break
+                if time.monotonic() >= deadline:
+                    server = pending[0]
+                    raise _failure(settings, server, f"did not become ready within {settings.start_timeout:g} s")
+                time.sleep(0.5)
+        except BaseException:
+            for server in started:
+                _terminate(settings, server, timeout=5)
+            raise
+        return status(settings)
+
+
+def down(settings: InfraSettings) -> None:
+    """SIGTERM the recorded process groups, SIGKILL after 15 s, remove pid files. Idempotent."""
+    with _file_lock(settings.run_dir / ".lock"):
+        for server in SERVERS:
+            _terminate(settings, server)
+
+
+def wipe(settings: InfraSettings) -> None:
+    """Stop the servers and delete their data, logs and pid files under ``home`` (cache is kept)."""
+    down(settings)
+    for sub in (settings.kafka_dir, settings.ferretdb_dir, settings.logs_dir, settings.run_dir):
+        if sub.exists():
+            shutil.rmtree(sub)
+
+
+# ---- CLI ---------------------------------------------------------------------------------------
+
+infra_app = typer.Typer(
+    no_args_is_help=True,
+    help="Run a local single-node Kafka (KRaft) and FerretDB (MongoDB wire protocol) on 127.0.0.1, "
+    "no Docker. Settings come from CASEFLOW_INFRA_* environment variables.",
+)
+
+
+def _load_settings() -> InfraSettings:
+    from rich.console import Console
+    from rich.markup import escape
+
+    try:
+        return InfraSettings()
+    except ValidationError as exc:
+        console = Console(stderr=True)
+        console.print("[red]invalid infra settings:[/red]")
+        for err in exc.errors():
+            loc = ".".join(str(x) for x in err["loc"])
+            name = _env_name(loc) if loc else "CASEFLOW_INFRA_* (ports)"
+            line = f"[red]  {escape(name)}: {escape(err['msg'])}[/red]"
+            console.print(line, highlight=False, soft_wrap=True)
+        raise typer.Exit(2) from None
+
+
+def _fail(msg: str) -> typer.Exit:
+    from rich.console import Console
+    from rich.markup import escape
+
+    Console(stderr=True).print(f"[red]{escape(msg)}[/red]", highlight=False, soft_wrap=True)
+    return typer.Exit(1)
+
+
+def _print_table(st: InfraStatus) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title="caseflow local infra")
+    for col in ("server", "port", "pid", "running", "ready", "log"):
+        table.add_column(col)
+    for s in st.servers:
+        table.add_row(
+            s.name,
+            str(s.port),
+            str(s.pid or "-"),
+            "[green]yes[/green]" if s.running else "[red]no[/red]",
+            "[green]yes[/green]" if s.ready else "[red]no[/red]",
+            str(s.log_path),
+        )
+    console = Console()
+    console.print(table)
+    console.print(f"kafka bootstrap: {st.kafka_bootstrap}    mongo url: {st.mongo_url}", highlight=False)
+
+
+@infra_app.command("up")
+def up_cmd(
+    fresh: bool = typer.Option(False, "--fresh", help="Wipe data under the infra home before starting."),
+) -> None:
+    """Start Kafka and FerretDB (fetching them on first run) and wait until both are ready."""
+    settings = _load_settings()
+    try:
+        if fresh:
+            wipe(settings)
+        st = up(settings)
+    except InfraError as exc:
+        raise _fail(str(exc)) from None
+    _print_table(st)
+    if not st.all_ready:
+        raise _fail("not all servers are ready")
+
+
+@infra_app.command("down")
+def down_cmd() -> None:
+    """Stop the servers started by `up` (data is kept)."""
+    settings = _load_settings()
+    try:
+        down(settings)
+    except InfraError as exc:
+        raise _fail(str(exc)) from None
+    typer.echo("stopped")
+
+
+@infra_app.command("status")
+def status_cmd(as_json: bool = typer.Option(False, "--json", help="Print machine-readable JSON.")) -> None:
+    """Show whether each server runs and answers; exit code 1 if any is not ready."""
+    settings = _load_settings()
+    st = status(settings)
+    if as_json:
+        typer.echo(json.dumps(st.to_dict(), indent=2))
+    else:
+        _print_table(st)
+    if not st.all_ready:
+        raise typer.Exit(1)
+
+
+@infra_app.command("wipe")
+def wipe_cmd(yes: bool = typer.Option(False, "--yes", "-y", help="Do not ask for confirmation.")) -> None:
+    """Stop the servers and delete all their data and logs (downloads in the cache are kept)."""
+    settings = _load_settings()
+    if not yes:
+        typer.confirm(f"delete all Kafka and FerretDB data under {settings.home}?", abort=True)
+    try:
+        wipe(settings)
+    except InfraError as exc:
+        raise _fail(str(exc)) from None
+    typer.echo(f"wiped {settings.home}")

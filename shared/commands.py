@@ -1,0 +1,137 @@
+"""The one write path every department uses: load → decide → append, with retries on conflict.
+
+`execute` folds the stream with the service's decider, asks it what happened, wraps the new events in
+envelopes (correlation id kept from the case's first event, trace context from the current span) and appends
+them with optimistic concurrency. A repeated idempotency key returns the earlier outcome instead of deciding
+again, so a retried POST or a redelivered partner message never acts twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Generic, TypeVar
+
+from shared.decider import Decider
+from shared.envelope import Envelope
+from shared.errors import ConcurrencyConflict
+from shared.events import Command, Event, EventRegistry
+from shared.events import registry as default_registry
+from shared.eventstore import EventStore, Stream
+from shared.logs import case_context
+from shared.telemetry import current_traceparent
+
+S = TypeVar("S")
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class CommandContext:
+    """Who asked, on whose behalf, and the ids that tie this command to the rest of the case."""
+
+    actor: str
+    correlation_id: str | None = None  # default: the case's existing correlation id, else the stream id
+    causation_id: str | None = None
+    idempotency_key: str | None = None
+    time: datetime | None = None
+
+
+@dataclass(frozen=True)
+class Outcome(Generic[S]):
+    stream_id: str
+    state: S
+    version: int
+    events: tuple[Envelope, ...]  # appended by this command (empty for a duplicate)
+    duplicate: bool = False
+    correlation_id: str = ""
+
+
+class CommandBus(Generic[S]):
+    """Executes commands for one aggregate type of one department service."""
+
+    def __init__(
+        self,
+        decider: Decider[S],
+        store: EventStore,
+        *,
+        source: str,
+        registry: EventRegistry = default_registry,
+        on_committed: Any = None,
+        max_attempts: int = 50,
+    ) -> None:
+        self.decider = decider
+        self.store = store
+        self.source = source
+        self.registry = registry
+        self.on_committed = on_committed  # async (stream_id, state, version, envelopes) -> None
+        self.max_attempts = max_attempts
+
+    async def load(self, stream_id: str) -> tuple[S, Stream]:
+        stream = await self.store.read_stream(stream_id)
+        return self.decider.fold(self.payloads(stream.events)), stream
+
+    def payloads(self, envelopes: tuple[Envelope, ...] | list[Envelope]) -> list[Event]:
+        return [e.payload(self.registry) for e in envelopes]
+
+    async def execute(self, stream_id: str, command: Command, ctx: CommandContext) -> Outcome[S]:
+        with case_context(stream_id):
+            for attempt in range(1, self.max_attempts + 1):
+                if ctx.idempotency_key:
+                    earlier = await self.store.find_commit_by_key(ctx.idempotency_key)
+                    if earlier is not None:
+                        return await self._replay_outcome(earlier.stream_id)
+                state, stream = await self.load(stream_id)
+                new_events = self.decider.decide(command, state)
+                if not new_events:
+                    return Outcome(stream_id, state, stream.version, (), False, _correlation(stream, ctx))
+                envelopes = self._wrap(stream, new_events, ctx)
+                try:
+                    result = await self.store.append(
+                        stream_id, stream.version, envelopes, idempotency_key=ctx.idempotency_key
+                    )
+                except ConcurrencyConflict:
+                    if attempt == self.max_attempts:
+                        raise
+                    # jittered, growing pause: de-synchronises racers so each round lets one through
+                    await asyncio.sleep(random.uniform(0, min(0.2, 0.002 * 2 ** min(attempt, 7))))
+                    continue
+                if result.duplicate:
+                    return await self._replay_outcome(result.stream_id)
+                new_state = self.decider.fold(new_events, state)
+                if self.on_committed is not None:
+                    await self.on_committed(stream_id, new_state, result.last_version, envelopes)
+                return Outcome(
+                    stream_id, new_state, result.last_version, tuple(envelopes), False, envelopes[0].correlationid
+                )
+        raise AssertionError("unreachable")
+
+    async def _replay_outcome(self, stream_id: str) -> Outcome[S]:
+        state, stream = await self.load(stream_id)
+        corr = stream.events[0].correlationid if stream.events else stream_id
+        return Outcome(stream_id, state, stream.version, (), True, corr)
+
+    def _wrap(self, stream: Stream, events: list[Event], ctx: CommandContext) -> list[Envelope]:
+        correlation = _correlation(stream, ctx)
+        traceparent = current_traceparent()
+        return [
+            Envelope.wrap(
+                e,
+                source=self.source,
+                subject=stream.stream_id,
+                correlationid=correlation,
+                actor=ctx.actor,
+                causationid=ctx.causation_id,
+                traceparent=traceparent,
+                time=ctx.time,
+            )
+            for e in events
+        ]
+
+
+def _correlation(stream: Stream, ctx: CommandContext) -> str:
+    if stream.events:
+        return stream.events[0].correlationid
+    return ctx.correlation_id or stream.stream_id

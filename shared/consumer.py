@@ -1,0 +1,235 @@
+"""The one consumer loop: consumer group, inbox, dead-letter topic, manual commit after handling.
+
+Each batch: decode every message into an envelope and a typed payload (failures → dead letter), drop events
+whose id the inbox already holds, run the handler for the rest in order, record their ids in the inbox, then
+commit the offsets. Handlers with side effects in the event store use the event id as idempotency key, so a
+crash between handling and the inbox write cannot apply a message twice. A message that breaks a rule or the
+handler goes to the dead-letter topic with the reason and its origin; transient I/O errors are retried with
+backoff on the same message (per-case order holds). Nothing crashes the loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
+from aiokafka.errors import KafkaError
+from opentelemetry import trace
+from opentelemetry.trace import SpanKind
+from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.errors import BulkWriteError, PyMongoError
+
+from shared.envelope import Envelope
+from shared.errors import CaseflowError
+from shared.events import Event, EventRegistry
+from shared.events import registry as default_registry
+from shared.logs import case_context
+from shared.telemetry import context_from
+
+log = logging.getLogger(__name__)
+_tracer = trace.get_tracer("caseflow.consumer")
+
+Handler = Callable[[Envelope, Event], Awaitable[None]]
+TRANSIENT = (PyMongoError, KafkaError, OSError, asyncio.TimeoutError)
+
+
+class Inbox:
+    """Ids of events a consumer group has processed (MongoDB collection `inbox`)."""
+
+    def __init__(self, db: AsyncDatabase, group: str) -> None:
+        self._col = db["inbox"]
+        self.group = group
+
+    def _key(self, event_id: str) -> str:
+        return f"{self.group}:{event_id}"
+
+    async def seen(self, event_ids: Iterable[str]) -> set[str]:
+        keys = [self._key(i) for i in event_ids]
+        if not keys:
+            return set()
+        prefix = len(self.group) + 1
+        return {d["_id"][prefix:] async for d in self._col.find({"_id": {"$in": keys}}, {"_id": 1})}
+
+    async def record(self, event_ids: Iterable[str]) -> None:
+        now = datetime.now(UTC)
+        docs = [{"_id": self._key(i), "at": now} for i in event_ids]
+        if not docs:
+            return
+        with contextlib.suppress(BulkWriteError):  # already recorded by an earlier, interrupted run
+            await self._col.insert_many(docs, ordered=False)
+
+
+class MemoryInbox:
+    """Inbox for unit tests and stateless consumers."""
+
+    def __init__(self) -> None:
+        self.ids: set[str] = set()
+
+    async def seen(self, event_ids: Iterable[str]) -> set[str]:
+        return self.ids & set(event_ids)
+
+    async def record(self, event_ids: Iterable[str]) -> None:
+        self.ids.update(event_ids)
+
+
+@dataclass
+class ConsumerStats:
+    received: int = 0
+    handled: int = 0
+    duplicates: int = 0
+    dead_lettered: int = 0
+    ignored: int = 0
+    retries: int = 0
+    last_errors: list[str] = field(default_factory=list)
+
+
+class DeadLetters:
+    """Parks a message on the dead-letter topic with the reason and where it came from."""
+
+    def __init__(self, producer: AIOKafkaProducer, topic: str, consumer_name: str) -> None:
+        self.producer = producer
+        self.topic = topic
+        self.consumer_name = consumer_name
+
+    async def park(self, msg: ConsumerRecord, reason: str, error_code: str) -> None:
+        headers = list(msg.headers or ()) + [
+            ("dlq_reason", reason.encode()[:4000]),
+            ("dlq_error", error_code.encode()),
+            ("dlq_consumer", self.consumer_name.encode()),
+            ("dlq_topic", msg.topic.encode()),
+            ("dlq_partition", str(msg.partition).encode()),
+            ("dlq_offset", str(msg.offset).encode()),
+            ("dlq_time", datetime.now(UTC).isoformat().encode()),
+        ]
+        await self.producer.send_and_wait(self.topic, value=msg.value, key=msg.key, headers=headers)
+
+
+class EventConsumer:
+    def __init__(
+        self,
+        consumer: AIOKafkaConsumer,
+        *,
+        name: str,
+        handlers: dict[type[Event], Handler] | None = None,
+        handle_any: Handler | None = None,
+        inbox: Inbox | MemoryInbox,
+        dead_letters: DeadLetters,
+        registry: EventRegistry = default_registry,
+        accept: Callable[[ConsumerRecord, Envelope], str | None] | None = None,
+        max_batch: int = 500,
+        max_backoff: float = 5.0,
+    ) -> None:
+        self.consumer = consumer
+        self.name = name
+        self.handlers = handlers or {}
+        self.handle_any = handle_any
+        self.inbox = inbox
+        self.dead_letters = dead_letters
+        self.registry = registry
+        self.accept = accept  # returns a refusal reason (e.g. the source does not match the principal)
+        self.max_batch = max_batch
+        self.max_backoff = max_backoff
+        self.stats = ConsumerStats()
+        self._stopping = False
+
+    async def run(self) -> None:
+        while not self._stopping:
+            try:
+                batches = await self.consumer.getmany(timeout_ms=200, max_records=self.max_batch)
+            except KafkaError as exc:
+                log.warning("%s: fetch failed: %s", self.name, exc)
+                await asyncio.sleep(1)
+                continue
+            for tp, records in batches.items():
+                await self.process_batch(tp, records)
+
+    def stop(self) -> None:
+        self._stopping = True
+
+    async def process_batch(self, tp: TopicPartition, records: list[ConsumerRecord]) -> None:
+        decoded: list[tuple[ConsumerRecord, Envelope, Event]] = []
+        for msg in records:
+            self.stats.received += 1
+            item = await self._decode(msg)
+            if item is not None:
+                decoded.append(item)
+        seen = await self._retry(lambda: self.inbox.seen(env.id for _, env, _ in decoded))
+        done: dict[str, None] = {}  # ordered set: a batch may carry the same event twice
+        for msg, env, payload in decoded:
+            if env.id in seen or env.id in done:
+                self.stats.duplicates += 1
+                continue
+            await self._handle(msg, env, payload)
+            done[env.id] = None
+        await self._retry(lambda: self.inbox.record(done))
+        if records:
+            await self._retry(lambda: self.consumer.commit({tp: records[-1].offset + 1}))
+
+    async def _decode(self, msg: ConsumerRecord) -> tuple[ConsumerRecord, Envelope, Event] | None:
+        try:
+            env = Envelope.from_kafka(msg.value, msg.headers)
+            payload = env.payload(self.registry)
+        except CaseflowError as exc:
+            await self._park(msg, exc.message, exc.code)
+            return None
+        if self.accept is not None:
+            refusal = self.accept(msg, env)
+            if refusal:
+                await self._park(msg, refusal, "refused")
+                return None
+        return msg, env, payload
+
+    async def _handle(self, msg: ConsumerRecord, env: Envelope, payload: Event) -> None:
+        handler = self.handlers.get(type(payload)) or self.handle_any
+        if handler is None:
+            self.stats.ignored += 1
+            return
+        backoff = 0.1
+        with (
+            case_context(env.subject),
+            _tracer.start_as_current_span(
+                f"process {env.type}",
+                context=context_from(env.traceparent),
+                kind=SpanKind.CONSUMER,
+                attributes={"messaging.destination.name": msg.topic, "caseflow.case_id": env.subject},
+            ),
+        ):
+            while True:
+                try:
+                    await handler(env, payload)
+                    self.stats.handled += 1
+                    return
+                except CaseflowError as exc:
+                    await self._park(msg, exc.message, exc.code)
+                    return
+                except TRANSIENT as exc:
+                    self.stats.retries += 1
+                    log.warning("%s: transient error on %s: %s; retrying", self.name, env.id, exc)
+                    await asyncio.sleep(backoff)
+                    backoff = min(backoff * 2, self.max_backoff)
+                except Exception as exc:  # a bug must not stop the partition: park it, loudly
+                    log.exception("%s: handler failed on %s", self.name, env.id)
+                    await self._park(msg, f"handler error: {type(exc).__name__}: {exc}", "handler_error")
+                    return
+
+    async def _park(self, msg: ConsumerRecord, reason: str, code: str) -> None:
+        self.stats.dead_lettered += 1
+        self.stats.last_errors = [*self.stats.last_errors[-9:], reason]
+        log.warning("%s: dead-lettering %s[%d]@%d: %s", self.name, msg.topic, msg.partition, msg.offset, reason)
+        await self._retry(lambda: self.dead_letters.park(msg, reason, code))
+
+    async def _retry(self, op: Callable[[], Awaitable]):  # type: ignore[no-untyped-def]
+        backoff = 0.1
+        while True:
+            try:
+                return await op()
+            except TRANSIENT as exc:
+                self.stats.retries += 1
+                log.warning("%s: %s; retrying in %.1fs", self.name, exc, backoff)
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, self.max_backoff)

@@ -1,0 +1,6 @@
+"""The published language: every event payload of every department and partner, registered on import.
+
+Import `shared.contracts` (not a single module) wherever events are decoded, so the registry knows them all.
+"""
+
+from shared.contracts import common  # noqa: F401

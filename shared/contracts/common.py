@@ -1,0 +1,58 @@
+"""Value types every department's contracts share (the published language's vocabulary)."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Annotated
+
+from pydantic import StringConstraints
+
+from shared.events import Event
+
+#: 12-digit statistical division code (GB/T 2260 + town/village digits), e.g. 431002001001
+RegionCode = Annotated[str, StringConstraints(pattern=r"^\d{12}$")]
+#: Pseudonymous reference to a person; the owning service alone maps it to name/ID number/phone.
+PersonRef = Annotated[str, StringConstraints(pattern=r"^p-[0-9a-f]{16,64}$")]
+#: A case id of any department (the stream id).
+CaseId = Annotated[str, StringConstraints(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9._:-]+$")]
+ShortText = Annotated[str, StringConstraints(min_length=1, max_length=500, strip_whitespace=True)]
+LongText = Annotated[str, StringConstraints(min_length=1, max_length=5000, strip_whitespace=True)]
+
+
+class Department(StrEnum):
+    INTAKE = "intake"
+    LEGAL_AID = "legal_aid"
+    MEDIATION = "mediation"
+    NOTARY = "notary"
+
+
+class Partner(StrEnum):
+    """External organs that exchange events with the platform."""
+
+    COURT = "court"
+    POLICE = "police"
+    PROCURATORATE = "procuratorate"
+
+
+class PartnerNotice(Event):
+    """Base of department events addressed to a partner: the router forwards them to its outbound topic."""
+
+    recipient: Partner
+    partner_reference: str | None = None  # the partner's own case number, echoed back
+
+
+class PartnerRequest(Event):
+    """Base of events a partner sends on its inbound topic; `source` must be `partner/<recipient>`."""
+
+    partner_reference: Annotated[str, StringConstraints(min_length=1, max_length=64)]
+
+
+def region_ancestors(code: str) -> list[str]:
+    """village → town → county → city → province codes (12 digits each), most specific first."""
+    cuts = (12, 9, 6, 4, 2)
+    out: list[str] = []
+    for n in cuts:
+        ancestor = code[:n].ljust(12, "0")
+        if ancestor not in out:
+            out.append(ancestor)
+    return out

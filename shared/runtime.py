@@ -1,0 +1,150 @@
+"""Wiring shared by every department service: MongoDB, event store, outbox relay, consumers, probes.
+
+A service's `main.py` builds one `ServiceRuntime`, asks it for command buses, read models and consumers, and
+enters it in the FastAPI lifespan. This is the only place adapters are connected to the domain.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Callable
+from typing import Any, TypeVar
+
+from aiokafka import AIOKafkaProducer, ConsumerRecord
+from pymongo import AsyncMongoClient
+from pymongo.asynchronous.database import AsyncDatabase
+
+from shared import kafka
+from shared.commands import CommandBus
+from shared.consumer import DeadLetters, EventConsumer, Handler, Inbox
+from shared.decider import Decider
+from shared.envelope import Envelope
+from shared.events import Event
+from shared.eventstore import Commit, MongoEventStore
+from shared.logs import setup_logging
+from shared.outbox import Lease, OutboxRelay
+from shared.readmodel import ReadModel, Render
+from shared.settings import PlatformSettings
+from shared.telemetry import setup_telemetry
+from shared.topics import Topics
+
+S = TypeVar("S")
+log = logging.getLogger(__name__)
+
+
+class ServiceRuntime:
+    def __init__(self, service: str, settings: PlatformSettings, *, database: str | None = None) -> None:
+        self.service = service
+        self.settings = settings
+        self.topics = Topics(settings.topic_prefix)
+        self.mongo: AsyncMongoClient = AsyncMongoClient(
+            settings.mongo_url, tz_aware=True, serverSelectionTimeoutMS=5000
+        )
+        self.db: AsyncDatabase = self.mongo[database or f"{settings.topic_prefix}_{service}"]
+        self.store = MongoEventStore(self.db)
+        self.producer: AIOKafkaProducer | None = None
+        self.relay: OutboxRelay | None = None
+        self.read_models: list[ReadModel[Any]] = []
+        self.consumers: list[EventConsumer] = []
+        self._consumer_specs: list[tuple[str, list[str], dict[type[Event], Handler], Any]] = []
+        self._tasks: list[asyncio.Task[None]] = []
+
+    # -- building blocks ------------------------------------------------------------------------------------
+    def read_model(
+        self, name: str, decider: Decider[S], render: Render[S], indexes: tuple[str, ...] = ()
+    ) -> ReadModel[S]:
+        rm = ReadModel(self.db[name], decider, render, indexes=indexes)
+        self.read_models.append(rm)
+        return rm
+
+    def command_bus(self, decider: Decider[S], read_model: ReadModel[S] | None = None) -> CommandBus[S]:
+        async def committed(stream_id: str, state: S, version: int, envelopes: list[Envelope]) -> None:
+            if read_model is not None:
+                await read_model.apply(stream_id, state, version)
+            if self.relay is not None:
+                self.relay.notify()
+
+        return CommandBus(decider, self.store, source=f"caseflow/{self.service}", on_committed=committed)
+
+    def subscribe(
+        self,
+        name: str,
+        topics: list[str],
+        handlers: dict[type[Event], Handler],
+        accept: Callable[[ConsumerRecord, Envelope], str | None] | None = None,
+    ) -> None:
+        """Declare a consumer group (`<prefix>.<service>.<name>`) started with the runtime."""
+        self._consumer_specs.append((name, topics, handlers, accept))
+
+    def topic_for(self, _commit: Commit) -> str:
+        return self.topics.department(self.service)
+
+    # -- lifecycle ------------------------------------------------------------------------------------------
+    async def start(self) -> None:
+        setup_logging(self.settings.log_level, self.service)
+        setup_telemetry(self.service, self.settings)
+        await self.store.ensure_indexes()
+        for rm in self.read_models:
+            await rm.ensure_indexes()
+        await kafka.ensure_topics(self.settings)
+        self.producer = kafka.producer(self.settings)
+        await self.producer.start()
+        self.relay = OutboxRelay(
+            self.store, self.producer, topic_for=self.topic_for, lease=Lease(self.db, "outbox-relay")
+        )
+        self._tasks.append(asyncio.create_task(self.relay.run(), name=f"{self.service}-relay"))
+        dead_letters = DeadLetters(self.producer, self.topics.deadletter, self.service)
+        for name, topics, handlers, accept in self._consumer_specs:
+            group = f"{self.settings.topic_prefix}.{self.service}.{name}"
+            raw = kafka.consumer(self.settings, *topics, group_id=group)
+            await raw.start()
+            ec = EventConsumer(
+                raw,
+                name=group,
+                handlers=handlers,
+                inbox=Inbox(self.db, group),
+                dead_letters=dead_letters,
+                accept=accept,
+            )
+            self.consumers.append(ec)
+            self._tasks.append(asyncio.create_task(ec.run(), name=group))
+
+    async def stop(self) -> None:
+        if self.relay is not None:
+            self.relay.stop()
+        for ec in self.consumers:
+            ec.stop()
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        for ec in self.consumers:
+            with contextlib.suppress(Exception):
+                await ec.consumer.stop()
+        if self.producer is not None:
+            with contextlib.suppress(Exception):
+                await self.producer.stop()
+        await self.mongo.close()
+
+    @contextlib.asynccontextmanager
+    async def running(self, _app: Any = None) -> AsyncIterator[ServiceRuntime]:
+        await self.start()
+        try:
+            yield self
+        finally:
+            await self.stop()
+
+    # -- readiness ------------------------------------------------------------------------------------------
+    def probes(self) -> dict[str, Callable[[], Any]]:
+        async def mongo() -> None:
+            await self.db.command("ping")
+
+        async def kafka_probe() -> None:
+            if self.producer is None:
+                raise RuntimeError("producer not started")
+            await asyncio.wait_for(self.producer.client.fetch_all_metadata(), timeout=3)
+
+        return {"mongo": mongo, "kafka": kafka_probe}

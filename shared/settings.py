@@ -1,0 +1,92 @@
+"""Typed configuration from environment variables (pydantic-settings), validated at start.
+
+`PlatformSettings` (prefix `CASEFLOW_`) holds what every process shares: broker, database, topics, telemetry,
+auth. A service's own `Settings` nests it and adds fields under its own prefix. `load_settings` turns a
+validation error into a one-line message naming the environment variable, and exits with status 2.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Literal, TypeVar
+
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEV_SECRET = "caseflow-local-development-secret-not-for-production"  # marked local-only on purpose
+
+
+class PlatformSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="CASEFLOW_", extra="ignore")
+
+    kafka_bootstrap: str = Field(default="127.0.0.1:39092", description="host:port[,host:port...]")
+    kafka_security_protocol: Literal["PLAINTEXT", "SASL_PLAINTEXT", "SASL_SSL"] = "PLAINTEXT"
+    kafka_sasl_mechanism: Literal["SCRAM-SHA-256", "SCRAM-SHA-512", "PLAIN"] = "SCRAM-SHA-512"
+    kafka_username: str | None = None
+    kafka_password: SecretStr | None = None
+    mongo_url: str = Field(default="mongodb://127.0.0.1:37017/")
+    topic_prefix: str = Field(default="caseflow", pattern=r"^[a-z0-9][a-z0-9_-]{0,40}$")
+    partitions: int = Field(default=6, ge=1, le=1000)
+    replication_factor: int = Field(default=1, ge=1, le=7)
+    otel_exporter: Literal["none", "console", "otlp", "file"] = "none"
+    otel_endpoint: str = "http://127.0.0.1:4318"
+    otel_file: str = ".cache/traces.jsonl"
+    auth_secret: SecretStr = SecretStr(DEV_SECRET)
+    auth_issuer: str = "caseflow"
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+
+    @field_validator("kafka_bootstrap")
+    @classmethod
+    def _host_ports(cls, v: str) -> str:
+        for part in v.split(","):
+            host, sep, port = part.strip().rpartition(":")
+            if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
+                raise ValueError(f"expected host:port, got {part!r}")
+        return v
+
+    @field_validator("mongo_url")
+    @classmethod
+    def _mongo_scheme(cls, v: str) -> str:
+        if not v.startswith(("mongodb://", "mongodb+srv://")):
+            raise ValueError("must start with mongodb:// or mongodb+srv://")
+        return v
+
+    @field_validator("auth_secret")
+    @classmethod
+    def _long_secret(cls, v: SecretStr) -> SecretStr:
+        if len(v.get_secret_value()) < 32:
+            raise ValueError("must be at least 32 characters")
+        return v
+
+
+T = TypeVar("T", bound=BaseSettings)
+
+
+def load_settings(cls: type[T]) -> T:
+    """Instantiate settings or exit(2) with the offending variable's name and the problem."""
+    try:
+        return cls()
+    except ValidationError as exc:
+        print(describe_settings_error(exc, cls), file=sys.stderr)
+        raise SystemExit(2) from None
+
+
+def describe_settings_error(exc: ValidationError, cls: type[BaseSettings]) -> str:
+    prefix = _prefix_of(exc.title, cls)
+    lines = [f"invalid configuration ({exc.error_count()} problem(s)):"]
+    for err in exc.errors():
+        name = prefix + "_".join(str(p) for p in err["loc"]).upper()
+        lines.append(f"  {name}: {err['msg']} (got {err.get('input')!r})")
+    return "\n".join(lines)
+
+
+def _prefix_of(title: str, cls: type[BaseSettings]) -> str:
+    candidates: list[type[BaseSettings]] = [cls, PlatformSettings, *cls.__mro__]
+    for field in getattr(cls, "model_fields", {}).values():
+        ann = field.annotation
+        if isinstance(ann, type) and issubclass(ann, BaseSettings):
+            candidates.append(ann)
+    for c in candidates:
+        if isinstance(c, type) and c.__name__ == title:
+            return str(c.model_config.get("env_prefix", ""))
+    return str(cls.model_config.get("env_prefix", ""))

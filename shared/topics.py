@@ -1,0 +1,48 @@
+"""Topic names (prefix from configuration) and their creation."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+DEPARTMENTS = ("intake", "legal_aid", "mediation", "notary")
+PARTNERS = ("court", "police", "procuratorate")
+
+
+@dataclass(frozen=True)
+class Topics:
+    prefix: str
+
+    def department(self, dept: str) -> str:
+        if dept not in DEPARTMENTS:
+            raise ValueError(f"unknown department {dept!r}")
+        return f"{self.prefix}.{dept}.events"
+
+    def partner_inbound(self, partner: str) -> str:
+        if partner not in PARTNERS:
+            raise ValueError(f"unknown partner {partner!r}")
+        return f"{self.prefix}.partner.{partner}.inbound"
+
+    def partner_outbound(self, partner: str) -> str:
+        if partner not in PARTNERS:
+            raise ValueError(f"unknown partner {partner!r}")
+        return f"{self.prefix}.partner.{partner}.outbound"
+
+    @property
+    def indicators(self) -> str:
+        return f"{self.prefix}.metrics.indicators"
+
+    @property
+    def deadletter(self) -> str:
+        return f"{self.prefix}.deadletter"
+
+    def all_department_topics(self) -> list[str]:
+        return [self.department(d) for d in DEPARTMENTS]
+
+    def all(self) -> list[str]:
+        names = self.all_department_topics()
+        for p in PARTNERS:
+            names += [self.partner_inbound(p), self.partner_outbound(p)]
+        return [*names, self.indicators, self.deadletter]
+
+    def compacted(self) -> set[str]:
+        return {self.indicators}

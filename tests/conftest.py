@@ -1,0 +1,88 @@
+"""Test fixtures. Integration tests share one real Kafka broker and one FerretDB, started once per run.
+
+The servers run from `caseflow_cli.infra` with their own home (`.cache/test-infra`) and ports, so a running
+`make run` is not disturbed; they are stopped when the session ends (set CASEFLOW_TEST_KEEP_INFRA=1 to keep
+them up between runs while iterating).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import time
+import uuid
+from collections.abc import AsyncIterator, Iterator
+
+import pytest
+from aiokafka import AIOKafkaConsumer
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from pymongo import AsyncMongoClient
+
+from caseflow_cli import infra
+from shared.settings import PlatformSettings
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+async def _warm_group_coordinator(bootstrap: str, timeout: float = 120) -> None:
+    """A fresh broker creates its offsets topic on the first group join; do that once, not inside a test."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        if "warm-up" not in await admin.list_topics():
+            await admin.create_topics([NewTopic("warm-up", 1, 1)])
+    finally:
+        await admin.close()
+    consumer = AIOKafkaConsumer("warm-up", bootstrap_servers=bootstrap, group_id="warm-up")
+    await consumer.start()
+    try:
+        deadline = time.monotonic() + timeout
+        while not consumer.assignment():
+            if time.monotonic() > deadline:
+                raise RuntimeError("Kafka group coordinator not available in time")
+            await consumer.getmany(timeout_ms=500)
+    finally:
+        await consumer.stop()
+
+
+def _test_infra_settings() -> infra.InfraSettings:
+    return infra.InfraSettings(
+        home=os.path.join(REPO, ".cache", "test-infra"),
+        kafka_port=int(os.environ.get("CASEFLOW_TEST_KAFKA_PORT", "49092")),
+        kafka_controller_port=int(os.environ.get("CASEFLOW_TEST_KAFKA_CONTROLLER_PORT", "49093")),
+        mongo_port=int(os.environ.get("CASEFLOW_TEST_MONGO_PORT", "47017")),
+    )
+
+
+@pytest.fixture(scope="session")
+def infra_settings() -> infra.InfraSettings:
+    return _test_infra_settings()
+
+
+@pytest.fixture(scope="session")
+def infra_up(infra_settings: infra.InfraSettings) -> Iterator[infra.InfraStatus]:
+    status = infra.up(infra_settings)
+    asyncio.run(_warm_group_coordinator(status.kafka_bootstrap))
+    yield status
+    if not os.environ.get("CASEFLOW_TEST_KEEP_INFRA"):
+        infra.down(infra_settings)
+
+
+@pytest.fixture
+def platform(infra_up: infra.InfraStatus) -> PlatformSettings:
+    """Settings pointing at the test servers, with a topic prefix of its own (tests never share topics)."""
+    return PlatformSettings(
+        kafka_bootstrap=infra_up.kafka_bootstrap,
+        mongo_url=infra_up.mongo_url,
+        topic_prefix=f"t{uuid.uuid4().hex[:10]}",
+        partitions=3,
+    )
+
+
+@pytest.fixture
+async def mongo_db(platform: PlatformSettings) -> AsyncIterator:
+    client: AsyncMongoClient = AsyncMongoClient(platform.mongo_url, tz_aware=True)
+    db = client[f"{platform.topic_prefix}_test"]
+    yield db
+    await client.drop_database(db.name)
+    await client.close()

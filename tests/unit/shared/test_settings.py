@@ -1,0 +1,40 @@
+import subprocess
+import sys
+
+import pytest
+from pydantic import ValidationError
+
+from shared.settings import PlatformSettings, describe_settings_error
+
+
+def test_defaults_are_valid():
+    s = PlatformSettings()
+    assert s.partitions >= 1 and s.kafka_bootstrap.endswith(":39092")
+
+
+@pytest.mark.parametrize(
+    "env,name",
+    [
+        ({"CASEFLOW_KAFKA_BOOTSTRAP": "localhost"}, "CASEFLOW_KAFKA_BOOTSTRAP"),
+        ({"CASEFLOW_PARTITIONS": "0"}, "CASEFLOW_PARTITIONS"),
+        ({"CASEFLOW_MONGO_URL": "http://x"}, "CASEFLOW_MONGO_URL"),
+        ({"CASEFLOW_TOPIC_PREFIX": "Bad Prefix"}, "CASEFLOW_TOPIC_PREFIX"),
+        ({"CASEFLOW_AUTH_SECRET": "short"}, "CASEFLOW_AUTH_SECRET"),
+        ({"CASEFLOW_OTEL_EXPORTER": "zipkin"}, "CASEFLOW_OTEL_EXPORTER"),
+    ],
+)
+def test_bad_setting_is_named(monkeypatch, env, name):
+    for k, v in env.items():
+        monkeypatch.setenv(k, v)
+    with pytest.raises(ValidationError) as err:
+        PlatformSettings()
+    assert name in describe_settings_error(err.value, PlatformSettings)
+
+
+def test_process_exits_2_naming_the_variable():
+    code = "from shared.settings import load_settings, PlatformSettings; load_settings(PlatformSettings)"
+    proc = subprocess.run(
+        [sys.executable, "-c", code], env={"CASEFLOW_PARTITIONS": "-3", "PATH": ""}, capture_output=True, text=True
+    )
+    assert proc.returncode == 2
+    assert "CASEFLOW_PARTITIONS" in proc.stderr
