@@ -38,6 +38,16 @@ class CommandContext:
     idempotency_key: str | None = None
     time: datetime | None = None
 
+    @classmethod
+    def from_event(cls, env: Envelope, *, actor: str | None = None, step: str = "") -> CommandContext:
+        """Context for a command caused by an incoming event: the event id makes it idempotent."""
+        return cls(
+            actor=actor or env.actor,
+            correlation_id=env.correlationid,
+            causation_id=env.id,
+            idempotency_key=f"evt:{env.id}{':' + step if step else ''}",
+        )
+
 
 @dataclass(frozen=True)
 class Outcome(Generic[S]):

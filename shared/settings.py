@@ -33,6 +33,7 @@ class PlatformSettings(BaseSettings):
     otel_file: str = ".cache/traces.jsonl"
     auth_secret: SecretStr = SecretStr(DEV_SECRET)
     auth_issuer: str = "caseflow"
+    pii_pepper: SecretStr = SecretStr("caseflow-local-development-pepper-not-for-production")
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 
     @field_validator("kafka_bootstrap")

@@ -19,6 +19,7 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from pymongo import AsyncMongoClient
 
 from caseflow_cli import infra
+from shared.auth import issue_token
 from shared.settings import PlatformSettings
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -86,3 +87,8 @@ async def mongo_db(platform: PlatformSettings) -> AsyncIterator:
     yield db
     await client.drop_database(db.name)
     await client.close()
+
+
+def token(settings: PlatformSettings, subject: str, scopes: list[str]) -> dict[str, str]:
+    """Authorization header for a test principal."""
+    return {"Authorization": f"Bearer {issue_token(settings, subject, scopes)}"}

@@ -1,0 +1,1 @@
+"""Partner integrations: the router to partner outbound topics and the partner simulators."""

@@ -1,0 +1,122 @@
+"""Citizen data protection: personal fields stay in the owning service, encrypted per person (crypto-shredding).
+
+Events and logs carry only a pseudonymous `PersonRef` ("p-" + HMAC of the ID number with the platform pepper),
+the same in every department so referrals, conflicts and fee waivers can match a person without seeing who it
+is. Name, ID number and phone are stored in the service's `persons` collection, encrypted with a key of that
+person's own (`person_keys`). Erasing a person (PIPL right to deletion) deletes the key: the history still
+replays, and the personal fields read as erased, without rewriting any event.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import os
+import re
+from datetime import UTC, datetime
+from typing import Annotated
+
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from pydantic import AfterValidator, BaseModel, ConfigDict, StringConstraints
+from pymongo.asynchronous.database import AsyncDatabase
+
+ERASED = "[erased]"
+_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
+_CHECK = "10X98765432"
+
+
+def id_number_problem(value: str) -> str | None:
+    """Why an 18-digit resident ID number (GB 11643) is invalid, or None when it is valid."""
+    if not re.fullmatch(r"\d{17}[\dX]", value):
+        return "must be 17 digits followed by a digit or X"
+    try:
+        datetime.strptime(value[6:14], "%Y%m%d")
+    except ValueError:
+        return "birth date digits (7-14) are not a valid date"
+    total = sum(int(d) * w for d, w in zip(value[:17], _WEIGHTS, strict=True))
+    if _CHECK[total % 11] != value[17]:
+        return f"check digit should be {_CHECK[total % 11]}"
+    return None
+
+
+def _valid_id_number(value: str) -> str:
+    value = value.strip().upper()
+    problem = id_number_problem(value)
+    if problem:
+        raise ValueError(f"invalid ID number: {problem}")
+    return value
+
+
+IdNumber = Annotated[str, AfterValidator(_valid_id_number)]
+Phone = Annotated[str, StringConstraints(pattern=r"^(1[3-9]\d{9}|0\d{2,3}-?\d{7,8})$")]
+Name = Annotated[str, StringConstraints(min_length=1, max_length=64, strip_whitespace=True)]
+
+
+class PersonData(BaseModel):
+    """What a citizen tells a department about themself (request bodies use this)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    name: Name
+    id_number: IdNumber
+    phone: Phone | None = None
+
+
+def person_ref(id_number: str, pepper: str) -> str:
+    digest = hmac.new(pepper.encode(), id_number.upper().encode(), hashlib.sha256).hexdigest()
+    return f"p-{digest[:32]}"
+
+
+class PersonVault:
+    """One service's store of personal data, encrypted per person."""
+
+    def __init__(self, db: AsyncDatabase, pepper: str) -> None:
+        self._persons = db["persons"]
+        self._keys = db["person_keys"]
+        self._pepper = pepper
+
+    def ref_for(self, id_number: str) -> str:
+        return person_ref(id_number, self._pepper)
+
+    async def register(self, person: PersonData) -> str:
+        ref = self.ref_for(person.id_number)
+        key_doc = await self._keys.find_one({"_id": ref})
+        if key_doc is None:
+            key = AESGCM.generate_key(bit_length=256)
+            await self._keys.update_one(
+                {"_id": ref}, {"$setOnInsert": {"key": base64.b64encode(key).decode()}}, upsert=True
+            )
+            key_doc = await self._keys.find_one({"_id": ref})
+        assert key_doc is not None
+        key = base64.b64decode(key_doc["key"])
+        nonce = os.urandom(12)
+        blob = AESGCM(key).encrypt(nonce, person.model_dump_json().encode(), ref.encode())
+        await self._persons.update_one(
+            {"_id": ref},
+            {"$set": {"blob": base64.b64encode(nonce + blob).decode(), "updated_at": datetime.now(UTC)}},
+            upsert=True,
+        )
+        return ref
+
+    async def get(self, ref: str) -> dict[str, str]:
+        """The person's fields, or every field reading `[erased]` after erasure (or for an unknown ref)."""
+        key_doc = await self._keys.find_one({"_id": ref})
+        doc = await self._persons.find_one({"_id": ref})
+        if key_doc is None or doc is None:
+            return {"name": ERASED, "id_number": ERASED, "phone": ERASED}
+        raw = base64.b64decode(doc["blob"])
+        plain = AESGCM(base64.b64decode(key_doc["key"])).decrypt(raw[:12], raw[12:], ref.encode())
+        data = json.loads(plain)
+        return {"name": data["name"], "id_number": data["id_number"], "phone": data.get("phone") or ""}
+
+    async def erase(self, ref: str) -> bool:
+        """Delete the person's key (and ciphertext): their data is unrecoverable, their events untouched."""
+        result = await self._keys.delete_one({"_id": ref})
+        await self._persons.delete_one({"_id": ref})
+        return result.deleted_count == 1
+
+
+def mask_phone(phone: str) -> str:
+    return phone[:3] + "****" + phone[-4:] if len(phone) >= 11 else "****"
