@@ -88,7 +88,9 @@ def create_app(
     @app.exception_handler(RequestValidationError)
     async def _invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
         errors = [
-            {"field": ".".join(str(p) for p in e["loc"] if p != "body") or "body", "reason": e["msg"]}
+            {"field": "body", "reason": f"{e['msg']} (at character {e['loc'][-1]})"}
+            if e.get("type") == "json_invalid"
+            else {"field": ".".join(str(p) for p in e["loc"] if p != "body") or "body", "reason": e["msg"]}
             for e in exc.errors()
         ]
         detail = "; ".join(f"{e['field']}: {e['reason']}" for e in errors[:5])

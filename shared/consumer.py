@@ -1,9 +1,10 @@
 """The one consumer loop: consumer group, inbox, dead-letter topic, manual commit after handling.
 
 Each batch: decode every message into an envelope and a typed payload (failures → dead letter), drop events
-whose id the inbox already holds, run the handler for the rest in order, record their ids in the inbox, then
-commit the offsets. Handlers with side effects in the event store use the event id as idempotency key, so a
-crash between handling and the inbox write cannot apply a message twice. A message that breaks a rule or the
+whose id the inbox already holds, run the handler for the rest — different cases concurrently, each case's
+events in order — record their ids in the inbox, then commit the offsets. Handlers with side effects in the
+event store use the event id as idempotency key, so a crash between handling and the inbox write cannot apply
+a message twice. A message that breaks a rule or the
 handler goes to the dead-letter topic with the reason and its origin; transient I/O errors are retried with
 backoff on the same message (per-case order holds). Nothing crashes the loop.
 """
@@ -123,6 +124,7 @@ class EventConsumer:
         accept: Callable[[ConsumerRecord, Envelope], str | None] | None = None,
         max_batch: int = 500,
         max_backoff: float = 5.0,
+        concurrency: int = 16,
     ) -> None:
         self.consumer = consumer
         self.name = name
@@ -134,6 +136,7 @@ class EventConsumer:
         self.accept = accept  # returns a refusal reason (e.g. the source does not match the principal)
         self.max_batch = max_batch
         self.max_backoff = max_backoff
+        self.concurrency = concurrency
         self.stats = ConsumerStats()
         self._stopping = False
 
@@ -160,12 +163,23 @@ class EventConsumer:
                 decoded.append(item)
         seen = await self._retry(lambda: self.inbox.seen(env.id for _, env, _ in decoded))
         done: dict[str, None] = {}  # ordered set: a batch may carry the same event twice
-        for msg, env, payload in decoded:
+        per_case: dict[str, list[tuple[ConsumerRecord, Envelope, Event]]] = {}
+        for item in decoded:
+            env = item[1]
             if env.id in seen or env.id in done:
                 self.stats.duplicates += 1
                 continue
-            await self._handle(msg, env, payload)
             done[env.id] = None
+            per_case.setdefault(env.subject, []).append(item)
+        # cases are independent: handle them side by side, each case's events strictly in order
+        limit = asyncio.Semaphore(self.concurrency)
+
+        async def handle_case(items: list[tuple[ConsumerRecord, Envelope, Event]]) -> None:
+            async with limit:
+                for msg, env, payload in items:
+                    await self._handle(msg, env, payload)
+
+        await asyncio.gather(*(handle_case(items) for items in per_case.values()))
         await self._retry(lambda: self.inbox.record(done))
         if records:
             await self._retry(lambda: self.consumer.commit({tp: records[-1].offset + 1}))

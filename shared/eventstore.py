@@ -3,9 +3,18 @@
 One document per commit holds every event of one command, so an append is atomic without multi-document
 transactions (FerretDB has none). The commit's `_id` is `<stream>:<first version>`: two writers that read the
 same version collide on it, so exactly one wins and the other gets `ConcurrencyConflict` — never a lost update.
-Each commit takes a global `position` from a counter (gaps are possible when a writer loses a race), and an
-`idempotency_key` under a unique index, so a retried command (or a redelivered message) never appends twice.
-Unpublished commits are the outbox (`shared.outbox`).
+
+Every hot-path operation is an `_id` lookup or insert. That is what MongoDB serves from its primary index, and
+the only query FerretDB 1.24 on SQLite serves from an index (other filters scan the collection: measured 25 ms
+vs 880 ms at 5,000 commits, growing with the store). So:
+- a stream is read by walking its commit ids (`s:1`, then `s:<last+1>` …);
+- idempotency keys live in `idempotency` (`_id` = key), claimed before the commit and bound to its token;
+- the outbox is its own small collection (`outbox`, `_id` = commit token), written before the commit and
+  confirmed after it; the relay publishes confirmed entries and deletes them, so it only ever scans what is
+  pending. An entry left unconfirmed by a crash is resolved against the commit (published if the commit landed
+  with that token, dropped otherwise) once it is older than `settle_seconds`.
+Each commit takes a global `position` from a counter (gaps are possible when a writer loses a race); the relay
+publishes in position order, and never a stream's later commit before an earlier one.
 """
 
 from __future__ import annotations
@@ -14,7 +23,7 @@ import asyncio
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
 from pymongo import ASCENDING, ReturnDocument
@@ -32,8 +41,8 @@ class Commit:
     last_version: int
     position: int
     events: tuple[Envelope, ...]
-    idempotency_key: str
-    published: bool = False
+    idempotency_key: str | None = None
+    token: str = field(default_factory=lambda: str(uuid.uuid4()))
     recorded_at: datetime = field(default_factory=lambda: datetime.now(UTC))
 
     @property
@@ -85,35 +94,55 @@ class EventStore(Protocol):
 
     async def unpublished(self, limit: int = 500) -> list[Commit]: ...
 
-    async def mark_published(self, commit_ids: Sequence[str]) -> None: ...
+    async def mark_published(self, commits: Sequence[Commit]) -> None: ...
 
 
 class MongoEventStore:
     """Event store on any MongoDB-wire server (MongoDB replica set, FerretDB)."""
 
-    def __init__(self, db: AsyncDatabase, *, collection: str = "commits") -> None:
+    def __init__(self, db: AsyncDatabase, *, collection: str = "commits", settle_seconds: float = 10.0) -> None:
         self._db = db
         self._commits = db[collection]
         self._counters = db[f"{collection}_counters"]
-        self._counter_id = "position"
+        self._keys = db[f"{collection}_idempotency"]
+        self._outbox = db[f"{collection}_outbox"]
+        self.settle = timedelta(seconds=settle_seconds)
 
     async def ensure_indexes(self) -> None:
-        await self._commits.create_index([("idempotency_key", ASCENDING)], unique=True, name="idem")
-        await self._commits.create_index([("stream_id", ASCENDING), ("first_version", ASCENDING)], name="stream")
+        # position serves read_all (rebuilds); every hot path goes by _id
         await self._commits.create_index([("position", ASCENDING)], name="position")
-        await self._commits.create_index([("published", ASCENDING), ("position", ASCENDING)], name="outbox")
+        try:
+            await self._counters.insert_one({"_id": "position", "value": 0})
+        except DuplicateKeyError:
+            pass
 
+    # -- reading --------------------------------------------------------------------------------------------
     async def read_stream(self, stream_id: str) -> Stream:
-        cursor = self._commits.find({"stream_id": stream_id}, {"events": 1, "last_version": 1}).sort(
-            "first_version", ASCENDING
-        )
         events: list[Envelope] = []
         version = 0
-        async for doc in cursor:
+        while True:
+            doc = await self._commits.find_one(
+                {"_id": commit_id(stream_id, version + 1)}, {"events": 1, "last_version": 1}
+            )
+            if doc is None:
+                return Stream(stream_id, version, tuple(events))
             events.extend(Envelope.model_validate(e) for e in doc["events"])
             version = doc["last_version"]
-        return Stream(stream_id, version, tuple(events))
 
+    async def find_commit_by_key(self, idempotency_key: str) -> Commit | None:
+        claim = await self._keys.find_one({"_id": idempotency_key})
+        if claim is None:
+            return None
+        doc = await self._commits.find_one({"_id": claim["commit_id"]})
+        if doc is None or doc.get("token") != claim["token"]:
+            return None  # the claim's attempt did not land (yet)
+        return _to_commit(doc)
+
+    async def read_all(self, after_position: int = 0, limit: int = 1000) -> list[Commit]:
+        cursor = self._commits.find({"position": {"$gt": after_position}}).sort("position", ASCENDING).limit(limit)
+        return [_to_commit(d) async for d in cursor]
+
+    # -- appending ------------------------------------------------------------------------------------------
     async def append(
         self,
         stream_id: str,
@@ -128,76 +157,140 @@ class MongoEventStore:
             raise ValueError("expected_version must be >= 0")
         first = expected_version + 1
         last = expected_version + len(events)
-        key = idempotency_key or f"auto:{uuid.uuid4()}"
+        cid = commit_id(stream_id, first)
+        token = str(uuid.uuid4())
+        now = datetime.now(UTC)
+        if idempotency_key is not None:
+            earlier = await self._claim_key(idempotency_key, stream_id, cid, token, now)
+            if earlier is not None:
+                return AppendResult(
+                    earlier.stream_id, earlier.first_version, earlier.last_version, earlier.position, True
+                )
         position = await self._next_position()
+        envelope_docs = [e.to_dict() for e in events]
+        await self._outbox.insert_one(
+            {
+                "_id": token,
+                "commit_id": cid,
+                "stream_id": stream_id,
+                "position": position,
+                "events": envelope_docs,
+                "confirmed": False,
+                "created_at": now,
+            }
+        )
         doc = {
-            "_id": commit_id(stream_id, first),
+            "_id": cid,
             "stream_id": stream_id,
             "first_version": first,
             "last_version": last,
             "position": position,
-            "events": [e.to_dict() for e in events],
-            "idempotency_key": key,
-            "published": False,
-            "recorded_at": datetime.now(UTC),
+            "events": envelope_docs,
+            "idempotency_key": idempotency_key,
+            "token": token,
+            "recorded_at": now,
         }
         try:
             await self._commits.insert_one(doc)
         except DuplicateKeyError:
+            await self._outbox.delete_one({"_id": token})
             if idempotency_key is not None:
-                earlier = await self.find_commit_by_key(idempotency_key)
-                if earlier is not None:
-                    return AppendResult(
-                        earlier.stream_id, earlier.first_version, earlier.last_version, earlier.position, True
-                    )
+                await self._keys.delete_one({"_id": idempotency_key})  # ours: the insert above claimed it
             raise ConcurrencyConflict(
                 f"stream {stream_id} moved past version {expected_version}; reload and retry"
             ) from None
+        await self._outbox.update_one({"_id": token}, {"$set": {"confirmed": True}})
         return AppendResult(stream_id, first, last, position)
 
-    async def find_commit_by_key(self, idempotency_key: str) -> Commit | None:
-        doc = await self._commits.find_one({"idempotency_key": idempotency_key})
-        return _to_commit(doc) if doc else None
-
-    async def read_all(self, after_position: int = 0, limit: int = 1000) -> list[Commit]:
-        cursor = self._commits.find({"position": {"$gt": after_position}}).sort("position", ASCENDING).limit(limit)
-        return [_to_commit(d) async for d in cursor]
-
-    async def unpublished(self, limit: int = 500) -> list[Commit]:
-        cursor = self._commits.find({"published": False}).sort("position", ASCENDING).limit(limit)
-        return [_to_commit(d) async for d in cursor]
-
-    async def mark_published(self, commit_ids: Sequence[str]) -> None:
-        if commit_ids:
-            await self._commits.update_many({"_id": {"$in": list(commit_ids)}}, {"$set": {"published": True}})
-
-    async def count_unpublished(self) -> int:
-        return await self._commits.count_documents({"published": False})
+    async def _claim_key(self, key: str, stream_id: str, cid: str, token: str, now: datetime) -> Commit | None:
+        """Claim an idempotency key for this attempt; the earlier commit if the key was already used."""
+        for _ in range(2):
+            try:
+                await self._keys.insert_one(
+                    {"_id": key, "stream_id": stream_id, "commit_id": cid, "token": token, "at": now}
+                )
+                return None
+            except DuplicateKeyError:
+                pass
+            earlier = await self.find_commit_by_key(key)
+            if earlier is not None:
+                return earlier
+            claim = await self._keys.find_one({"_id": key})
+            if claim is not None and _aware(claim["at"]) > now - self.settle:
+                raise ConcurrencyConflict(f"a request with idempotency key {key!r} is still in progress; retry")
+            # the claiming attempt died before its commit landed: take the key over
+            await self._keys.delete_one({"_id": key})
+        raise ConcurrencyConflict(f"idempotency key {key!r} is contended; retry")
 
     async def _next_position(self) -> int:
-        doc = await self._counters.find_one_and_update(
-            {"_id": self._counter_id},
-            {"$inc": {"value": 1}},
-            upsert=True,
-            return_document=ReturnDocument.AFTER,
-        )
-        assert doc is not None  # upsert with AFTER always returns the document
-        return int(doc["value"])
+        for _ in range(3):
+            try:
+                doc = await self._counters.find_one_and_update(
+                    {"_id": "position"}, {"$inc": {"value": 1}}, upsert=True, return_document=ReturnDocument.AFTER
+                )
+            except DuplicateKeyError:
+                continue  # two first-ever upserts raced; the counter exists now
+            assert doc is not None  # upsert with AFTER always returns the document
+            return int(doc["value"])
+        raise ConcurrencyConflict("position counter contended; retry")
+
+    # -- the outbox -----------------------------------------------------------------------------------------
+    async def unpublished(self, limit: int = 500) -> list[Commit]:
+        """Publishable commits in position order; never a stream's commit after one of its undecided ones."""
+        entries = [e async for e in self._outbox.find({}).sort("position", ASCENDING).limit(limit)]
+        now = datetime.now(UTC)
+        blocked: set[str] = set()
+        ready: list[Commit] = []
+        for entry in entries:
+            if entry["stream_id"] in blocked:
+                continue
+            if not entry.get("confirmed"):
+                if _aware(entry["created_at"]) > now - self.settle:
+                    blocked.add(entry["stream_id"])  # its writer may still be committing
+                    continue
+                landed = await self._commits.find_one({"_id": entry["commit_id"]}, {"token": 1})
+                if landed is None or landed.get("token") != entry["_id"]:
+                    await self._outbox.delete_one({"_id": entry["_id"]})  # the attempt never committed
+                    continue
+            ready.append(_entry_to_commit(entry))
+        return ready
+
+    async def mark_published(self, commits: Sequence[Commit]) -> None:
+        if commits:
+            await self._outbox.delete_many({"_id": {"$in": [c.token for c in commits]}})
+
+    async def count_unpublished(self) -> int:
+        return await self._outbox.count_documents({})
+
+
+def _aware(value: datetime) -> datetime:
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def _entry_to_commit(entry: dict[str, Any]) -> Commit:
+    stream_id, _, first = entry["commit_id"].rpartition(":")
+    events = tuple(Envelope.model_validate(e) for e in entry["events"])
+    return Commit(
+        stream_id=stream_id,
+        first_version=int(first),
+        last_version=int(first) + len(events) - 1,
+        position=entry["position"],
+        events=events,
+        token=entry["_id"],
+        recorded_at=_aware(entry["created_at"]),
+    )
 
 
 def _to_commit(doc: dict[str, Any]) -> Commit:
-    recorded = doc.get("recorded_at") or datetime.now(UTC)
-    if recorded.tzinfo is None:
-        recorded = recorded.replace(tzinfo=UTC)
     return Commit(
         stream_id=doc["stream_id"],
         first_version=doc["first_version"],
         last_version=doc["last_version"],
         position=doc["position"],
         events=tuple(Envelope.model_validate(e) for e in doc["events"]),
-        idempotency_key=doc["idempotency_key"],
-        published=doc.get("published", False),
-        recorded_at=recorded,
+        idempotency_key=doc.get("idempotency_key"),
+        token=doc.get("token", ""),
+        recorded_at=_aware(doc.get("recorded_at") or datetime.now(UTC)),
     )
 
 
@@ -206,6 +299,7 @@ class InMemoryEventStore:
 
     def __init__(self) -> None:
         self.commits: dict[str, Commit] = {}
+        self.published: set[str] = set()
         self._by_key: dict[str, str] = {}
         self._position = 0
         self._lock = asyncio.Lock()
@@ -233,17 +327,17 @@ class InMemoryEventStore:
             if cid in self.commits:
                 raise ConcurrencyConflict(f"stream {stream_id} moved past version {expected_version}")
             self._position += 1
-            key = idempotency_key or f"auto:{uuid.uuid4()}"
             commit = Commit(
                 stream_id,
                 expected_version + 1,
                 expected_version + len(events),
                 self._position,
                 tuple(events),
-                key,
+                idempotency_key,
             )
             self.commits[cid] = commit
-            self._by_key[key] = cid
+            if idempotency_key is not None:
+                self._by_key[idempotency_key] = cid
             return AppendResult(stream_id, commit.first_version, commit.last_version, commit.position)
 
     async def find_commit_by_key(self, idempotency_key: str) -> Commit | None:
@@ -255,21 +349,10 @@ class InMemoryEventStore:
         return ordered[:limit]
 
     async def unpublished(self, limit: int = 500) -> list[Commit]:
-        return [c for c in await self.read_all(0, 10**9) if not c.published][:limit]
+        return [c for c in await self.read_all(0, 10**9) if c.id not in self.published][:limit]
 
-    async def mark_published(self, commit_ids: Sequence[str]) -> None:
-        for cid in commit_ids:
-            c = self.commits[cid]
-            self.commits[cid] = Commit(
-                c.stream_id,
-                c.first_version,
-                c.last_version,
-                c.position,
-                c.events,
-                c.idempotency_key,
-                True,
-                c.recorded_at,
-            )
+    async def mark_published(self, commits: Sequence[Commit]) -> None:
+        self.published.update(c.id for c in commits)
 
     def all_events(self) -> list[Envelope]:
         return [e for c in sorted(self.commits.values(), key=lambda c: c.position) for e in c.events]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from typing import Any
 
@@ -52,8 +53,13 @@ def consumer(settings: PlatformSettings, *topics: str, group_id: str | None, **o
     return AIOKafkaConsumer(*topics, **opts)
 
 
-async def ensure_topics(settings: PlatformSettings, names: list[str] | None = None) -> None:
-    """Create the platform's topics if missing (idempotent; partition count and prefix are configuration)."""
+async def ensure_topics(settings: PlatformSettings, names: list[str] | None = None, *, timeout: float = 30) -> None:
+    """Create the platform's topics if missing and wait until every partition has a leader.
+
+    Idempotent; partition count and prefix are configuration. Waiting for leaders matters: a client that
+    starts on a just-created topic can otherwise park a partition on NotLeaderForPartition for minutes.
+    Under broker ACLs a service sees only its granted topics and cannot create any; the admin creates them.
+    """
     topics = Topics(settings.topic_prefix)
     wanted = names if names is not None else topics.all()
     admin = AIOKafkaAdminClient(**client_options(settings))
@@ -73,9 +79,34 @@ async def ensure_topics(settings: PlatformSettings, names: list[str] | None = No
             for n in missing
         ]
         try:
-            await admin.create_topics(new)
+            response = await admin.create_topics(new)
         except TopicAlreadyExistsError:
-            pass  # another process created them between our list and create
-        log.info("created topics %s", missing)
+            response = None  # another process created them between our list and create
+        created = missing
+        if response is not None:
+            errors = {name: code for name, code, *_ in response.topic_errors if code not in (0, 36)}
+            if errors:
+                log.debug("topics not created here (code 29 = not authorised): %s", errors)
+            created = [n for n in missing if n not in errors]
+        await _wait_for_leaders(admin, created, timeout)
+        if created:
+            log.info("created topics %s", created)
     finally:
         await admin.close()
+
+
+async def _wait_for_leaders(admin: AIOKafkaAdminClient, names: list[str], timeout: float) -> None:
+    deadline = asyncio.get_running_loop().time() + timeout
+    pending = list(names)
+    while pending:
+        described = await admin.describe_topics(pending)
+        pending = [
+            t["topic"]
+            for t in described
+            if t.get("error_code", 0) != 0 or not t["partitions"] or any(p["leader"] < 0 for p in t["partitions"])
+        ]
+        if not pending:
+            return
+        if asyncio.get_running_loop().time() > deadline:
+            raise TimeoutError(f"topics without partition leaders after {timeout}s: {pending}")
+        await asyncio.sleep(0.2)

@@ -120,7 +120,7 @@ class OutboxRelay:
         await asyncio.gather(*futures)
         if self.before_mark is not None:
             self.before_mark(commits)
-        await self.store.mark_published([c.id for c in commits])
+        await self.store.mark_published(commits)
         n = sum(len(c.events) for c in commits)
         self.published += n
         return n

@@ -20,11 +20,17 @@ from typing import Annotated
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from pydantic import AfterValidator, BaseModel, ConfigDict, StringConstraints
+from pymongo import ReturnDocument
 from pymongo.asynchronous.database import AsyncDatabase
 
 ERASED = "[erased]"
 _WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 _CHECK = "10X98765432"
+
+
+def check_digit(first17: str) -> str:
+    """The GB 11643 check character for the first 17 digits of a resident ID number."""
+    return _CHECK[sum(int(d) * w for d, w in zip(first17, _WEIGHTS, strict=True)) % 11]
 
 
 def id_number_problem(value: str) -> str | None:
@@ -35,9 +41,9 @@ def id_number_problem(value: str) -> str | None:
         datetime.strptime(value[6:14], "%Y%m%d")
     except ValueError:
         return "birth date digits (7-14) are not a valid date"
-    total = sum(int(d) * w for d, w in zip(value[:17], _WEIGHTS, strict=True))
-    if _CHECK[total % 11] != value[17]:
-        return f"check digit should be {_CHECK[total % 11]}"
+    expected = check_digit(value[:17])
+    if expected != value[17]:
+        return f"check digit should be {expected}"
     return None
 
 
@@ -82,14 +88,11 @@ class PersonVault:
 
     async def register(self, person: PersonData) -> str:
         ref = self.ref_for(person.id_number)
-        key_doc = await self._keys.find_one({"_id": ref})
-        if key_doc is None:
-            key = AESGCM.generate_key(bit_length=256)
-            await self._keys.update_one(
-                {"_id": ref}, {"$setOnInsert": {"key": base64.b64encode(key).decode()}}, upsert=True
-            )
-            key_doc = await self._keys.find_one({"_id": ref})
-        assert key_doc is not None
+        fresh = base64.b64encode(AESGCM.generate_key(bit_length=256)).decode()
+        key_doc = await self._keys.find_one_and_update(
+            {"_id": ref}, {"$setOnInsert": {"key": fresh}}, upsert=True, return_document=ReturnDocument.AFTER
+        )
+        assert key_doc is not None  # upsert with AFTER always returns the document
         key = base64.b64decode(key_doc["key"])
         nonce = os.urandom(12)
         blob = AESGCM(key).encrypt(nonce, person.model_dump_json().encode(), ref.encode())

@@ -32,25 +32,32 @@ class ReadModel(Generic[S]):
         *,
         registry: EventRegistry = default_registry,
         indexes: tuple[str, ...] = (),
+        streams: Callable[[str], bool] | None = None,
     ) -> None:
         self.collection = collection
         self.decider = decider
         self.render = render
         self.registry = registry
         self.indexes = indexes
+        self.streams = streams  # which stream ids this view covers (a store may hold several aggregates)
 
     async def ensure_indexes(self) -> None:
         for name in self.indexes:
             await self.collection.create_index([(name, ASCENDING)])
 
     async def apply(self, stream_id: str, state: S, version: int, _envelopes: Any = None) -> None:
+        """Write the view unless a newer version is there (read and write by `_id`: indexed on FerretDB too)."""
+        if self.streams is not None and not self.streams(stream_id):
+            return
+        current = await self.collection.find_one({"_id": stream_id}, {"_version": 1})
+        if current is not None and current.get("_version", 0) >= version:
+            return
         doc = {**self.render(stream_id, state, version), "_version": version}
+        doc.pop("_id", None)
         try:
-            await self.collection.update_one(
-                {"_id": stream_id, "_version": {"$lt": version}}, {"$set": doc}, upsert=True
-            )
+            await self.collection.replace_one({"_id": stream_id}, doc, upsert=True)
         except DuplicateKeyError:
-            pass  # a newer version is already there
+            pass  # a concurrent first write of the same view: it carries the same or a newer version
 
     async def get(self, stream_id: str) -> dict[str, Any] | None:
         return await self.collection.find_one({"_id": stream_id})
@@ -65,7 +72,8 @@ class ReadModel(Generic[S]):
         self, store: EventStore, *, batch: int = 1000, progress: Callable[[int], None] | None = None
     ) -> int:
         """Drop and replay from the store; returns the number of cases rebuilt."""
-        await self.collection.drop()
+        # delete, not drop: FerretDB sometimes fails to re-create the indexes of a just-dropped collection
+        await self.collection.delete_many({})
         await self.ensure_indexes()
         states: dict[str, tuple[S, int]] = {}
         after = 0
@@ -74,6 +82,8 @@ class ReadModel(Generic[S]):
             if not commits:
                 break
             for c in commits:
+                if self.streams is not None and not self.streams(c.stream_id):
+                    continue
                 state, _ = states.get(c.stream_id, (self.decider.initial_state(), 0))
                 states[c.stream_id] = (self.decider.fold(_payloads(c.events, self.registry), state), c.last_version)
             after = commits[-1].position

@@ -12,7 +12,9 @@ from shared import kafka
 from shared.settings import PlatformSettings
 
 
-async def eventually(check: Callable[[], bool | Awaitable[bool]], timeout: float = 30, what: str = "condition") -> None:
+async def eventually(
+    check: Callable[[], bool | Awaitable[bool]], timeout: float = 30, what: str | Callable[[], str] = "condition"
+) -> None:
     deadline = time.monotonic() + timeout
     while True:
         result = check()
@@ -21,7 +23,7 @@ async def eventually(check: Callable[[], bool | Awaitable[bool]], timeout: float
         if result:
             return
         if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+            raise AssertionError(f"timed out after {timeout}s waiting for {what() if callable(what) else what}")
         await asyncio.sleep(0.1)
 
 
