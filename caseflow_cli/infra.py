@@ -11,7 +11,13 @@ Layout::
     <home>/run/<server>.pid                JSON pid records of the processes we started
     <home>/logs/<server>.log               server logs (kafka.log is written by log4j)
     <home>/kafka/data                      KRaft log dirs (formatted once, kept across restarts)
+    <home>/kafka/security.json             the mode the log dirs were formatted in (secure or not)
     <home>/ferretdb/data                   SQLite databases
+
+Secure mode (``CASEFLOW_INFRA_SECURE=1``, see docs/SECURITY.md): the client listener is SASL_PLAINTEXT
+with SCRAM-SHA-512, the standard ACL authoriser refuses everything not granted, and the SCRAM users
+from ``CASEFLOW_INFRA_CREDENTIALS_FILE`` are created when the storage is formatted; ``caseflow_cli.acl``
+owns the principals and their ACLs.  The controller listener stays PLAINTEXT (principal ANONYMOUS).
 """
 
 from __future__ import annotations
@@ -69,6 +75,8 @@ class InfraSettings(BaseSettings):
     mongo_port: int = Field(default=37017, ge=1, le=65535)
     kafka_version: str = Field(default="3.9.1", pattern=r"^\d+\.\d+\.\d+$")
     start_timeout: float = Field(default=90, gt=0)
+    secure: bool = False
+    credentials_file: Path = DEPLOY_DIR / "dev-credentials.json"
 
     @model_validator(mode="after")
     def _distinct_ports(self) -> InfraSettings:
@@ -147,6 +155,7 @@ class InfraStatus:
     kafka: ServerStatus
     ferretdb: ServerStatus
     host: str = HOST
+    secure: bool = False
 
     @property
     def kafka_bootstrap(self) -> str:
@@ -169,6 +178,7 @@ class InfraStatus:
             "kafka_bootstrap": self.kafka_bootstrap,
             "mongo_url": self.mongo_url,
             "ready": self.all_ready,
+            "kafka_security_protocol": "SASL_PLAINTEXT" if self.secure else "PLAINTEXT",
             "servers": {s.name: s.to_dict() for s in self.servers},
         }
 
@@ -297,11 +307,13 @@ def _run_coro(factory: Callable[[], Any]) -> Any:
 # ---- readiness probes --------------------------------------------------------------------------
 
 
-def _probe_kafka(port: int, timeout: float = 5.0) -> bool:
+def _probe_kafka(port: int, timeout: float = 5.0, auth: dict[str, Any] | None = None) -> bool:
     async def probe() -> bool:
         from aiokafka.admin import AIOKafkaAdminClient
 
-        admin = AIOKafkaAdminClient(bootstrap_servers=f"{HOST}:{port}", request_timeout_ms=int(timeout * 1000))
+        admin = AIOKafkaAdminClient(
+            bootstrap_servers=f"{HOST}:{port}", request_timeout_ms=int(timeout * 1000), **(auth or {})
+        )
         try:
             await asyncio.wait_for(admin.start(), timeout)
             cluster = await asyncio.wait_for(admin.describe_cluster(), timeout)
@@ -341,7 +353,7 @@ def _probe_mongo(port: int, timeout: float = 2.0) -> bool:
 
 def _probe(server: str, settings: InfraSettings) -> bool:
     if server == KAFKA:
-        return _probe_kafka(settings.kafka_port)
+        return _probe_kafka(settings.kafka_port, auth=_kafka_admin_auth(settings))
     return _probe_mongo(settings.mongo_port)
 
 
@@ -492,10 +504,56 @@ def _kafka_java_cmd(settings: InfraSettings, main: str, *args: str) -> list[str]
     ]  # fmt: skip
 
 
+def _kafka_admin_auth(settings: InfraSettings) -> dict[str, Any]:
+    """aiokafka SASL options for the admin principal in secure mode (empty otherwise)."""
+    if not settings.secure:
+        return {}
+    from caseflow_cli import acl
+
+    opts = acl.client_options(settings)
+    opts.pop("bootstrap_servers")
+    return opts
+
+
+def _listener_lines(settings: InfraSettings) -> list[str]:
+    client, ctrl = f"{HOST}:{settings.kafka_port}", f"{HOST}:{settings.kafka_controller_port}"
+    if not settings.secure:
+        return [
+            f"listeners=PLAINTEXT://{client},CONTROLLER://{ctrl}",
+            f"advertised.listeners=PLAINTEXT://{client}",
+            "controller.listener.names=CONTROLLER",
+            "inter.broker.listener.name=PLAINTEXT",
+            "listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT",
+        ]
+    from caseflow_cli import acl
+
+    admin_pw = acl.admin_password(settings)
+    # The broker talks to itself (coordinators) over SASL as admin; the controller listener is
+    # PLAINTEXT, so its principal is ANONYMOUS, which must be a super user for the quorum to work.
+    return [
+        f"listeners=SASL_PLAINTEXT://{client},CONTROLLER://{ctrl}",
+        f"advertised.listeners=SASL_PLAINTEXT://{client}",
+        "controller.listener.names=CONTROLLER",
+        "inter.broker.listener.name=SASL_PLAINTEXT",
+        "listener.security.protocol.map=CONTROLLER:PLAINTEXT,SASL_PLAINTEXT:SASL_PLAINTEXT",
+        f"sasl.enabled.mechanisms={acl.MECHANISM}",
+        f"sasl.mechanism.inter.broker.protocol={acl.MECHANISM}",
+        f"listener.name.sasl_plaintext.{acl.MECHANISM.lower()}.sasl.jaas.config="
+        "org.apache.kafka.common.security.scram.ScramLoginModule required "
+        f'username="{acl.ADMIN}" password="{admin_pw}";',
+        "authorizer.class.name=org.apache.kafka.metadata.authorizer.StandardAuthorizer",
+        "allow.everyone.if.no.acl.found=false",
+        f"super.users=User:ANONYMOUS;User:{acl.ADMIN}",
+    ]
+
+
 def _write_kafka_config(settings: InfraSettings) -> Path:
     settings.kafka_dir.mkdir(parents=True, exist_ok=True)
     settings.logs_dir.mkdir(parents=True, exist_ok=True)
     props = settings.kafka_dir / "server.properties"
+    fd = os.open(props, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)  # may hold the admin password
+    os.close(fd)
+    props.chmod(0o600)
     props.write_text(
         "\n".join(
             [
@@ -503,11 +561,7 @@ def _write_kafka_config(settings: InfraSettings) -> Path:
                 "process.roles=broker,controller",
                 "node.id=1",
                 f"controller.quorum.voters=1@{HOST}:{settings.kafka_controller_port}",
-                f"listeners=PLAINTEXT://{HOST}:{settings.kafka_port},CONTROLLER://{HOST}:{settings.kafka_controller_port}",
-                f"advertised.listeners=PLAINTEXT://{HOST}:{settings.kafka_port}",
-                "controller.listener.names=CONTROLLER",
-                "inter.broker.listener.name=PLAINTEXT",
-                "listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT",
+                *_listener_lines(settings),
                 f"log.dirs={settings.kafka_data_dir}",
                 "num.partitions=1",
                 "default.replication.factor=1",
@@ -545,6 +599,38 @@ def _write_kafka_config(settings: InfraSettings) -> Path:
     return props
 
 
+def _security_marker(settings: InfraSettings) -> Path:
+    return settings.kafka_dir / "security.json"
+
+
+def _formatted_secure(settings: InfraSettings) -> bool | None:
+    """How the log dirs were formatted: True secure, False plain, None not formatted yet."""
+    if not (settings.kafka_data_dir / "meta.properties").is_file():
+        return None
+    try:
+        return bool(json.loads(_security_marker(settings).read_text()).get("secure"))
+    except (OSError, ValueError, AttributeError):
+        return False  # formatted before secure mode existed
+
+
+def _check_security_mode(settings: InfraSettings) -> None:
+    """SCRAM users exist only if created at format time, so a home keeps the mode it was formatted in."""
+    formatted = _formatted_secure(settings)
+    if formatted is None or formatted == settings.secure:
+        return
+    home = settings.home
+    if settings.secure:
+        raise InfraError(
+            f"the Kafka data in {home} was formatted without security, so it has no SCRAM users; "
+            f"secure mode needs a fresh home: run `caseflow infra wipe` (deletes its data) or set "
+            f"CASEFLOW_INFRA_HOME to another directory"
+        )
+    raise InfraError(
+        f"the Kafka data in {home} was formatted in secure mode; set CASEFLOW_INFRA_SECURE=1 to start it, "
+        f"or run `caseflow infra wipe` / set CASEFLOW_INFRA_HOME to another directory for a plain broker"
+    )
+
+
 def _format_kafka_storage(settings: InfraSettings, props: Path) -> None:
     """Format the KRaft log dir once; later starts reuse it (which is what makes them fast)."""
     if (settings.kafka_data_dir / "meta.properties").is_file():
@@ -561,6 +647,11 @@ def _format_kafka_storage(settings: InfraSettings, props: Path) -> None:
         id_file.write_text(cluster_id + "\n")
     cluster_id = id_file.read_text().strip()
     fmt_args = ["format", "-t", cluster_id, "-c", str(props), "--ignore-formatted"]
+    if settings.secure:
+        from caseflow_cli import acl
+
+        for user, pw in acl.load_credentials(settings.credentials_file).items():
+            fmt_args += ["--add-scram", f"{acl.MECHANISM}=[name={user},password={pw}]"]
     proc = subprocess.run(
         _kafka_java_cmd(settings, "kafka.tools.StorageTool", *fmt_args),
         capture_output=True,
@@ -570,6 +661,7 @@ def _format_kafka_storage(settings: InfraSettings, props: Path) -> None:
     if proc.returncode != 0:
         where = settings.kafka_data_dir
         raise InfraError(f"formatting Kafka storage in {where} failed:\n{proc.stderr[-2000:]}")
+    _security_marker(settings).write_text(json.dumps({"secure": settings.secure}) + "\n")
 
 
 def _start_kafka(settings: InfraSettings) -> int:
@@ -685,12 +777,15 @@ def _failure(settings: InfraSettings, server: str, why: str) -> InfraError:
 
 def status(settings: InfraSettings) -> InfraStatus:
     """Per-server state: running (recorded pid alive), ready (probe answers), port, pid, log path."""
-    return InfraStatus(kafka=_server_status(settings, KAFKA), ferretdb=_server_status(settings, FERRETDB))
+    return InfraStatus(
+        kafka=_server_status(settings, KAFKA), ferretdb=_server_status(settings, FERRETDB), secure=settings.secure
+    )
 
 
 def up(settings: InfraSettings) -> InfraStatus:
     """Start Kafka and FerretDB unless they already run; wait until both answer. Idempotent."""
     with _file_lock(settings.run_dir / ".lock"):
+        _check_security_mode(settings)
         current = status(settings)
         if current.all_ready:
             return current
@@ -798,6 +893,8 @@ def _print_table(st: InfraStatus) -> None:
     console = Console()
     console.print(table)
     console.print(f"kafka bootstrap: {st.kafka_bootstrap}    mongo url: {st.mongo_url}", highlight=False)
+    if st.secure:
+        console.print("kafka security: SASL_PLAINTEXT / SCRAM-SHA-512 with ACLs (docs/SECURITY.md)", highlight=False)
 
 
 @infra_app.command("up")
@@ -815,6 +912,40 @@ def up_cmd(
     _print_table(st)
     if not st.all_ready:
         raise _fail("not all servers are ready")
+    if settings.secure:
+        _apply_acls_cli(settings, _default_prefix())
+
+
+def _default_prefix() -> str:
+    return os.environ.get("CASEFLOW_TOPIC_PREFIX", "caseflow")
+
+
+def _apply_acls_cli(settings: InfraSettings, prefix: str) -> None:
+    from caseflow_cli import acl
+
+    try:
+        report = acl.apply_acls(settings, prefix)
+    except InfraError as exc:
+        raise _fail(str(exc)) from None
+    typer.echo(
+        f"ACLs for prefix {report.prefix!r}: {report.acls} granted to {report.users - 1} principals "
+        f"(+{report.added} added, -{report.removed} stale removed); topics created: {len(report.topics)}"
+    )
+
+
+@infra_app.command("acl")
+def acl_cmd(
+    prefix: str = typer.Option(
+        None, "--prefix", help="Topic prefix to grant (default: $CASEFLOW_TOPIC_PREFIX or caseflow)."
+    ),
+) -> None:
+    """Secure mode: create the SCRAM users, the ACLs and the topics for one topic prefix (idempotent)."""
+    settings = _load_settings()
+    if not settings.secure:
+        raise _fail("ACLs need the secure broker: set CASEFLOW_INFRA_SECURE=1 and run `caseflow infra up`")
+    if not status(settings).kafka.ready:
+        raise _fail(f"kafka is not ready on {HOST}:{settings.kafka_port}; run `caseflow infra up` first")
+    _apply_acls_cli(settings, prefix or _default_prefix())
 
 
 @infra_app.command("down")
@@ -832,7 +963,10 @@ def down_cmd() -> None:
 def status_cmd(as_json: bool = typer.Option(False, "--json", help="Print machine-readable JSON.")) -> None:
     """Show whether each server runs and answers; exit code 1 if any is not ready."""
     settings = _load_settings()
-    st = status(settings)
+    try:
+        st = status(settings)
+    except InfraError as exc:  # e.g. an unreadable credentials file in secure mode
+        raise _fail(str(exc)) from None
     if as_json:
         typer.echo(json.dumps(st.to_dict(), indent=2))
     else:
