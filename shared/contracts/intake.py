@@ -1,9 +1,122 @@
-"""Intake (公共法律服务中心 / 12348): events of a citizen's request. Extended by the intake service."""
+"""Intake (公共法律服务中心 / 12348): events of a citizen's request, hotline calls and village legal advisors.
+
+Every payload is self-describing (metrics folds them without reading other events). Stream ids: `rq-…` for a
+request (the intake case id, also the correlation id of everything downstream), `call-…` for a hotline call,
+`adv-<village region>` for a village/community's advisor registry entry. Times are timezone-aware.
+
+Request stream (`rq-…`):
+- `caseflow.intake.request_received`: first event: request_id, channel (walk_in | hotline_12348 | web_12348 |
+  transfer_12345 | transfer_110), level (city | county | town | village; walk_in only, else null), region
+  (12 digits), kind (consultation | help | complaint), topic, received_at, person_ref?, call_id?, external_reference?
+  (for web_12348 this is the web question being posted).
+- `caseflow.intake.request_answered`: answered on the spot (当场办结): answered_at, on_the_spot, channel, region.
+- `caseflow.intake.request_referred`: to_department, matter, person_ref, region, dispute_type | notary_matter.
+- `caseflow.intake.request_escalated`: hotline/web → walk-in: from_channel, to_level, to_region, escalated_at.
+- `caseflow.intake.work_order_opened`: hotline/transfer work order: opened_at, deadline_hours, due_at, channel, region.
+- `caseflow.intake.work_order_completed`: completed_at, due_at, on_time (completed_at <= due_at).
+- `caseflow.intake.web_reply_published`: web question answered: posted_at, published_at, minutes (ceil), region.
+- `caseflow.intake.web_reply_drawn_for_qc`: 3% quality-inspection draw: rule, bucket (0–99), drawn_at, region.
+- `caseflow.intake.request_closed`: closed_at, outcome (answered | referred | escalated), handling_seconds.
+- `caseflow.intake.request_evaluated`: 随单评价, once per case: satisfaction (1–5), evaluated_at, channel, region.
+
+Hotline call stream (`call-…`):
+- `caseflow.intake.call_offered`: call_id, line (hotline_12348), region, offered_at.
+- `caseflow.intake.call_answered`: answered_at, wait_seconds, region.
+- `caseflow.intake.call_abandoned`: abandoned_at, wait_seconds, region.
+
+Village legal advisor stream (`adv-<village region>`, 村居法律顾问):
+- `caseflow.intake.advisor_assigned`: village_region, advisor_id, previous_advisor_id?, assigned_at.
+- `caseflow.intake.advisor_unassigned`: village_region, advisor_id, unassigned_at.
+- `caseflow.intake.advisor_service_logged`: village_region, advisor_id, hours, kind (consultation | legal_opinion |
+  publicity_lecture | document_drafting | dispute_mediation | petition_help), served_on (date), logged_at.
+"""
 
 from __future__ import annotations
 
-from shared.contracts.common import Department, LongText, PersonRef, RegionCode
+from datetime import date, datetime
+from enum import StrEnum
+from typing import Annotated
+
+from pydantic import Field, StringConstraints
+
+from shared.contracts.common import CaseId, Department, LongText, PersonRef, RegionCode
 from shared.events import Event, event
+
+#: A matter category code chosen from a list (never free text, so no personal data can slip into events).
+TopicCode = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,39}$")]
+#: A reference issued by another hotline (12345 / 110 ticket number) or by the advisor registry.
+ExternalRef = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9._:-]{1,64}$")]
+
+
+class Channel(StrEnum):
+    """Where a request came in (三台融合: walk-in, hotline, web; plus joint-hotline transfers)."""
+
+    WALK_IN = "walk_in"
+    HOTLINE_12348 = "hotline_12348"
+    WEB_12348 = "web_12348"
+    TRANSFER_12345 = "transfer_12345"
+    TRANSFER_110 = "transfer_110"
+
+
+class Level(StrEnum):
+    """Walk-in platform level: 市中心, 县中心, 乡镇工作站, 村居工作室."""
+
+    CITY = "city"
+    COUNTY = "county"
+    TOWN = "town"
+    VILLAGE = "village"
+
+
+class RequestKind(StrEnum):
+    CONSULTATION = "consultation"  # 咨询
+    HELP = "help"  # 求助
+    COMPLAINT = "complaint"  # 投诉
+
+
+class CloseOutcome(StrEnum):
+    ANSWERED = "answered"
+    REFERRED = "referred"
+    ESCALATED = "escalated"
+
+
+class AdvisorServiceKind(StrEnum):
+    """Seed 000 indicator 20: what a village/community legal advisor's service hours were spent on."""
+
+    CONSULTATION = "consultation"  # 法律咨询
+    LEGAL_OPINION = "legal_opinion"  # 法律意见
+    PUBLICITY_LECTURE = "publicity_lecture"  # 法治宣传讲座
+    DOCUMENT_DRAFTING = "document_drafting"  # 代写法律文书
+    DISPUTE_MEDIATION = "dispute_mediation"  # 参与调解
+    PETITION_HELP = "petition_help"  # 协助信访
+
+
+# -- request stream ------------------------------------------------------------------------------------------
+@event
+class RequestReceived(Event):
+    """A citizen's request came in on a channel; the first event of every intake case."""
+
+    event_type = "caseflow.intake.request_received"
+    request_id: CaseId
+    channel: Channel
+    level: Level | None = None  # walk-in only
+    region: RegionCode
+    kind: RequestKind
+    topic: TopicCode
+    received_at: datetime
+    person_ref: PersonRef | None = None
+    call_id: CaseId | None = None  # the hotline call that raised it
+    external_reference: ExternalRef | None = None  # 12345 / 110 ticket number of a transfer
+
+
+@event
+class RequestAnswered(Event):
+    """Answered by intake itself; `on_the_spot` is 当场办结 (same visit / same call)."""
+
+    event_type = "caseflow.intake.request_answered"
+    answered_at: datetime
+    on_the_spot: bool
+    channel: Channel
+    region: RegionCode
 
 
 @event
@@ -17,3 +130,135 @@ class RequestReferred(Event):
     region: RegionCode
     dispute_type: str | None = None  # for mediation referrals
     notary_matter: str | None = None  # for notary referrals (matter catalogue id)
+
+
+@event
+class RequestEscalated(Event):
+    """Hotline/web → walk-in for deeper service (seed 001): the case continues at a centre."""
+
+    event_type = "caseflow.intake.request_escalated"
+    from_channel: Channel
+    to_level: Level
+    to_region: RegionCode
+    escalated_at: datetime
+
+
+@event
+class WorkOrderOpened(Event):
+    """A hotline (or transferred) request needs follow-up: a work order (工单) with a deadline."""
+
+    event_type = "caseflow.intake.work_order_opened"
+    opened_at: datetime
+    deadline_hours: int = Field(ge=1)
+    due_at: datetime
+    channel: Channel
+    region: RegionCode
+
+
+@event
+class WorkOrderCompleted(Event):
+    event_type = "caseflow.intake.work_order_completed"
+    completed_at: datetime
+    due_at: datetime
+    on_time: bool
+    region: RegionCode
+
+
+@event
+class WebReplyPublished(Event):
+    """The web platform's reply to a posted question; `minutes` from posting, rounded up."""
+
+    event_type = "caseflow.intake.web_reply_published"
+    posted_at: datetime
+    published_at: datetime
+    minutes: int = Field(ge=0)
+    region: RegionCode
+
+
+@event
+class WebReplyDrawnForQc(Event):
+    """The reply was drawn for quality inspection (质检) by the reproducible rule named in `rule`."""
+
+    event_type = "caseflow.intake.web_reply_drawn_for_qc"
+    rule: str
+    bucket: int = Field(ge=0, le=99)
+    drawn_at: datetime
+    region: RegionCode
+
+
+@event
+class RequestClosed(Event):
+    event_type = "caseflow.intake.request_closed"
+    closed_at: datetime
+    outcome: CloseOutcome
+    handling_seconds: int = Field(ge=0)  # received → closed
+    channel: Channel
+    region: RegionCode
+
+
+@event
+class RequestEvaluated(Event):
+    """随单评价: the citizen's satisfaction with this case, once."""
+
+    event_type = "caseflow.intake.request_evaluated"
+    satisfaction: int = Field(ge=1, le=5)
+    evaluated_at: datetime
+    channel: Channel
+    region: RegionCode
+
+
+# -- hotline call stream -------------------------------------------------------------------------------------
+@event
+class CallOffered(Event):
+    event_type = "caseflow.intake.call_offered"
+    call_id: CaseId
+    line: Channel
+    region: RegionCode
+    offered_at: datetime
+
+
+@event
+class CallAnswered(Event):
+    event_type = "caseflow.intake.call_answered"
+    answered_at: datetime
+    wait_seconds: int = Field(ge=0)
+    region: RegionCode
+
+
+@event
+class CallAbandoned(Event):
+    event_type = "caseflow.intake.call_abandoned"
+    abandoned_at: datetime
+    wait_seconds: int = Field(ge=0)
+    region: RegionCode
+
+
+# -- village legal advisor stream ----------------------------------------------------------------------------
+@event
+class AdvisorAssigned(Event):
+    """村居法律顾问 assigned to a village/community (replacing `previous_advisor_id` if any)."""
+
+    event_type = "caseflow.intake.advisor_assigned"
+    village_region: RegionCode
+    advisor_id: ExternalRef
+    previous_advisor_id: ExternalRef | None = None
+    assigned_at: datetime
+
+
+@event
+class AdvisorUnassigned(Event):
+    event_type = "caseflow.intake.advisor_unassigned"
+    village_region: RegionCode
+    advisor_id: ExternalRef
+    unassigned_at: datetime
+
+
+@event
+class AdvisorServiceLogged(Event):
+    event_type = "caseflow.intake.advisor_service_logged"
+    village_region: RegionCode
+    advisor_id: ExternalRef
+    hours: float = Field(gt=0, le=24)
+    kind: AdvisorServiceKind
+    served_on: date
+    logged_at: datetime

@@ -1,0 +1,1 @@
+"""Department services of caseflow, one package per department (see docs/SERVICES.md)."""

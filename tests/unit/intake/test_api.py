@@ -1,0 +1,178 @@
+"""Intake API over in-memory fakes (event store, read model, vault): scopes, the lifecycle, problem+json."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import httpx
+import pytest
+
+from services.intake import api, domain, views
+from shared.api import create_app
+from shared.commands import CommandBus
+from shared.eventstore import InMemoryEventStore
+from shared.pii import ERASED, PersonData, person_ref
+from shared.settings import PlatformSettings
+from tests.conftest import token
+
+SETTINGS = PlatformSettings()
+COUNTY = "431002000000"
+
+
+class FakeCases:
+    """The read model port: documents by stream id, equality queries only."""
+
+    def __init__(self) -> None:
+        self.docs: dict[str, dict[str, Any]] = {}
+
+    async def apply(self, stream_id: str, state: Any, version: int, _envelopes: Any = None) -> None:
+        self.docs[stream_id] = {**views.render(stream_id, state, version), "_version": version}
+
+    async def get(self, stream_id: str) -> dict[str, Any] | None:
+        return self.docs.get(stream_id)
+
+    async def find(self, query: dict[str, Any], **_: Any) -> list[dict[str, Any]]:
+        return [d for d in self.docs.values() if all(d.get(k) == v for k, v in query.items())]
+
+
+class FakeVault:
+    def __init__(self) -> None:
+        self.people: dict[str, PersonData] = {}
+
+    async def register(self, person: PersonData) -> str:
+        ref = person_ref(person.id_number, "unit-pepper")
+        self.people[ref] = person
+        return ref
+
+    async def get(self, ref: str) -> dict[str, str]:
+        p = self.people.get(ref)
+        if p is None:
+            return {"name": ERASED, "id_number": ERASED, "phone": ERASED}
+        return {"name": p.name, "id_number": p.id_number, "phone": p.phone or ""}
+
+    async def erase(self, ref: str) -> bool:
+        return self.people.pop(ref, None) is not None
+
+
+@pytest.fixture
+def service():
+    cases, store = FakeCases(), InMemoryEventStore()
+    bus = CommandBus(domain.decider, store, source="caseflow/intake", on_committed=cases.apply)
+    app = create_app(service="intake", settings=SETTINGS)
+    now = [datetime(2026, 3, 2, 9, 0, tzinfo=UTC)]
+    app.state.bus, app.state.cases, app.state.vault = bus, cases, FakeVault()
+    app.state.clock = lambda: now[0]
+    app.include_router(api.router)
+    return app, store, now
+
+
+def client(app, scopes=("intake:read", "intake:write", "intake:admin")) -> httpx.AsyncClient:
+    headers = token(SETTINGS, "dept:intake", list(scopes))
+    return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t", headers=headers)
+
+
+def walk_in(**extra: Any) -> dict[str, Any]:
+    return {
+        "channel": "walk_in",
+        "level": "county",
+        "region": COUNTY,
+        "kind": "consultation",
+        "topic": "labour",
+    } | extra
+
+
+async def test_walk_in_story_through_the_api(service):
+    app, store, now = service
+    async with client(app) as c:
+        r = await c.post("/requests", json=walk_in())
+        assert r.status_code == 201
+        rid = r.json()["request_id"]
+        assert r.json()["correlation_id"] == rid
+        now[0] += timedelta(minutes=9)
+        assert (await c.post(f"/requests/{rid}/answer", json={"on_the_spot": True})).json()["status"] == "answered"
+        assert (await c.post(f"/requests/{rid}/close")).json()["outcome"] == "answered"
+        r = await c.post(f"/requests/{rid}/evaluate", json={"satisfaction": 4})
+        assert r.json()["satisfaction"] == 4 and r.json()["status"] == "evaluated"
+        assert (await c.get(f"/requests/{rid}")).json()["status"] == "evaluated"
+    types = [e.type.rsplit(".", 1)[1] for e in store.all_events()]
+    assert types == ["request_received", "request_answered", "request_closed", "request_evaluated"]
+    assert store.all_events()[2].data["handling_seconds"] == 540
+
+
+async def test_scopes_are_enforced(service):
+    app, store, _ = service
+    async with client(app, ["intake:read"]) as reader:
+        r = await reader.post("/requests", json=walk_in())
+        assert r.status_code == 403 and "intake:write" in r.json()["detail"]
+    async with client(app, ["intake:write"]) as writer:
+        assert (await writer.post(f"/advisors/{'431002001001'}/assign", json={"advisor_id": "a1"})).status_code == 403
+        assert (await writer.delete(f"/persons/p-{'a' * 32}")).status_code == 403
+        assert (await writer.get("/requests")).status_code == 403
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as anonymous:
+        r = await anonymous.get("/requests")
+        assert r.status_code == 401 and r.headers["www-authenticate"] == "Bearer"
+    assert store.all_events() == []
+
+
+async def test_invalid_transition_is_a_409_problem_naming_state_and_command(service):
+    app, _, _ = service
+    async with client(app) as c:
+        rid = (await c.post("/requests", json=walk_in())).json()["request_id"]
+        r = await c.post(f"/requests/{rid}/close")
+        assert r.status_code == 409
+        assert r.headers["content-type"] == "application/problem+json"
+        assert r.json()["title"] == "invalid_transition"
+        assert r.json()["detail"] == "cannot close a case in state 'received'"
+
+
+async def test_person_is_kept_out_of_events_and_read_back_from_the_vault(service):
+    app, store, _ = service
+    person = {"name": "赵六", "id_number": "431002198506121230", "phone": "13800138000"}
+    async with client(app) as c:
+        rid = (await c.post("/requests", json=walk_in(person=person))).json()["request_id"]
+        seen = (await c.get(f"/requests/{rid}/person")).json()
+        assert seen["name"] == "赵六"
+        assert (await c.delete(f"/persons/{seen['person_ref']}")).status_code == 204
+        assert (await c.get(f"/requests/{rid}/person")).json()["id_number"] == ERASED
+    stored = str([e.data for e in store.all_events()])
+    assert "赵六" not in stored and "431002198506121230" not in stored and seen["person_ref"] in stored
+
+
+async def test_web_question_reply_and_hotline_call(service):
+    app, store, now = service
+    async with client(app) as c:
+        q = (await c.post("/web/questions", json={"region": COUNTY, "topic": "inheritance"})).json()
+        assert q["channel"] == "web_12348" and q["level"] is None
+        now[0] += timedelta(minutes=301)
+        assert (await c.post(f"/requests/{q['request_id']}/reply")).json()["reply_minutes"] == 301
+        call = (await c.post("/calls", json={"region": COUNTY})).json()
+        now[0] += timedelta(seconds=40)
+        abandoned = (await c.post(f"/calls/{call['call_id']}/abandon")).json()
+        assert abandoned["status"] == "abandoned" and abandoned["wait_seconds"] == 40
+        assert (await c.post(f"/calls/{call['call_id']}/answer")).status_code == 409
+    assert "caseflow.intake.call_abandoned" in [e.type for e in store.all_events()]
+
+
+async def test_idempotency_key_makes_a_retried_post_a_replay(service):
+    app, store, _ = service
+    async with client(app) as c:
+        key = {"Idempotency-Key": "unit-retry-1"}
+        a = await c.post("/requests", json=walk_in(), headers=key)
+        b = await c.post("/requests", json=walk_in(), headers=key)
+        assert a.json()["request_id"] == b.json()["request_id"] and b.headers["Idempotent-Replay"] == "true"
+        bad = await c.post("/requests", json=walk_in(), headers={"Idempotency-Key": "x"})
+        assert bad.status_code == 422 and bad.json()["errors"][0]["field"] == "header.Idempotency-Key"
+    assert len(store.all_events()) == 1
+
+
+async def test_an_idempotency_key_reused_on_another_case_is_refused(service):
+    app, store, _ = service
+    async with client(app) as c:
+        a = (await c.post("/requests", json=walk_in())).json()["request_id"]
+        b = (await c.post("/requests", json=walk_in())).json()["request_id"]
+        key = {"Idempotency-Key": "answer-key-1"}
+        assert (await c.post(f"/requests/{a}/answer", headers=key)).status_code == 200
+        r = await c.post(f"/requests/{b}/answer", headers=key)
+        assert r.status_code == 409 and r.json()["errors"][0]["field"] == "Idempotency-Key"
+        assert (await c.get(f"/requests/{b}")).json()["status"] == "received"
