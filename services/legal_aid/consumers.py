@@ -1,0 +1,47 @@
+"""Events that open legal aid cases: partner notices (通知辩护 / 法律帮助, forwarded detainee applications) and
+intake referrals. Each handler turns the event into a command with `CommandContext.from_event`, so the event id
+is the idempotency key and the case keeps the sender's correlation id. A rule broken → dead letter with reason.
+"""
+
+from __future__ import annotations
+
+from services.legal_aid.handlers import LegalAid
+from shared.commands import CommandContext
+from shared.consumer import Handler
+from shared.contracts.common import Department, Partner
+from shared.contracts.intake import RequestReferred
+from shared.contracts.partners import DetaineeApplicationForwarded, NotifiedDefenceRequested
+from shared.envelope import Envelope
+from shared.errors import ValidationFailed
+from shared.events import Event
+
+
+def _organ(env: Envelope) -> Partner:
+    # inbound_guard has checked that source == partner/<topic's partner>; the source names the organ
+    kind, _, name = env.source.partition("/")
+    try:
+        return Partner(name)
+    except ValueError:
+        raise ValidationFailed(f"unknown notifying organ {env.source!r}", field="source") from None
+
+
+def partner_handlers(svc: LegalAid) -> dict[type[Event], Handler]:
+    async def on_notice(env: Envelope, payload: Event) -> None:
+        assert isinstance(payload, NotifiedDefenceRequested)
+        await svc.notified_defence(_organ(env), payload, CommandContext.from_event(env))
+
+    async def on_detainee(env: Envelope, payload: Event) -> None:
+        assert isinstance(payload, DetaineeApplicationForwarded)
+        await svc.detainee_application(_organ(env), payload, CommandContext.from_event(env))
+
+    return {NotifiedDefenceRequested: on_notice, DetaineeApplicationForwarded: on_detainee}
+
+
+def intake_handlers(svc: LegalAid) -> dict[type[Event], Handler]:
+    async def on_referral(env: Envelope, payload: Event) -> None:
+        assert isinstance(payload, RequestReferred)
+        if payload.to_department is not Department.LEGAL_AID:
+            return  # a referral to another department
+        await svc.referral(env.id, env.subject, payload, env.time, CommandContext.from_event(env))
+
+    return {RequestReferred: on_referral}
