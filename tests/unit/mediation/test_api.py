@@ -1,0 +1,301 @@
+"""The HTTP API over in-memory fakes: validation, scopes, problem+json refusals, idempotency, partner referrals."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import httpx
+import pytest
+
+from services.mediation import api, committees, domain, views
+from services.mediation.config import Settings
+from services.mediation.handlers import CommitteeAdmin, MediationService, referral_dispute_id, render_committee
+from services.mediation.reference import CommitteeRegistry
+from shared.api import create_app
+from shared.auth import issue_token
+from shared.commands import CommandBus
+from shared.eventstore import InMemoryEventStore
+from shared.pii import PersonData, person_ref
+from shared.settings import PlatformSettings
+
+NOW = datetime(2026, 5, 6, 8, 0, tzinfo=UTC)
+P1, P2 = "p-" + "c" * 32, "p-" + "d" * 32
+
+
+class FakeView:
+    """The read model's port, in memory (the query language is tested against FerretDB)."""
+
+    def __init__(self, render=views.render) -> None:
+        self.docs: dict[str, dict[str, Any]] = {}
+        self.render = render
+
+    async def apply(self, stream_id: str, state: Any, version: int) -> None:
+        self.docs[stream_id] = {"_id": stream_id, **self.render(stream_id, state, version)}
+
+    async def get(self, stream_id: str) -> dict[str, Any] | None:
+        return self.docs.get(stream_id)
+
+    async def find(self, query: dict[str, Any], **_: Any) -> list[dict[str, Any]]:
+        return list(self.docs.values())
+
+
+class FakeVault:
+    async def register(self, person: PersonData) -> str:
+        return person_ref(person.id_number, "test-pepper")
+
+
+@pytest.fixture
+def platform() -> PlatformSettings:
+    return PlatformSettings()
+
+
+@pytest.fixture
+def app(platform):
+    store = InMemoryEventStore()
+    cases = FakeView()
+
+    async def committed(stream_id, state, version, _envs):
+        await cases.apply(stream_id, state, version)
+
+    bus = CommandBus(domain.decider, store, source="caseflow/mediation", on_committed=committed)
+    service = MediationService(bus, cases, CommitteeRegistry.from_file(), Settings(platform=platform), lambda: NOW)
+    committee_view = FakeView(render_committee)
+
+    async def registry_committed(stream_id, state, version, _envs):
+        await committee_view.apply(stream_id, state, version)
+
+    registry_bus = CommandBus(committees.decider, InMemoryEventStore(), source="m", on_committed=registry_committed)
+    app_admin = CommitteeAdmin(registry_bus, committee_view, service.registry, lambda: NOW)
+    app = create_app(service="mediation", settings=platform)
+    app.state.service, app.state.committees, app.state.vault, app.state.store = (
+        service,
+        service.registry,
+        FakeVault(),
+        store,
+    )
+    app.state.admin = app_admin
+    app.include_router(api.router)
+    return app
+
+
+def auth(platform, sub="dept:mediation", scopes=("mediation:read", "mediation:write")) -> dict[str, str]:
+    return {"Authorization": f"Bearer {issue_token(platform, sub, list(scopes))}"}
+
+
+@pytest.fixture
+async def client(app, platform):
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app), base_url="http://m") as c:
+        c.headers.update(auth(platform))
+        yield c
+
+
+WALK_IN = {
+    "dispute_type": "marriage_family",
+    "region": "420703100203",  # 鄂州市华容区华容镇龙港村
+    "parties": [{"person_ref": P1}, {"person": {"name": "李四", "id_number": "11010519491231002X"}}],
+    "claim": "赡养费纠纷",
+}
+
+
+async def test_walk_in_registration_keeps_personal_data_out_of_the_dispute(client):
+    r = await client.post("/disputes", json=WALK_IN)
+    assert r.status_code == 201, r.text
+    body = r.json()
+    assert body["status"] == "registered" and body["events"] == ["caseflow.mediation.dispute_registered"]
+    view = (await client.get(f"/disputes/{body['dispute_id']}")).json()
+    assert view["parties"][0] == P1 and view["parties"][1].startswith("p-")
+    assert "李四" not in str(view) and view["flags"]["time_limit"] == "due"
+    assert datetime.fromisoformat(view["due_by"]) == NOW + timedelta(days=30)
+
+
+@pytest.mark.parametrize(
+    "patch,field",
+    [
+        ({"region": "4207"}, "region"),
+        ({"dispute_type": ""}, "dispute_type"),
+        ({"parties": []}, "parties"),
+        ({"parties": [{"person_ref": "bob"}]}, "parties.0.person_ref"),
+        ({"parties": [{}]}, "parties.0"),
+        ({"source": "police_110"}, "source"),
+        ({"source": "petition"}, "body"),  # a petition referral without the office's reference
+        ({"registered_at": "2026-05-01T08:00:00"}, "registered_at"),  # no timezone
+    ],
+)
+async def test_bad_registration_is_422_naming_the_field(client, patch, field):
+    r = await client.post("/disputes", json={**WALK_IN, **patch})
+    assert r.status_code == 422
+    assert r.headers["content-type"].startswith("application/problem+json")
+    assert any(e["field"] == field for e in r.json()["errors"]), r.json()
+
+
+async def test_future_acts_and_uncovered_disputes_are_refused(client):
+    r = await client.post("/disputes", json={**WALK_IN, "registered_at": (NOW + timedelta(days=1)).isoformat()})
+    assert r.status_code == 422 and r.json()["errors"][0]["field"] == "at"
+    r = await client.post("/disputes", json={**WALK_IN, "region": "110101001001"})  # Beijing: no committee here
+    assert r.status_code == 409 and "no mediation committee" in r.json()["detail"]
+
+
+async def test_scopes_are_enforced(client, platform):
+    assert (await client.get("/disputes/x", headers={"Authorization": ""})).status_code == 401
+    reader = auth(platform, scopes=("mediation:read",))
+    assert (await client.post("/disputes", json=WALK_IN, headers=reader)).status_code == 403
+    police = auth(platform, "partner:police", ("partner:police",))
+    assert (await client.get("/committees", headers=police)).status_code == 403
+
+
+async def test_idempotency_key_replays_the_first_outcome(client, app):
+    h = {"Idempotency-Key": "reg-000001"}
+    first = (await client.post("/disputes", json=WALK_IN, headers=h)).json()
+    second = (await client.post("/disputes", json=WALK_IN, headers=h)).json()
+    assert second["dispute_id"] == first["dispute_id"] and second["duplicate"] is True
+    assert len(app.state.store.commits) == 1
+
+
+async def test_lifecycle_refusals_are_problem_json(client):
+    dispute_id = (await client.post("/disputes", json=WALK_IN)).json()["dispute_id"]
+    r = await client.post(f"/disputes/{dispute_id}/agreement", json={"terms": "x"})
+    assert r.status_code == 409 and r.json()["errors"] == [
+        {"field": "mediator_id", "reason": "an agreement needs an assigned mediator; none is assigned"}
+    ]
+    r = await client.post(f"/disputes/{dispute_id}/assign", json={"committee_id": "440200-medical"})
+    assert r.status_code == 409 and r.json()["errors"][0]["field"] == "committee_id"
+    r = await client.post(f"/disputes/{dispute_id}/assign", json={"committee_id": "no-such"})
+    assert r.status_code == 404
+    r = await client.post(f"/disputes/{dispute_id}/assign", json={})
+    assert r.status_code == 200 and r.json()["status"] == "assigned"
+    r = await client.post(f"/disputes/{dispute_id}/follow-up", json={"fulfilment": "maybe"})
+    assert r.status_code == 422 and r.json()["errors"][0]["field"] == "fulfilment"
+    r = await client.post(f"/disputes/{dispute_id}/archive", json={})
+    assert r.status_code == 409 and r.json()["title"] == "invalid_transition"
+    assert (await client.post("/disputes/md-nope/archive", json={})).status_code == 404
+    r = await client.post("/disputes/md-nope/assign", json={})
+    assert r.status_code == 404 and r.json()["errors"][0]["field"] == "dispute_id"
+
+
+async def test_partner_referral_over_http_is_acknowledged_and_a_resend_changes_nothing(client, platform, app):
+    court = auth(platform, "partner:court", ("partner:court",))
+    body = {
+        "partner_reference": "(2026)粤0204民诉前调7号",
+        "kind": "court_pre_litigation",
+        "dispute_type": "property_management",
+        "region": "440204001000",
+        "parties": [P1, P2],
+        "summary": "物业费拖欠",
+        "referred_at": NOW.isoformat(),
+    }
+    r = await client.post("/referrals", json=body, headers=court)
+    assert r.status_code == 201, r.text
+    assert r.json()["decision"] == "accepted"
+    assert r.json()["dispute_id"] == referral_dispute_id("court", body["partner_reference"])
+    again = await client.post("/referrals", json=body, headers=court)
+    assert again.json()["dispute_id"] == r.json()["dispute_id"]
+    assert len(app.state.store.commits) == 1
+    declined = await client.post(
+        "/referrals", json={**body, "partner_reference": "r2", "dispute_type": "ufo"}, headers=court
+    )
+    assert declined.json()["decision"] == "declined" and "unknown dispute type" in declined.json()["reason"]
+    r = await client.post("/referrals", json={**body, "kind": "police_110"}, headers=court)
+    assert r.status_code == 422 and r.json()["errors"][0]["field"] == "kind"
+    r = await client.post("/referrals", json={k: v for k, v in body.items() if k != "dispute_type"}, headers=court)
+    assert r.status_code == 422 and r.json()["errors"][0]["field"] == "dispute_type"
+    assert (await client.post("/referrals", json=body)).status_code == 403  # staff are no referring organ
+
+
+async def test_committees_by_region_and_type(client):
+    r = await client.get("/committees", params={"region": "340302001000", "dispute_type": "minor_criminal"})
+    ids = [c["id"] for c in r.json()["items"]]
+    assert ids == ["340302001-town", "340302-procuratorate"]  # the most local first
+    assert r.json()["dispute_types"]["medical"] == "医疗纠纷"
+    assert (await client.get("/committees", params={"region": "12"})).status_code == 422
+
+
+async def test_unknown_worklist_is_422(client):
+    assert (await client.get("/worklists/everything")).status_code == 422
+    assert (await client.get("/worklists/awaiting-assignment")).status_code == 200
+
+
+async def test_procuratorate_reconciliation_over_http_through_court_ruling_to_archive(client, platform, app):
+    """检调对接: referral → assignment to the stationed room → agreement → court rules over HTTP → archive."""
+    procuratorate = auth(platform, "partner:procuratorate", ("partner:procuratorate",))
+    body = {
+        "partner_reference": "鄂城检刑和解〔2026〕3号",
+        "kind": "procuratorate_reconciliation",
+        "dispute_type": "minor_criminal",
+        "region": "420704001000",
+        "parties": [P1, P2],
+        "summary": "轻伤害案件, 双方有和解意愿",
+        "referred_at": NOW.isoformat(),
+        "correlation_id": "corr-proc-3",
+    }
+    ack = (await client.post("/referrals", json=body, headers=procuratorate)).json()
+    assert ack["decision"] == "accepted" and ack["correlation_id"] == "corr-proc-3"
+    d = ack["dispute_id"]
+    assert (await client.post(f"/disputes/{d}/assign", json={})).json()["status"] == "assigned"
+    assert (await client.get(f"/disputes/{d}")).json()["committee_id"] == "420704-procuratorate"
+    r = await client.post(f"/disputes/{d}/agreement", json={"terms": "赔偿医疗费一万元, 被害人出具谅解书"})
+    assert r.json()["events"] == ["caseflow.mediation.agreement_signed", "caseflow.mediation.outcome_notified"]
+    assert (await client.post(f"/disputes/{d}/request-confirmation", json={})).status_code == 200
+    ruling = {"outcome": "rejected", "reason": "超出司法确认范围", "decided_at": NOW.isoformat()}
+    assert (await client.post(f"/disputes/{d}/confirmation-ruling", json=ruling)).status_code == 403  # staff
+    court = auth(platform, "partner:court", ("partner:court",))
+    r = await client.post(f"/disputes/{d}/confirmation-ruling", json=ruling, headers=court)
+    assert r.status_code == 200 and r.json()["status"] == "rejected"
+    notices = [e for e in app.state.store.all_events() if e.type.endswith("outcome_notified")]
+    assert [n.data["outcome"] for n in notices] == ["agreement", "rejected"]
+    assert {n.data["recipient"] for n in notices} == {"procuratorate"}
+    assert {n.correlationid for n in notices} == {"corr-proc-3"}
+    r = await client.post(f"/disputes/{d}/archive", json={})
+    assert r.status_code == 200 and r.json()["status"] == "archived"  # two parties, not a complex type: no visit
+
+
+async def test_registry_changes_are_events_and_steer_assignment(client, platform, app):
+    admin = auth(platform, scopes=("mediation:read", "mediation:write", "mediation:admin"))
+    assert (
+        await client.post("/committees/340300-labour/mediators", json={"mediator_id": "m-x1", "display_name": "x"})
+    ).status_code == 403
+    body = {
+        "committee_id": "340311-property",
+        "name": "蚌埠市淮上区物业纠纷人民调解委员会",
+        "kind": "trade",
+        "regions": ["340311000000"],
+        "dispute_types": ["property_management"],
+    }
+    r = await client.post("/committees", json={**body, "dispute_types": ["ufo"]}, headers=admin)
+    assert r.status_code == 422 and r.json()["errors"][0]["field"] == "dispute_types"
+    r = await client.post("/committees", json=body, headers=admin)
+    assert r.status_code == 201 and r.json()["events"] == ["caseflow.mediation.committee_registered"]
+    mediator = {
+        "mediator_id": "m-340311-property-1",
+        "display_name": "钱调解员",
+        "specialisms": ["property_management"],
+    }
+    r = await client.post("/committees/340311-property/mediators", json=mediator, headers=admin)
+    assert r.status_code == 201 and [m["id"] for m in r.json()["mediators"]] == ["m-340311-property-1"]
+    r = await client.post(
+        "/committees/340311-property/mediators", json={**mediator, "specialisms": ["medical"]}, headers=admin
+    )
+    assert r.status_code == 409  # the id is taken on this committee with other details
+
+    walk_in = {**WALK_IN, "region": "340311100000", "dispute_type": "property_management"}
+    d = (await client.post("/disputes", json=walk_in)).json()["dispute_id"]  # covered only by the new committee
+    r = await client.post(f"/disputes/{d}/assign", json={"mediator_id": "m-340311-property-1"})
+    assert r.status_code == 200 and (await client.get(f"/disputes/{d}")).json()["committee_id"] == "340311-property"
+
+    # a seed committee is adopted into a stream on its first change, its mediators with it
+    medical = {**WALK_IN, "region": "340302001000", "dispute_type": "medical"}
+    d = (await client.post("/disputes", json=medical)).json()["dispute_id"]
+    r = await client.post(
+        "/committees/340300-medical/mediators/m-340300-medical-1/deactivate", json={"reason": "调离"}, headers=admin
+    )
+    assert r.status_code == 200
+    assert r.json()["events"] == ["caseflow.mediation.mediator_deactivated"]
+    assert {m["id"]: m["active"] for m in r.json()["mediators"]}["m-340300-medical-1"] is False
+    r = await client.post(f"/disputes/{d}/assign", json={"mediator_id": "m-340300-medical-1"})
+    assert r.status_code == 409 and r.json()["errors"][0]["field"] == "mediator_id"
+    r = await client.post("/disputes", json=medical)  # the city's only medical mediator left: nobody covers it
+    assert r.status_code == 409 and "active mediator" in r.json()["detail"]
+    r = await client.post(
+        "/committees/340300-medical/mediators/m-nobody/deactivate", json={"reason": "x"}, headers=admin
+    )
+    assert r.status_code == 404
