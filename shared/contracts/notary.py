@@ -1,1 +1,185 @@
-"""Notary (公证): events of a notarisation application and court commissions. Defined by the notary service."""
+"""Notary (公证): events of a notarisation application, the certificate register and court commissions.
+
+Event types (all `caseflow.notary.*`, version 1; payloads are self-describing for the metrics fold):
+- application_submitted: 申请 — application_id, region, office, matter, matter_name, applicant_ref,
+  required_materials (the checklist as of application), materials_supplied, standard_fee,
+  aid_case_id (linked legal aid case or null), in_person (bool), catalogue_version, applied_at.
+- materials_notice_issued: 一次性告知 — every missing material listed once (missing), notified_at.
+- materials_supplemented: materials added (materials, in_person bool, supplied_at).
+- application_accepted: 受理 — accepted_at, due_on (date: 15 working days later, holidays excluded), due_by
+  (datetime: end of that day, China time).
+- application_refused: 不予受理 — reason, refused_at.
+- fee_assessed: matter, standard_fee, charged_fee, waived (bool: reduced or waived), waiver_share, aid_linked (bool),
+  aid_case_id, assessed_at.
+- certificate_issued: 出证 — certificate_no, office, year, sequence, issued_at, visits, one_trip (bool: 最多跑一次),
+  due_on, within_deadline (bool).
+- certificate_number_allocated: entry of the per-(office, year) certificate register (office, year, sequence,
+  application_id, allocated_at); the register stream's version is the sequence.
+- court_feedback_recorded: 采信反馈 (PartnerNotice → court) — application_id, certificate_no, adopted (bool), reason,
+  decided_at, recorded_at.
+- commission_accepted: 法院委托 accepted (PartnerNotice → court) — kind, region, details, due_by, commissioned_at,
+  accepted_at.
+- commission_performed: the auxiliary work done — summary, performed_at.
+- commission_reported: report back to the court (PartnerNotice → court) — kind, summary, performed_at, reported_at.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Annotated
+
+from pydantic import Field, StringConstraints
+
+from shared.contracts.common import CaseId, LongText, PartnerNotice, PersonRef, RegionCode, ShortText
+from shared.contracts.partners import CommissionKind
+from shared.events import Event, event
+
+#: Matter catalogue id (e.g. "birth", "kinship"); also the id legal aid names in a fee waiver.
+MatterId = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{1,39}$")]
+#: Material checklist item id (e.g. "id_card", "household_register").
+MaterialId = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{1,39}$")]
+#: Notary office (公证处) code.
+OfficeCode = Annotated[str, StringConstraints(pattern=r"^[A-Z0-9][A-Z0-9-]{1,31}$")]
+
+
+@event
+class ApplicationSubmitted(Event):
+    """申请公证: the case's first event."""
+
+    event_type = "caseflow.notary.application_submitted"
+    application_id: CaseId
+    region: RegionCode
+    office: OfficeCode
+    matter: MatterId
+    matter_name: ShortText
+    applicant_ref: PersonRef
+    required_materials: list[MaterialId] = Field(min_length=1, max_length=50)  # the checklist at application
+    materials_supplied: list[MaterialId] = Field(default_factory=list, max_length=50)
+    standard_fee: float = Field(ge=0)
+    aid_case_id: CaseId | None = None
+    in_person: bool = True
+    catalogue_version: ShortText
+    applied_at: datetime
+
+
+@event
+class MaterialsNoticeIssued(Event):
+    """一次性告知: every material still missing, listed once and completely."""
+
+    event_type = "caseflow.notary.materials_notice_issued"
+    missing: list[MaterialId] = Field(min_length=1, max_length=50)
+    notified_at: datetime
+
+
+@event
+class MaterialsSupplemented(Event):
+    event_type = "caseflow.notary.materials_supplemented"
+    materials: list[MaterialId] = Field(min_length=1, max_length=50)
+    in_person: bool
+    supplied_at: datetime
+
+
+@event
+class ApplicationAccepted(Event):
+    """受理: the certificate is due within 15 working days (公证程序规则)."""
+
+    event_type = "caseflow.notary.application_accepted"
+    accepted_at: datetime
+    due_on: date  # the 15th working day (China calendar)
+    due_by: datetime  # end of the due day, 24:00 China time: the instant the deadline passes
+
+
+@event
+class ApplicationRefused(Event):
+    """不予受理."""
+
+    event_type = "caseflow.notary.application_refused"
+    reason: LongText
+    refused_at: datetime
+
+
+@event
+class FeeAssessed(Event):
+    """Fee assessed; reduced or waived when legal aid's fee waiver covers this applicant and matter (flow 7)."""
+
+    event_type = "caseflow.notary.fee_assessed"
+    matter: MatterId
+    standard_fee: float = Field(ge=0)
+    charged_fee: float = Field(ge=0)
+    waived: bool  # reduced or waived
+    waiver_share: float = Field(default=0.0, ge=0, le=1)
+    aid_linked: bool
+    aid_case_id: CaseId | None = None
+    assessed_at: datetime
+
+
+@event
+class CertificateIssued(Event):
+    """出证: certificate number unique and gap-free per office and year."""
+
+    event_type = "caseflow.notary.certificate_issued"
+    certificate_no: ShortText
+    office: OfficeCode
+    year: int
+    sequence: int = Field(ge=1)
+    issued_at: datetime
+    visits: int = Field(ge=0)
+    one_trip: bool  # 最多跑一次: at most one in-person visit
+    due_on: date
+    within_deadline: bool
+
+
+@event
+class CertificateNumberAllocated(Event):
+    """An entry of the certificate register (公证登记簿) of one office and year, bound to one application."""
+
+    event_type = "caseflow.notary.certificate_number_allocated"
+    office: OfficeCode
+    year: int
+    sequence: int = Field(ge=1)
+    application_id: CaseId
+    allocated_at: datetime
+
+
+@event
+class CourtFeedbackRecorded(PartnerNotice):
+    """A court's word on a notarial document used as evidence (采信 / 不予采信), acknowledged back to it."""
+
+    event_type = "caseflow.notary.court_feedback_recorded"
+    application_id: CaseId
+    certificate_no: ShortText
+    adopted: bool
+    reason: ShortText | None = None
+    decided_at: datetime
+    recorded_at: datetime
+
+
+@event
+class CommissionAccepted(PartnerNotice):
+    """A court's commission (service, evidence preservation, supervision, enforcement) accepted by the office."""
+
+    event_type = "caseflow.notary.commission_accepted"
+    kind: CommissionKind
+    region: RegionCode
+    details: LongText
+    due_by: datetime | None = None
+    commissioned_at: datetime
+    accepted_at: datetime
+
+
+@event
+class CommissionPerformed(Event):
+    event_type = "caseflow.notary.commission_performed"
+    summary: LongText
+    performed_at: datetime
+
+
+@event
+class CommissionReported(PartnerNotice):
+    """The commission's report back to the court."""
+
+    event_type = "caseflow.notary.commission_reported"
+    kind: CommissionKind
+    summary: LongText
+    performed_at: datetime
+    reported_at: datetime
