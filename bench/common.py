@@ -1,0 +1,66 @@
+"""What every benchmark shares: the servers it runs against, timing, and the report rows."""
+
+from __future__ import annotations
+
+import statistics
+import time
+import uuid
+from dataclasses import dataclass, field
+
+from caseflow_cli import infra
+from shared.settings import PlatformSettings
+
+
+@dataclass
+class Row:
+    name: str
+    figure: float
+    unit: str
+    baseline: float | None = None
+    baseline_name: str = ""
+    goal: str = ""
+    extra: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def ratio(self) -> float | None:
+        return self.figure / self.baseline if self.baseline else None
+
+
+class Report:
+    def __init__(self) -> None:
+        self.rows: list[Row] = []
+
+    def add(self, row: Row) -> None:
+        self.rows.append(row)
+        ratio = f"  ratio {row.ratio:.2f}" if row.ratio is not None else ""
+        base = f" (baseline {row.baseline_name}: {row.baseline:,.1f})" if row.baseline is not None else ""
+        extra = "".join(f"  {k} {v:,.2f}" for k, v in row.extra.items())
+        print(f"  {row.name}: {row.figure:,.1f} {row.unit}{base}{ratio}{extra}", flush=True)
+
+
+def bench_platform() -> PlatformSettings:
+    """Bench servers: the local `make run` infrastructure (started if needed), with a fresh topic prefix."""
+    status = infra.up(infra.InfraSettings())
+    return PlatformSettings(
+        kafka_bootstrap=status.kafka_bootstrap,
+        mongo_url=status.mongo_url,
+        topic_prefix=f"bench{uuid.uuid4().hex[:8]}",
+        partitions=3,
+    )
+
+
+def percentile(samples: list[float], p: float) -> float:
+    if not samples:
+        return float("nan")
+    if len(samples) == 1:
+        return samples[0]
+    return statistics.quantiles(samples, n=100, method="inclusive")[int(p) - 1]
+
+
+class Timer:
+    def __enter__(self) -> Timer:
+        self.start = time.perf_counter()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.seconds = time.perf_counter() - self.start
