@@ -109,8 +109,9 @@ def run(with_programs: bool = True) -> int:
         "CASEFLOW_MONGO_URL": status.mongo_url,
         "PYTHONPATH": str(REPO),
     }
-    wanted = [p for p in SERVICES + (PROGRAMS if with_programs else []) if _exists(p.module)]
-    skipped = [p.name for p in SERVICES + PROGRAMS if p not in wanted]
+    candidates = SERVICES + (PROGRAMS if with_programs else [])
+    wanted = [p for p in candidates if _exists(p.module)]
+    missing = [p.name for p in candidates if p not in wanted]
     procs: list[tuple[Program, subprocess.Popen[bytes]]] = []
     log_dir = settings.home / "logs"
     log_dir.mkdir(parents=True, exist_ok=True)
@@ -125,6 +126,10 @@ def run(with_programs: bool = True) -> int:
             except subprocess.TimeoutExpired:
                 proc.kill()
 
+    def on_term(*_: object) -> None:
+        raise KeyboardInterrupt  # SIGTERM stops the children just as Ctrl-C does
+
+    signal.signal(signal.SIGTERM, on_term)
     try:
         for p in wanted:
             log = (log_dir / f"{p.name}.log").open("ab")
@@ -141,8 +146,8 @@ def run(with_programs: bool = True) -> int:
         for p, _proc in procs:
             if p.url:
                 console.print(f"  {p.name:<10} {p.url}/docs")
-        if skipped:
-            console.print(f"  (not built yet: {', '.join(skipped)})")
+        if missing:
+            console.print(f"  (not part of this checkout: {', '.join(missing)})")
         console.print("Ctrl-C stops the services; `make infra-down` stops Kafka and FerretDB.\n")
         while True:
             for p, proc in procs:
