@@ -164,11 +164,12 @@ async def bench_consumer(db, settings: PlatformSettings, report: Report) -> None
 
 async def run(settings: PlatformSettings, report: Report) -> None:
     client: AsyncMongoClient = AsyncMongoClient(settings.mongo_url, tz_aware=True)
-    db = client[f"{settings.topic_prefix}_core_{uuid.uuid4().hex[:6]}"]
-    try:
-        await bench_append(db, report)
-        await bench_relay(db, settings, report)
-        await bench_consumer(db, settings, report)
+    dbs = [client[f"{settings.topic_prefix}_core_{step}_{uuid.uuid4().hex[:6]}"] for step in range(3)]
+    try:  # a database per step: the relay must see only its own backlog
+        await bench_append(dbs[0], report)
+        await bench_relay(dbs[1], settings, report)
+        await bench_consumer(dbs[2], settings, report)
     finally:
-        await client.drop_database(db.name)
+        for db in dbs:
+            await client.drop_database(db.name)
         await client.close()

@@ -11,25 +11,22 @@ the consumer group join is left out of each. p50/p99 are per-referral handling l
 from __future__ import annotations
 
 import asyncio
-import time
 from datetime import UTC, datetime
 
 import shared.contracts  # noqa: F401  (registers every event type)
-from bench.common import Report, Row, bench_platform, percentile
+from bench.common import Report, bench_platform
+from bench.partner_inbound import Subject, measure
 from services.mediation import domain, views
 from services.mediation.config import Settings
 from services.mediation.consumers import MediationConsumers
 from services.mediation.handlers import MediationService
 from services.mediation.reference import CommitteeRegistry
-from shared import kafka
 from shared.contracts.partners import DisputeReferred, ReferralKind
 from shared.envelope import Envelope
-from shared.partners import inbound_guard
 from shared.runtime import ServiceRuntime
 from shared.settings import PlatformSettings
 
 N_REFERRALS = 500
-TIMEOUT = 40.0  # keeps the whole benchmark under 60 s; a slower run reports the rate of what it persisted
 REGIONS = ("431002001000", "500114001000", "340302001000")  # towns with a police-stationed committee
 TYPES = ("neighbourhood", "damages", "consumer", "contract_debt")
 
@@ -48,39 +45,7 @@ def referral(i: int) -> Envelope:
     return Envelope.wrap(payload, source="partner/police", subject=ref, correlationid=f"b-{i}", actor="partner:police")
 
 
-async def fill(settings: PlatformSettings, topic: str) -> None:
-    producer = kafka.producer(settings)
-    await producer.start()
-    try:
-        futures = []
-        for i in range(N_REFERRALS):
-            key, value, headers = referral(i).to_kafka()
-            futures.append(await producer.send(topic, value=value, key=key, headers=headers))
-        await asyncio.gather(*futures)
-    finally:
-        await producer.stop()
-
-
-async def raw_baseline(settings: PlatformSettings, topic: str) -> float:
-    raw = kafka.consumer(settings, topic, group_id=f"{settings.topic_prefix}.raw")
-    await raw.start()
-    seen, first = 0, 0.0
-    deadline = time.monotonic() + TIMEOUT
-    try:
-        while seen < N_REFERRALS and time.monotonic() < deadline:
-            for records in (await raw.getmany(timeout_ms=500, max_records=500)).values():
-                if not first:
-                    first = time.perf_counter()
-                seen += len(records)
-        elapsed = time.perf_counter() - first
-    finally:
-        await raw.stop()
-    if seen < N_REFERRALS:
-        raise RuntimeError(f"raw loop saw {seen}/{N_REFERRALS} referrals")
-    return N_REFERRALS / elapsed
-
-
-async def service_figure(settings: PlatformSettings, topic: str) -> tuple[float, list[float]]:
+def subject(settings: PlatformSettings) -> Subject:
     runtime = ServiceRuntime("mediation", settings)
     cases = runtime.read_model("disputes", domain.decider, views.render, indexes=("status", "regions"))
     service = MediationService(
@@ -89,62 +54,18 @@ async def service_figure(settings: PlatformSettings, topic: str) -> tuple[float,
         CommitteeRegistry.from_file(),
         Settings(platform=settings, sweep_interval_seconds=0),
     )
-    latencies: list[float] = []
-    first: list[float] = []
-
-    def timed(handler):  # type: ignore[no-untyped-def]
-        async def run(env, payload) -> None:  # type: ignore[no-untyped-def]
-            t0 = time.perf_counter()
-            if not first:
-                first.append(t0)
-            await handler(env, payload)
-            latencies.append((time.perf_counter() - t0) * 1000)
-
-        return run
-
-    handlers = {t: timed(h) for t, h in MediationConsumers(service).partner_handlers().items()}
-    runtime.subscribe("partners", [topic], handlers, accept=inbound_guard)
-    await runtime.start()
-    try:
-        deadline = time.monotonic() + TIMEOUT
-        while len(latencies) < N_REFERRALS and time.monotonic() < deadline:
-            await asyncio.sleep(0.01)
-        done = len(latencies)
-        elapsed = time.perf_counter() - first[0] if first else float("inf")
-        persisted = await cases.collection.count_documents({"status": "registered"})
-        if persisted < done:
-            raise RuntimeError(f"{done} referrals handled but only {persisted} disputes registered")
-    finally:
-        await runtime.stop()
-        await _drop(settings, runtime.db.name)
-    return done / elapsed, latencies
-
-
-async def _drop(settings: PlatformSettings, name: str) -> None:
-    from pymongo import AsyncMongoClient
-
-    client: AsyncMongoClient = AsyncMongoClient(settings.mongo_url)
-    try:
-        await client.drop_database(name)
-    finally:
-        await client.close()
+    return Subject(runtime, dict(MediationConsumers(service).partner_handlers()), cases, {"status": "registered"})
 
 
 async def run(settings: PlatformSettings, report: Report) -> None:
-    await kafka.ensure_topics(settings)
-    topic = f"{settings.topic_prefix}.partner.police.inbound"
-    await fill(settings, topic)
-    baseline = await raw_baseline(settings, topic)
-    figure, latencies = await service_figure(settings, topic)
-    report.add(
-        Row(
-            f"mediation referrals Kafka -> persisted dispute ({len(latencies)}/{N_REFERRALS} in time)",
-            figure,
-            "referrals/s",
-            baseline,
-            "raw aiokafka consume loop, same topic",
-            extra={"p50 ms": percentile(latencies, 50), "p99 ms": percentile(latencies, 99)},
-        )
+    await measure(
+        settings,
+        report,
+        label="mediation referrals Kafka -> persisted dispute",
+        unit="referrals/s",
+        partner="police",
+        envelopes=[referral(i) for i in range(N_REFERRALS)],
+        subject=subject,
     )
 
 

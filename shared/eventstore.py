@@ -9,10 +9,11 @@ the only query FerretDB 1.24 on SQLite serves from an index (other filters scan 
 vs 880 ms at 5,000 commits, growing with the store). So:
 - a stream is read by walking its commit ids (`s:1`, then `s:<last+1>` …);
 - idempotency keys live in `idempotency` (`_id` = key), claimed before the commit and bound to its token;
-- the outbox is its own small collection (`outbox`, `_id` = commit token), written before the commit and
-  confirmed after it; the relay publishes confirmed entries and deletes them, so it only ever scans what is
-  pending. An entry left unconfirmed by a crash is resolved against the commit (published if the commit landed
-  with that token, dropped otherwise) once it is older than `settle_seconds`.
+- the outbox is its own small collection (`outbox`, `_id` = commit token), written just before the commit;
+  the relay publishes an entry once the commit with that token has landed (one `_id` lookup), drops it when
+  the commit never landed (lost race or crash) and it is older than `settle_seconds`, and deletes what it
+  published, so it only ever scans what is pending. (Updates and deletes scan on FerretDB/SQLite even by
+  `_id`, so the append path does none of either.)
 Each commit takes a global `position` from a counter (gaps are possible when a writer loses a race); the relay
 publishes in position order, and never a stream's later commit before an earlier one.
 """
@@ -175,7 +176,6 @@ class MongoEventStore:
                 "stream_id": stream_id,
                 "position": position,
                 "events": envelope_docs,
-                "confirmed": False,
                 "created_at": now,
             }
         )
@@ -199,7 +199,6 @@ class MongoEventStore:
             raise ConcurrencyConflict(
                 f"stream {stream_id} moved past version {expected_version}; reload and retry"
             ) from None
-        await self._outbox.update_one({"_id": token}, {"$set": {"confirmed": True}})
         return AppendResult(stream_id, first, last, position)
 
     async def _claim_key(self, key: str, stream_id: str, cid: str, token: str, now: datetime) -> Commit | None:
@@ -238,21 +237,22 @@ class MongoEventStore:
     async def unpublished(self, limit: int = 500) -> list[Commit]:
         """Publishable commits in position order; never a stream's commit after one of its undecided ones."""
         entries = [e async for e in self._outbox.find({}).sort("position", ASCENDING).limit(limit)]
+        landed = await asyncio.gather(*(self._commits.find_one({"_id": e["commit_id"]}, {"token": 1}) for e in entries))
         now = datetime.now(UTC)
         blocked: set[str] = set()
         ready: list[Commit] = []
-        for entry in entries:
+        orphans: list[str] = []
+        for entry, commit in zip(entries, landed, strict=True):
             if entry["stream_id"] in blocked:
                 continue
-            if not entry.get("confirmed"):
-                if _aware(entry["created_at"]) > now - self.settle:
-                    blocked.add(entry["stream_id"])  # its writer may still be committing
-                    continue
-                landed = await self._commits.find_one({"_id": entry["commit_id"]}, {"token": 1})
-                if landed is None or landed.get("token") != entry["_id"]:
-                    await self._outbox.delete_one({"_id": entry["_id"]})  # the attempt never committed
-                    continue
-            ready.append(_entry_to_commit(entry))
+            if commit is not None and commit.get("token") == entry["_id"]:
+                ready.append(_entry_to_commit(entry))
+            elif commit is None and _aware(entry["created_at"]) > now - self.settle:
+                blocked.add(entry["stream_id"])  # its writer may still be committing
+            else:
+                orphans.append(entry["_id"])  # lost its race, or its writer died before committing
+        if orphans:
+            await self._outbox.delete_many({"_id": {"$in": orphans}})
         return ready
 
     async def mark_published(self, commits: Sequence[Commit]) -> None:
