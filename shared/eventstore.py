@@ -9,11 +9,12 @@ the only query FerretDB 1.24 on SQLite serves from an index (other filters scan 
 vs 880 ms at 5,000 commits, growing with the store). So:
 - a stream is read by walking its commit ids (`s:1`, then `s:<last+1>` …);
 - idempotency keys live in `idempotency` (`_id` = key), claimed before the commit and bound to its token;
-- the outbox is its own small collection (`outbox`, `_id` = commit token), written just before the commit;
-  the relay publishes an entry once the commit with that token has landed (one `_id` lookup), drops it when
-  the commit never landed (lost race or crash) and it is older than `settle_seconds`, and deletes what it
-  published, so it only ever scans what is pending. (Updates and deletes scan on FerretDB/SQLite even by
-  `_id`, so the append path does none of either.)
+- the outbox is its own small collection (`outbox`, `_id` = commit token), written just before the commit,
+  and a confirmation (`outbox_confirmed`, same `_id`) is inserted once the commit has landed. The relay
+  publishes confirmed entries in position order and deletes what it published, so it only ever reads what is
+  pending. An entry still unconfirmed after `settle_seconds` (its writer died, or lost the race) is resolved
+  by looking its commit up. Updates and deletes scan on FerretDB/SQLite even by `_id`, and it serialises
+  concurrent lookups, so the append path only inserts and the relay reads each small collection once.
 Each commit takes a global `position` from a counter (gaps are possible when a writer loses a race); the relay
 publishes in position order, and never a stream's later commit before an earlier one.
 """
@@ -107,6 +108,7 @@ class MongoEventStore:
         self._counters = db[f"{collection}_counters"]
         self._keys = db[f"{collection}_idempotency"]
         self._outbox = db[f"{collection}_outbox"]
+        self._confirmed = db[f"{collection}_outbox_confirmed"]
         self.settle = timedelta(seconds=settle_seconds)
 
     async def ensure_indexes(self) -> None:
@@ -199,6 +201,7 @@ class MongoEventStore:
             raise ConcurrencyConflict(
                 f"stream {stream_id} moved past version {expected_version}; reload and retry"
             ) from None
+        await self._confirmed.insert_one({"_id": token})
         return AppendResult(stream_id, first, last, position)
 
     async def _claim_key(self, key: str, stream_id: str, cid: str, token: str, now: datetime) -> Commit | None:
@@ -237,27 +240,35 @@ class MongoEventStore:
     async def unpublished(self, limit: int = 500) -> list[Commit]:
         """Publishable commits in position order; never a stream's commit after one of its undecided ones."""
         entries = [e async for e in self._outbox.find({}).sort("position", ASCENDING).limit(limit)]
-        landed = await asyncio.gather(*(self._commits.find_one({"_id": e["commit_id"]}, {"token": 1}) for e in entries))
+        if not entries:
+            return []
+        confirmed = {d["_id"] async for d in self._confirmed.find({}, {"_id": 1})}
         now = datetime.now(UTC)
         blocked: set[str] = set()
         ready: list[Commit] = []
         orphans: list[str] = []
-        for entry, commit in zip(entries, landed, strict=True):
+        for entry in entries:
             if entry["stream_id"] in blocked:
                 continue
-            if commit is not None and commit.get("token") == entry["_id"]:
+            if entry["_id"] in confirmed:
                 ready.append(_entry_to_commit(entry))
-            elif commit is None and _aware(entry["created_at"]) > now - self.settle:
+            elif _aware(entry["created_at"]) > now - self.settle:
                 blocked.add(entry["stream_id"])  # its writer may still be committing
-            else:
-                orphans.append(entry["_id"])  # lost its race, or its writer died before committing
+            else:  # unconfirmed and old: did the commit land before its writer died?
+                commit = await self._commits.find_one({"_id": entry["commit_id"]}, {"token": 1})
+                if commit is not None and commit.get("token") == entry["_id"]:
+                    ready.append(_entry_to_commit(entry))
+                else:
+                    orphans.append(entry["_id"])  # lost its race, or its writer died before committing
         if orphans:
             await self._outbox.delete_many({"_id": {"$in": orphans}})
         return ready
 
     async def mark_published(self, commits: Sequence[Commit]) -> None:
         if commits:
-            await self._outbox.delete_many({"_id": {"$in": [c.token for c in commits]}})
+            tokens = [c.token for c in commits]
+            await self._outbox.delete_many({"_id": {"$in": tokens}})
+            await self._confirmed.delete_many({"_id": {"$in": tokens}})
 
     async def count_unpublished(self) -> int:
         return await self._outbox.count_documents({})
