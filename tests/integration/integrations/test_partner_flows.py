@@ -1,0 +1,342 @@
+"""Partner flows end to end on the real broker: partner inbound → department → router → partner outbound, with
+the correlation id intact (flows 2, 5 and 8), the HTTP gateway in and out, and a malformed event dead-lettered."""
+
+import asyncio
+import contextlib
+from datetime import UTC, datetime, timedelta
+
+import httpx
+import pytest
+from pymongo import AsyncMongoClient
+
+from integrations.router import PartnerRouter
+from integrations.simulate import PartnerSimulator
+from services.gateway.config import Settings as GatewaySettings
+from services.gateway.main import create_app as gateway_app
+from services.legal_aid.config import Settings as LegalAidSettings
+from services.legal_aid.main import create_app as legal_aid_app
+from services.mediation.config import Settings as MediationSettings
+from services.mediation.handlers import referral_dispute_id
+from services.mediation.main import create_app as mediation_app
+from services.notary.config import Settings as NotarySettings
+from services.notary.domain import commission_stream
+from services.notary.main import create_app as notary_app
+from shared import kafka
+from shared.contracts.partners import (
+    CommissionKind,
+    DefenceKind,
+    DetaineeApplicationForwarded,
+    DisputeReferred,
+    NotaryCommissioned,
+    NotifiedDefenceRequested,
+    ProceedingStage,
+    ReferralKind,
+)
+from shared.envelope import Envelope
+from shared.topics import Topics
+from tests.conftest import token
+from tests.integration.helpers import eventually, read_topic
+
+pytestmark = pytest.mark.integration
+
+
+@contextlib.asynccontextmanager
+async def running(platform, app, name: str):
+    """The department app in-process, the partner router beside it; databases dropped afterwards."""
+    router = asyncio.create_task(PartnerRouter(platform).run())
+    try:
+        async with app.router.lifespan_context(app):
+            async with httpx.AsyncClient(transport=httpx.ASGITransport(app), base_url=f"http://{name}") as client:
+                yield client
+    finally:
+        router.cancel()
+        with contextlib.suppress(BaseException):
+            await router
+        mongo: AsyncMongoClient = AsyncMongoClient(platform.mongo_url)
+        for db in (name, "router", "gateway"):
+            await mongo.drop_database(f"{platform.topic_prefix}_{db}")
+        await mongo.close()
+
+
+async def send(platform, topic: str, env: Envelope, value: bytes | None = None) -> None:
+    producer = kafka.producer(platform)
+    await producer.start()
+    try:
+        key, v, headers = env.to_kafka()
+        await producer.send_and_wait(topic, value=v if value is None else value, key=key, headers=headers)
+    finally:
+        await producer.stop()
+
+
+def envelopes(records) -> list[Envelope]:
+    return [Envelope.from_kafka(r.value, r.headers) for r in records]
+
+
+async def test_flow2_police_110_referral_over_the_gateway_acknowledged_on_police_outbound(platform):
+    """警调对接: the police system POSTs a 110 referral; mediation registers it; the ack is pulled back over HTTP."""
+    topics = Topics(platform.topic_prefix)
+    gateway = gateway_app(GatewaySettings(platform=platform, pull_wait_seconds=3))
+    police = token(platform, "partner:police", ["partner:police"])
+    ref = "110-431002-20261123-00042"
+    async with (
+        running(platform, mediation_app(MediationSettings(platform=platform, sweep_interval_seconds=0)), "mediation"),
+        gateway.router.lifespan_context(gateway),
+        httpx.AsyncClient(transport=httpx.ASGITransport(gateway), base_url="http://gw") as gw,
+    ):
+        body = {
+            "type": "caseflow.partner.dispute_referred",
+            "partner_reference": ref,
+            "correlation_id": "corr-110-42",
+            "data": {
+                "kind": "police_110",
+                "dispute_type": "neighbourhood",
+                "region": "431002001000",
+                "parties": ["p-" + "1" * 32, "p-" + "2" * 32],
+                "summary": "楼上漏水致楼下天花板受损, 双方争执报警",
+                "referred_at": datetime.now(UTC).isoformat(),
+            },
+        }
+        headers = {**police, "Idempotency-Key": "police-110-00042"}
+        first = await gw.post("/partners/police/events", json=body, headers=headers)
+        again = await gw.post("/partners/police/events", json=body, headers=headers)
+        assert first.status_code == again.status_code == 202, first.text
+        assert first.json()["event_id"] == again.json()["event_id"] and again.json()["duplicate"] is True
+
+        # a malformed police event (not JSON) is dead-lettered with the reason, and nothing else breaks
+        bad = Envelope.wrap(
+            NotifiedDefenceRequested(
+                partner_reference="110-bad-1",
+                kind=DefenceKind.DUTY_LAWYER,
+                defendant_ref="p-" + "3" * 32,
+                region="431002001000",
+                stage=ProceedingStage.INVESTIGATION,
+                charge="affray",
+                notified_at=datetime.now(UTC),
+            ),
+            source="partner/police",
+            subject="110-bad-1",
+            correlationid="corr-bad-1",
+            actor="partner:police",
+        )
+        await send(platform, topics.partner_inbound("police"), bad, value=b"{not json")
+
+        page: list[dict] = []
+        cursor: dict[str, str] = {}
+
+        async def acked() -> bool:
+            r = await gw.get("/partners/police/events", params={"limit": 10, **cursor}, headers=police)
+            assert r.status_code == 200, r.text
+            page.extend(r.json()["items"])
+            cursor["after"] = r.json()["next"]
+            return bool(page)
+
+        await eventually(acked, timeout=30, what="the ack on the police outbound topic")
+        [ack] = page
+        assert ack["type"] == "caseflow.mediation.referral_acknowledged"
+        assert ack["correlationid"] == "corr-110-42"
+        assert ack["data"]["decision"] == "accepted" and ack["data"]["partner_reference"] == ref
+        assert ack["data"]["recipient"] == "police"
+        # the cursor moved past it: the next page is empty; the court may not read the police's page
+        r = await gw.get("/partners/police/events", params=cursor, headers=police)
+        assert r.json()["items"] == []
+        court = token(platform, "partner:court", ["partner:court"])
+        assert (await gw.get("/partners/police/events", headers=court)).status_code == 403
+
+        inbound = await read_topic(platform, topics.partner_inbound("police"), expect=2, timeout=10)
+        ids = [dict(r.headers)["ce_id"].decode() for r in inbound if dict(r.headers)["ce_subject"] == ref.encode()]
+        assert ids == [first.json()["event_id"]]  # produced once
+        dead = await read_topic(platform, topics.deadletter, expect=1, timeout=20)
+        reasons = {dict(r.headers)["ce_subject"]: dict(r.headers)["dlq_reason"].decode() for r in dead}
+        assert "not JSON" in reasons[b"110-bad-1"]
+
+
+async def test_flow5_and_6_court_notice_and_police_forwarded_application_to_assignment_notices(platform):
+    """通知辩护 (flow 5): court notice → legal aid case → assignment over HTTP → notice on the court's topic;
+    a detainee application the police forward (flow 6) → review, assignment → notice on the police's topic."""
+    topics = Topics(platform.topic_prefix)
+    ref = "(2026)皖0302刑初15号"
+    app = legal_aid_app(LegalAidSettings(platform=platform))
+    async with running(platform, app, "legal_aid") as client:
+        notice = NotifiedDefenceRequested(
+            partner_reference=ref,
+            kind=DefenceKind.NOTIFIED_DEFENCE,
+            defendant_ref="p-" + "d" * 32,
+            region="340302001000",
+            stage=ProceedingStage.TRIAL,
+            charge="theft",
+            notified_at=datetime.now(UTC) - timedelta(hours=1),
+            reason="possible life sentence",
+        )
+        env = Envelope.wrap(
+            notice, source="partner/court", subject=ref, correlationid="corr-court-15", actor="partner:court"
+        )
+        await send(platform, topics.partner_inbound("court"), env)
+
+        async def opened() -> bool:
+            return bool(await app.state.cases.find({"organ": "court"}))
+
+        await eventually(opened, timeout=20, what="legal aid case opened from the court notice")
+        case = (await app.state.cases.find({"organ": "court"}))[0]
+        staff = token(platform, "dept:legal_aid", ["legal_aid:review", "legal_aid:write"])
+        r = await client.post(
+            f"/applications/{case['_id']}/assign",
+            json={"provider_id": "bb-lawyer-001"},
+            headers={**staff, "Idempotency-Key": "assign-court-15"},
+        )
+        assert r.status_code == 200, r.text
+
+        [out] = envelopes(await read_topic(platform, topics.partner_outbound("court"), expect=1, timeout=20))
+        assert out.type == "caseflow.legal_aid.assignment_notified"
+        assert out.correlationid == "corr-court-15"
+        assert out.data["partner_reference"] == ref and out.data["aid_case_id"] == case["_id"]
+
+        # flow 6: the police forward a detainee's application (within 24 h) → reviewed, assigned → notice back
+        received = datetime.now(UTC) - timedelta(hours=5)
+        forwarded = DetaineeApplicationForwarded(
+            partner_reference="GA-JS-2026-0093",
+            applicant_ref="p-" + "e" * 32,
+            region="340302001000",
+            matter="defence in a theft case",
+            received_at=received,
+            forwarded_at=received + timedelta(hours=3),
+        )
+        env = Envelope.wrap(
+            forwarded,
+            source="partner/police",
+            subject="GA-JS-2026-0093",
+            correlationid="corr-ga-93",
+            actor="partner:police",
+        )
+        await send(platform, topics.partner_inbound("police"), env)
+
+        async def forwarded_case() -> bool:
+            return bool(await app.state.cases.find({"organ": "police"}))
+
+        await eventually(forwarded_case, timeout=20, what="legal aid case opened from the detainee application")
+        detainee = (await app.state.cases.find({"organ": "police"}))[0]
+        view = (await client.get(f"/applications/{detainee['_id']}", headers=staff)).json()
+        assert {d["name"]: d["status"] for d in view["deadlines"]}["forwarding"] == "met"
+        for step, body in (
+            ("review", {"household_income_per_head": 300}),
+            ("assign", {"provider_id": "bb-lawyer-001"}),
+        ):
+            r = await client.post(f"/applications/{detainee['_id']}/{step}", json=body, headers=staff)
+            assert r.status_code == 200, (step, r.text)
+        [out] = envelopes(await read_topic(platform, topics.partner_outbound("police"), expect=1, timeout=20))
+        assert out.type == "caseflow.legal_aid.assignment_notified" and out.correlationid == "corr-ga-93"
+        assert out.data["partner_reference"] == "GA-JS-2026-0093"
+
+
+async def test_flow8_court_commission_to_report_on_court_outbound(platform):
+    """法院委托公证: commission → notary accepts, performs, reports → both notices on the court's topic."""
+    topics = Topics(platform.topic_prefix)
+    ref = "(2026)湘1002执委7号"
+    app = notary_app(NotarySettings(platform=platform))
+    async with running(platform, app, "notary") as client:
+        commission = NotaryCommissioned(
+            partner_reference=ref,
+            kind=CommissionKind.EVIDENCE_PRESERVATION,
+            region="431002001000",
+            details="对被执行人网店页面进行证据保全",
+            due_by=datetime.now(UTC) + timedelta(days=10),
+            commissioned_at=datetime.now(UTC),
+        )
+        env = Envelope.wrap(
+            commission, source="partner/court", subject=ref, correlationid="corr-court-comm-7", actor="partner:court"
+        )
+        await send(platform, topics.partner_inbound("court"), env)
+        stream = commission_stream(ref)
+
+        async def accepted() -> bool:
+            return await app.state.commissions.get(stream) is not None
+
+        await eventually(accepted, timeout=20, what="commission accepted")
+        staff = token(platform, "dept:notary", ["notary:read", "notary:write"])
+        r = await client.post(
+            f"/commissions/{stream}/perform",
+            json={"summary": "已对网店页面截屏并公证保全"},
+            headers={**staff, "Idempotency-Key": "perform-comm-7"},
+        )
+        assert r.status_code == 200, r.text
+        r = await client.post(f"/commissions/{stream}/report", headers={**staff, "Idempotency-Key": "report-comm-7"})
+        assert r.status_code == 200, r.text
+
+        out = envelopes(await read_topic(platform, topics.partner_outbound("court"), expect=2, timeout=20))
+        assert [e.type for e in out] == ["caseflow.notary.commission_accepted", "caseflow.notary.commission_reported"]
+        assert {e.correlationid for e in out} == {"corr-court-comm-7"}
+        assert all(e.data["partner_reference"] == ref for e in out)
+
+
+async def test_flow3_and_4_court_confirmation_answered_by_the_simulated_court_and_procuratorate_result(platform):
+    """诉前调解 → agreement → 司法确认 requested → the simulated court rules → confirmed outcome back to the court;
+    检调对接 → mediation fails → the result back to the procuratorate; each exchange keeps its correlation id."""
+    topics = Topics(platform.topic_prefix)
+    court_ref, proc_ref = "(2026)湘1002民诉前调301号", "鄂城检刑〔2026〕41号"
+    court_case, proc_case = referral_dispute_id("court", court_ref), referral_dispute_id("procuratorate", proc_ref)
+    app = mediation_app(MediationSettings(platform=platform, sweep_interval_seconds=0))
+    court = PartnerSimulator(
+        platform, partners=("court",), answer_only=True, answer_delay=(0.1, 0.3), confirm_share=1.0, seed=3
+    )
+    async with running(platform, app, "mediation") as client:
+        simulator = asyncio.create_task(court.run(minutes=0))
+        try:
+            client.headers.update(token(platform, "dept:mediation", ["mediation:read", "mediation:write"]))
+            for partner, kind, ref, region, dispute_type, corr in (
+                ("court", ReferralKind.COURT_PRE_LITIGATION, court_ref, "431002001000", "contract_debt", "corr-c-301"),
+                ("procuratorate", ReferralKind.PROCURATORATE_RECONCILIATION, proc_ref, "420704001000",
+                 "minor_criminal", "corr-p-41"),
+            ):  # fmt: skip
+                referral = DisputeReferred(
+                    partner_reference=ref,
+                    kind=kind,
+                    dispute_type=dispute_type,
+                    region=region,
+                    parties=["p-" + "5" * 32, "p-" + "6" * 32],
+                    summary="借款到期未还" if partner == "court" else "轻微伤害案件, 双方有和解意愿",
+                    referred_at=datetime.now(UTC),
+                )
+                env = Envelope.wrap(
+                    referral, source=f"partner/{partner}", subject=ref, correlationid=corr, actor=f"partner:{partner}"
+                )
+                await send(platform, topics.partner_inbound(partner), env)
+
+            async def status(dispute_id: str) -> str | None:
+                doc = await app.state.cases.get(dispute_id)
+                return doc["status"] if doc else None
+
+            for case in (court_case, proc_case):
+                await eventually(lambda c=case: _is(status, c, "registered"), timeout=20, what=f"{case} registered")
+                assert (await client.post(f"/disputes/{case}/assign", json={})).status_code == 200
+            r = await client.post(f"/disputes/{court_case}/agreement", json={"terms": "被告三个月内分三期还款"})
+            assert r.status_code == 200, r.text
+            r = await client.post(f"/disputes/{court_case}/request-confirmation", json={})
+            assert r.status_code == 200, r.text
+            r = await client.post(f"/disputes/{proc_case}/fail", json={"reason": "被害人拒绝和解"})
+            assert r.status_code == 200, r.text
+
+            await eventually(lambda: _is(status, court_case, "confirmed"), timeout=30, what="the court's ruling")
+        finally:
+            simulator.cancel()
+            await asyncio.gather(simulator, return_exceptions=True)
+
+        court_out = envelopes(await read_topic(platform, topics.partner_outbound("court"), expect=4, timeout=20))
+        assert [e.type.rsplit(".", 1)[1] for e in court_out] == [
+            "referral_acknowledged",
+            "outcome_notified",
+            "confirmation_requested",
+            "outcome_notified",
+        ]
+        assert court_out[-1].data["outcome"] == "confirmed"
+        assert {e.correlationid for e in court_out} == {"corr-c-301"}
+        assert court.tally["court"].answered["caseflow.partner.judicial_confirmation_decided"] == 1
+        proc_out = envelopes(await read_topic(platform, topics.partner_outbound("procuratorate"), expect=2))
+        assert [(e.type.rsplit(".", 1)[1], e.data.get("outcome")) for e in proc_out] == [
+            ("referral_acknowledged", None),
+            ("outcome_notified", "failed"),
+        ]
+        assert proc_out[0].data["decision"] == "accepted"
+        assert {e.correlationid for e in proc_out} == {"corr-p-41"}
+
+
+async def _is(status, case: str, wanted: str) -> bool:
+    return await status(case) == wanted
