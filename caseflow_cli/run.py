@@ -67,11 +67,17 @@ SERVICES = [
     _service("mediation", 8103),
     _service("notary", 8104),
     _service("metrics", 8105),
+    _service("gateway", 8106),
+    _service("console", 8100),
 ]
 PROGRAMS: list[Program] = [
     Program("metrics-worker", "services.metrics.worker", [sys.executable, "-m", "services.metrics.worker"]),
     Program("partner-router", "integrations.router", [sys.executable, "-m", "integrations.router"]),
-    Program("simulators", "integrations.simulate", [sys.executable, "-m", "integrations.simulate", "--rate", "0.5"]),
+    Program(
+        "simulators",
+        "integrations.simulate",
+        [sys.executable, "-m", "integrations.simulate", "--rate", "0.5", "--minutes", "0"],
+    ),
 ]
 
 
