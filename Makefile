@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test test-unit test-integration bench lint fmt typecheck infra-up infra-down infra-status infra-wipe clean
+.PHONY: venv validate-deploy run test test-unit test-integration bench lint fmt typecheck infra-up infra-down infra-status infra-wipe clean
 
 $(STAMP): pyproject.toml requirements.lock
 	@test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -16,12 +16,18 @@ $(STAMP): pyproject.toml requirements.lock
 
 venv: $(STAMP)
 
+## Debian's Chromium and its driver for the browser tests (installed once; needs root or sudo)
+BROWSER := /usr/bin/chromedriver
+$(BROWSER):
+	@if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
+	$$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq chromium chromium-driver >/dev/null
+
 ## the platform's main job: local Kafka + FerretDB, every service, the partner simulators (Ctrl-C stops)
 run: $(STAMP)
 	$(BIN)/python -m caseflow_cli run
 
 ## all tests: unit, then integration against a real Kafka broker and FerretDB started for the run
-test: $(STAMP)
+test: $(STAMP) $(BROWSER)
 	$(BIN)/python -m pytest -q -p no:cacheprovider
 
 test-unit: $(STAMP)
@@ -32,6 +38,10 @@ test-integration: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python -m bench
+
+## deploy/ files: compose config, kustomize build, Kubernetes schema validation (tools cached in .cache/)
+validate-deploy: $(STAMP)
+	deploy/validate.sh
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

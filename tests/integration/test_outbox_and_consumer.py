@@ -108,7 +108,9 @@ async def test_relay_crash_between_publish_and_mark_delivers_each_event_once(har
         await harness.append_case(f"case-{i}", range(0, 5))
     await eventually(lambda: first.published == 0 and harness.tasks[-1].done(), what="first relay to crash")
     assert isinstance(harness.tasks[-1].exception(), Crash)
-    await eventually(lambda: harness.consumer.stats.handled >= 60, what=lambda: f"first delivery {harness.consumer.stats}")
+    await eventually(
+        lambda: harness.consumer.stats.handled >= 60, what=lambda: f"first delivery {harness.consumer.stats}"
+    )
 
     second = harness.relay()  # takes over once the crashed relay's lease expires
     await eventually(lambda: second.published >= 60, what="republish")
