@@ -1,0 +1,218 @@
+"""Metrics: fold throughput vs a raw consume+decode loop, event→indicator latency, and fold-state memory.
+
+1. Throughput: the legal aid topic is pre-filled with N events (N/2 notified-defence cases, each notice +
+   assignment). The figure is one writer worker (`services.metrics.worker.Folder`: decode + payload validation,
+   fold, MongoDB snapshot per batch, indicator changes published); the baseline is a raw aiokafka loop that
+   consumes and decodes (`Envelope.from_kafka`) the same topic in the same run. Both timed first record → last.
+2. Latency: with the worker caught up, events are produced at a steady rate; latency is send → the end of the
+   batch that folded it (the moment the indicator is visible to queries and published).
+3. Memory: peak RSS of a subprocess holding the pure fold state (engine) of many synthetic cases.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime, timedelta
+
+from aiokafka import TopicPartition
+from pymongo import AsyncMongoClient
+
+import shared.contracts  # noqa: F401  (registers every event type)
+from bench.common import Report, Row, bench_platform, percentile
+from services.metrics.config import Settings
+from services.metrics.store import Snapshots
+from services.metrics.worker import Folder, build_engine
+from shared import kafka
+from shared.contracts.legal_aid import DefenceNotified, ProviderAssigned
+from shared.envelope import Envelope
+from shared.settings import PlatformSettings
+from shared.topics import Topics
+
+N_EVENTS = 20_000
+RATE = 1_000  # events/s in the latency phase
+STEADY_SECONDS = 10
+MEMORY_CASES = 100_000  # 1,000,000 takes ~4 min of folding on this 2-core box: see the report
+REGIONS = ["431002001001", "420704001000", "440203001001", "500114001000", "340302001000"]
+
+
+def events_of(i: int, at: datetime) -> list[Envelope]:
+    case = f"la-b{i}"
+    notice = DefenceNotified(
+        kind="notified_defence", region=REGIONS[i % 5], defendant_ref=f"p-{i:032x}", notified_by="court",
+        partner_reference=f"court-{i}", stage="trial", charge="theft", notified_at=at,
+    )  # fmt: skip
+    assigned = ProviderAssigned(
+        provider_type="lawyer" if i % 4 else "grassroots_worker", provider_id="lw-1",
+        assigned_at=at + timedelta(hours=5), due_at=at + timedelta(days=3), on_time=True,
+    )  # fmt: skip
+    common = {"source": "caseflow/legal_aid", "subject": case, "correlationid": case, "actor": "dept:legal_aid"}
+    return [Envelope.wrap(notice, time=at, **common), Envelope.wrap(assigned, time=at + timedelta(hours=5), **common)]
+
+
+async def prefill(platform: PlatformSettings, topic: str, n: int) -> None:
+    producer = kafka.producer(platform, linger_ms=20, max_batch_size=512 * 1024)
+    await producer.start()
+    at = datetime.now(UTC) - timedelta(hours=6)
+    try:
+        futures = []
+        for i in range(n // 2):
+            for env in events_of(i, at):
+                key, value, headers = env.to_kafka()
+                futures.append(await producer.send(topic, value=value, key=key, headers=headers))
+        await asyncio.gather(*futures)
+    finally:
+        await producer.stop()
+
+
+async def raw_loop(platform: PlatformSettings, topic: str, n: int) -> float:
+    consumer = kafka.consumer(platform, group_id=None)
+    await consumer.start()
+    try:
+        for _ in range(50):  # a fresh consumer knows no topic metadata yet: an empty assignment would spin forever
+            if consumer.partitions_for_topic(topic):
+                break
+            await consumer._client.force_metadata_update()
+            await asyncio.sleep(0.1)
+        tps = [TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic) or ()]
+        if not tps:
+            raise RuntimeError(f"no partitions for {topic}")
+        consumer.assign(tps)
+        for tp in tps:
+            consumer.seek(tp, 0)
+        done, first = 0, None
+        while done < n:
+            for records in (await consumer.getmany(timeout_ms=500, max_records=2000)).values():
+                first = first or time.perf_counter()
+                for msg in records:
+                    Envelope.from_kafka(msg.value, msg.headers)
+                    done += 1
+        return n / (time.perf_counter() - (first or time.perf_counter()))
+    finally:
+        await consumer.stop()
+
+
+class TimedFolder(Folder):
+    """The production folder, noting when each batch became visible (for the benchmark only)."""
+
+    first: float | None = None
+    sent: dict[str, float]
+    latencies: list[float]
+
+    async def process(self, batches):  # type: ignore[no-untyped-def]
+        if batches and self.first is None:
+            self.first = time.perf_counter()
+        await super().process(batches)
+        done = time.perf_counter()
+        for records in batches.values():
+            for msg in records:
+                ce_id = next((v.decode() for k, v in msg.headers if k == "ce_id"), None)
+                sent = self.sent.pop(ce_id, None) if ce_id else None
+                if sent is not None:
+                    self.latencies.append(done - sent)
+
+
+async def steady(platform: PlatformSettings, topic: str, folder: TimedFolder) -> None:
+    producer = kafka.producer(platform, linger_ms=1)
+    await producer.start()
+    try:
+        start = time.perf_counter()
+        i = 10_000_000
+        futures = []
+        while time.perf_counter() - start < STEADY_SECONDS:
+            target = int((time.perf_counter() - start) * RATE)
+            while i - 10_000_000 < target:
+                for env in events_of(i, datetime.now(UTC))[:1]:
+                    key, value, headers = env.to_kafka()
+                    folder.sent[env.id] = time.perf_counter()
+                    futures.append(await producer.send(topic, value=value, key=key, headers=headers))
+                i += 1
+            await asyncio.sleep(0.005)
+        await asyncio.gather(*futures)
+    finally:
+        await producer.stop()
+    deadline = time.monotonic() + 20
+    while folder.sent and time.monotonic() < deadline:
+        await asyncio.sleep(0.1)
+
+
+MEMORY_SCRIPT = r"""
+import resource, sys, time
+from datetime import UTC, datetime, timedelta
+from types import SimpleNamespace
+import shared.contracts
+from services.metrics.engine import MetricsEngine
+from services.metrics.reference import load_catalogue, load_reference
+from shared.events import registry
+n = int(sys.argv[1])
+base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+engine = MetricsEngine(load_catalogue(), load_reference(), registry.types())
+regions = ["431002001001", "420704001000", "440203001001", "500114001000", "340302001000"]
+t0 = datetime(2026, 3, 2, tzinfo=UTC)
+start = time.perf_counter()
+for i in range(n):
+    at = t0 + timedelta(seconds=i * 30)
+    case = f"la-{i}"
+    common = dict(subject=case, correlationid=case, actor="dept:legal_aid")
+    engine.apply(SimpleNamespace(id=f"{i}a", type="caseflow.legal_aid.defence_notified", time=at, data={
+        "region": regions[i % 5], "notified_at": at.isoformat(), "partner_reference": f"court-{i}"}, **common), at)
+    engine.apply(SimpleNamespace(id=f"{i}b", type="caseflow.legal_aid.provider_assigned", time=at, data={
+        "provider_type": "lawyer", "assigned_at": (at + timedelta(hours=5)).isoformat()}, **common), at)
+seconds = time.perf_counter() - start
+peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+print(f"{peak / 1024:.1f} {(peak - base) / 1024:.1f} {seconds:.1f} {len(engine.aggregates.cells)}")
+"""
+
+
+async def run(platform: PlatformSettings, report: Report) -> None:
+    settings = Settings(platform=platform)
+    topic = Topics(platform.topic_prefix).department("legal_aid")
+    await kafka.ensure_topics(platform)
+    await prefill(platform, topic, N_EVENTS)
+    raw = await raw_loop(platform, topic, N_EVENTS)
+
+    mongo: AsyncMongoClient = AsyncMongoClient(platform.mongo_url, tz_aware=True)
+    db = mongo[f"{platform.topic_prefix}_metrics"]
+    folder = TimedFolder(platform, build_engine(settings), Snapshots(db), writer=True, max_batch=settings.max_batch)
+    folder.sent, folder.latencies = {}, []
+    await folder.start()
+    try:
+        deadline = time.monotonic() + 60
+        while folder.folded < N_EVENTS and time.monotonic() < deadline:
+            await asyncio.sleep(0.05)
+        fold_rate = folder.folded / (time.perf_counter() - (folder.first or time.perf_counter()))
+        report.add(
+            Row("metrics fold throughput (1 writer)", fold_rate, "events/s", raw, "raw consume+decode", "≥0.5 of raw",
+                {"events": folder.folded})
+        )  # fmt: skip
+        await steady(platform, topic, folder)
+        lat = sorted(folder.latencies)
+        report.add(
+            Row("metrics event→indicator latency p99", percentile(lat, 99) * 1000, "ms", goal="p99 ≤ 1000 ms",
+                extra={"p50 ms": percentile(lat, 50) * 1000, "events": len(lat), "rate/s": RATE,
+                       "lost": len(folder.sent)})
+        )  # fmt: skip
+    finally:
+        await folder.stop()
+        await mongo.drop_database(db.name)
+        await mongo.close()
+
+    out = subprocess.run(
+        [sys.executable, "-c", MEMORY_SCRIPT, str(MEMORY_CASES)], capture_output=True, text=True, check=True
+    ).stdout.split()
+    peak, delta, seconds, cells = (float(x) for x in out)
+    report.add(
+        Row(f"metrics fold-state peak RSS at {MEMORY_CASES:,} cases", peak, "MB",
+            extra={"state MB": delta, "fold s": seconds, "cells": cells,
+                   "est. MB at 1M cases": delta * 1_000_000 / MEMORY_CASES})
+    )  # fmt: skip
+
+
+def main() -> None:
+    asyncio.run(run(bench_platform(), Report()))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,184 @@
+"""Query API of the metrics service: indicator values, scorecards, series, case timelines, progress, live push."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query, Request
+from pydantic import BaseModel
+from sse_starlette.sse import EventSourceResponse
+
+from services.metrics.domain import Value
+from services.metrics.engine import MetricsEngine
+from services.metrics.worker import Folder
+from shared.auth import Principal, require
+
+router = APIRouter(tags=["metrics"])
+READ = "metrics:read"
+Region = Annotated[str, Query(pattern=r"^\d{12}$", description="12-digit division code")]
+Period = Annotated[str, Query(description="day:YYYY-MM-DD | month:YYYY-MM | year:YYYY | last-24h | last-7d")]
+Dimension = Annotated[str, Query(pattern=r"^(\*|dept:[a-z_]+|channel:[a-z0-9_]+)$")]
+
+
+def get_engine(request: Request) -> MetricsEngine:
+    engine: MetricsEngine = request.app.state.engine
+    return engine
+
+
+def get_folder(request: Request) -> Folder:
+    folder: Folder = request.app.state.folder
+    return folder
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+EngineDep = Annotated[MetricsEngine, Depends(get_engine)]
+
+
+class TargetOut(BaseModel):
+    op: str
+    value: float
+    source: str
+
+
+class IndicatorValue(BaseModel):
+    indicator: str
+    name_zh: str
+    name_en: str
+    region: str
+    period: str
+    dimension: str
+    value: float | None
+    numerator: float
+    denominator: float
+    unit: str
+    target: TargetOut | None
+    status: str
+    reason: str | None = None
+    extra: dict[str, float] = {}
+
+
+class IndicatorInfo(BaseModel):
+    id: str
+    name_zh: str
+    name_en: str
+    unit: str
+    kind: str
+    department: str | None
+    periods: list[str]
+    event_types: list[str]
+    defined: bool
+
+
+def _out(engine: MetricsEngine, v: Value) -> IndicatorValue:
+    ind = engine.indicators[v.indicator]
+    target = TargetOut(op=v.target.op, value=v.target.value, source=v.target.source) if v.target else None
+    return IndicatorValue(
+        indicator=v.indicator, name_zh=ind.name_zh, name_en=ind.name_en, region=v.region, period=v.period,
+        dimension=v.dimension, value=v.value, numerator=v.numerator, denominator=v.denominator, unit=v.unit,
+        target=target, status=v.status, reason=v.reason, extra=v.extra,
+    )  # fmt: skip
+
+
+@router.get("/indicators", response_model=list[IndicatorInfo])
+async def list_indicators(engine: EngineDep, principal: Principal = require(READ)) -> list[IndicatorInfo]:
+    rules = engine.catalogue.deadline_rules
+    return [
+        IndicatorInfo(
+            id=i.id,
+            name_zh=i.name_zh,
+            name_en=i.name_en,
+            unit=i.unit,
+            kind=i.kind,
+            department=i.department,
+            periods=list(i.periods),
+            event_types=sorted(i.event_types(rules)),
+            defined=engine.defined(i),
+        )  # fmt: skip
+        for i in engine.catalogue.indicators
+    ]
+
+
+@router.get("/indicators/{indicator}", response_model=IndicatorValue)
+async def indicator_value(
+    indicator: str,
+    engine: EngineDep,
+    region: Region,
+    period: Period = "last-7d",
+    dimension: Dimension = "*",
+    principal: Principal = require(READ),
+) -> IndicatorValue:
+    return _out(engine, engine.value(indicator, region, period, now(), dimension))
+
+
+@router.get("/indicators/{indicator}/series", response_model=list[IndicatorValue])
+async def indicator_series(
+    indicator: str,
+    engine: EngineDep,
+    region: Region,
+    kind: Annotated[str, Query(pattern=r"^(day|month|year)$")] = "day",
+    points: Annotated[int, Query(ge=1, le=366)] = 30,
+    principal: Principal = require(READ),
+) -> list[IndicatorValue]:
+    return [_out(engine, v) for v in engine.series(indicator, region, kind, points, now())]
+
+
+@router.get("/regions/{region}/scorecard", response_model=list[IndicatorValue])
+async def scorecard(
+    region: str,
+    engine: EngineDep,
+    period: Annotated[str, Query(pattern=r"^(day|month|year|last-24h|last-7d)$")] = "year",
+    principal: Principal = require(READ),
+) -> list[IndicatorValue]:
+    return [_out(engine, v) for v in engine.scorecard(region, period, now())]
+
+
+@router.get("/regions/{region}/stream")
+async def stream(
+    region: str, request: Request, engine: EngineDep, principal: Principal = require(READ)
+) -> EventSourceResponse:
+    """Server-sent events: every change of an indicator of this region (event `indicator`, JSON data)."""
+    engine.check_region(region)
+    folder = get_folder(request)
+    queue, unsubscribe = folder.subscribe(region)
+
+    async def events() -> AsyncIterator[dict[str, Any]]:
+        try:
+            while True:
+                try:
+                    item = await asyncio.wait_for(queue.get(), timeout=15)
+                except TimeoutError:
+                    yield {"event": "ping", "data": "{}"}
+                    continue
+                yield {"event": "indicator", "data": json.dumps(item, ensure_ascii=False)}
+        finally:
+            unsubscribe()
+
+    return EventSourceResponse(events())
+
+
+@router.get("/cases/{case_id}/timeline")
+async def timeline(case_id: str, engine: EngineDep, principal: Principal = require(READ)) -> dict[str, Any]:
+    """Every step across departments and partners, time per department, every deadline met/pending/missed.
+
+    `case_id` may be any department's case id, the correlation id or a partner's reference."""
+    return engine.timeline(case_id, now())
+
+
+class Progress(BaseModel):
+    status: str
+    department: str | None
+    updated_at: str
+    next_step: dict[str, str] | None
+
+
+@router.get("/cases/{case_id}/progress", response_model=Progress)
+async def progress(case_id: str, engine: EngineDep, principal: Principal = require(READ)) -> Progress:
+    """进展查询: status and next step only — no actors, no other cases, no personal data."""
+    return Progress(**engine.progress(case_id, now()))

@@ -1,0 +1,23 @@
+"""Metrics service settings (env prefix `METRICS_`; platform settings under `CASEFLOW_`)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from services.metrics.reference import DATA
+from shared.settings import PlatformSettings
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="METRICS_", extra="ignore")
+
+    port: int = Field(default=8105, ge=1, le=65535)
+    catalogue_file: Path = DATA / "indicators.json"
+    regions_file: Path = DATA / "regions.json"
+    #: the API process keeps a read replica of the fold state (snapshot + follow the topics); off = query-less
+    follow: bool = True
+    max_batch: int = Field(default=2000, ge=1, le=100_000)
+    platform: PlatformSettings = Field(default_factory=PlatformSettings)

@@ -1,0 +1,261 @@
+"""The live metrics state of one worker: case states, the contributions applied from each, and the aggregates.
+
+`MetricsEngine.apply(envelope, now)` runs the pure fold for the envelope's case, replaces that case's old
+contributions with its new ones in the aggregates and returns the cells that changed. `tick(now)` re-evaluates
+cases whose deadline has just passed (a missed deadline counts at once, not when the case finally closes).
+Queries (value, scorecard, series, timeline, progress) read the same state. No I/O here: the worker persists
+case states and drives this from Kafka; the aggregates are always the sum of the cases' applied contributions,
+so they are rebuilt from case snapshots on start.
+"""
+
+from __future__ import annotations
+
+import heapq
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import asdict
+from datetime import datetime, timedelta
+from typing import Any
+
+from services.metrics.domain import (
+    ALL_PERIODS,
+    Aggregates,
+    CaseState,
+    Catalogue,
+    Contribution,
+    Indicator,
+    Reference,
+    Value,
+    contributions,
+    current_period,
+    evaluate,
+    fold,
+    next_due,
+    parse_period,
+    previous_year,
+)
+from shared.contracts.common import region_ancestors
+from shared.errors import NotFound, ValidationFailed
+
+_WINDOWS = {"last-24h": 24, "last-7d": 24 * 7}
+
+
+class MetricsEngine:
+    def __init__(self, catalogue: Catalogue, reference: Reference, known_types: Iterable[str]) -> None:
+        self.catalogue = catalogue
+        self.reference = reference
+        self.known_types = set(known_types)
+        self.indicators = catalogue.by_id
+        self._deadlines = catalogue.deadline_rules
+        self.cases: dict[str, CaseState] = {}
+        self.applied: dict[str, tuple[Contribution, ...]] = {}
+        self.aliases: dict[str, str] = {}  # case id / partner reference → correlation id
+        self.aggregates = Aggregates()
+        self.regions_seen: set[str] = set()
+        self._due: list[tuple[datetime, str]] = []  # heap of (next due, correlation id)
+        self._next: dict[str, datetime] = {}
+        self.dirty: set[str] = set()  # correlation ids changed since the last snapshot
+
+    # -- folding ----------------------------------------------------------------------------------------------
+    def apply(self, env: Any, now: datetime) -> set[str]:
+        """Fold one envelope; returns the aggregate cells it changed (empty for a duplicate)."""
+        cid = env.correlationid
+        case = self.cases.get(cid) or CaseState(cid)
+        new = fold(case, env, self.catalogue)
+        if new is case:
+            return set()
+        return self._replace(new, now)
+
+    def restore(self, case: CaseState, now: datetime) -> None:
+        """Load a snapshotted case (on start): its contributions are re-added at `now`."""
+        self._replace(case, now)
+        self.dirty.discard(case.correlation_id)
+
+    def _replace(self, case: CaseState, now: datetime) -> set[str]:
+        cid = case.correlation_id
+        old_case = self.cases.get(cid)
+        self.cases[cid] = case
+        for alias in (*case.subjects, *case.references):
+            self.aliases[alias] = cid
+        due = next_due(case, now)
+        if due is not None and self._next.get(cid) != due:  # one heap entry per due time, not per event
+            self._next[cid] = due
+            heapq.heappush(self._due, (due, cid))
+        self.dirty.add(cid)
+        new = contributions(case, now, self.catalogue)
+        old = self.applied.get(cid, ())
+        if new == old and old_case is not None and old_case.region == case.region:
+            return set()
+        removed, added = old, new
+        if old_case is not None and (old_case.region, old_case.channel) == (case.region, case.channel):
+            # only the difference moves: most of a case's contributions survive an event unchanged
+            before, after = Counter(old), Counter(new)
+            removed, added = tuple((before - after).elements()), tuple((after - before).elements())
+        touched: set[str] = set()
+        if old_case is not None:
+            touched |= self.aggregates.add(removed, old_case.region, old_case.channel, -1)
+        touched |= self.aggregates.add(added, case.region, case.channel, +1)
+        self.applied[cid] = new
+        if case.region:
+            self.regions_seen.add(case.region)
+        return touched
+
+    def tick(self, now: datetime) -> set[str]:
+        """Re-evaluate cases whose earliest open deadline has passed."""
+        touched: set[str] = set()
+        while self._due and self._due[0][0] < now:
+            _, cid = heapq.heappop(self._due)
+            self._next.pop(cid, None)
+            case = self.cases.get(cid)
+            if case is not None:
+                touched |= self._replace(case, now)
+        return touched
+
+    # -- validation -------------------------------------------------------------------------------------------
+    def indicator(self, indicator_id: str) -> Indicator:
+        ind = self.indicators.get(indicator_id)
+        if ind is None:
+            raise NotFound(f"unknown indicator {indicator_id!r}", field="indicator")
+        return ind
+
+    def check_region(self, region: str) -> str:
+        if len(region) != 12 or not region.isdigit():
+            raise ValidationFailed(f"region {region!r} is not a 12-digit division code", field="region")
+        known = set(self.reference.population) | set(self.reference.villages)
+        if region in known or any(
+            region in region_ancestors(r) for r in (*self.regions_seen, *self.reference.villages)
+        ):
+            return region
+        raise NotFound(f"unknown region {region!r}", field="region")
+
+    def check_period(self, ind: Indicator, period: str) -> str:
+        try:
+            kind, key = parse_period(period)
+        except ValueError as exc:
+            raise ValidationFailed(str(exc), field="period") from None
+        if kind not in ind.periods:
+            raise ValidationFailed(f"indicator {ind.id} has no {kind} period (has {list(ind.periods)})", field="period")
+        return key
+
+    def defined(self, ind: Indicator) -> bool:
+        """All the event types the indicator's rules name exist on the platform (registered contracts)."""
+        return ind.event_types(self._deadlines) <= self.known_types
+
+    # -- queries ----------------------------------------------------------------------------------------------
+    def value(self, indicator_id: str, region: str, period: str, now: datetime, dimension: str = "*") -> Value:
+        ind = self.indicator(indicator_id)
+        self.check_region(region)
+        key = self.check_period(ind, period)
+        return self._value(ind, region, key, dimension, now)
+
+    def _value(self, ind: Indicator, region: str, period: str, dimension: str, now: datetime) -> Value:
+        if period in _WINDOWS:
+            cell = self.aggregates.window(ind.id, region, dimension, now, _WINDOWS[period])
+            previous = None
+        else:
+            cell = self.aggregates.get(f"{ind.id}|{region}|{period}|{dimension}")
+            prev = previous_year(period)
+            previous = self.aggregates.get(f"{ind.id}|{region}|{prev}|{dimension}") if prev else None
+        return evaluate(
+            ind,
+            region,
+            period,
+            dimension,
+            cell,
+            catalogue=self.catalogue,
+            reference=self.reference,
+            defined=self.defined(ind),
+            previous=previous,
+        )
+
+    def value_of_cell(self, cell_key: str, now: datetime) -> Value:
+        ind_id, region, period, dim = cell_key.split("|")
+        return self._value(self.indicators[ind_id], region, period, dim, now)
+
+    def scorecard(self, region: str, period_kind: str, now: datetime) -> list[Value]:
+        self.check_region(region)
+        if period_kind not in ALL_PERIODS:
+            raise ValidationFailed(f"unknown period kind {period_kind!r}", field="period")
+        out = []
+        for ind in self.catalogue.indicators:
+            kind = period_kind if period_kind in ind.periods else ind.periods[0]
+            out.append(self._value(ind, region, current_period(kind, now), "*", now))  # type: ignore[arg-type]
+        return out
+
+    def series(self, indicator_id: str, region: str, kind: str, points: int, now: datetime) -> list[Value]:
+        ind = self.indicator(indicator_id)
+        self.check_region(region)
+        if kind not in ("day", "month", "year") or kind not in ind.periods:
+            raise ValidationFailed(f"series needs a calendar period kind of {ind.id}, got {kind!r}", field="kind")
+        keys: list[str] = []
+        cursor = now
+        while len(keys) < points:
+            key = current_period(kind, cursor)  # type: ignore[arg-type]
+            if key not in keys:
+                keys.append(key)
+            cursor -= timedelta(days={"day": 1, "month": 28, "year": 365}[kind])
+        return [self._value(ind, region, k, "*", now) for k in reversed(keys)]
+
+    def resolve(self, any_id: str) -> CaseState:
+        cid = self.aliases.get(any_id, any_id)
+        case = self.cases.get(cid)
+        if case is None:
+            raise NotFound(f"no case known by {any_id!r}", field="id")
+        return case
+
+    def timeline(self, any_id: str, now: datetime) -> dict[str, Any]:
+        case = self.resolve(any_id)
+        steps = sorted(case.steps, key=lambda s: s.at)
+        spent: dict[str, float] = {}
+        firsts: dict[str, datetime] = {}
+        lasts: dict[str, datetime] = {}
+        for s in steps:
+            firsts.setdefault(s.department, s.at)
+            lasts[s.department] = s.at
+        for d in firsts:
+            spent[d] = (lasts[d] - firsts[d]).total_seconds() / 3600
+        rules = self._deadlines
+        return {
+            "correlation_id": case.correlation_id,
+            "region": case.region,
+            "channel": case.channel,
+            "case_ids": list(case.subjects),
+            "partner_references": list(case.references),
+            "steps": [{**asdict(s), "at": s.at.isoformat()} for s in steps],
+            "hours_in_department": spent,
+            "deadlines": [
+                {
+                    "rule": d.rule,
+                    "name_zh": rules[d.rule].name_zh,
+                    "name_en": rules[d.rule].name_en,
+                    "case_id": d.subject,
+                    "start": d.start.isoformat(),
+                    "due": d.due.isoformat(),
+                    "done_at": d.done_at.isoformat() if d.done_at else None,
+                    "status": d.status(now),
+                }
+                for d in case.deadlines
+            ],
+        }
+
+    def progress(self, any_id: str, now: datetime) -> dict[str, Any]:
+        """进展查询: where the citizen's matter stands and what comes next — no actors, no internal ids."""
+        case = self.resolve(any_id)
+        last = max(case.steps, key=lambda s: s.at)
+        pending = sorted((d for d in case.deadlines if d.status(now) == "pending"), key=lambda d: d.due)
+        rules = self._deadlines
+        nxt = (
+            {
+                "step_zh": rules[pending[0].rule].name_zh,
+                "step_en": rules[pending[0].rule].name_en,
+                "due": pending[0].due.isoformat(),
+            }
+            if pending
+            else None
+        )
+        return {
+            "status": last.event_type.rsplit(".", 1)[-1],
+            "department": last.department if last.department != "partner" else None,
+            "updated_at": last.at.isoformat(),
+            "next_step": nxt,
+        }

@@ -1,0 +1,51 @@
+"""Wiring of the metrics query API: a follower replica of the fold state (snapshot + topics) behind FastAPI."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator
+from typing import Any
+
+from fastapi import FastAPI
+from pymongo import AsyncMongoClient
+
+from services.metrics import api
+from services.metrics.config import Settings
+from services.metrics.store import Snapshots
+from services.metrics.worker import Folder, build_engine
+from shared.api import create_app as create_service_app
+from shared.settings import load_settings
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or load_settings(Settings)
+    engine = build_engine(settings)
+    mongo: AsyncMongoClient = AsyncMongoClient(
+        settings.platform.mongo_url, tz_aware=True, serverSelectionTimeoutMS=5000
+    )
+    db = mongo[f"{settings.platform.topic_prefix}_metrics"]
+    folder = Folder(settings.platform, engine, Snapshots(db), writer=False, max_batch=settings.max_batch)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_app: Any) -> AsyncIterator[None]:
+        if settings.follow:
+            await folder.start()
+        try:
+            yield
+        finally:
+            await folder.stop()
+            await mongo.close()
+
+    async def mongo_probe() -> None:
+        await db.command("ping")
+
+    app = create_service_app(
+        service="metrics",
+        settings=settings.platform,
+        lifespan=lifespan,
+        probes={"mongo": mongo_probe},
+        description="Live indicators against city targets, case timelines and progress (指标与案件追踪)",
+    )
+    app.state.engine, app.state.folder, app.state.settings = engine, folder, settings
+    app.include_router(api.router)
+    return app

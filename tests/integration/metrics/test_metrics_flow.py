@@ -1,0 +1,142 @@
+"""Events on the real Kafka → writer folds → indicator via the query API and on `metrics.indicators`;
+a duplicate counts once; unknown events are dead-lettered; a restarted writer keeps its state; a rebuild from
+offset zero equals the live state."""
+
+from __future__ import annotations
+
+import json
+import time
+from datetime import UTC, datetime, timedelta
+
+import httpx
+import pytest
+
+from services.metrics.config import Settings
+from services.metrics.domain import CHINA
+from services.metrics.main import create_app
+from services.metrics.rebuild import rebuild
+from services.metrics.worker import running_folder
+from shared import kafka
+from shared.contracts.legal_aid import DefenceNotified, ProviderAssigned
+from shared.envelope import Envelope
+from shared.topics import Topics
+from tests.conftest import token
+from tests.integration.helpers import eventually, read_topic
+
+pytestmark = pytest.mark.integration
+REGION = "431002001001"
+CITY = "431000000000"
+
+
+def notice(case: str, at: datetime) -> Envelope:
+    payload = DefenceNotified(
+        kind="notified_defence", region=REGION, defendant_ref="p-" + "a" * 16, notified_by="court",
+        partner_reference=f"court-{case}", stage="trial", charge="theft", notified_at=at,
+    )  # fmt: skip
+    return Envelope.wrap(payload, source="caseflow/legal_aid", subject=case, correlationid=case, actor="dept:legal_aid",
+                         time=at)  # fmt: skip
+
+
+def assignment(case: str, at: datetime) -> Envelope:
+    payload = ProviderAssigned(
+        provider_type="lawyer", provider_id="lw-1", assigned_at=at, due_at=at + timedelta(days=3), on_time=True
+    )
+    return Envelope.wrap(payload, source="caseflow/legal_aid", subject=case, correlationid=case, actor="dept:legal_aid",
+                         time=at)  # fmt: skip
+
+
+async def produce(platform, topic: str, envs: list[Envelope], raw: list[tuple[bytes, list]] | None = None) -> None:
+    producer = kafka.producer(platform)
+    await producer.start()
+    try:
+        for e in envs:
+            key, value, headers = e.to_kafka()
+            await producer.send_and_wait(topic, value=value, key=key, headers=headers)
+        for value, headers in raw or []:
+            await producer.send_and_wait(topic, value=value, key=b"x", headers=headers)
+    finally:
+        await producer.stop()
+
+
+async def read_until(platform, topic: str, done, timeout: float = 15) -> list:
+    consumer = kafka.consumer(platform, topic, group_id=None, isolation_level="read_uncommitted")
+    await consumer.start()
+    out: list = []
+    try:
+        deadline = time.monotonic() + timeout
+        while not done(out):
+            assert time.monotonic() < deadline, f"timed out reading {topic}"
+            for records in (await consumer.getmany(timeout_ms=300)).values():
+                out.extend(records)
+    finally:
+        await consumer.stop()
+    return out
+
+
+async def test_events_to_indicator_api_topic_duplicates_restart_and_rebuild(platform):
+    settings = Settings(platform=platform)
+    topics = Topics(platform.topic_prefix)
+    legal_aid = topics.department("legal_aid")
+    now = datetime.now(UTC)
+    first, second = notice("la-1", now - timedelta(hours=2)), notice("la-2", now - timedelta(hours=2))
+    unknown = Envelope(source="caseflow/legal_aid", type="caseflow.legal_aid.teleported", subject="la-9",
+                       correlationid="la-9", actor="x", data={})  # fmt: skip
+    _, uv, uh = unknown.to_kafka()
+    app = create_app(settings)
+    headers = token(platform, "dept:ops", ["metrics:read"])
+
+    async def coverage(client) -> dict:
+        r = await client.get("/indicators/criminal_aid_coverage", params={"region": CITY, "period": "last-24h"})
+        return r.json()
+
+    async with (
+        running_folder(settings, writer=True) as writer,
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t", headers=headers) as client,
+    ):
+        # the same event twice (redelivery) + one of an unknown type
+        await produce(platform, legal_aid, [first, first, second, assignment("la-1", now - timedelta(hours=1))],
+                      raw=[(uv, uh)])  # fmt: skip
+
+        async def visible() -> bool:
+            body = await coverage(client)
+            return (body["numerator"], body["denominator"]) == (1, 2)
+
+        await eventually(visible, timeout=20, what="coverage 1/2 via the API")
+        assert (await coverage(client))["status"] == "not_met"
+        tl = (await client.get("/cases/court-la-1/timeline")).json()
+        assert [s["event_type"] for s in tl["steps"]] == [
+            "caseflow.legal_aid.defence_notified",
+            "caseflow.legal_aid.provider_assigned",
+        ]
+        await eventually(lambda: writer.dead_lettered == 1, timeout=10, what="unknown event dead-lettered")
+        await eventually(lambda: writer.folded == 4, timeout=10, what="the writer folded all four events")
+        dead = await read_topic(platform, topics.deadletter, expect=1, timeout=10)
+        assert dict(dead[0].headers)["dlq_error"] == b"unknown_event_type"
+
+    day = "day:" + (now - timedelta(hours=2)).astimezone(CHINA).strftime("%Y-%m-%d")
+    key = f"criminal_aid_coverage|{CITY}|{day}".encode()
+    records = await read_until(platform, topics.indicators, lambda rs: any(
+        r.key == key and json.loads(r.value)["denominator"] == 2 for r in rs))  # fmt: skip
+    latest = [json.loads(r.value) for r in records if r.key == key][-1]
+    assert (latest["numerator"], latest["denominator"], latest["status"]) == (1, 2, "not_met")
+    assert any(dict(r.headers)["ce_type"] == b"caseflow.metrics.indicator_changed" for r in records)
+
+    # restart: the new writer resumes from the snapshot; a replayed old event and a new one
+    async with running_folder(settings, writer=True) as writer2:
+        assert set(writer2.engine.cases) >= {"la-1", "la-2"}
+        await produce(platform, legal_aid, [second, assignment("la-2", now - timedelta(minutes=30))])
+        await eventually(
+            lambda: writer2.engine.value("criminal_aid_coverage", CITY, "last-24h", datetime.now(UTC)).numerator == 2,
+            timeout=20,
+            what="second assignment folded after restart",
+        )
+        live = writer2.engine.value("criminal_aid_coverage", CITY, "last-24h", datetime.now(UTC))
+        assert (live.numerator, live.denominator, live.status) == (2, 2, "met")
+        crossed = await read_until(platform, topics.indicators, lambda rs: any(r.key == b"alert|" + key for r in rs))
+        alert = json.loads([r for r in crossed if r.key == b"alert|" + key][-1].value)
+        assert (alert["previous_status"], alert["status"]) == ("not_met", "met")
+        at = datetime.now(UTC)
+        rebuilt, _ = await rebuild(settings, now=at, show_progress=False)
+        assert rebuilt.aggregates.cells == writer2.engine.aggregates.cells
+        assert rebuilt.cases == writer2.engine.cases

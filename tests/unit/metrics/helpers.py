@@ -1,0 +1,77 @@
+"""Hand-built envelopes for the metrics fold stories (raw envelopes with the documented event types)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import shared.contracts  # noqa: F401  (registers every event type)
+from services.metrics.engine import MetricsEngine
+from services.metrics.reference import load_catalogue, load_reference
+from shared.envelope import Envelope
+from shared.events import registry
+
+T0 = datetime(2026, 3, 2, 1, 0, tzinfo=UTC)  # a Monday, 09:00 in China
+CHENZHOU_VILLAGE = "431002001001"
+SHAOGUAN_VILLAGE = "440203001001"
+EZHOU_TOWN = "420704001000"
+
+
+def env(
+    event_type: str, case: str, at: datetime = T0, *, corr: str | None = None, id: str | None = None, **data: Any
+) -> Envelope:
+    dept = event_type.split(".")[1]
+    jsonable = {k: (v.isoformat() if isinstance(v, datetime) else v) for k, v in data.items()}
+    kwargs: dict[str, Any] = {"id": id} if id else {}
+    return Envelope(
+        source=f"caseflow/{dept}",
+        type=event_type,
+        time=at,
+        subject=case,
+        correlationid=corr or case,
+        actor=f"dept:{dept}",
+        data=jsonable,
+        **kwargs,
+    )
+
+
+def engine() -> MetricsEngine:
+    return MetricsEngine(load_catalogue(), load_reference(), registry.types())
+
+
+def days(n: float) -> timedelta:
+    return timedelta(days=n)
+
+
+def notified(case: str, region: str = CHENZHOU_VILLAGE, at: datetime = T0, **kw: Any) -> Envelope:
+    return env(
+        "caseflow.legal_aid.defence_notified",
+        case,
+        at,
+        region=region,
+        notified_at=at,
+        kind="notified_defence",
+        partner_reference=f"ref-{case}",
+        **kw,
+    )
+
+
+def assigned(case: str, at: datetime, provider_type: str = "lawyer", **kw: Any) -> Envelope:
+    return env("caseflow.legal_aid.provider_assigned", case, at, provider_type=provider_type, assigned_at=at, **kw)
+
+
+def applied(case: str, region: str = CHENZHOU_VILLAGE, at: datetime = T0, **kw: Any) -> Envelope:
+    return env(
+        "caseflow.legal_aid.application_received",
+        case,
+        at,
+        region=region,
+        applied_at=at,
+        kind="application",
+        channel="walk_in",
+        **kw,
+    )
+
+
+def reviewed(case: str, at: datetime, decision: str = "granted", **kw: Any) -> Envelope:
+    return env("caseflow.legal_aid.application_reviewed", case, at, decision=decision, decided_at=at, **kw)

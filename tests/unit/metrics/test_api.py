@@ -1,0 +1,80 @@
+"""The query API over an in-memory engine (no Kafka): values, scorecard, series, timeline, progress, errors."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import httpx
+import pytest
+
+from services.metrics.config import Settings
+from services.metrics.main import create_app
+from shared.settings import PlatformSettings
+from tests.conftest import token
+from tests.unit.metrics.helpers import CHENZHOU_VILLAGE, assigned, notified
+
+NOW = datetime.now(UTC)
+CHENZHOU = "431000000000"
+
+
+@pytest.fixture
+async def client():
+    settings = Settings(follow=False, platform=PlatformSettings(topic_prefix="unitmetrics"))
+    app = create_app(settings)
+    engine = app.state.engine
+    engine.apply(notified("la-1", at=NOW - timedelta(hours=2)), NOW)
+    engine.apply(assigned("la-1", NOW - timedelta(hours=1)), NOW)
+    engine.apply(notified("la-2", at=NOW - timedelta(hours=2)), NOW)
+    headers = token(settings.platform, "dept:ops", ["metrics:read"])
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t", headers=headers) as c:
+        yield c
+
+
+async def test_value_with_numerator_denominator_target_and_status(client):
+    r = await client.get("/indicators/criminal_aid_coverage", params={"region": CHENZHOU, "period": "last-24h"})
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert (body["numerator"], body["denominator"], body["value"], body["status"]) == (1, 2, 50.0, "not_met")
+    assert body["target"]["value"] == 100 and body["name_zh"] == "刑事法律援助覆盖率"
+
+
+async def test_scorecard_lists_every_indicator_and_series_has_points(client):
+    r = await client.get(f"/regions/{CHENZHOU}/scorecard", params={"period": "last-7d"})
+    assert r.status_code == 200
+    cards = {c["indicator"]: c for c in r.json()}
+    assert len(cards) == 21 and cards["criminal_aid_coverage"]["denominator"] == 2
+    assert cards["mediation_success"]["status"] == "no_data"
+    s = await client.get("/indicators/criminal_aid_coverage/series", params={"region": CHENZHOU, "points": 3})
+    assert [p["period"][:4] for p in s.json()] == ["day:"] * 3 and s.json()[-1]["denominator"] == 2
+
+
+async def test_timeline_by_case_id_or_partner_reference_and_progress(client):
+    tl = (await client.get("/cases/ref-la-1/timeline")).json()
+    assert tl["correlation_id"] == "la-1" and [d["status"] for d in tl["deadlines"]] == ["met"]
+    p = (await client.get("/cases/la-2/progress")).json()
+    assert p["status"] == "defence_notified" and p["next_step"]["step_zh"] == "3日内指派"
+    assert (await client.get("/cases/nope/timeline")).status_code == 404
+
+
+@pytest.mark.parametrize(
+    ("path", "params", "status", "field"),
+    [
+        ("/indicators/bogus", {"region": CHENZHOU}, 404, "indicator"),
+        ("/indicators/criminal_aid_coverage", {"region": "999999000000"}, 404, "region"),
+        ("/indicators/criminal_aid_coverage", {"region": "4310"}, 422, "query.region"),
+        ("/indicators/criminal_aid_coverage", {"region": CHENZHOU, "period": "week:1"}, 422, "period"),
+    ],
+)
+async def test_unknown_indicator_region_period_are_named(client, path, params, status, field):
+    r = await client.get(path, params=params)
+    assert r.status_code == status
+    assert r.headers["content-type"].startswith("application/problem+json")
+    assert r.json()["errors"][0]["field"] == field
+
+
+async def test_scope_is_required(client):
+    r = await client.get("/indicators", headers={"Authorization": "Bearer x"})
+    assert r.status_code == 401
+    ok = await client.get("/indicators")
+    assert {i["id"] for i in ok.json()} >= {"throughput", "advisor_hours"}
+    assert CHENZHOU_VILLAGE
