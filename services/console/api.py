@@ -1,0 +1,189 @@
+"""The console's routes: pages (scorecard, case trace, trace spans, worklists) and the live relay.
+
+These are pages for staff browsers, so they carry no bearer token: the console reaches the services with its own
+read-only token, server-side (see `clients.py`). It is meant to listen on the operations network only.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator
+from html import escape
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Query, Request
+from fastapi import Path as PathParam
+from fastapi.responses import HTMLResponse, RedirectResponse
+from sse_starlette.sse import EventSourceResponse
+
+from services.console import charts, handlers, pages
+from services.console.clients import Rejected, Unavailable, Upstream, parse_json
+from services.console.config import Settings
+from services.console.traces import spans_of, trace_ids_for_steps
+
+router = APIRouter(tags=["console"])
+RegionQ = Annotated[str | None, Query(pattern=r"^\d{12}$", description="12-digit division code")]
+PeriodQ = Annotated[Literal["day", "month", "year", "last-24h", "last-7d"], Query()]
+IndicatorQ = Annotated[str | None, Query(pattern=r"^[a-z0-9_]{1,64}$")]
+RETRY_SECONDS = 2.0
+
+
+def _up(request: Request) -> Upstream:
+    up: Upstream = request.app.state.upstream
+    return up
+
+
+def _settings(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+@router.get("/", include_in_schema=False)
+async def home() -> RedirectResponse:
+    return RedirectResponse("/scorecard", status_code=303)
+
+
+@router.get("/scorecard", response_class=HTMLResponse, summary="指标看板: every indicator of a region and period")
+async def scorecard(
+    request: Request, region: RegionQ = None, period: PeriodQ = "year", indicator: IndicatorQ = None
+) -> HTMLResponse:
+    up, settings = _up(request), _settings(request)
+    region = region or settings.default_region
+    cards: list[dict[str, Any]] | None = None
+    error = None
+    try:
+        cards = await up.get("metrics", f"/regions/{region}/scorecard", {"period": period})
+    except Unavailable as exc:
+        error = exc.reason
+    except Rejected as exc:
+        error = exc.detail
+    chosen = indicator or _first_with_data(cards)
+    names = {c["indicator"]: f"{c['name_zh']} {c['name_en']}" for c in cards or []}
+    series_svg, bars_svg, drill = await _charts(up, region, period, chosen, names, cards is not None)
+    html = pages.scorecard_page(
+        region=region, period=period, indicator=chosen, cards=cards, error=error,
+        series_svg=series_svg, bars_svg=bars_svg, drilldown=drill,
+    )  # fmt: skip
+    return HTMLResponse(html)
+
+
+def _first_with_data(cards: list[dict[str, Any]] | None) -> str | None:
+    if not cards:
+        return None
+    with_data = [c for c in cards if c.get("value") is not None]
+    return (with_data or cards)[0]["indicator"]
+
+
+async def _charts(
+    up: Upstream, region: str, period: str, indicator: str | None, names: dict[str, str], metrics_up: bool
+) -> tuple[str, str, str]:
+    if not metrics_up or indicator is None:
+        gone = pages.unavailable("图表 charts", "metrics")
+        return gone, gone, gone
+    kind = period if period in ("day", "month", "year") else "day"
+    series_task = handlers.try_get(
+        up, "metrics", f"/indicators/{indicator}/series", {"region": region, "kind": kind, "points": 30}
+    )
+    series, bars, drill = await asyncio.gather(
+        series_task,
+        handlers.throughput_by_department(up, region, period),
+        handlers.drilldown(up, indicator, region, period),
+    )
+    name = names.get(indicator, indicator)
+    if series is None:  # e.g. an indicator without this calendar period
+        series = await handlers.try_get(
+            up, "metrics", f"/indicators/{indicator}/series", {"region": region, "kind": "year", "points": 5}
+        )
+    series_svg = (
+        charts.line_chart(
+            [(p["period"].split(":", 1)[-1], p["value"]) for p in series],
+            title=name,
+            target=(series[-1].get("target") or {}).get("value") if series else None,
+        )
+        if series
+        else pages.unavailable("趋势 trend", "no series for this indicator")
+    )
+    bars_svg = charts.grouped_bars(
+        [(pages.dept_label(d), [(s, (v or {}).get("extra", {}).get(k)) for s, k in _BAR_SERIES]) for d, v in bars],
+        title="受理/办结/积压 opened / closed / backlog",
+    )
+    return series_svg, bars_svg, pages.drilldown_table(drill, indicator_name=name, period=period, bar=charts.hbar)
+
+
+_BAR_SERIES = (("受理 opened", "opened"), ("办结 closed", "closed"), ("积压 backlog", "backlog"))
+
+
+@router.get("/scorecard/stream", summary="Live indicator changes of a region (relayed from the metrics push stream)")
+async def scorecard_stream(request: Request, region: RegionQ = None, period: PeriodQ = "year") -> EventSourceResponse:
+    up, settings = _up(request), _settings(request)
+    region = region or settings.default_region
+
+    async def events() -> AsyncIterator[dict[str, str]]:
+        while True:
+            try:
+                async for event, data in up.stream("metrics", f"/regions/{region}/stream"):
+                    if event == "indicator":
+                        item = parse_json(data)
+                        if item is not None:
+                            yield {"event": "indicator", "data": json.dumps(await _for_period(up, item, region,
+                                                                                               period))}  # fmt: skip
+                    elif event == "ping":
+                        yield {"event": "status", "data": json.dumps({"state": "live"})}
+                yield {"event": "status", "data": json.dumps({"state": "reconnecting", "reason": "stream ended"})}
+            except Unavailable as exc:
+                yield {"event": "status", "data": json.dumps({"state": "unavailable", "reason": exc.reason})}
+            if await request.is_disconnected():
+                return
+            await asyncio.sleep(RETRY_SECONDS)
+
+    async def with_hello() -> AsyncIterator[dict[str, str]]:
+        yield {"event": "status", "data": json.dumps({"state": "live"})}
+        async for e in events():
+            yield e
+
+    return EventSourceResponse(with_hello(), ping=10)
+
+
+async def _for_period(up: Upstream, item: dict[str, Any], region: str, period: str) -> dict[str, Any]:
+    """The metrics stream pushes calendar cells (`day:`, `month:`, `year:`); a window card is re-read on change."""
+    if not period.startswith("last-") or not str(item.get("period", "")).startswith("day:"):
+        return item
+    fresh = await handlers.try_get(up, "metrics", f"/indicators/{item['indicator']}", {"region": region,
+                                                                                      "period": period})  # fmt: skip
+    return fresh if fresh is not None else item
+
+
+@router.get("/trace", response_class=HTMLResponse, summary="案件追踪: a case's steps across departments")
+async def trace(
+    request: Request, q: Annotated[str | None, Query(min_length=1, max_length=128, pattern=r"^[^\s/]+$")] = None
+) -> HTMLResponse:
+    if not q:
+        return HTMLResponse(pages.trace_page(query="", timeline=None, error=None, trace_ids={}))
+    up, settings = _up(request), _settings(request)
+    try:
+        timeline = await up.get("metrics", f"/cases/{q}/timeline")
+    except Rejected as exc:
+        msg = f'<p class="notfound">未找到 not found: {escape(exc.detail)}</p>'
+        return HTMLResponse(pages.trace_page(query=q, timeline=None, error=msg, trace_ids={}), status_code=404)
+    except Unavailable as exc:
+        msg = pages.unavailable("指标服务 metrics", exc.reason)
+        return HTMLResponse(pages.trace_page(query=q, timeline=None, error=msg, trace_ids={}), status_code=502)
+    ids = await asyncio.to_thread(trace_ids_for_steps, Path(settings.trace_path), timeline["steps"])
+    return HTMLResponse(pages.trace_page(query=q, timeline=timeline, error=None, trace_ids=ids))
+
+
+@router.get("/traces/{trace_id}", response_class=HTMLResponse, summary="The spans of one OpenTelemetry trace")
+async def trace_spans(request: Request, trace_id: Annotated[str, PathParam(pattern=r"^[0-9a-f]{32}$")]) -> HTMLResponse:
+    path = Path(_settings(request).trace_path)
+    spans = await asyncio.to_thread(spans_of, path, trace_id)
+    return HTMLResponse(pages.spans_page(trace_id, spans, str(path)), status_code=200 if spans else 404)
+
+
+@router.get("/worklists", response_class=HTMLResponse, summary="工作清单: overdue and due-soon items per department")
+async def worklists(request: Request, days: Annotated[int | None, Query(ge=1, le=30)] = None) -> HTMLResponse:
+    settings = _settings(request)
+    horizon = days or settings.due_soon_days
+    sections = await handlers.worklists(_up(request), horizon)
+    return HTMLResponse(pages.worklists_page(sections, horizon))

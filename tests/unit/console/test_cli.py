@@ -1,0 +1,104 @@
+"""CLI commands `trace`, `indicators`, `simulate` and their exit codes, against an in-process metrics app."""
+
+from __future__ import annotations
+
+import json
+
+import httpx
+import pytest
+import typer
+from typer.testing import CliRunner
+
+from caseflow_cli import simulate as simulate_mod
+from caseflow_cli import trace as trace_mod
+from caseflow_cli.indicators import indicators_command
+from caseflow_cli.rebuild import rebuild_command
+from caseflow_cli.simulate import simulate_command
+from caseflow_cli.trace import trace_command
+from tests.unit.console.conftest import CITY
+
+# the lines caseflow_cli/main.py registers them with
+app = typer.Typer()
+app.command("trace")(trace_command)
+app.command("indicators")(indicators_command)
+app.command("simulate")(simulate_command)
+app.command("rebuild")(rebuild_command)
+runner = CliRunner(env={"COLUMNS": "240"})  # rich wraps tables at the terminal width
+
+
+@pytest.fixture
+def metrics(monkeypatch, metrics_app):
+    monkeypatch.setattr(trace_mod, "TRANSPORT", httpx.ASGITransport(app=metrics_app))
+
+
+def test_trace_found_prints_steps_deadlines_and_time_per_department(metrics):
+    r = runner.invoke(app, ["trace", "la-7"])
+    assert r.exit_code == 0, r.output
+    assert "caseflow.intake.request_referred" in r.output and "caseflow.legal_aid.application_received" in r.output
+    assert "corr-7" in r.output and "time per department" in r.output
+
+
+def test_trace_json_is_the_timeline(metrics):
+    r = runner.invoke(app, ["trace", "ref-la-1", "--json"])
+    assert r.exit_code == 0
+    body = json.loads(r.output)
+    assert body["correlation_id"] == "la-1" and [d["status"] for d in body["deadlines"]] == ["met"]
+
+
+def test_trace_not_found_exits_3(metrics):
+    r = runner.invoke(app, ["trace", "nope-1"])
+    assert r.exit_code == 3 and "no case known" in r.output
+
+
+def test_trace_invalid_id_exits_2(metrics):
+    assert runner.invoke(app, ["trace", "a/b"]).exit_code == 2
+
+
+def test_unreachable_metrics_exits_4():
+    r = runner.invoke(app, ["trace", "la-1", "--metrics-url", "http://127.0.0.1:9"])
+    assert r.exit_code == 4 and "unreachable" in r.output
+    r = runner.invoke(app, ["indicators", "--metrics-url", "http://127.0.0.1:9"])
+    assert r.exit_code == 4
+
+
+def test_indicators_table_and_json(metrics):
+    r = runner.invoke(app, ["indicators", "--region", CITY, "--period", "last-24h"])
+    assert r.exit_code == 0, r.output
+    assert "criminal_aid_coverage" in r.output and "not_met" in r.output and "1/2" in r.output
+    j = runner.invoke(app, ["indicators", "-r", CITY, "-p", "last-24h", "--json"])
+    values = {v["indicator"]: v for v in json.loads(j.output)}
+    assert len(values) == 21 and values["criminal_aid_coverage"]["value"] == 50.0
+
+
+def test_indicators_single_indicator_and_errors(metrics):
+    r = runner.invoke(app, ["indicators", "-r", CITY, "-p", "last-24h", "-i", "criminal_aid_coverage", "--json"])
+    assert r.exit_code == 0 and json.loads(r.output)[0]["denominator"] == 2
+    assert runner.invoke(app, ["indicators", "-r", CITY, "-i", "bogus"]).exit_code == 3
+    assert runner.invoke(app, ["indicators", "-r", "999999000000"]).exit_code == 3
+    assert runner.invoke(app, ["indicators", "-r", "4310"]).exit_code == 2
+    assert runner.invoke(app, ["indicators", "-r", CITY, "-p", "week"]).exit_code == 2
+    assert runner.invoke(app, ["indicators", "-r", CITY, "-i", "criminal_aid_coverage", "-p", "week:1"]).exit_code == 2
+
+
+def test_simulate_runs_the_simulator_module_with_the_arguments(monkeypatch):
+    calls: list[list[str]] = []
+    monkeypatch.setattr(simulate_mod, "run", lambda argv: calls.append(argv) or 5)
+    r = runner.invoke(app, ["simulate", "--rate", "2", "--minutes", "1.5", "--seed", "7"])
+    assert r.exit_code == 5  # the simulator's own exit code comes through
+    assert calls[0][1:] == ["-m", "integrations.simulate", "--rate", "2.0", "--minutes", "1.5", "--seed", "7"]
+
+
+def test_simulate_without_the_simulators_exits_2(monkeypatch):
+    monkeypatch.setattr(simulate_mod, "MODULE", "integrations.not_there")
+    r = runner.invoke(app, ["simulate", "--rate", "1"])
+    assert r.exit_code == 2 and "not installed" in r.output
+
+
+def test_simulate_rejects_a_negative_rate():
+    assert runner.invoke(app, ["simulate", "--rate", "-1"]).exit_code == 2
+
+
+def test_rebuild_with_kafka_unreachable_exits_4():
+    env = {"CASEFLOW_KAFKA_BOOTSTRAP": "127.0.0.1:9", "CASEFLOW_MONGO_URL": "mongodb://127.0.0.1:9/"}
+    r = runner.invoke(app, ["rebuild", "--timeout", "5"], env=env)
+    assert r.exit_code == 4, r.output
