@@ -1,8 +1,8 @@
 """Test fixtures. Integration tests share one real Kafka broker and one FerretDB, started once per run.
 
 The servers run from `caseflow_cli.infra` with their own home (`.cache/test-infra`) and ports, so a running
-`make run` is not disturbed; they are stopped when the session ends (set CASEFLOW_TEST_KEEP_INFRA=1 to keep
-them up between runs while iterating).
+`make run` is not disturbed; they are stopped when the session that started them ends (set
+CASEFLOW_TEST_KEEP_INFRA=1 to keep them up between runs while iterating).
 """
 
 from __future__ import annotations
@@ -62,10 +62,12 @@ def infra_settings() -> infra.InfraSettings:
 
 @pytest.fixture(scope="session")
 def infra_up(infra_settings: infra.InfraSettings) -> Iterator[infra.InfraStatus]:
+    already_running = infra.status(infra_settings).all_ready
     status = infra.up(infra_settings)
     asyncio.run(_warm_group_coordinator(status.kafka_bootstrap))
     yield status
-    if not os.environ.get("CASEFLOW_TEST_KEEP_INFRA"):
+    # stop only what this session started: a concurrent run (or a developer's) keeps its servers
+    if not already_running and not os.environ.get("CASEFLOW_TEST_KEEP_INFRA"):
         infra.down(infra_settings)
 
 
