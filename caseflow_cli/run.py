@@ -110,6 +110,9 @@ def run(with_programs: bool = True) -> int:
         console.print(f"[red]{exc}[/red]")
         return 1
     env = {
+        # traces go to a file the console's trace view reads, unless a collector is configured
+        "CASEFLOW_OTEL_EXPORTER": "file",
+        "CASEFLOW_OTEL_FILE": str(REPO / ".cache" / "traces.jsonl"),
         **os.environ,
         "CASEFLOW_KAFKA_BOOTSTRAP": status.kafka_bootstrap,
         "CASEFLOW_MONGO_URL": status.mongo_url,
@@ -150,7 +153,9 @@ def run(with_programs: bool = True) -> int:
         console.print("\n[bold green]caseflow is running[/bold green]")
         console.print(f"  Kafka    {status.kafka_bootstrap}\n  MongoDB  {status.mongo_url}")
         for p, _proc in procs:
-            if p.url:
+            if p.name == "console":
+                console.print(f"  {p.name:<10} {p.url}/   <- open this: live scorecard, case trace, worklists")
+            elif p.url:
                 console.print(f"  {p.name:<10} {p.url}/docs")
         if missing:
             console.print(f"  (not part of this checkout: {', '.join(missing)})")
