@@ -48,9 +48,24 @@ def consumer(settings: PlatformSettings, *topics: str, group_id: str | None, **o
         "enable_auto_commit": False,
         "auto_offset_reset": "earliest",
         "isolation_level": "read_committed",
+        # refresh metadata every 10 s (default 5 min): a partition whose first offset lookup met a broker
+        # that did not yet know it leads (NotLeaderForPartition on a new topic) recovers in seconds
+        "metadata_max_age_ms": 10_000,
         **overrides,
     }
     return AIOKafkaConsumer(*topics, **opts)
+
+
+async def wait_for_positions(consumer: AIOKafkaConsumer, partitions: int, timeout: float = 60) -> None:
+    """Wait until the consumer is assigned `partitions` partitions and holds a fetch position on each."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while len(consumer.assignment()) < partitions:
+        if loop.time() > deadline:
+            raise TimeoutError(f"consumer assigned {len(consumer.assignment())}/{partitions} partitions")
+        await asyncio.sleep(0.1)
+    for tp in consumer.assignment():
+        await asyncio.wait_for(consumer.position(tp), timeout=max(1.0, deadline - loop.time()))
 
 
 async def ensure_topics(settings: PlatformSettings, names: list[str] | None = None, *, timeout: float = 30) -> None:

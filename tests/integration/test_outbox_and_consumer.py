@@ -49,6 +49,7 @@ class Harness:
         await self.producer.start()
         raw = kafka.consumer(self.platform, self.topic, group_id=f"{self.platform.topic_prefix}.test")
         await raw.start()
+        await kafka.wait_for_positions(raw, self.platform.partitions)
         self.consumer = EventConsumer(
             raw,
             name="test",
@@ -113,8 +114,8 @@ async def test_relay_crash_between_publish_and_mark_delivers_each_event_once(har
     )
 
     second = harness.relay()  # takes over once the crashed relay's lease expires
-    await eventually(lambda: second.published >= 60, what="republish")
-    await eventually(lambda: harness.consumer.stats.duplicates >= 60, what="duplicates dropped")
+    await eventually(lambda: second.published >= 60, timeout=60, what="republish")
+    await eventually(lambda: harness.consumer.stats.duplicates >= 60, timeout=60, what="duplicates dropped")
     assert len(harness.recorder.count) == 60
     assert set(harness.recorder.count.values()) == {1}
     assert await harness.store.unpublished() == []
@@ -124,7 +125,7 @@ async def test_kafka_stopped_mid_run_then_restarted_loses_and_doubles_nothing(ha
     harness.relay()
     for i in range(5):
         await harness.append_case(f"k-{i}", range(0, 10))
-    await eventually(lambda: harness.consumer.stats.handled >= 55, what="delivery before the outage")
+    await eventually(lambda: harness.consumer.stats.handled >= 55, timeout=60, what="delivery before the outage")
 
     infra._terminate(infra_settings, "kafka", timeout=10)  # noqa: SLF001 - the test owns this broker
     try:
