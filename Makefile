@@ -16,11 +16,11 @@ $(STAMP): pyproject.toml requirements.lock
 
 venv: $(STAMP)
 
-## Debian's Chromium and its driver for the browser tests (installed once; needs root or sudo)
-BROWSER := /usr/bin/chromedriver
+## Debian's Chromium, its driver and CJK fonts for the browser tests (installed once; needs root or sudo)
+BROWSER := /usr/bin/chromedriver /usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc
 $(BROWSER):
 	@if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
-	$$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq chromium chromium-driver >/dev/null
+	$$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq chromium chromium-driver fonts-noto-cjk >/dev/null
 
 ## the platform's main job: local Kafka + FerretDB, every service, the partner simulators (Ctrl-C stops)
 run: $(STAMP)
