@@ -25,11 +25,13 @@ from opentelemetry.trace import SpanKind
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import BulkWriteError, PyMongoError
 
+from shared.contracts.common import Partner, PartnerEventRejected
 from shared.envelope import Envelope
 from shared.errors import CaseflowError
 from shared.events import Event, EventRegistry
 from shared.events import registry as default_registry
 from shared.logs import case_context
+from shared.partners import partner_of_topic
 from shared.telemetry import context_from
 
 log = logging.getLogger(__name__)
@@ -90,12 +92,20 @@ class ConsumerStats:
 
 
 class DeadLetters:
-    """Parks a message on the dead-letter topic with the reason and where it came from."""
+    """Parks a message on the dead-letter topic with the reason and where it came from.
 
-    def __init__(self, producer: AIOKafkaProducer, topic: str, consumer_name: str) -> None:
+    With `notify_topic` (the consuming department's own topic), a message refused from a partner's inbound
+    topic also yields a `PartnerEventRejected` notice there, which the router delivers to that partner: the
+    sender learns why without reading the dead-letter topic.
+    """
+
+    def __init__(
+        self, producer: AIOKafkaProducer, topic: str, consumer_name: str, *, notify_topic: str | None = None
+    ) -> None:
         self.producer = producer
         self.topic = topic
         self.consumer_name = consumer_name
+        self.notify_topic = notify_topic
 
     async def park(self, msg: ConsumerRecord, reason: str, error_code: str) -> None:
         headers = list(msg.headers or ()) + [
@@ -108,6 +118,38 @@ class DeadLetters:
             ("dlq_time", datetime.now(UTC).isoformat().encode()),
         ]
         await self.producer.send_and_wait(self.topic, value=msg.value, key=msg.key, headers=headers)
+        partner = partner_of_topic(msg.topic)
+        if partner is not None and self.notify_topic is not None:
+            notice = rejection_notice(msg, partner, reason, error_code, self.consumer_name)
+            key, value, notice_headers = notice.to_kafka()
+            await self.producer.send_and_wait(self.notify_topic, value=value, key=key, headers=notice_headers)
+
+
+def rejection_notice(msg: ConsumerRecord, partner: str, reason: str, error_code: str, consumer: str) -> Envelope:
+    """A `PartnerEventRejected` for a refused partner message, built from whatever of its headers survive."""
+    attrs = {}
+    for name, raw in msg.headers or ():
+        if name.startswith("ce_") and raw is not None:
+            attrs[name[3:]] = raw.decode(errors="replace")[:128]
+    reference = attrs.get("subject") or None
+    fallback = f"rejected:{msg.topic}:{msg.partition}:{msg.offset}"[-128:]
+    payload = PartnerEventRejected(
+        recipient=Partner(partner),
+        partner_reference=reference,
+        reason=reason[:2000],
+        error_code=error_code,
+        rejected_by=consumer,
+        rejected_event_id=attrs.get("id"),
+        rejected_type=attrs.get("type"),
+    )
+    return Envelope.wrap(
+        payload,
+        source=f"caseflow/{consumer}",
+        subject=reference or fallback,
+        correlationid=attrs.get("correlationid") or reference or fallback,
+        actor=f"dept:{consumer}",
+        causationid=attrs.get("id"),
+    )
 
 
 class EventConsumer:

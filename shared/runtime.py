@@ -95,7 +95,9 @@ class ServiceRuntime:
             self.store, self.producer, topic_for=self.topic_for, lease=Lease(self.db, "outbox-relay")
         )
         self._tasks.append(asyncio.create_task(self.relay.run(), name=f"{self.service}-relay"))
-        dead_letters = DeadLetters(self.producer, self.topics.deadletter, self.service)
+        dead_letters = DeadLetters(
+            self.producer, self.topics.deadletter, self.service, notify_topic=self.topics.department(self.service)
+        )
         for name, topics, handlers, accept in self._consumer_specs:
             group = f"{self.settings.topic_prefix}.{self.service}.{name}"
             raw = kafka.consumer(self.settings, *topics, group_id=group)

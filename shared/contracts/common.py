@@ -7,7 +7,7 @@ from typing import Annotated
 
 from pydantic import StringConstraints
 
-from shared.events import Event
+from shared.events import Event, event
 
 #: 12-digit statistical division code (GB/T 2260 + town/village digits), e.g. 431002001001
 RegionCode = Annotated[str, StringConstraints(pattern=r"^\d{12}$")]
@@ -56,3 +56,18 @@ def region_ancestors(code: str) -> list[str]:
         if ancestor not in out:
             out.append(ancestor)
     return out
+
+
+@event
+class PartnerEventRejected(PartnerNotice):
+    """An event a partner sent was refused: parked on the dead-letter topic, and the sender told why.
+
+    `recipient` is the partner whose inbound topic carried it (the broker's ACLs make that the real sender).
+    """
+
+    event_type = "caseflow.platform.partner_event_rejected"
+    reason: str
+    error_code: str
+    rejected_by: str  # the consumer that refused it, e.g. caseflow.mediation.partners
+    rejected_event_id: str | None = None
+    rejected_type: str | None = None

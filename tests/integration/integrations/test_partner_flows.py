@@ -38,6 +38,8 @@ from tests.conftest import token
 from tests.integration.helpers import eventually, read_topic
 
 pytestmark = pytest.mark.integration
+ACK = "caseflow.mediation.referral_acknowledged"
+REJECTED = "caseflow.platform.partner_event_rejected"
 
 
 @contextlib.asynccontextmanager
@@ -128,10 +130,12 @@ async def test_flow2_police_110_referral_over_the_gateway_acknowledged_on_police
             assert r.status_code == 200, r.text
             page.extend(r.json()["items"])
             cursor["after"] = r.json()["next"]
-            return bool(page)
+            return {p["type"] for p in page} >= {ACK, REJECTED}
 
-        await eventually(acked, timeout=30, what="the ack on the police outbound topic")
-        [ack] = page
+        await eventually(acked, timeout=30, what="the ack and the rejection on the police outbound topic")
+        [ack] = [p for p in page if p["type"] == ACK]
+        [rejected] = [p for p in page if p["type"] == REJECTED]
+        assert rejected["data"]["partner_reference"] == "110-bad-1" and "not JSON" in rejected["data"]["reason"]
         assert ack["type"] == "caseflow.mediation.referral_acknowledged"
         assert ack["correlationid"] == "corr-110-42"
         assert ack["data"]["decision"] == "accepted" and ack["data"]["partner_reference"] == ref
@@ -340,3 +344,46 @@ async def test_flow3_and_4_court_confirmation_answered_by_the_simulated_court_an
 
 async def _is(status, case: str, wanted: str) -> bool:
     return await status(case) == wanted
+
+
+async def test_refused_partner_events_are_dead_lettered_and_the_sender_told_why(platform):
+    """A malformed or impersonating event on the police inbound topic: parked with the reason, and the police
+    (whose inbound topic carried it) get a `partner_event_rejected` notice on their outbound topic."""
+    topics = Topics(platform.topic_prefix)
+
+    def referral(ref: str, source: str) -> Envelope:
+        payload = DisputeReferred(
+            partner_reference=ref,
+            kind=ReferralKind.POLICE_110,
+            dispute_type="neighbourhood",
+            region="431002001000",
+            parties=["p-" + "4" * 32],
+            summary="噪音纠纷",
+            referred_at=datetime.now(UTC),
+        )
+        return Envelope.wrap(payload, source=source, subject=ref, correlationid=f"corr-{ref}", actor=source)
+
+    async with running(
+        platform, mediation_app(MediationSettings(platform=platform, sweep_interval_seconds=0)), "mediation"
+    ):
+        await send(platform, topics.partner_inbound("police"), referral("110-rej-1", "partner/police"), value=b"{oops")
+        await send(platform, topics.partner_inbound("police"), referral("110-rej-2", "partner/court"))
+
+        def rejections(records) -> dict[str, Envelope]:
+            found = [e for e in envelopes(records) if e.type == "caseflow.platform.partner_event_rejected"]
+            return {e.data["partner_reference"]: e for e in found}
+
+        outbound: list = []
+
+        async def both_told() -> bool:
+            outbound[:] = await read_topic(platform, topics.partner_outbound("police"), expect=2, timeout=3)
+            return {"110-rej-1", "110-rej-2"} <= set(rejections(outbound))
+
+        await eventually(both_told, timeout=45, what="rejection notices on the police outbound topic")
+        told = rejections(outbound)
+        assert "not JSON" in told["110-rej-1"].data["reason"]
+        assert told["110-rej-1"].correlationid == "corr-110-rej-1"
+        assert "does not match the sending partner" in told["110-rej-2"].data["reason"]
+        assert told["110-rej-2"].data["recipient"] == "police" and told["110-rej-2"].data["error_code"] == "refused"
+        dead = await read_topic(platform, topics.deadletter, expect=2, timeout=10)
+        assert {dict(r.headers)["ce_subject"] for r in dead} >= {b"110-rej-1", b"110-rej-2"}

@@ -206,9 +206,18 @@ async def test_police_referral_agreement_goes_back_to_police_and_bad_input_is_de
         r = await client.post(f"/disputes/{dispute_id}/agreement", json={"terms": "甲方赔偿乙方医药费800元"})
         assert r.status_code == 200, r.text
 
-        outbound = await read_topic(platform, topics.partner_outbound("police"), expect=3, timeout=20)
-        acks = [Envelope.from_kafka(m.value, m.headers) for m in outbound]
+        acks: list[Envelope] = []
+
+        async def outcome_back() -> bool:
+            outbound = await read_topic(platform, topics.partner_outbound("police"), expect=7, timeout=3)
+            acks[:] = [Envelope.from_kafka(m.value, m.headers) for m in outbound]
+            return any(e.type.endswith("outcome_notified") for e in acks)
+
+        await eventually(outcome_back, timeout=30, what="the outcome on the police outbound topic")
         by_ref = {(e.type.rsplit(".", 1)[1], e.data["partner_reference"]): e for e in acks}
+        # refused police messages are also told back to the police, with the reason
+        told = [e.data["reason"] for e in acks if e.type.endswith("partner_event_rejected")]
+        assert any("does not match the sending partner" in r for r in told), told
         assert by_ref[("referral_acknowledged", ref)].data["decision"] == "accepted"
         declined = by_ref[("referral_acknowledged", "110-x-1")].data
         assert declined["decision"] == "declined" and "unknown dispute type" in declined["reason"]
