@@ -142,7 +142,10 @@ def run(with_programs: bool = True) -> int:
     try:
         for p in wanted:
             log = (log_dir / f"{p.name}.log").open("ab")
-            proc = subprocess.Popen(p.argv, cwd=REPO, env={**env, **p.env}, stdout=log, stderr=subprocess.STDOUT)
+            # own session: Ctrl-C reaches only this supervisor, which stops the children in order
+            proc = subprocess.Popen(
+                p.argv, cwd=REPO, env={**env, **p.env}, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+            )
             procs.append((p, proc))
             console.print(f"started {p.name} (pid {proc.pid}, log {log_dir / (p.name + '.log')})")
         for p, proc in procs:
