@@ -3,13 +3,11 @@
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import FastAPI
-from pymongo.errors import DuplicateKeyError
 
 import shared.contracts  # noqa: F401  (registers every event type the consumers decode)
 from services.notary import api, domain, views
@@ -79,14 +77,4 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 async def _lifespan(runtime: ServiceRuntime, waivers: WaiverRegistry) -> AsyncIterator[None]:
     async with runtime.running():
         await waivers.ensure_indexes()
-        await _create_position_counter(runtime)
         yield
-
-
-async def _create_position_counter(runtime: ServiceRuntime) -> None:
-    """Work-around for shared/eventstore.py `_next_position`: its upsert races when the first commits of a fresh
-    database arrive concurrently (E11000 → HTTP 500). Creating the counter before serving avoids the race."""
-    with contextlib.suppress(DuplicateKeyError):  # another replica created it at the same moment
-        await runtime.db["commits_counters"].update_one(
-            {"_id": "position"}, {"$setOnInsert": {"value": 0}}, upsert=True
-        )

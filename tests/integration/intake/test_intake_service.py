@@ -12,7 +12,6 @@ import httpx
 import pytest
 
 from services.intake.config import Settings
-from services.intake.handlers import rebuild_read_model
 from services.intake.main import create_app
 from shared.pii import ERASED, id_number_problem
 from shared.settings import PlatformSettings
@@ -146,7 +145,7 @@ async def test_read_models_dropped_and_rebuilt_equal_the_live_ones(platform):
         cases = app.state.cases
         live = sorted(await cases.find({}, limit=1000), key=lambda d: d["_id"])
         assert len(live) == 5
-        rebuilt_count = await rebuild_read_model(cases, app.state.runtime.store)
+        rebuilt_count = await cases.rebuild(app.state.runtime.store)
         rebuilt = sorted(await cases.find({}, limit=1000), key=lambda d: d["_id"])
         assert rebuilt_count == 5 and rebuilt == live
 
@@ -168,7 +167,7 @@ async def test_erased_person_reads_erased_and_the_case_still_replays(platform):
         assert erased == {"person_ref": seen["person_ref"], "name": ERASED, "id_number": ERASED, "phone": ERASED}
         state, stream = await app.state.bus.load(rid)
         assert state.status.value == "answered" and state.person_ref == seen["person_ref"] and stream.version == 2
-        assert await rebuild_read_model(app.state.cases, app.state.runtime.store) == 1
+        assert await app.state.cases.rebuild(app.state.runtime.store) == 1
         assert (await client.get(f"/requests/{rid}")).json()["status"] == "answered"
         assert await app.state.runtime.db["persons"].count_documents({}) == 0
 
