@@ -1,7 +1,7 @@
 """Broker principals, their SCRAM credentials and the ACLs that grant each exactly its topics and groups.
 
-One principal (Kafka user) per department service, the metrics service, the router and each partner
-(法院 court, 公安 police, 检察院 procuratorate), plus ``admin`` (super user, creates topics and ACLs).
+One principal (Kafka user) per department service, the metrics service, the router, the partner HTTP gateway and
+each partner (法院 court, 公安 police, 检察院 procuratorate), plus ``admin`` (super user, creates topics and ACLs).
 The grant table is :func:`grants_for`; :func:`apply_acls` makes the broker match it for one topic prefix:
 it upserts the SCRAM users, adds missing ACLs, removes stale ACLs of those users on that prefix's
 resources, and creates the prefix's topics as admin (so no service needs CREATE).
@@ -33,7 +33,8 @@ from shared.topics import DEPARTMENTS, PARTNERS, Topics
 ADMIN = "admin"
 METRICS = "metrics"
 ROUTER = "router"
-SERVICES = (*DEPARTMENTS, METRICS, ROUTER)
+GATEWAY = "gateway"
+SERVICES = (*DEPARTMENTS, METRICS, ROUTER, GATEWAY)
 USERS = (ADMIN, *SERVICES, *PARTNERS)
 MECHANISM = "SCRAM-SHA-512"
 SCRAM_ITERATIONS = 8192
@@ -135,9 +136,15 @@ def grants_for(prefix: str) -> list[Grant]:
     out += _topic(METRICS, [*departments, *inbound], "READ", "DESCRIBE")
     out += _topic(METRICS, [t.indicators, t.deadletter], "WRITE", "DESCRIBE")
     out.append(_group(METRICS, f"{prefix}.{METRICS}.", "PREFIXED"))
-    out += _topic(ROUTER, departments, "READ", "DESCRIBE")
+    # the router forwards department notices to partners and is the one gatekeeper that tells a partner
+    # why its inbound event was refused (so the sender gets one notice, not one per department)
+    out += _topic(ROUTER, [*departments, *inbound], "READ", "DESCRIBE")
     out += _topic(ROUTER, [*outbound, t.deadletter], "WRITE", "DESCRIBE")
-    out.append(_group(ROUTER, f"{prefix}.{ROUTER}", "LITERAL"))
+    out.append(_group(ROUTER, f"{prefix}.{ROUTER}.", "PREFIXED"))
+    # the HTTP gateway speaks for partners that cannot speak Kafka: it produces onto their inbound topics
+    # (after checking the partner token) and pages through their outbound topics without a consumer group
+    out += _topic(GATEWAY, inbound, "WRITE", "DESCRIBE")
+    out += _topic(GATEWAY, outbound, "READ", "DESCRIBE")
     for p in PARTNERS:
         out += _topic(p, [t.partner_inbound(p)], "WRITE", "DESCRIBE")
         out += _topic(p, [t.partner_outbound(p), t.indicators], "READ", "DESCRIBE")

@@ -1,8 +1,13 @@
-"""The partner router: moves department events addressed to a partner onto that partner's outbound topic.
+"""The partner router: the platform's post office for courts, police and procuratorate.
 
-Any payload deriving from `PartnerNotice` is forwarded unchanged (same envelope: id, correlation id and trace
-context kept) to `<prefix>.partner.<recipient>.outbound`. Partners drop duplicates by event id, so forwarding
-at least once is enough; the router's own inbox drops redeliveries it already forwarded.
+- **Forwarding** (group `<prefix>.router.forward`): any department payload deriving from `PartnerNotice` is
+  forwarded unchanged (same envelope: id, correlation id and trace context kept) to
+  `<prefix>.partner.<recipient>.outbound`. Partners drop duplicates by event id, so forwarding at least once is
+  enough; the router's own inbox drops redeliveries it already forwarded.
+- **Gatekeeping** (group `<prefix>.router.inbound`): it reads every partner inbound topic with the same checks
+  the departments apply (decodable, known type and version, valid payload, source matching the topic's
+  partner). An event that fails them is dead-lettered with the reason and a `PartnerEventRejected` notice goes
+  straight to the sender's outbound topic: one notice per refused event, however many departments read it.
 """
 
 from __future__ import annotations
@@ -20,9 +25,10 @@ from shared.contracts.common import PartnerNotice
 from shared.envelope import Envelope
 from shared.events import Event
 from shared.logs import setup_logging
+from shared.partners import inbound_guard
 from shared.settings import PlatformSettings, load_settings
 from shared.telemetry import setup_telemetry
-from shared.topics import Topics
+from shared.topics import PARTNERS, Topics
 
 
 class PartnerRouter:
@@ -30,6 +36,7 @@ class PartnerRouter:
         self.settings = settings
         self.topics = Topics(settings.topic_prefix)
         self.forwarded = 0
+        self.consumers: list[EventConsumer] = []
 
     async def forward(self, env: Envelope, payload: Event) -> None:
         if not isinstance(payload, PartnerNotice):
@@ -46,20 +53,38 @@ class PartnerRouter:
         db = mongo[f"{self.settings.topic_prefix}_router"]
         self.producer = kafka.producer(self.settings)
         await self.producer.start()
-        group = f"{self.settings.topic_prefix}.router"
-        raw = kafka.consumer(self.settings, *self.topics.all_department_topics(), group_id=group)
-        await raw.start()
-        self.consumer = EventConsumer(
-            raw,
-            name=group,
-            handle_any=self.forward,
-            inbox=Inbox(db, group),
-            dead_letters=DeadLetters(self.producer, self.topics.deadletter, "router"),
+        base = f"{self.settings.topic_prefix}.router"
+        forward = kafka.consumer(self.settings, *self.topics.all_department_topics(), group_id=f"{base}.forward")
+        inbound = kafka.consumer(
+            self.settings, *(self.topics.partner_inbound(p) for p in PARTNERS), group_id=f"{base}.inbound"
         )
+        self.consumers = [
+            EventConsumer(
+                forward,
+                name=f"{base}.forward",
+                handle_any=self.forward,
+                inbox=Inbox(db, f"{base}.forward"),
+                dead_letters=DeadLetters(self.producer, self.topics.deadletter, "router"),
+            ),
+            EventConsumer(
+                inbound,
+                name=f"{base}.inbound",
+                handlers={},  # valid events are the departments' business; only refusals concern the router
+                inbox=Inbox(db, f"{base}.inbound"),
+                dead_letters=DeadLetters(
+                    self.producer, self.topics.deadletter, "router", notify_topic=self.topics.partner_outbound
+                ),
+                accept=inbound_guard,
+                gatekeeper=True,
+            ),
+        ]
         try:
-            await self.consumer.run()
+            await forward.start()
+            await inbound.start()
+            await asyncio.gather(*(c.run() for c in self.consumers))
         finally:
-            await raw.stop()
+            for raw in (forward, inbound):
+                await raw.stop()
             await self.producer.stop()
             await mongo.close()
 

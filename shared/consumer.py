@@ -94,20 +94,26 @@ class ConsumerStats:
 class DeadLetters:
     """Parks a message on the dead-letter topic with the reason and where it came from.
 
-    With `notify_topic` (the consuming department's own topic), a message refused from a partner's inbound
-    topic also yields a `PartnerEventRejected` notice there, which the router delivers to that partner: the
-    sender learns why without reading the dead-letter topic.
+    With `notify_topic` (partner -> topic), a message refused from a partner's inbound topic also yields a
+    `PartnerEventRejected` notice on that topic: a department names its own topic (the router delivers the
+    notice to the partner), the router names the partner's outbound topic. The sender learns why without
+    reading the dead-letter topic.
     """
 
     def __init__(
-        self, producer: AIOKafkaProducer, topic: str, consumer_name: str, *, notify_topic: str | None = None
+        self,
+        producer: AIOKafkaProducer,
+        topic: str,
+        consumer_name: str,
+        *,
+        notify_topic: Callable[[str], str] | None = None,
     ) -> None:
         self.producer = producer
         self.topic = topic
         self.consumer_name = consumer_name
         self.notify_topic = notify_topic
 
-    async def park(self, msg: ConsumerRecord, reason: str, error_code: str) -> None:
+    async def park(self, msg: ConsumerRecord, reason: str, error_code: str, *, notify: bool = True) -> None:
         headers = list(msg.headers or ()) + [
             ("dlq_reason", reason.encode()[:4000]),
             ("dlq_error", error_code.encode()),
@@ -119,10 +125,10 @@ class DeadLetters:
         ]
         await self.producer.send_and_wait(self.topic, value=msg.value, key=msg.key, headers=headers)
         partner = partner_of_topic(msg.topic)
-        if partner is not None and self.notify_topic is not None:
+        if notify and partner is not None and self.notify_topic is not None:
             notice = rejection_notice(msg, partner, reason, error_code, self.consumer_name)
             key, value, notice_headers = notice.to_kafka()
-            await self.producer.send_and_wait(self.notify_topic, value=value, key=key, headers=notice_headers)
+            await self.producer.send_and_wait(self.notify_topic(partner), value=value, key=key, headers=notice_headers)
 
 
 def rejection_notice(msg: ConsumerRecord, partner: str, reason: str, error_code: str, consumer: str) -> Envelope:
@@ -167,6 +173,7 @@ class EventConsumer:
         max_batch: int = 500,
         max_backoff: float = 5.0,
         concurrency: int = 16,
+        gatekeeper: bool = False,
     ) -> None:
         self.consumer = consumer
         self.name = name
@@ -179,6 +186,10 @@ class EventConsumer:
         self.max_batch = max_batch
         self.max_backoff = max_backoff
         self.concurrency = concurrency
+        # Events no one can read (malformed, unknown type or version, impersonation) are refused alike by every
+        # consumer of a partner's inbound topic; only the gatekeeper (the router) tells the sender, so the
+        # partner gets one notice. Refusals by a handler are specific to its department and always notify.
+        self.gatekeeper = gatekeeper
         self.stats = ConsumerStats()
         self._stopping = False
 
@@ -231,12 +242,12 @@ class EventConsumer:
             env = Envelope.from_kafka(msg.value, msg.headers)
             payload = env.payload(self.registry)
         except CaseflowError as exc:
-            await self._park(msg, exc.message, exc.code)
+            await self._park(msg, exc.message, exc.code, notify=self.gatekeeper)
             return None
         if self.accept is not None:
             refusal = self.accept(msg, env)
             if refusal:
-                await self._park(msg, refusal, "refused")
+                await self._park(msg, refusal, "refused", notify=self.gatekeeper)
                 return None
         return msg, env, payload
 
@@ -273,11 +284,11 @@ class EventConsumer:
                     await self._park(msg, f"handler error: {type(exc).__name__}: {exc}", "handler_error")
                     return
 
-    async def _park(self, msg: ConsumerRecord, reason: str, code: str) -> None:
+    async def _park(self, msg: ConsumerRecord, reason: str, code: str, *, notify: bool = True) -> None:
         self.stats.dead_lettered += 1
         self.stats.last_errors = [*self.stats.last_errors[-9:], reason]
         log.warning("%s: dead-lettering %s[%d]@%d: %s", self.name, msg.topic, msg.partition, msg.offset, reason)
-        await self._retry(lambda: self.dead_letters.park(msg, reason, code))
+        await self._retry(lambda: self.dead_letters.park(msg, reason, code, notify=notify))
 
     async def _retry(self, op: Callable[[], Awaitable]):  # type: ignore[no-untyped-def]
         backoff = 0.1

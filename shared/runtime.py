@@ -95,8 +95,9 @@ class ServiceRuntime:
             self.store, self.producer, topic_for=self.topic_for, lease=Lease(self.db, "outbox-relay")
         )
         self._tasks.append(asyncio.create_task(self.relay.run(), name=f"{self.service}-relay"))
+        own_topic = self.topics.department(self.service)  # the router forwards rejection notices to partners
         dead_letters = DeadLetters(
-            self.producer, self.topics.deadletter, self.service, notify_topic=self.topics.department(self.service)
+            self.producer, self.topics.deadletter, self.service, notify_topic=lambda _partner: own_topic
         )
         for name, topics, handlers, accept in self._consumer_specs:
             group = f"{self.settings.topic_prefix}.{self.service}.{name}"

@@ -2,7 +2,9 @@
 
 The servers run from `caseflow_cli.infra` with their own home (`.cache/test-infra`) and ports, so a running
 `make run` is not disturbed; they are stopped when the session that started them ends (set
-CASEFLOW_TEST_KEEP_INFRA=1 to keep them up between runs while iterating).
+CASEFLOW_TEST_KEEP_INFRA=1 to keep them up between runs while iterating). Two runs side by side need their own
+ports and home: CASEFLOW_TEST_KAFKA_PORT, CASEFLOW_TEST_KAFKA_CONTROLLER_PORT, CASEFLOW_TEST_MONGO_PORT and
+CASEFLOW_TEST_INFRA_HOME.
 """
 
 from __future__ import annotations
@@ -18,9 +20,10 @@ from aiokafka import AIOKafkaConsumer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from pymongo import AsyncMongoClient
 
-from caseflow_cli import infra
+from caseflow_cli import acl, infra
 from shared.auth import issue_token
 from shared.settings import PlatformSettings
+from tests.integration.helpers import Principals, free_ports
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -48,7 +51,7 @@ async def _warm_group_coordinator(bootstrap: str, timeout: float = 120) -> None:
 
 def _test_infra_settings() -> infra.InfraSettings:
     return infra.InfraSettings(
-        home=os.path.join(REPO, ".cache", "test-infra"),
+        home=os.environ.get("CASEFLOW_TEST_INFRA_HOME", os.path.join(REPO, ".cache", "test-infra")),
         kafka_port=int(os.environ.get("CASEFLOW_TEST_KAFKA_PORT", "49092")),
         kafka_controller_port=int(os.environ.get("CASEFLOW_TEST_KAFKA_CONTROLLER_PORT", "49093")),
         mongo_port=int(os.environ.get("CASEFLOW_TEST_MONGO_PORT", "47017")),
@@ -69,6 +72,35 @@ def infra_up(infra_settings: infra.InfraSettings) -> Iterator[infra.InfraStatus]
     # stop only what this session started: a concurrent run (or a developer's) keeps its servers
     if not already_running and not os.environ.get("CASEFLOW_TEST_KEEP_INFRA"):
         infra.down(infra_settings)
+
+
+@pytest.fixture(scope="session")
+def secure_infra(tmp_path_factory: pytest.TempPathFactory) -> Iterator[infra.InfraSettings]:
+    """A second Kafka (SASL/SCRAM listener, ACL authoriser) + FerretDB on free ports, for the tests that prove
+    the broker enforces each principal's grants; started on first use, stopped at the end of the session."""
+    kafka_port, controller_port, mongo_port = free_ports(3)
+    settings = infra.InfraSettings(
+        home=tmp_path_factory.mktemp("secure-infra"),
+        kafka_port=kafka_port,
+        kafka_controller_port=controller_port,
+        mongo_port=mongo_port,
+        secure=True,
+        start_timeout=120,
+    )
+    try:
+        status = infra.up(settings)
+        assert status.all_ready and status.secure
+        yield settings
+    finally:
+        infra.down(settings)
+
+
+@pytest.fixture
+def principals(secure_infra: infra.InfraSettings) -> Principals:
+    """A fresh topic prefix on the secure broker, its topics created and its ACLs applied."""
+    prefix = f"s{uuid.uuid4().hex[:10]}"
+    acl.apply_acls(secure_infra, prefix)
+    return Principals(secure_infra, prefix)
 
 
 @pytest.fixture

@@ -1,15 +1,60 @@
-"""Helpers for integration tests: wait for a condition, read a topic to the end."""
+"""Helpers for integration tests: wait for a condition, read a topic to the end, act as a broker principal."""
 
 from __future__ import annotations
 
 import asyncio
+import socket
 import time
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 
 from aiokafka import ConsumerRecord
+from pydantic import SecretStr
 
+from caseflow_cli import acl
+from caseflow_cli.infra import InfraSettings
 from shared import kafka
 from shared.settings import PlatformSettings
+
+
+def free_ports(n: int) -> list[int]:
+    """`n` distinct loopback ports that were free a moment ago (for servers a test starts on its own)."""
+    socks = []
+    try:
+        for _ in range(n):
+            s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            s.bind(("127.0.0.1", 0))
+            socks.append(s)
+        return [s.getsockname()[1] for s in socks]
+    finally:
+        for s in socks:
+            s.close()
+
+
+@dataclass(frozen=True)
+class Principals:
+    """The secure broker seen by each principal: `as_("police")` is what the police system gets from its
+    CASEFLOW_KAFKA_* configuration (own SCRAM user, the ACLs of `caseflow_cli.acl.grants_for(prefix)`)."""
+
+    infra: InfraSettings
+    prefix: str
+
+    def as_(self, user: str, password: str | None = None) -> PlatformSettings:
+        return PlatformSettings(
+            kafka_bootstrap=f"127.0.0.1:{self.infra.kafka_port}",
+            kafka_security_protocol="SASL_PLAINTEXT",
+            kafka_sasl_mechanism=acl.MECHANISM,
+            kafka_username=user,
+            kafka_password=SecretStr(password or acl.load_credentials(self.infra.credentials_file)[user]),
+            mongo_url=f"mongodb://127.0.0.1:{self.infra.mongo_port}/",
+            topic_prefix=self.prefix,
+            partitions=3,
+        )
+
+    @property
+    def admin(self) -> PlatformSettings:
+        """Operations' view (super user): for reading the dead-letter topic and checking what arrived."""
+        return self.as_(acl.ADMIN)
 
 
 async def eventually(

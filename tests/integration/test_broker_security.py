@@ -1,17 +1,15 @@
 """The secure broker: SASL/SCRAM authentication and the ACLs from `caseflow_cli.acl`, against a real Kafka.
 
-Starts its own secure Kafka + FerretDB (own home under tmp, own free ports; the shared test servers are
-not touched), applies the ACLs for a test prefix and then acts as the principals with aiokafka clients:
-the broker itself must refuse what a principal was not granted.
+Uses the session's secure Kafka + FerretDB (`secure_infra` in tests/conftest.py: own home under tmp, own free
+ports; the shared test servers are not touched), applies the ACLs for a test prefix and then acts as the
+principals with aiokafka clients: the broker itself must refuse what a principal was not granted.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
-import socket
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -23,13 +21,13 @@ from aiokafka.errors import (
     SaslAuthenticationFailed,
     TopicAuthorizationFailedError,
 )
-from pydantic import SecretStr
 
 from caseflow_cli import acl, infra
 from caseflow_cli.infra import InfraError, InfraSettings
 from shared import kafka
 from shared.settings import PlatformSettings
 from shared.topics import Topics
+from tests.integration.helpers import Principals
 
 pytestmark = pytest.mark.integration
 
@@ -37,52 +35,17 @@ PREFIX = f"sec{uuid.uuid4().hex[:8]}"
 T = Topics(PREFIX)
 
 
-def _free_ports(n: int) -> list[int]:
-    socks = []
-    try:
-        for _ in range(n):
-            s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-            s.bind(("127.0.0.1", 0))
-            socks.append(s)
-        return [s.getsockname()[1] for s in socks]
-    finally:
-        for s in socks:
-            s.close()
-
-
 @pytest.fixture(scope="module")
-def secure(tmp_path_factory: pytest.TempPathFactory) -> Iterator[InfraSettings]:
-    kafka_port, controller_port, mongo_port = _free_ports(3)
-    settings = InfraSettings(
-        home=tmp_path_factory.mktemp("secure-infra"),
-        kafka_port=kafka_port,
-        kafka_controller_port=controller_port,
-        mongo_port=mongo_port,
-        secure=True,
-        start_timeout=120,
-    )
-    try:
-        st = infra.up(settings)
-        assert st.all_ready and st.secure
-        report = acl.apply_acls(settings, PREFIX)
-        assert report.added == report.acls == len(acl.grants_for(PREFIX))
-        assert sorted(report.topics) == sorted(T.all())
-        yield settings
-    finally:
-        infra.down(settings)
+def secure(secure_infra: InfraSettings) -> InfraSettings:
+    report = acl.apply_acls(secure_infra, PREFIX)
+    assert report.added == report.acls == len(acl.grants_for(PREFIX))
+    assert sorted(report.topics) == sorted(T.all())
+    return secure_infra
 
 
 def _platform(settings: InfraSettings, user: str, password: str | None = None) -> PlatformSettings:
     """What a service gets from CASEFLOW_KAFKA_* in secure mode."""
-    creds = acl.load_credentials(settings.credentials_file)
-    return PlatformSettings(
-        kafka_bootstrap=f"127.0.0.1:{settings.kafka_port}",
-        kafka_security_protocol="SASL_PLAINTEXT",
-        kafka_sasl_mechanism="SCRAM-SHA-512",
-        kafka_username=user,
-        kafka_password=SecretStr(password or creds[user]),
-        topic_prefix=PREFIX,
-    )
+    return Principals(settings, PREFIX).as_(user, password)
 
 
 async def _send(settings: InfraSettings, user: str, topic: str, value: bytes) -> None:

@@ -19,21 +19,9 @@ from pydantic import ValidationError
 
 from caseflow_cli import infra
 from caseflow_cli.infra import InfraError, InfraSettings
+from tests.integration.helpers import free_ports
 
 pytestmark = pytest.mark.integration
-
-
-def _free_ports(n: int) -> list[int]:
-    socks = []
-    try:
-        for _ in range(n):
-            s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-            s.bind(("127.0.0.1", 0))
-            socks.append(s)
-        return [s.getsockname()[1] for s in socks]
-    finally:
-        for s in socks:
-            s.close()
 
 
 def _pid_gone(pid: int) -> bool:
@@ -47,7 +35,7 @@ def _pid_gone(pid: int) -> bool:
 
 @pytest.fixture(scope="module")
 def settings(tmp_path_factory: pytest.TempPathFactory) -> Iterator[InfraSettings]:
-    kafka_port, controller_port, mongo_port = _free_ports(3)
+    kafka_port, controller_port, mongo_port = free_ports(3)
     s = InfraSettings(
         home=tmp_path_factory.mktemp("infra-home"),
         kafka_port=kafka_port,
@@ -145,7 +133,7 @@ async def test_port_in_use_is_refused(tmp_path: Path) -> None:
     listener.bind(("127.0.0.1", 0))
     listener.listen()
     taken = listener.getsockname()[1]
-    controller_port, mongo_port = _free_ports(2)
+    controller_port, mongo_port = free_ports(2)
     s = InfraSettings(
         home=tmp_path / "home", kafka_port=taken, kafka_controller_port=controller_port, mongo_port=mongo_port
     )

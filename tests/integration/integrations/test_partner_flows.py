@@ -1,5 +1,10 @@
-"""Partner flows end to end on the real broker: partner inbound → department → router → partner outbound, with
-the correlation id intact (flows 2, 5 and 8), the HTTP gateway in and out, and a malformed event dead-lettered."""
+"""Partner flows 2–8 end to end on the real broker with SASL/SCRAM and ACLs on: partner inbound → department →
+router → partner outbound, the correlation id intact, the HTTP gateway in and out, refused events dead-lettered
+and told back to the sender once.
+
+Every piece connects as its own principal (`principals.as_(...)`: the police system as `police`, mediation as
+`mediation`, the router as `router`, the gateway as `gateway`), so a grant missing from `caseflow_cli.acl` fails
+these flows; only the checks read the dead-letter topic, as the `admin` super user."""
 
 import asyncio
 import contextlib
@@ -27,6 +32,7 @@ from shared.contracts.partners import (
     DefenceKind,
     DetaineeApplicationForwarded,
     DisputeReferred,
+    NotarialDocumentFeedback,
     NotaryCommissioned,
     NotifiedDefenceRequested,
     ProceedingStage,
@@ -35,7 +41,7 @@ from shared.contracts.partners import (
 from shared.envelope import Envelope
 from shared.topics import Topics
 from tests.conftest import token
-from tests.integration.helpers import eventually, read_topic
+from tests.integration.helpers import Principals, eventually, read_topic
 
 pytestmark = pytest.mark.integration
 ACK = "caseflow.mediation.referral_acknowledged"
@@ -43,20 +49,24 @@ REJECTED = "caseflow.platform.partner_event_rejected"
 
 
 @contextlib.asynccontextmanager
-async def running(platform, app, name: str):
-    """The department app in-process, the partner router beside it; databases dropped afterwards."""
-    router = asyncio.create_task(PartnerRouter(platform).run())
+async def running(net: Principals, app, name: str, *others: tuple[str, object]):
+    """Department apps in-process (each as its own principal), the partner router beside them; databases dropped
+    afterwards. Yields a client for the first app."""
+    router = asyncio.create_task(PartnerRouter(net.as_("router")).run())
+    apps = [(name, app), *others]
     try:
-        async with app.router.lifespan_context(app):
+        async with contextlib.AsyncExitStack() as stack:
+            for _name, each in apps:
+                await stack.enter_async_context(each.router.lifespan_context(each))
             async with httpx.AsyncClient(transport=httpx.ASGITransport(app), base_url=f"http://{name}") as client:
                 yield client
     finally:
         router.cancel()
         with contextlib.suppress(BaseException):
             await router
-        mongo: AsyncMongoClient = AsyncMongoClient(platform.mongo_url)
-        for db in (name, "router", "gateway"):
-            await mongo.drop_database(f"{platform.topic_prefix}_{db}")
+        mongo: AsyncMongoClient = AsyncMongoClient(net.admin.mongo_url)
+        for db in (*(n for n, _ in apps), "router", "gateway"):
+            await mongo.drop_database(f"{net.prefix}_{db}")
         await mongo.close()
 
 
@@ -74,14 +84,23 @@ def envelopes(records) -> list[Envelope]:
     return [Envelope.from_kafka(r.value, r.headers) for r in records]
 
 
-async def test_flow2_police_110_referral_over_the_gateway_acknowledged_on_police_outbound(platform):
+async def outbound(net: Principals, partner: str, *, expect: int, timeout: float = 20) -> list[Envelope]:
+    """What the partner reads on its outbound topic, read as that partner."""
+    return envelopes(await read_topic(net.as_(partner), Topics(net.prefix).partner_outbound(partner), expect=expect,
+                                      timeout=timeout))  # fmt: skip
+
+
+async def test_flow2_police_110_referral_over_the_gateway_acknowledged_on_police_outbound(principals):
     """警调对接: the police system POSTs a 110 referral; mediation registers it; the ack is pulled back over HTTP."""
-    topics = Topics(platform.topic_prefix)
-    gateway = gateway_app(GatewaySettings(platform=platform, pull_wait_seconds=3))
-    police = token(platform, "partner:police", ["partner:police"])
+    net = principals
+    topics = Topics(net.prefix)
+    gateway = gateway_app(GatewaySettings(platform=net.as_("gateway"), pull_wait_seconds=3))
+    police = token(net.admin, "partner:police", ["partner:police"])
     ref = "110-431002-20261123-00042"
     async with (
-        running(platform, mediation_app(MediationSettings(platform=platform, sweep_interval_seconds=0)), "mediation"),
+        running(
+            net, mediation_app(MediationSettings(platform=net.as_("mediation"), sweep_interval_seconds=0)), "mediation"
+        ),
         gateway.router.lifespan_context(gateway),
         httpx.AsyncClient(transport=httpx.ASGITransport(gateway), base_url="http://gw") as gw,
     ):
@@ -120,7 +139,7 @@ async def test_flow2_police_110_referral_over_the_gateway_acknowledged_on_police
             correlationid="corr-bad-1",
             actor="partner:police",
         )
-        await send(platform, topics.partner_inbound("police"), bad, value=b"{not json")
+        await send(net.as_("police"), topics.partner_inbound("police"), bad, value=b"{not json")
 
         page: list[dict] = []
         cursor: dict[str, str] = {}
@@ -143,24 +162,27 @@ async def test_flow2_police_110_referral_over_the_gateway_acknowledged_on_police
         # the cursor moved past it: the next page is empty; the court may not read the police's page
         r = await gw.get("/partners/police/events", params=cursor, headers=police)
         assert r.json()["items"] == []
-        court = token(platform, "partner:court", ["partner:court"])
+        court = token(net.admin, "partner:court", ["partner:court"])
         assert (await gw.get("/partners/police/events", headers=court)).status_code == 403
 
-        inbound = await read_topic(platform, topics.partner_inbound("police"), expect=2, timeout=10)
+        inbound = await read_topic(net.admin, topics.partner_inbound("police"), expect=2, timeout=10)
         ids = [dict(r.headers)["ce_id"].decode() for r in inbound if dict(r.headers)["ce_subject"] == ref.encode()]
         assert ids == [first.json()["event_id"]]  # produced once
-        dead = await read_topic(platform, topics.deadletter, expect=1, timeout=20)
+        dead = await read_topic(net.admin, topics.deadletter, expect=1, timeout=20)
         reasons = {dict(r.headers)["ce_subject"]: dict(r.headers)["dlq_reason"].decode() for r in dead}
         assert "not JSON" in reasons[b"110-bad-1"]
 
 
-async def test_flow5_and_6_court_notice_and_police_forwarded_application_to_assignment_notices(platform):
+async def test_flow5_6_and_7_partner_notices_to_assignment_notices_and_the_notary_fee_waiver(principals):
     """通知辩护 (flow 5): court notice → legal aid case → assignment over HTTP → notice on the court's topic;
-    a detainee application the police forward (flow 6) → review, assignment → notice on the police's topic."""
-    topics = Topics(platform.topic_prefix)
+    a detainee application the police forward (flow 6) → review, assignment → notice on the police's topic;
+    the aid recipient's notary fee waiver (flow 7) → registered by the notary service."""
+    net = principals
+    topics = Topics(net.prefix)
     ref = "(2026)皖0302刑初15号"
-    app = legal_aid_app(LegalAidSettings(platform=platform))
-    async with running(platform, app, "legal_aid") as client:
+    app = legal_aid_app(LegalAidSettings(platform=net.as_("legal_aid")))
+    notary = notary_app(NotarySettings(platform=net.as_("notary")))
+    async with running(net, app, "legal_aid", ("notary", notary)) as client:
         notice = NotifiedDefenceRequested(
             partner_reference=ref,
             kind=DefenceKind.NOTIFIED_DEFENCE,
@@ -174,14 +196,14 @@ async def test_flow5_and_6_court_notice_and_police_forwarded_application_to_assi
         env = Envelope.wrap(
             notice, source="partner/court", subject=ref, correlationid="corr-court-15", actor="partner:court"
         )
-        await send(platform, topics.partner_inbound("court"), env)
+        await send(net.as_("court"), topics.partner_inbound("court"), env)
 
         async def opened() -> bool:
             return bool(await app.state.cases.find({"organ": "court"}))
 
         await eventually(opened, timeout=20, what="legal aid case opened from the court notice")
         case = (await app.state.cases.find({"organ": "court"}))[0]
-        staff = token(platform, "dept:legal_aid", ["legal_aid:review", "legal_aid:write"])
+        staff = token(net.admin, "dept:legal_aid", ["legal_aid:review", "legal_aid:write"])
         r = await client.post(
             f"/applications/{case['_id']}/assign",
             json={"provider_id": "bb-lawyer-001"},
@@ -189,7 +211,7 @@ async def test_flow5_and_6_court_notice_and_police_forwarded_application_to_assi
         )
         assert r.status_code == 200, r.text
 
-        [out] = envelopes(await read_topic(platform, topics.partner_outbound("court"), expect=1, timeout=20))
+        [out] = await outbound(net, "court", expect=1, timeout=20)
         assert out.type == "caseflow.legal_aid.assignment_notified"
         assert out.correlationid == "corr-court-15"
         assert out.data["partner_reference"] == ref and out.data["aid_case_id"] == case["_id"]
@@ -211,7 +233,7 @@ async def test_flow5_and_6_court_notice_and_police_forwarded_application_to_assi
             correlationid="corr-ga-93",
             actor="partner:police",
         )
-        await send(platform, topics.partner_inbound("police"), env)
+        await send(net.as_("police"), topics.partner_inbound("police"), env)
 
         async def forwarded_case() -> bool:
             return bool(await app.state.cases.find({"organ": "police"}))
@@ -226,17 +248,30 @@ async def test_flow5_and_6_court_notice_and_police_forwarded_application_to_assi
         ):
             r = await client.post(f"/applications/{detainee['_id']}/{step}", json=body, headers=staff)
             assert r.status_code == 200, (step, r.text)
-        [out] = envelopes(await read_topic(platform, topics.partner_outbound("police"), expect=1, timeout=20))
+        [out] = await outbound(net, "police", expect=1, timeout=20)
         assert out.type == "caseflow.legal_aid.assignment_notified" and out.correlationid == "corr-ga-93"
         assert out.data["partner_reference"] == "GA-JS-2026-0093"
 
+        # flow 7: legal aid grants the recipient a notary fee waiver; the notary service registers it from Kafka
+        r = await client.post(
+            f"/applications/{detainee['_id']}/fee-waivers", json={"notary_matter": "power_of_attorney"}, headers=staff
+        )
+        assert r.status_code == 200, r.text
+        await eventually(
+            lambda: notary.state.waivers.find("p-" + "e" * 32, "power_of_attorney"), timeout=20, what="waiver at notary"
+        )
+        waiver = await notary.state.waivers.find("p-" + "e" * 32, "power_of_attorney")
+        assert waiver.aid_case_id == detainee["_id"]
 
-async def test_flow8_court_commission_to_report_on_court_outbound(platform):
-    """法院委托公证: commission → notary accepts, performs, reports → both notices on the court's topic."""
-    topics = Topics(platform.topic_prefix)
+
+async def test_flow8_court_commission_to_report_and_document_feedback_on_court_outbound(principals):
+    """法院委托公证: commission → notary accepts, performs, reports → both notices on the court's topic; the court's
+    adoption feedback on a notarial certificate → recorded and acknowledged on the court's topic."""
+    net = principals
+    topics = Topics(net.prefix)
     ref = "(2026)湘1002执委7号"
-    app = notary_app(NotarySettings(platform=platform))
-    async with running(platform, app, "notary") as client:
+    app = notary_app(NotarySettings(platform=net.as_("notary")))
+    async with running(net, app, "notary") as client:
         commission = NotaryCommissioned(
             partner_reference=ref,
             kind=CommissionKind.EVIDENCE_PRESERVATION,
@@ -248,14 +283,14 @@ async def test_flow8_court_commission_to_report_on_court_outbound(platform):
         env = Envelope.wrap(
             commission, source="partner/court", subject=ref, correlationid="corr-court-comm-7", actor="partner:court"
         )
-        await send(platform, topics.partner_inbound("court"), env)
+        await send(net.as_("court"), topics.partner_inbound("court"), env)
         stream = commission_stream(ref)
 
         async def accepted() -> bool:
             return await app.state.commissions.get(stream) is not None
 
         await eventually(accepted, timeout=20, what="commission accepted")
-        staff = token(platform, "dept:notary", ["notary:read", "notary:write"])
+        staff = token(net.admin, "dept:notary", ["notary:read", "notary:write"])
         r = await client.post(
             f"/commissions/{stream}/perform",
             json={"summary": "已对网店页面截屏并公证保全"},
@@ -265,26 +300,59 @@ async def test_flow8_court_commission_to_report_on_court_outbound(platform):
         r = await client.post(f"/commissions/{stream}/report", headers={**staff, "Idempotency-Key": "report-comm-7"})
         assert r.status_code == 200, r.text
 
-        out = envelopes(await read_topic(platform, topics.partner_outbound("court"), expect=2, timeout=20))
-        assert [e.type for e in out] == ["caseflow.notary.commission_accepted", "caseflow.notary.commission_reported"]
-        assert {e.correlationid for e in out} == {"corr-court-comm-7"}
-        assert all(e.data["partner_reference"] == ref for e in out)
+        # the court's feedback on a notarial certificate used as evidence (采信): recorded, acknowledged back
+        app_id = (
+            await client.post(
+                "/applications",
+                json={"region": "431002001001", "office": "GZ4310", "matter": "birth", "applicant_ref": "p-" + "f" * 32,
+                      "materials_supplied": ["id_card", "household_register", "birth_medical_certificate"]},
+                headers=staff,
+            )
+        ).json()["application_id"]  # fmt: skip
+        for step, body in (("accept", None), ("assess-fee", {}), ("issue", {})):
+            r = await client.post(f"/applications/{app_id}/{step}", json=body, headers=staff)
+            assert r.status_code == 200, (step, r.text)
+        feedback = NotarialDocumentFeedback(
+            partner_reference="(2026)湘1002民初88号",
+            certificate_no=r.json()["certificate_no"],
+            adopted=True,
+            decided_at=datetime.now(UTC),
+        )
+        env = Envelope.wrap(
+            feedback, source="partner/court", subject=feedback.partner_reference, correlationid="corr-court-fb-88",
+            actor="partner:court",
+        )  # fmt: skip
+        await send(net.as_("court"), topics.partner_inbound("court"), env)
+
+        out = await outbound(net, "court", expect=3, timeout=30)
+        assert [e.type for e in out] == [
+            "caseflow.notary.commission_accepted",
+            "caseflow.notary.commission_reported",
+            "caseflow.notary.court_feedback_recorded",
+        ]
+        assert {e.correlationid for e in out[:2]} == {"corr-court-comm-7"}
+        assert all(e.data["partner_reference"] == ref for e in out[:2])
+        # the feedback joins the notary application's case (its correlation id); the court matches the answer
+        # by its own reference and the causation id (its feedback event)
+        assert out[2].data["partner_reference"] == feedback.partner_reference and out[2].data["adopted"] is True
+        assert out[2].causationid == env.id and out[2].correlationid == app_id
 
 
-async def test_flow3_and_4_court_confirmation_answered_by_the_simulated_court_and_procuratorate_result(platform):
+async def test_flow3_and_4_court_confirmation_answered_by_the_simulated_court_and_procuratorate_result(principals):
     """诉前调解 → agreement → 司法确认 requested → the simulated court rules → confirmed outcome back to the court;
     检调对接 → mediation fails → the result back to the procuratorate; each exchange keeps its correlation id."""
-    topics = Topics(platform.topic_prefix)
+    net = principals
+    topics = Topics(net.prefix)
     court_ref, proc_ref = "(2026)湘1002民诉前调301号", "鄂城检刑〔2026〕41号"
     court_case, proc_case = referral_dispute_id("court", court_ref), referral_dispute_id("procuratorate", proc_ref)
-    app = mediation_app(MediationSettings(platform=platform, sweep_interval_seconds=0))
+    app = mediation_app(MediationSettings(platform=net.as_("mediation"), sweep_interval_seconds=0))
     court = PartnerSimulator(
-        platform, partners=("court",), answer_only=True, answer_delay=(0.1, 0.3), confirm_share=1.0, seed=3
+        net.as_("court"), partners=("court",), answer_only=True, answer_delay=(0.1, 0.3), confirm_share=1.0, seed=3
     )
-    async with running(platform, app, "mediation") as client:
+    async with running(net, app, "mediation") as client:
         simulator = asyncio.create_task(court.run(minutes=0))
         try:
-            client.headers.update(token(platform, "dept:mediation", ["mediation:read", "mediation:write"]))
+            client.headers.update(token(net.admin, "dept:mediation", ["mediation:read", "mediation:write"]))
             for partner, kind, ref, region, dispute_type, corr in (
                 ("court", ReferralKind.COURT_PRE_LITIGATION, court_ref, "431002001000", "contract_debt", "corr-c-301"),
                 ("procuratorate", ReferralKind.PROCURATORATE_RECONCILIATION, proc_ref, "420704001000",
@@ -302,7 +370,7 @@ async def test_flow3_and_4_court_confirmation_answered_by_the_simulated_court_an
                 env = Envelope.wrap(
                     referral, source=f"partner/{partner}", subject=ref, correlationid=corr, actor=f"partner:{partner}"
                 )
-                await send(platform, topics.partner_inbound(partner), env)
+                await send(net.as_(partner), topics.partner_inbound(partner), env)
 
             async def status(dispute_id: str) -> str | None:
                 doc = await app.state.cases.get(dispute_id)
@@ -323,7 +391,7 @@ async def test_flow3_and_4_court_confirmation_answered_by_the_simulated_court_an
             simulator.cancel()
             await asyncio.gather(simulator, return_exceptions=True)
 
-        court_out = envelopes(await read_topic(platform, topics.partner_outbound("court"), expect=4, timeout=20))
+        court_out = await outbound(net, "court", expect=4, timeout=20)
         assert [e.type.rsplit(".", 1)[1] for e in court_out] == [
             "referral_acknowledged",
             "outcome_notified",
@@ -333,7 +401,7 @@ async def test_flow3_and_4_court_confirmation_answered_by_the_simulated_court_an
         assert court_out[-1].data["outcome"] == "confirmed"
         assert {e.correlationid for e in court_out} == {"corr-c-301"}
         assert court.tally["court"].answered["caseflow.partner.judicial_confirmation_decided"] == 1
-        proc_out = envelopes(await read_topic(platform, topics.partner_outbound("procuratorate"), expect=2))
+        proc_out = await outbound(net, "procuratorate", expect=2)
         assert [(e.type.rsplit(".", 1)[1], e.data.get("outcome")) for e in proc_out] == [
             ("referral_acknowledged", None),
             ("outcome_notified", "failed"),
@@ -346,10 +414,12 @@ async def _is(status, case: str, wanted: str) -> bool:
     return await status(case) == wanted
 
 
-async def test_refused_partner_events_are_dead_lettered_and_the_sender_told_why(platform):
-    """A malformed or impersonating event on the police inbound topic: parked with the reason, and the police
-    (whose inbound topic carried it) get a `partner_event_rejected` notice on their outbound topic."""
-    topics = Topics(platform.topic_prefix)
+async def test_refused_partner_events_are_dead_lettered_and_the_sender_told_why_once(principals):
+    """A malformed or impersonating event on the police inbound topic, read by two departments: each parks it
+    with the reason, and the police (whose inbound topic carried it) get exactly one `partner_event_rejected`
+    notice per refused event, from the router; a valid event after them is still handled."""
+    net = principals
+    topics = Topics(net.prefix)
 
     def referral(ref: str, source: str) -> Envelope:
         payload = DisputeReferred(
@@ -363,27 +433,38 @@ async def test_refused_partner_events_are_dead_lettered_and_the_sender_told_why(
         )
         return Envelope.wrap(payload, source=source, subject=ref, correlationid=f"corr-{ref}", actor=source)
 
-    async with running(
-        platform, mediation_app(MediationSettings(platform=platform, sweep_interval_seconds=0)), "mediation"
-    ):
-        await send(platform, topics.partner_inbound("police"), referral("110-rej-1", "partner/police"), value=b"{oops")
-        await send(platform, topics.partner_inbound("police"), referral("110-rej-2", "partner/court"))
+    mediation = mediation_app(MediationSettings(platform=net.as_("mediation"), sweep_interval_seconds=0))
+    legal_aid = legal_aid_app(LegalAidSettings(platform=net.as_("legal_aid")))
+    async with running(net, mediation, "mediation", ("legal_aid", legal_aid)):
+        police = net.as_("police")
+        await send(police, topics.partner_inbound("police"), referral("110-rej-1", "partner/police"), value=b"{oops")
+        await send(police, topics.partner_inbound("police"), referral("110-rej-2", "partner/court"))
+        await send(police, topics.partner_inbound("police"), referral("110-ok-3", "partner/police"))
 
-        def rejections(records) -> dict[str, Envelope]:
-            found = [e for e in envelopes(records) if e.type == "caseflow.platform.partner_event_rejected"]
-            return {e.data["partner_reference"]: e for e in found}
+        out: list[Envelope] = []
 
-        outbound: list = []
+        async def told_and_acked() -> bool:
+            out[:] = await outbound(net, "police", expect=3, timeout=3)
+            return len(out) >= 3
 
-        async def both_told() -> bool:
-            outbound[:] = await read_topic(platform, topics.partner_outbound("police"), expect=2, timeout=3)
-            return {"110-rej-1", "110-rej-2"} <= set(rejections(outbound))
+        await eventually(told_and_acked, timeout=45, what="two rejection notices and an ack on the police topic")
+        await asyncio.sleep(2)  # a second notice for the same event (the bug this guards) would arrive by now
+        out[:] = await outbound(net, "police", expect=99, timeout=3)
+        told = [e for e in out if e.type == REJECTED]
+        assert sorted(e.data["partner_reference"] for e in told) == ["110-rej-1", "110-rej-2"]  # once each
+        by_ref = {e.data["partner_reference"]: e for e in told}
+        assert "not JSON" in by_ref["110-rej-1"].data["reason"]
+        assert by_ref["110-rej-1"].correlationid == "corr-110-rej-1"
+        assert "does not match the sending partner" in by_ref["110-rej-2"].data["reason"]
+        assert by_ref["110-rej-2"].data["recipient"] == "police" and by_ref["110-rej-2"].data["error_code"] == "refused"
+        assert {e.data["rejected_by"] for e in told} == {"router"}
+        [ack] = [e for e in out if e.type == ACK]
+        assert ack.data["partner_reference"] == "110-ok-3" and ack.correlationid == "corr-110-ok-3"
 
-        await eventually(both_told, timeout=45, what="rejection notices on the police outbound topic")
-        told = rejections(outbound)
-        assert "not JSON" in told["110-rej-1"].data["reason"]
-        assert told["110-rej-1"].correlationid == "corr-110-rej-1"
-        assert "does not match the sending partner" in told["110-rej-2"].data["reason"]
-        assert told["110-rej-2"].data["recipient"] == "police" and told["110-rej-2"].data["error_code"] == "refused"
-        dead = await read_topic(platform, topics.deadletter, expect=2, timeout=10)
-        assert {dict(r.headers)["ce_subject"] for r in dead} >= {b"110-rej-1", b"110-rej-2"}
+        # the dead-letter topic has each refusal from every consumer that refused it, with who and why
+        dead = await read_topic(net.admin, topics.deadletter, expect=6, timeout=20)
+        parked = sorted(
+            (dict(r.headers)["ce_subject"].decode(), dict(r.headers)["dlq_consumer"].decode()) for r in dead
+        )
+        assert parked == sorted((ref, who) for ref in ("110-rej-1", "110-rej-2") for who in
+                                ("legal_aid", "mediation", "router"))  # fmt: skip
