@@ -22,9 +22,12 @@ $(BROWSER):
 	@if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
 	$$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq chromium chromium-driver fonts-noto-cjk >/dev/null
 
+## the local broker runs with SASL/SCRAM + ACLs unless CASEFLOW_INFRA_SECURE=0 (the test servers are set apart)
+INFRA_ENV := CASEFLOW_INFRA_SECURE=$${CASEFLOW_INFRA_SECURE:-1}
+
 ## the platform's main job: local Kafka + FerretDB, every service, the partner simulators (Ctrl-C stops)
 run: $(STAMP)
-	$(BIN)/python -m caseflow_cli run
+	$(INFRA_ENV) $(BIN)/python -m caseflow_cli run
 
 ## all tests: unit, then integration against a real Kafka broker and FerretDB started for the run
 test: $(STAMP) $(BROWSER)
@@ -52,16 +55,16 @@ fmt: $(STAMP)
 	$(BIN)/ruff format .
 
 infra-up: $(STAMP)
-	$(BIN)/python -m caseflow_cli infra up
+	$(INFRA_ENV) $(BIN)/python -m caseflow_cli infra up
 
 infra-down: $(STAMP)
-	$(BIN)/python -m caseflow_cli infra down
+	$(INFRA_ENV) $(BIN)/python -m caseflow_cli infra down
 
 infra-status: $(STAMP)
-	$(BIN)/python -m caseflow_cli infra status
+	$(INFRA_ENV) $(BIN)/python -m caseflow_cli infra status
 
 infra-wipe: $(STAMP)
-	$(BIN)/python -m caseflow_cli infra wipe -y
+	$(INFRA_ENV) $(BIN)/python -m caseflow_cli infra wipe -y
 
 clean:
 	rm -rf $(VENV) .cache .pytest_cache .ruff_cache .mypy_cache

@@ -4,6 +4,10 @@ and stop everything on Ctrl-C.
 Each service is its own uvicorn process (`services.<name>.main:create_app`); extra programs (partner
 simulators, the metrics worker) are declared in `PROGRAMS`. Missing services are skipped with a note, so the
 command stays true while the platform grows.
+
+With `CASEFLOW_INFRA_SECURE=1` the broker runs with SASL/SCRAM and ACLs: the topic prefix's users, grants and
+topics are applied first, and every program connects as its own principal (`Program.principal`), with the
+password from the credentials file (deploy/local/dev-credentials.json unless CASEFLOW_INFRA_CREDENTIALS_FILE).
 """
 
 from __future__ import annotations
@@ -21,7 +25,8 @@ import httpx
 import typer
 from rich.console import Console
 
-from caseflow_cli import infra
+from caseflow_cli import acl, infra
+from shared.topics import PARTNERS
 
 REPO = Path(__file__).resolve().parents[1]
 console = Console(stderr=True)
@@ -34,13 +39,14 @@ class Program:
     argv: list[str]
     port: int | None = None
     env: dict[str, str] = field(default_factory=dict)
+    principal: str | None = None  # the broker user it connects as in secure mode (None: no Kafka)
 
     @property
     def url(self) -> str | None:
         return f"http://127.0.0.1:{self.port}" if self.port else None
 
 
-def _service(name: str, port: int) -> Program:
+def _service(name: str, port: int, principal: str | None = None) -> Program:
     return Program(
         name,
         f"services.{name}.main",
@@ -58,27 +64,50 @@ def _service(name: str, port: int) -> Program:
             "warning",
         ],
         port,
+        principal=principal,
     )
 
 
 SERVICES = [
-    _service("intake", 8101),
-    _service("legal_aid", 8102),
-    _service("mediation", 8103),
-    _service("notary", 8104),
-    _service("metrics", 8105),
-    _service("gateway", 8106),
-    _service("console", 8100),
+    _service("intake", 8101, "intake"),
+    _service("legal_aid", 8102, "legal_aid"),
+    _service("mediation", 8103, "mediation"),
+    _service("notary", 8104, "notary"),
+    _service("metrics", 8105, "metrics"),
+    _service("gateway", 8106, "gateway"),
+    _service("console", 8100),  # calls the other services over HTTP only
 ]
+SIMULATED_RATE = 0.5  # partner events per second over all three partners: gentle, yet visible within a minute
 PROGRAMS: list[Program] = [
-    Program("metrics-worker", "services.metrics.worker", [sys.executable, "-m", "services.metrics.worker"]),
-    Program("partner-router", "integrations.router", [sys.executable, "-m", "integrations.router"]),
     Program(
-        "simulators",
-        "integrations.simulate",
-        [sys.executable, "-m", "integrations.simulate", "--rate", "0.5", "--minutes", "0"],
+        "metrics-worker", "services.metrics.worker", [sys.executable, "-m", "services.metrics.worker"],
+        principal="metrics",
     ),
-]
+    Program("partner-router", "integrations.router", [sys.executable, "-m", "integrations.router"], principal="router"),
+    # one simulator per partner, so each plays its organ as that organ's own principal
+    *(
+        Program(
+            f"simulator-{p}",
+            "integrations.simulate",
+            [sys.executable, "-m", "integrations.simulate", "--partners", p,
+             "--rate", f"{SIMULATED_RATE / len(PARTNERS):.3f}", "--minutes", "0"],
+            principal=p,
+        )
+        for p in PARTNERS
+    ),
+]  # fmt: skip
+
+
+def kafka_env(settings: infra.InfraSettings, program: Program, credentials: dict[str, str]) -> dict[str, str]:
+    """CASEFLOW_KAFKA_* for a program on the secure broker (nothing on the plain one)."""
+    if not settings.secure or program.principal is None:
+        return {}
+    return {
+        "CASEFLOW_KAFKA_SECURITY_PROTOCOL": "SASL_PLAINTEXT",
+        "CASEFLOW_KAFKA_SASL_MECHANISM": acl.MECHANISM,
+        "CASEFLOW_KAFKA_USERNAME": program.principal,
+        "CASEFLOW_KAFKA_PASSWORD": credentials[program.principal],
+    }
 
 
 def _exists(module: str) -> bool:
@@ -104,8 +133,13 @@ def _wait_healthy(p: Program, proc: subprocess.Popen[bytes], timeout: float = 60
 
 def run(with_programs: bool = True) -> int:
     settings = infra.InfraSettings()
+    credentials: dict[str, str] = {}
     try:
         status = infra.up(settings)
+        if settings.secure:  # users, grants and topics for the prefix the services will use
+            report = acl.apply_acls(settings, os.environ.get("CASEFLOW_TOPIC_PREFIX", "caseflow"))
+            console.print(f"secure broker: {report.acls} ACLs for {report.users - 1} principals on {report.prefix!r}")
+            credentials = acl.load_credentials(settings.credentials_file)
     except infra.InfraError as exc:
         console.print(f"[red]{exc}[/red]")
         return 1
@@ -143,8 +177,9 @@ def run(with_programs: bool = True) -> int:
         for p in wanted:
             log = (log_dir / f"{p.name}.log").open("ab")
             # own session: Ctrl-C reaches only this supervisor, which stops the children in order
+            child_env = {**env, **kafka_env(settings, p, credentials), **p.env}
             proc = subprocess.Popen(
-                p.argv, cwd=REPO, env={**env, **p.env}, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+                p.argv, cwd=REPO, env=child_env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
             )
             procs.append((p, proc))
             console.print(f"started {p.name} (pid {proc.pid}, log {log_dir / (p.name + '.log')})")
@@ -154,7 +189,8 @@ def run(with_programs: bool = True) -> int:
                 stop_all()
                 return 1
         console.print("\n[bold green]caseflow is running[/bold green]")
-        console.print(f"  Kafka    {status.kafka_bootstrap}\n  MongoDB  {status.mongo_url}")
+        mode = "SASL/SCRAM + ACLs, each program its own principal" if settings.secure else "plaintext"
+        console.print(f"  Kafka    {status.kafka_bootstrap} ({mode})\n  MongoDB  {status.mongo_url}")
         for p, _proc in procs:
             if p.name == "console":
                 console.print(f"  {p.name:<10} {p.url}/   <- open this: live scorecard, case trace, worklists")

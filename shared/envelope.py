@@ -19,6 +19,9 @@ from shared.events import Event, EventRegistry
 
 SPECVERSION = "1.0"
 JSON = "application/json"
+#: The largest event value a consumer reads (well under Kafka's 1 MB default message limit): a case event is a few
+#: kilobytes; anything near this is a mistake or an attack, refused with the reason before it is parsed.
+MAX_EVENT_BYTES = 256_000
 _ATTRS = (
     "id",
     "source",
@@ -153,6 +156,8 @@ class Envelope(BaseModel):
             raise MalformedEvent("not a CloudEvent: ce_type header missing", field="ce_type")
         if not content_type.startswith(JSON):
             raise MalformedEvent(f"unsupported content-type {content_type!r}", field="content-type")
+        if value and len(value) > MAX_EVENT_BYTES:
+            raise MalformedEvent(f"event of {len(value)} bytes exceeds the {MAX_EVENT_BYTES}-byte limit", field="data")
         try:
             data = json.loads(value) if value else {}
         except (json.JSONDecodeError, UnicodeDecodeError) as exc:

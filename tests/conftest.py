@@ -14,6 +14,7 @@ import os
 import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from typing import Any
 
 import pytest
 from aiokafka import AIOKafkaConsumer
@@ -28,16 +29,17 @@ from tests.integration.helpers import Principals, free_ports
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
-async def _warm_group_coordinator(bootstrap: str, timeout: float = 120) -> None:
-    """A fresh broker creates its offsets topic on the first group join; do that once, not inside a test."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+async def _warm_group_coordinator(client: dict[str, Any], timeout: float = 120) -> None:
+    """A fresh broker creates its offsets topic on the first group join; do that once, not inside a test.
+    `client`: aiokafka connection options (bootstrap, and SASL for the secure broker)."""
+    admin = AIOKafkaAdminClient(**client)
     await admin.start()
     try:
         if "warm-up" not in await admin.list_topics():
             await admin.create_topics([NewTopic("warm-up", 1, 1)])
     finally:
         await admin.close()
-    consumer = AIOKafkaConsumer("warm-up", bootstrap_servers=bootstrap, group_id="warm-up")
+    consumer = AIOKafkaConsumer("warm-up", **client, group_id="warm-up")
     await consumer.start()
     try:
         deadline = time.monotonic() + timeout
@@ -55,6 +57,7 @@ def _test_infra_settings() -> infra.InfraSettings:
         kafka_port=int(os.environ.get("CASEFLOW_TEST_KAFKA_PORT", "49092")),
         kafka_controller_port=int(os.environ.get("CASEFLOW_TEST_KAFKA_CONTROLLER_PORT", "49093")),
         mongo_port=int(os.environ.get("CASEFLOW_TEST_MONGO_PORT", "47017")),
+        secure=False,  # the plain servers most tests use, whatever CASEFLOW_INFRA_SECURE says
     )
 
 
@@ -67,7 +70,7 @@ def infra_settings() -> infra.InfraSettings:
 def infra_up(infra_settings: infra.InfraSettings) -> Iterator[infra.InfraStatus]:
     already_running = infra.status(infra_settings).all_ready
     status = infra.up(infra_settings)
-    asyncio.run(_warm_group_coordinator(status.kafka_bootstrap))
+    asyncio.run(_warm_group_coordinator(acl.client_options(infra_settings)))
     yield status
     # stop only what this session started: a concurrent run (or a developer's) keeps its servers
     if not already_running and not os.environ.get("CASEFLOW_TEST_KEEP_INFRA"):
@@ -90,6 +93,7 @@ def secure_infra(tmp_path_factory: pytest.TempPathFactory) -> Iterator[infra.Inf
     try:
         status = infra.up(settings)
         assert status.all_ready and status.secure
+        asyncio.run(_warm_group_coordinator(acl.client_options(settings)))
         yield settings
     finally:
         infra.down(settings)

@@ -8,6 +8,7 @@ these flows; only the checks read the dead-letter topic, as the `admin` super us
 
 import asyncio
 import contextlib
+import json
 from datetime import UTC, datetime, timedelta
 
 import httpx
@@ -29,9 +30,11 @@ from services.notary.main import create_app as notary_app
 from shared import kafka
 from shared.contracts.partners import (
     CommissionKind,
+    ConfirmationOutcome,
     DefenceKind,
     DetaineeApplicationForwarded,
     DisputeReferred,
+    JudicialConfirmationDecided,
     NotarialDocumentFeedback,
     NotaryCommissioned,
     NotifiedDefenceRequested,
@@ -415,9 +418,10 @@ async def _is(status, case: str, wanted: str) -> bool:
 
 
 async def test_refused_partner_events_are_dead_lettered_and_the_sender_told_why_once(principals):
-    """A malformed or impersonating event on the police inbound topic, read by two departments: each parks it
-    with the reason, and the police (whose inbound topic carried it) get exactly one `partner_event_rejected`
-    notice per refused event, from the router; a valid event after them is still handled."""
+    """Malformed, impersonating, oversized and unsupported-version events on the police inbound topic, read by two
+    departments: each parks them with the reason, and the police (whose inbound topic carried them) get exactly
+    one `partner_event_rejected` notice per refused event, from the router; a valid event after them is still
+    handled. A court ruling for a case that does not exist is refused by mediation, which tells the court."""
     net = principals
     topics = Topics(net.prefix)
 
@@ -439,32 +443,55 @@ async def test_refused_partner_events_are_dead_lettered_and_the_sender_told_why_
         police = net.as_("police")
         await send(police, topics.partner_inbound("police"), referral("110-rej-1", "partner/police"), value=b"{oops")
         await send(police, topics.partner_inbound("police"), referral("110-rej-2", "partner/court"))
+        oversized = referral("110-rej-4", "partner/police")
+        big = json.dumps({**oversized.data, "summary": "噪" * 90_000}, ensure_ascii=False).encode()  # 270 kB
+        await send(police, topics.partner_inbound("police"), oversized, value=big)
+        future = referral("110-rej-5", "partner/police").model_copy(update={"schemaversion": 99})
+        await send(police, topics.partner_inbound("police"), future)
         await send(police, topics.partner_inbound("police"), referral("110-ok-3", "partner/police"))
+        ruling = JudicialConfirmationDecided(
+            partner_reference="(2026)湘1002民特9号",
+            dispute_id="md-no-such-dispute",
+            outcome=ConfirmationOutcome.CONFIRMED,
+            decided_at=datetime.now(UTC),
+        )
+        await send(net.as_("court"), topics.partner_inbound("court"), Envelope.wrap(
+            ruling, source="partner/court", subject=ruling.partner_reference, correlationid="corr-ruling-9",
+            actor="partner:court"))  # fmt: skip
 
         out: list[Envelope] = []
 
         async def told_and_acked() -> bool:
-            out[:] = await outbound(net, "police", expect=3, timeout=3)
-            return len(out) >= 3
+            out[:] = await outbound(net, "police", expect=5, timeout=3)
+            return len(out) >= 5
 
-        await eventually(told_and_acked, timeout=45, what="two rejection notices and an ack on the police topic")
+        await eventually(told_and_acked, timeout=45, what="four rejection notices and an ack on the police topic")
         await asyncio.sleep(2)  # a second notice for the same event (the bug this guards) would arrive by now
         out[:] = await outbound(net, "police", expect=99, timeout=3)
         told = [e for e in out if e.type == REJECTED]
-        assert sorted(e.data["partner_reference"] for e in told) == ["110-rej-1", "110-rej-2"]  # once each
+        assert sorted(e.data["partner_reference"] for e in told) == [f"110-rej-{i}" for i in (1, 2, 4, 5)]  # once
         by_ref = {e.data["partner_reference"]: e for e in told}
         assert "not JSON" in by_ref["110-rej-1"].data["reason"]
         assert by_ref["110-rej-1"].correlationid == "corr-110-rej-1"
         assert "does not match the sending partner" in by_ref["110-rej-2"].data["reason"]
         assert by_ref["110-rej-2"].data["recipient"] == "police" and by_ref["110-rej-2"].data["error_code"] == "refused"
+        assert "270" in by_ref["110-rej-4"].data["reason"] and "256000-byte limit" in by_ref["110-rej-4"].data["reason"]
+        assert "version 99" in by_ref["110-rej-5"].data["reason"]
         assert {e.data["rejected_by"] for e in told} == {"router"}
         [ack] = [e for e in out if e.type == ACK]
         assert ack.data["partner_reference"] == "110-ok-3" and ack.correlationid == "corr-110-ok-3"
 
         # the dead-letter topic has each refusal from every consumer that refused it, with who and why
-        dead = await read_topic(net.admin, topics.deadletter, expect=6, timeout=20)
+        [court_told] = [e for e in await outbound(net, "court", expect=1) if e.type == REJECTED]
+        assert court_told.data["partner_reference"] == ruling.partner_reference
+        assert court_told.data["rejected_by"] == "mediation" and "no such dispute" in court_told.data["reason"]
+        assert court_told.correlationid == "corr-ruling-9"
+
+        dead = await read_topic(net.admin, topics.deadletter, expect=13, timeout=20)
         parked = sorted(
             (dict(r.headers)["ce_subject"].decode(), dict(r.headers)["dlq_consumer"].decode()) for r in dead
         )
-        assert parked == sorted((ref, who) for ref in ("110-rej-1", "110-rej-2") for who in
-                                ("legal_aid", "mediation", "router"))  # fmt: skip
+        assert parked == sorted(
+            [(f"110-rej-{i}", who) for i in (1, 2, 4, 5) for who in ("legal_aid", "mediation", "router")]
+            + [(ruling.partner_reference, "mediation")]
+        )

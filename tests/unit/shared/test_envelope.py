@@ -84,6 +84,7 @@ def test_unknown_type_is_refused():
         (b"{}", [("ce_type", b"t"), ("ce_id", b"1")], "invalid envelope"),
         (b"{}", [("ce_type", b"t"), ("content-type", b"text/xml")], "content-type"),
         (b"{}", [("ce_type", b"\xff\xfe")], "UTF-8"),
+        (b'{"x": "' + b"a" * 256_000 + b'"}', [("ce_type", b"t")], "256009 bytes exceeds the 256000-byte limit"),
     ],
 )
 def test_malformed_kafka_messages_are_named(value, headers, reason):
