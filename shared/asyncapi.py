@@ -21,6 +21,7 @@ from typing import Any
 from pydantic.json_schema import models_json_schema
 
 import shared.contracts  # noqa: F401  (registers every event type)
+from shared.contracts import metrics as metric_contracts
 from shared.contracts import partners as partner_contracts
 from shared.contracts.common import PartnerNotice, PartnerRequest
 from shared.events import Event, EventRegistry, registry
@@ -67,8 +68,8 @@ DEPARTMENT_RECEIVES: dict[str, dict[str, tuple[str, ...]]] = {
         "partner_inbound": ("caseflow.partner.notary_commissioned", "caseflow.partner.notarial_document_feedback"),
     },
 }
-#: Indicator events the metrics service publishes on the compacted indicators topic (not registry payloads).
-INDICATOR_MESSAGES = ("caseflow.metrics.indicator_changed", "caseflow.metrics.indicator_target_crossed")
+#: Indicator events the metrics service publishes on the compacted indicators topic.
+INDICATOR_MESSAGES = (metric_contracts.IndicatorChanged.event_type, metric_contracts.IndicatorTargetCrossed.event_type)
 
 CE_HEADERS: dict[str, Any] = {
     "type": "object",
@@ -158,19 +159,6 @@ def build(reg: EventRegistry = registry) -> dict[str, Any]:
     )
     schemas: dict[str, Any] = dict(sorted(defs.get("$defs", {}).items()))
     schemas["CloudEventsHeaders"] = CE_HEADERS
-    schemas["IndicatorValue"] = {
-        "type": "object",
-        "description": "A published indicator value (metrics service); key = `<indicator>|<region>|<period>`.",
-        "additionalProperties": True,
-        "required": ["indicator", "region", "period", "status"],
-        "properties": {
-            "indicator": {"type": "string"},
-            "region": {"type": "string", "pattern": r"^\d{12}$"},
-            "period": {"type": "string"},
-            "value": {"type": ["number", "null"]},
-            "status": {"type": "string"},
-        },
-    }
     messages: dict[str, Any] = {}
     for m in models:
         payload = keyed[(m, "serialization")]
@@ -196,15 +184,6 @@ def build(reg: EventRegistry = registry) -> dict[str, Any]:
             "x-schema-version": m.version,
             "x-json-schema": f"schemas/{m.event_type}.json",
         }
-    for name in INDICATOR_MESSAGES:
-        messages[name] = {
-            "name": name,
-            "title": name.rsplit(".", 1)[1],
-            "contentType": "application/json",
-            "headers": _ref("schemas", "CloudEventsHeaders"),
-            "payload": _ref("schemas", "IndicatorValue"),
-        }
-
     prefix = {"prefix": {"description": "Topic prefix (CASEFLOW_TOPIC_PREFIX)", "default": "caseflow"}}
 
     def channel(address: str, description: str, types: list[str]) -> dict[str, Any]:
