@@ -12,6 +12,7 @@ from collections.abc import AsyncIterator
 from html import escape
 from pathlib import Path
 from typing import Annotated, Any, Literal
+from urllib.parse import quote
 
 from fastapi import APIRouter, Query, Request
 from fastapi import Path as PathParam
@@ -163,7 +164,8 @@ async def trace(
         return HTMLResponse(pages.trace_page(query="", timeline=None, error=None, trace_ids={}))
     up, settings = _up(request), _settings(request)
     try:
-        timeline = await up.get("metrics", f"/cases/{q}/timeline")
+        # one path segment whatever was typed: no `?`, `#`, control character or `..` reaches the upstream URL
+        timeline = await up.get("metrics", f"/cases/{quote(q, safe='').replace('.', '%2E')}/timeline")
     except Rejected as exc:
         msg = f'<p class="notfound">未找到 not found: {escape(exc.detail)}</p>'
         return HTMLResponse(pages.trace_page(query=q, timeline=None, error=msg, trace_ids={}), status_code=404)

@@ -448,7 +448,7 @@ async def list_requests(
     status: domain.Status | None = None,
     overdue: bool | None = Query(default=None, description="open work orders past their deadline"),
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
-    skip: Annotated[int, Query(ge=0)] = 0,
+    skip: Annotated[int, Query(ge=0, le=1_000_000)] = 0,  # MongoDB takes 8-byte ints only
 ) -> RequestList:
     query: dict[str, Any] = {"record": "request"}
     if channel is not None:
@@ -487,6 +487,8 @@ async def erase_person(person_ref: PersonRefPath, _: Admin, vault: VaultDep) -> 
 
 # -- hotline calls -------------------------------------------------------------------------------------------
 def _call_view(outcome: Outcome[domain.IntakeState], response: Response) -> CallView:
+    if not isinstance(outcome.state, domain.Call):  # a replayed key of another record (e.g. a request)
+        raise DomainError("Idempotency-Key was already used for another case", field="Idempotency-Key")
     if outcome.duplicate:
         response.headers["Idempotent-Replay"] = "true"
     return CallView.model_validate(_view(outcome))
@@ -613,7 +615,7 @@ async def list_villages(
     cases: CasesDep,
     region: Annotated[str | None, Query(pattern=r"^\d{2,12}$", description="code prefix")] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
-    skip: Annotated[int, Query(ge=0)] = 0,
+    skip: Annotated[int, Query(ge=0, le=1_000_000)] = 0,  # MongoDB takes 8-byte ints only
 ) -> VillageList:
     query: dict[str, Any] = {"record": "village"}
     if region is not None:
