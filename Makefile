@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: venv validate-deploy run test test-unit test-integration bench lint fmt typecheck infra-up infra-down infra-status infra-wipe clean
+.PHONY: venv validate-deploy run test test-unit test-integration test-faults bench lint fmt typecheck infra-up infra-down infra-status infra-wipe clean
 
 $(STAMP): pyproject.toml requirements.lock
 	@test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -38,6 +38,11 @@ test-unit: $(STAMP)
 
 test-integration: $(STAMP)
 	$(BIN)/python -m pytest -q -m integration
+
+## fault suite alone: a 3-broker KRaft cluster + FerretDB of its own, kill -9 brokers/services/worker under load,
+## reconcile after each (~5 min; `make test` runs it too, `-m "not faults"` leaves it out)
+test-faults: $(STAMP)
+	$(BIN)/python -m pytest -q -p no:cacheprovider tests/faults
 
 bench: $(STAMP)
 	$(BIN)/python -m bench

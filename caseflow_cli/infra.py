@@ -14,6 +14,12 @@ Layout::
     <home>/kafka/security.json             the mode the log dirs were formatted in (secure or not)
     <home>/ferretdb/data                   SQLite databases
 
+Cluster mode (``CASEFLOW_INFRA_BROKERS=3``): N combined broker+controller KRaft nodes named ``kafka-1`` ..
+``kafka-N`` with a controller quorum of N, replication factor min(N, 3) and ``min.insync.replicas=2``.
+Node i (1-based) listens on ``kafka_port + 2(i-1)`` and its controller on ``kafka_controller_port + 2(i-1)``
+and keeps its own ``<home>/kafka-<i>/`` (data, config), ``run/kafka-<i>.pid`` and ``logs/kafka-<i>.log``.
+``kill_server`` / ``start_server`` stop (kill -9) and start a single node, for fault tests.
+
 Secure mode (``CASEFLOW_INFRA_SECURE=1``, see docs/SECURITY.md): the client listener is SASL_PLAINTEXT
 with SCRAM-SHA-512, the standard ACL authoriser refuses everything not granted, and the SCRAM users
 from ``CASEFLOW_INFRA_CREDENTIALS_FILE`` are created when the storage is formatted; ``caseflow_cli.acl``
@@ -77,6 +83,9 @@ class InfraSettings(BaseSettings):
     start_timeout: float = Field(default=90, gt=0)
     secure: bool = False
     credentials_file: Path = DEPLOY_DIR / "dev-credentials.json"
+    # cluster mode: brokers > 1 runs that many KRaft nodes (see the module docstring)
+    brokers: int = Field(default=1, ge=1, le=9)
+    partitions: int = Field(default=1, ge=1, le=1000, description="cluster mode: num.partitions of auto-created topics")
 
     @model_validator(mode="after")
     def _distinct_ports(self) -> InfraSettings:
@@ -92,7 +101,46 @@ class InfraSettings(BaseSettings):
                     f"{_env_name(name)} and {_env_name(seen[port])} must be different ports (both are {port})"
                 )
             seen[port] = name
+        if self.brokers > 1:
+            self._distinct_cluster_ports()
         return self
+
+    def _distinct_cluster_ports(self) -> None:
+        seen: dict[int, str] = {self.mongo_port: "mongo_port"}
+        for node in self.kafka_nodes:
+            for label, port in ((node.name, node.port), (f"{node.name} controller", node.controller_port)):
+                if not 0 < port < 65536:
+                    raise ValueError(f"{label} would listen on port {port}: lower CASEFLOW_INFRA_KAFKA_PORT")
+                if port in seen:
+                    raise ValueError(
+                        f"{label} and {seen[port]} would share port {port}: node i uses CASEFLOW_INFRA_KAFKA_PORT"
+                        "+2(i-1) and CASEFLOW_INFRA_KAFKA_CONTROLLER_PORT+2(i-1); pick ports further apart"
+                    )
+                seen[port] = label
+
+    @property
+    def cluster(self) -> bool:
+        return self.brokers > 1
+
+    @property
+    def kafka_nodes(self) -> list[KafkaNode]:
+        """The Kafka processes: one node named ``kafka`` (the historical layout) or ``kafka-1`` .. ``kafka-N``."""
+        if not self.cluster:
+            return [KafkaNode(KAFKA, 1, self.kafka_port, self.kafka_controller_port, self.kafka_dir)]
+        return [
+            KafkaNode(
+                f"{KAFKA}-{i}", i, self.kafka_port + 2 * (i - 1), self.kafka_controller_port + 2 * (i - 1),
+                self.home / f"{KAFKA}-{i}",
+            )
+            for i in range(1, self.brokers + 1)
+        ]  # fmt: skip
+
+    def kafka_node(self, server: str) -> KafkaNode | None:
+        return next((n for n in self.kafka_nodes if n.name == server), None)
+
+    @property
+    def servers(self) -> tuple[str, ...]:
+        return (*(n.name for n in self.kafka_nodes), FERRETDB)
 
     # ---- derived paths -------------------------------------------------------------------------
 
@@ -131,7 +179,25 @@ class InfraSettings(BaseSettings):
         return self.logs_dir / f"{server}.log"
 
     def port_of(self, server: str) -> int:
+        node = self.kafka_node(server)
+        if node is not None:
+            return node.port
         return self.kafka_port if server == KAFKA else self.mongo_port
+
+
+@dataclass(frozen=True)
+class KafkaNode:
+    """One KRaft process (broker+controller): its id, ports and directory (config in it, data in ``data``)."""
+
+    name: str
+    node_id: int
+    port: int
+    controller_port: int
+    dir: Path
+
+    @property
+    def data_dir(self) -> Path:
+        return self.dir / "data"
 
 
 @dataclass
@@ -152,14 +218,15 @@ class ServerStatus:
 
 @dataclass
 class InfraStatus:
-    kafka: ServerStatus
+    kafka: ServerStatus  # in cluster mode: the first node
     ferretdb: ServerStatus
     host: str = HOST
     secure: bool = False
+    kafka_nodes: list[ServerStatus] = field(default_factory=list)  # cluster mode: every node
 
     @property
     def kafka_bootstrap(self) -> str:
-        return f"{self.host}:{self.kafka.port}"
+        return ",".join(f"{self.host}:{n.port}" for n in (self.kafka_nodes or [self.kafka]))
 
     @property
     def mongo_url(self) -> str:
@@ -167,7 +234,7 @@ class InfraStatus:
 
     @property
     def servers(self) -> list[ServerStatus]:
-        return [self.kafka, self.ferretdb]
+        return [*(self.kafka_nodes or [self.kafka]), self.ferretdb]
 
     @property
     def all_ready(self) -> bool:
@@ -247,6 +314,10 @@ def _cmdline(pid: int) -> str:
 _MARKERS = {KAFKA: "kafka.Kafka", FERRETDB: "ferretdb"}
 
 
+def _marker(server: str) -> str:
+    return _MARKERS[KAFKA if server.startswith(KAFKA) else server]
+
+
 def _read_pid(settings: InfraSettings, server: str) -> int | None:
     """The recorded pid of ``server`` if that process is still alive and still ours."""
     path = settings.pid_file(server)
@@ -258,7 +329,7 @@ def _read_pid(settings: InfraSettings, server: str) -> int | None:
     if not _pid_alive(pid):
         return None
     cmd = _cmdline(pid)
-    if cmd and _MARKERS[server] not in cmd:  # pid was recycled by an unrelated process
+    if cmd and _marker(server) not in cmd:  # pid was recycled by an unrelated process
         return None
     return pid
 
@@ -307,7 +378,11 @@ def _run_coro(factory: Callable[[], Any]) -> Any:
 # ---- readiness probes --------------------------------------------------------------------------
 
 
-def _probe_kafka(port: int, timeout: float = 5.0, auth: dict[str, Any] | None = None) -> bool:
+def _probe_kafka(
+    port: int, timeout: float = 5.0, auth: dict[str, Any] | None = None, node_id: int | None = None
+) -> bool:
+    """The broker answers metadata; with ``node_id``, that node is also among the live (unfenced) brokers."""
+
     async def probe() -> bool:
         from aiokafka.admin import AIOKafkaAdminClient
 
@@ -316,6 +391,9 @@ def _probe_kafka(port: int, timeout: float = 5.0, auth: dict[str, Any] | None = 
         )
         try:
             await asyncio.wait_for(admin.start(), timeout)
+            if node_id is not None:
+                # the bootstrap metadata came from this very node (a later request may go to a dead peer)
+                return any(b.nodeId == node_id for b in admin._client.cluster.brokers())  # noqa: SLF001
             cluster = await asyncio.wait_for(admin.describe_cluster(), timeout)
             return bool(cluster.get("brokers"))
         finally:
@@ -354,6 +432,9 @@ def _probe_mongo(port: int, timeout: float = 2.0) -> bool:
 def _probe(server: str, settings: InfraSettings) -> bool:
     if server == KAFKA:
         return _probe_kafka(settings.kafka_port, auth=_kafka_admin_auth(settings))
+    node = settings.kafka_node(server)
+    if node is not None:
+        return _probe_kafka(node.port, auth=_kafka_admin_auth(settings), node_id=node.node_id)
     return _probe_mongo(settings.mongo_port)
 
 
@@ -494,11 +575,12 @@ def ensure_downloads(settings: InfraSettings, servers: tuple[str, ...] = SERVERS
 # ---- process management ------------------------------------------------------------------------
 
 
-def _kafka_java_cmd(settings: InfraSettings, main: str, *args: str) -> list[str]:
+def _kafka_java_cmd(settings: InfraSettings, main: str, *args: str, node: KafkaNode | None = None) -> list[str]:
     java = _require_tool("java", "run Kafka")
+    node_dir = node.dir if node is not None else settings.kafka_dir
     return [
         java, "-Xmx512m", "-Xms128m", "-XX:+UseG1GC", "-Djava.awt.headless=true",
-        f"-Dlog4j.configuration=file:{settings.kafka_dir / 'log4j.properties'}",
+        f"-Dlog4j.configuration=file:{node_dir / 'log4j.properties'}",
         f"-Dkafka.logs.dir={settings.logs_dir}",
         "-cp", f"{settings.kafka_libs}/*", main, *args,
     ]  # fmt: skip
@@ -515,8 +597,10 @@ def _kafka_admin_auth(settings: InfraSettings) -> dict[str, Any]:
     return opts
 
 
-def _listener_lines(settings: InfraSettings) -> list[str]:
+def _listener_lines(settings: InfraSettings, node: KafkaNode | None = None) -> list[str]:
     client, ctrl = f"{HOST}:{settings.kafka_port}", f"{HOST}:{settings.kafka_controller_port}"
+    if node is not None:
+        client, ctrl = f"{HOST}:{node.port}", f"{HOST}:{node.controller_port}"
     if not settings.secure:
         return [
             f"listeners=PLAINTEXT://{client},CONTROLLER://{ctrl}",
@@ -597,6 +681,101 @@ def _write_kafka_config(settings: InfraSettings) -> Path:
         )
     )
     return props
+
+
+def _write_node_config(settings: InfraSettings, node: KafkaNode) -> Path:
+    """Cluster mode: one node's server.properties and log4j config (plaintext only)."""
+    node.dir.mkdir(parents=True, exist_ok=True)
+    settings.logs_dir.mkdir(parents=True, exist_ok=True)
+    nodes = settings.kafka_nodes
+    voters = ",".join(f"{n.node_id}@{HOST}:{n.controller_port}" for n in nodes)
+    rf = min(len(nodes), 3)
+    min_isr = 2 if rf >= 3 else 1  # acks=all then survives one node down
+    props = node.dir / "server.properties"
+    props.write_text(
+        "\n".join(
+            [
+                "# generated by caseflow infra (cluster mode); rewritten on every start",
+                "process.roles=broker,controller",
+                f"node.id={node.node_id}",
+                f"controller.quorum.voters={voters}",
+                *_listener_lines(settings, node),
+                f"log.dirs={node.data_dir}",
+                f"num.partitions={settings.partitions}",
+                f"default.replication.factor={rf}",
+                f"offsets.topic.replication.factor={rf}",
+                "offsets.topic.num.partitions=5",
+                f"transaction.state.log.replication.factor={rf}",
+                f"transaction.state.log.min.isr={min_isr}",
+                f"min.insync.replicas={min_isr}",
+                "unclean.leader.election.enable=false",
+                "group.initial.rebalance.delay.ms=0",
+                "auto.create.topics.enable=true",
+                "log.retention.hours=168",
+                "log.segment.bytes=104857600",
+                "",
+            ]
+        )
+    )
+    (node.dir / "log4j.properties").write_text(
+        "\n".join(
+            [
+                "log4j.rootLogger=INFO, file",
+                "log4j.appender.file=org.apache.log4j.RollingFileAppender",
+                f"log4j.appender.file.File={settings.log_file(node.name)}",
+                "log4j.appender.file.MaxFileSize=20MB",
+                "log4j.appender.file.MaxBackupIndex=2",
+                "log4j.appender.file.layout=org.apache.log4j.PatternLayout",
+                "log4j.appender.file.layout.ConversionPattern=[%d] %p %m (%c)%n",
+                "log4j.logger.kafka.request.logger=WARN",
+                "log4j.logger.kafka.controller=INFO",
+                "log4j.logger.state.change.logger=WARN",
+                "log4j.logger.org.apache.kafka.raft=INFO",
+                "",
+            ]
+        )
+    )
+    return props
+
+
+def _format_node_storage(settings: InfraSettings, node: KafkaNode, props: Path) -> None:
+    """Cluster mode: format a node's log dir once, with the cluster id every node shares."""
+    if (node.data_dir / "meta.properties").is_file():
+        return
+    id_file = settings.home / "kafka-cluster.id"
+    if not id_file.is_file():
+        proc = subprocess.run(
+            _kafka_java_cmd(settings, "kafka.tools.StorageTool", "random-uuid", node=node),
+            capture_output=True, text=True, timeout=120,
+        )  # fmt: skip
+        cluster_id = proc.stdout.strip().splitlines()[-1] if proc.stdout.strip() else ""
+        if proc.returncode != 0 or not cluster_id:
+            raise InfraError(f"could not generate a Kafka cluster id:\n{proc.stderr[-2000:]}")
+        id_file.write_text(cluster_id + "\n")
+    cluster_id = id_file.read_text().strip()
+    proc = subprocess.run(
+        _kafka_java_cmd(
+            settings, "kafka.tools.StorageTool", "format", "-t", cluster_id, "-c", str(props), "--ignore-formatted",
+            node=node,
+        ),
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    if proc.returncode != 0:
+        raise InfraError(f"formatting Kafka storage in {node.data_dir} failed:\n{proc.stderr[-2000:]}")
+
+
+def _start_node(settings: InfraSettings, node: KafkaNode) -> int:
+    props = _write_node_config(settings, node)
+    _format_node_storage(settings, node, props)
+    cmd = _kafka_java_cmd(settings, "kafka.Kafka", str(props), node=node)
+    return _spawn(settings, node.name, cmd, node.dir)
+
+
+def _start_server(settings: InfraSettings, server: str) -> int:
+    node = settings.kafka_node(server)
+    if server == KAFKA or node is None:
+        return (_start_kafka if server == KAFKA else _start_ferretdb)(settings)
+    return _start_node(settings, node)
 
 
 def _security_marker(settings: InfraSettings) -> Path:
@@ -691,7 +870,7 @@ def _start_ferretdb(settings: InfraSettings) -> int:
 def _spawn(settings: InfraSettings, server: str, cmd: list[str], cwd: Path) -> int:
     settings.logs_dir.mkdir(parents=True, exist_ok=True)
     # Kafka's own log goes to kafka.log via log4j; its stdout/stderr (JVM errors) to kafka.out.
-    out_path = settings.logs_dir / (f"{server}.out" if server == KAFKA else f"{server}.log")
+    out_path = settings.logs_dir / (f"{server}.out" if server.startswith(KAFKA) else f"{server}.log")
     with open(out_path, "ab") as out:
         out.write(f"\n==== {time.strftime('%Y-%m-%d %H:%M:%S')} starting: {' '.join(cmd)}\n".encode())
         out.flush()
@@ -704,8 +883,9 @@ def _spawn(settings: InfraSettings, server: str, cmd: list[str], cwd: Path) -> i
             start_new_session=True,
         )
     ports = {"port": settings.port_of(server)}
-    if server == KAFKA:
-        ports["controller_port"] = settings.kafka_controller_port
+    node = settings.kafka_node(server)
+    if node is not None:
+        ports["controller_port"] = node.controller_port
     _write_pid(settings, server, proc.pid, ports)
     return proc.pid
 
@@ -731,7 +911,8 @@ def _server_status(settings: InfraSettings, server: str, probe: bool = True) -> 
     pid = _read_pid(settings, server)
     running = pid is not None
     ready = running and probe and _probe(server, settings)
-    extra = {"controller_port": settings.kafka_controller_port} if server == KAFKA else {}
+    node = settings.kafka_node(server)
+    extra = {"controller_port": node.controller_port} if node is not None else {}
     return ServerStatus(
         name=server,
         port=settings.port_of(server),
@@ -748,6 +929,15 @@ def _env_name(field_name: str) -> str:
 
 
 def _check_ports(settings: InfraSettings, server: str) -> None:
+    node = settings.kafka_node(server)
+    if node is not None and server != KAFKA:
+        for label, port in ((server, node.port), (f"{server} controller", node.controller_port)):
+            if not _port_free(port):
+                raise InfraError(
+                    f"port {port} ({label}) is already in use by another process; "
+                    "set CASEFLOW_INFRA_KAFKA_PORT / CASEFLOW_INFRA_KAFKA_CONTROLLER_PORT to other ports"
+                )
+        return
     ports = [("kafka_port", settings.kafka_port, "kafka")] if server == KAFKA else []
     if server == KAFKA:
         ports.append(("kafka_controller_port", settings.kafka_controller_port, "kafka controller"))
@@ -764,8 +954,8 @@ def _check_ports(settings: InfraSettings, server: str) -> None:
 def _failure(settings: InfraSettings, server: str, why: str) -> InfraError:
     log = settings.log_file(server)
     tail = _tail(log)
-    if server == KAFKA:
-        out = settings.logs_dir / "kafka.out"
+    if server.startswith(KAFKA):
+        out = settings.logs_dir / f"{server}.out"
         out_lines = [ln for ln in _tail(out, 10).splitlines() if ln.strip() and not ln.startswith("====")]
         if out_lines and not out_lines[0].startswith("(no log"):
             tail += f"\n--- {out} ---\n" + "\n".join(out_lines)
@@ -777,6 +967,11 @@ def _failure(settings: InfraSettings, server: str, why: str) -> InfraError:
 
 def status(settings: InfraSettings) -> InfraStatus:
     """Per-server state: running (recorded pid alive), ready (probe answers), port, pid, log path."""
+    if settings.cluster:
+        nodes = [_server_status(settings, n.name) for n in settings.kafka_nodes]
+        return InfraStatus(
+            kafka=nodes[0], ferretdb=_server_status(settings, FERRETDB), secure=settings.secure, kafka_nodes=nodes
+        )
     return InfraStatus(
         kafka=_server_status(settings, KAFKA), ferretdb=_server_status(settings, FERRETDB), secure=settings.secure
     )
@@ -785,6 +980,7 @@ def status(settings: InfraSettings) -> InfraStatus:
 def up(settings: InfraSettings) -> InfraStatus:
     """Start Kafka and FerretDB unless they already run; wait until both answer. Idempotent."""
     with _file_lock(settings.run_dir / ".lock"):
+        _check_cluster_mode(settings)
         _check_security_mode(settings)
         current = status(settings)
         if current.all_ready:
@@ -795,13 +991,13 @@ def up(settings: InfraSettings) -> InfraStatus:
             settings.pid_file(server).unlink(missing_ok=True)  # stale record
             _check_ports(settings, server)
         if to_start:
-            ensure_downloads(settings, tuple(to_start))
+            ensure_downloads(settings, tuple(KAFKA if s.startswith(KAFKA) else s for s in to_start))
 
         started: list[str] = []
         try:
             for server in to_start:
                 _progress(f"starting {server} on {HOST}:{settings.port_of(server)}...")
-                (_start_kafka if server == KAFKA else _start_ferretdb)(settings)
+                _start_server(settings, server)
                 started.append(server)
 
             pending = [s.name for s in current.servers if not s.ready]
@@ -826,18 +1022,73 @@ def up(settings: InfraSettings) -> InfraStatus:
 
 
 def down(settings: InfraSettings) -> None:
-    """SIGTERM the recorded process groups, SIGKILL after 15 s, remove pid files. Idempotent."""
+    """SIGTERM the recorded process groups, SIGKILL after 15 s, remove pid files. Idempotent.
+
+    Also stops cluster nodes recorded under the home even if ``brokers`` now says otherwise.
+    """
     with _file_lock(settings.run_dir / ".lock"):
-        for server in SERVERS:
+        recorded = sorted(p.stem for p in settings.run_dir.glob(f"{KAFKA}-*.pid"))
+        for server in dict.fromkeys([*settings.servers, *SERVERS, *recorded]):
             _terminate(settings, server)
+
+
+def _check_cluster_mode(settings: InfraSettings) -> None:
+    if settings.cluster and settings.secure:
+        raise InfraError("secure mode runs a single broker; unset CASEFLOW_INFRA_BROKERS or CASEFLOW_INFRA_SECURE")
+
+
+def _known_server(settings: InfraSettings, server: str) -> None:
+    if server not in settings.servers:
+        raise InfraError(f"unknown server {server!r}; this configuration runs {', '.join(settings.servers)}")
+
+
+def kill_server(settings: InfraSettings, server: str, sig: int = signal.SIGKILL, timeout: float = 10.0) -> int | None:
+    """Send ``sig`` (default kill -9) to one server's process group and wait until it is gone.
+
+    For fault tests: the pid file is kept (``status`` then reports it not running) and the data stays, so
+    ``start_server`` brings the same node back. Returns the pid it signalled, None if it was not running.
+    """
+    _known_server(settings, server)
+    pid = _read_pid(settings, server)
+    if pid is None:
+        return None
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(pid, sig)
+    deadline = time.monotonic() + timeout
+    while _pid_alive(pid):
+        if time.monotonic() > deadline:
+            raise InfraError(f"{server} (pid {pid}) still runs {timeout:g} s after signal {sig}")
+        time.sleep(0.05)
+    return pid
+
+
+def start_server(settings: InfraSettings, server: str, *, wait: bool = True) -> int:
+    """Start one server (e.g. ``kafka-2`` or ``ferretdb``) unless it runs; optionally wait until it answers."""
+    _known_server(settings, server)
+    with _file_lock(settings.run_dir / ".lock"):
+        pid = _read_pid(settings, server)
+        if pid is None:
+            settings.pid_file(server).unlink(missing_ok=True)
+            _check_ports(settings, server)
+            pid = _start_server(settings, server)
+    deadline = time.monotonic() + settings.start_timeout
+    while wait and not _probe(server, settings):
+        if _read_pid(settings, server) is None:
+            raise _failure(settings, server, "exited during startup")
+        if time.monotonic() > deadline:
+            raise _failure(settings, server, f"did not become ready within {settings.start_timeout:g} s")
+        time.sleep(0.5)
+    return pid
 
 
 def wipe(settings: InfraSettings) -> None:
     """Stop the servers and delete their data, logs and pid files under ``home`` (cache is kept)."""
     down(settings)
-    for sub in (settings.kafka_dir, settings.ferretdb_dir, settings.logs_dir, settings.run_dir):
+    nodes = [n.dir for n in settings.kafka_nodes if n.dir != settings.kafka_dir]
+    for sub in (settings.kafka_dir, *nodes, settings.ferretdb_dir, settings.logs_dir, settings.run_dir):
         if sub.exists():
             shutil.rmtree(sub)
+    (settings.home / "kafka-cluster.id").unlink(missing_ok=True)
 
 
 # ---- CLI ---------------------------------------------------------------------------------------

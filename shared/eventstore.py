@@ -171,16 +171,15 @@ class MongoEventStore:
                 )
         position = await self._next_position()
         envelope_docs = [e.to_dict() for e in events]
-        await self._outbox.insert_one(
-            {
-                "_id": token,
-                "commit_id": cid,
-                "stream_id": stream_id,
-                "position": position,
-                "events": envelope_docs,
-                "created_at": now,
-            }
-        )
+        entry = {
+            "_id": token,
+            "commit_id": cid,
+            "stream_id": stream_id,
+            "position": position,
+            "events": envelope_docs,
+            "created_at": now,
+        }
+        await self._outbox.insert_one(dict(entry))
         doc = {
             "_id": cid,
             "stream_id": stream_id,
@@ -201,6 +200,10 @@ class MongoEventStore:
             raise ConcurrencyConflict(
                 f"stream {stream_id} moved past version {expected_version}; reload and retry"
             ) from None
+        # a writer slower than `settle` may find its entry dropped as an orphan: put it back (the relay re-checks
+        # the commit after dropping, so between the two every interleaving keeps the entry)
+        if await self._outbox.find_one({"_id": token}, {"_id": 1}) is None:
+            await self._restore_entry(entry)
         await self._confirmed.insert_one({"_id": token})
         return AppendResult(stream_id, first, last, position)
 
@@ -242,6 +245,7 @@ class MongoEventStore:
         entries = [e async for e in self._outbox.find({}).sort("position", ASCENDING).limit(limit)]
         if not entries:
             return []
+        entries = _versions_in_order(entries)
         confirmed = {d["_id"] async for d in self._confirmed.find({}, {"_id": 1})}
         now = datetime.now(UTC)
         blocked: set[str] = set()
@@ -262,7 +266,19 @@ class MongoEventStore:
                     orphans.append(entry["_id"])  # lost its race, or its writer died before committing
         if orphans:
             await self._outbox.delete_many({"_id": {"$in": orphans}})
+            # a slow writer may have landed its commit meanwhile: keep (restore) those entries
+            for entry in entries:
+                if entry["_id"] in orphans:
+                    commit = await self._commits.find_one({"_id": entry["commit_id"]}, {"token": 1})
+                    if commit is not None and commit.get("token") == entry["_id"]:
+                        await self._restore_entry(entry)
         return ready
+
+    async def _restore_entry(self, entry: dict[str, Any]) -> None:
+        try:
+            await self._outbox.insert_one(dict(entry))
+        except DuplicateKeyError:
+            pass  # the writer and the relay both restored it
 
     async def mark_published(self, commits: Sequence[Commit]) -> None:
         if commits:
@@ -272,6 +288,21 @@ class MongoEventStore:
 
     async def count_unpublished(self) -> int:
         return await self._outbox.count_documents({})
+
+
+def _versions_in_order(entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Each stream's entries by version, in the slots the stream holds in position order.
+
+    FerretDB's find-and-modify is not atomic under concurrency (measured under load: duplicate positions, and a
+    stream's second commit drawing a lower position than its first), so position alone cannot order a case.
+    """
+    by_stream: dict[str, list[dict[str, Any]]] = {}
+    for e in entries:
+        by_stream.setdefault(e["stream_id"], []).append(e)
+    for same in by_stream.values():
+        same.sort(key=lambda e: int(e["commit_id"].rpartition(":")[2]))
+    queues = {stream: iter(same) for stream, same in by_stream.items()}
+    return [next(queues[e["stream_id"]]) for e in entries]
 
 
 def _aware(value: datetime) -> datetime:

@@ -68,6 +68,25 @@ async def wait_for_positions(consumer: AIOKafkaConsumer, partitions: int, timeou
         await asyncio.wait_for(consumer.position(tp), timeout=max(1.0, deadline - loop.time()))
 
 
+async def partitions_of(consumer: AIOKafkaConsumer, topic: str, timeout: float = 15) -> set[int]:
+    """The partition ids of `topic`, refreshing the consumer's metadata until the broker reports them.
+
+    A fresh consumer knows no topic yet (`partitions_for_topic` is None until a metadata refresh). aiokafka has
+    no public "refresh metadata" call, so the one private call lives here rather than in every service.
+    """
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while True:
+        parts = consumer.partitions_for_topic(topic)
+        if parts:
+            return set(parts)
+        if loop.time() > deadline:
+            raise TimeoutError(f"topic {topic} has no partitions after {timeout}s")
+        await consumer._client.force_metadata_update()
+        if not consumer.partitions_for_topic(topic):
+            await asyncio.sleep(0.2)
+
+
 async def ensure_topics(settings: PlatformSettings, names: list[str] | None = None, *, timeout: float = 30) -> None:
     """Create the platform's topics if missing and wait until every partition has a leader.
 

@@ -1,0 +1,175 @@
+"""Faults under a steady load, each followed by a reconciliation: nothing acknowledged is lost or counted twice.
+
+Each scenario drives intake cases over HTTP (~6 commands/s) and partner requests on Kafka (~1/s) for about
+30 s, injects one fault a few seconds in, stops the load, waits until the platform is quiet and reconciles the
+whole session so far (`tests/faults/reconcile.py`). Figures are printed in the terminal summary.
+
+Recovery time: from the restart of what was broken until the platform is whole again — a broker back in the
+ISR of every partition; a service answering /readyz; FerretDB back and the first command acknowledged after it;
+the metrics worker publishing indicators again. FerretDB gets a clean stop (SIGTERM), the rest kill -9.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import signal
+import time
+from collections import Counter
+from collections.abc import Awaitable, Callable
+from dataclasses import asdict
+
+import pytest
+from aiokafka import TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient
+
+from caseflow_cli import infra
+from shared import kafka
+from shared.topics import Topics
+from tests.faults.conftest import ROWS, SERVICES, Rig
+from tests.faults.load import LoadDriver
+from tests.faults.reconcile import reconcile
+
+pytestmark = [pytest.mark.faults, pytest.mark.timeout(420)]
+
+LOAD_SECONDS = 30.0
+CASE_RATE = 3.0  # cases/s, two commands each: modest, the machine is shared
+PARTNER_RATE = 1.0
+FAULT_AT = 8.0
+
+
+async def _scenario(rig: Rig, name: str, fault: Callable[[LoadDriver], Awaitable[float]]) -> None:
+    driver = rig.driver(case_rate=CASE_RATE, partner_rate=PARTNER_RATE)
+    stop = asyncio.Event()
+    started = time.monotonic()
+    load = asyncio.create_task(driver.run(stop))
+    await asyncio.sleep(FAULT_AT)
+    recovery = await fault(driver)
+    await asyncio.sleep(max(0.0, LOAD_SECONDS - (time.monotonic() - started)))
+    stop.set()
+    await load
+    rig.ledger.commands += driver.ledger.commands
+    rig.ledger.partner += driver.ledger.partner
+    quiet_from = time.monotonic()
+    result = await reconcile(rig.settings, rig.ledger, services=list(SERVICES), groups=rig.groups)
+    figures = result.figures.minus(rig.last)
+    rig.last = result.figures
+    ROWS.append((name, figures, recovery, time.monotonic() - quiet_from))
+    dump = rig.sup.log_dir / f"ledger-{name.split(':')[0]}.json"
+    dump.write_text(json.dumps([asdict(c) for c in driver.ledger.commands], indent=0))
+    print(f"\n{name}: {figures}  recovery {recovery:.1f}s", flush=True)
+
+    assert not result.problems or not any(result.problems.values()), result.summary()
+    assert figures.acknowledged > 100, f"too little load got through: {figures}"
+    # an unacknowledged command (the client gave up retrying) is not a loss, but a sign the platform did not recover
+    unacked = Counter(f"{c.kind}: {(c.error or '')[:100]}" for c in driver.ledger.commands if not c.acked)
+    assert figures.unacknowledged <= 0.05 * figures.commands_sent, unacked.most_common(5)
+    assert figures.partner_acked == figures.partner_sent
+    assert figures.events_stored >= figures.acknowledged  # every acked command stored at least one event
+    assert figures.delivered == figures.events_stored
+
+
+async def _leader_of(rig: Rig, topic: str) -> int:
+    admin = AIOKafkaAdminClient(**kafka.client_options(rig.settings))
+    await admin.start()
+    try:
+        (described,) = await admin.describe_topics([topic])
+        return int(min(described["partitions"], key=lambda p: p["partition"])["leader"])
+    finally:
+        await admin.close()
+
+
+async def _fully_replicated(rig: Rig, timeout: float = 120) -> None:
+    names = Topics(rig.settings.topic_prefix).all()
+    deadline = time.monotonic() + timeout
+    while True:
+        admin = AIOKafkaAdminClient(**kafka.client_options(rig.settings))
+        try:
+            await admin.start()
+            described = await admin.describe_topics(names)
+            short = [
+                (t["topic"], p["partition"])
+                for t in described
+                for p in t["partitions"]
+                if len(p["isr"]) < rig.infra.brokers
+            ]
+            if not short:
+                return
+        except Exception:  # noqa: BLE001 - metadata from a node still starting: ask again
+            short = [("?", -1)]
+        finally:
+            await admin.close()
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"partitions still under-replicated after {timeout:g} s: {short[:5]}")
+        await asyncio.sleep(0.5)
+
+
+async def test_kill_a_broker_mid_run(rig: Rig) -> None:
+    async def fault(_driver: LoadDriver) -> float:
+        # the leader of the intake topic's first partition: the hot path has to fail over
+        node = f"kafka-{await _leader_of(rig, Topics(rig.settings.topic_prefix).department('intake'))}"
+        await asyncio.to_thread(infra.kill_server, rig.infra, node)
+        await asyncio.sleep(8)
+        t0 = time.monotonic()
+        await asyncio.to_thread(infra.start_server, rig.infra, node)
+        await _fully_replicated(rig)
+        return time.monotonic() - t0
+
+    await _scenario(rig, "a: kill -9 broker", fault)
+
+
+async def test_kill_department_services_mid_run(rig: Rig) -> None:
+    async def fault(_driver: LoadDriver) -> float:
+        recovery = 0.0
+        for name in ("intake", "mediation"):  # the entry point (outbox), then a consumer (inbox)
+            await asyncio.to_thread(rig.sup.kill9, name)
+            await asyncio.sleep(3)
+            rig.sup.restart(name)
+            recovery = max(recovery, await asyncio.to_thread(rig.sup.wait_ready, name, 120))
+            await asyncio.sleep(4)
+        return recovery
+
+    await _scenario(rig, "b: kill -9 intake+mediation", fault)
+
+
+async def test_stop_and_restart_ferretdb(rig: Rig) -> None:
+    async def fault(driver: LoadDriver) -> float:
+        await asyncio.to_thread(infra.kill_server, rig.infra, infra.FERRETDB, signal.SIGTERM, 15)  # a clean stop
+        await asyncio.sleep(6)
+        t0 = time.monotonic()
+        await asyncio.to_thread(infra.start_server, rig.infra, infra.FERRETDB)
+        while not any(t > t0 for t in driver.acks_at[-50:]):  # the first command acknowledged again
+            assert time.monotonic() - t0 < 90, "no command acknowledged within 90 s of FerretDB's restart"
+            await asyncio.sleep(0.1)
+        return min(t for t in driver.acks_at if t > t0) - t0
+
+    await _scenario(rig, "c: stop+start FerretDB", fault)
+
+
+async def test_kill_the_metrics_worker_mid_run(rig: Rig) -> None:
+    indicators = Topics(rig.settings.topic_prefix).indicators
+
+    async def fault(_driver: LoadDriver) -> float:
+        await asyncio.to_thread(rig.sup.kill9, "metrics-worker")
+        await asyncio.sleep(3)
+        before = await _end_offsets(rig, indicators)
+        t0 = time.monotonic()
+        rig.sup.restart("metrics-worker")
+        while await _end_offsets(rig, indicators) <= before:  # publishing indicators again
+            assert rig.sup.alive("metrics-worker"), "the metrics worker died after its restart"
+            assert time.monotonic() - t0 < 120, "the metrics worker published nothing within 120 s of its restart"
+            await asyncio.sleep(0.5)
+        return time.monotonic() - t0
+
+    await _scenario(rig, "d: kill -9 metrics worker", fault)
+
+
+async def _end_offsets(rig: Rig, topic: str) -> int:
+    consumer = kafka.consumer(rig.settings, group_id=None)
+    await consumer.start()
+    try:
+        parts = await kafka.partitions_of(consumer, topic)
+        ends = await consumer.end_offsets([TopicPartition(topic, p) for p in parts])
+        return sum(ends.values())
+    finally:
+        await consumer.stop()
