@@ -8,7 +8,9 @@ Every hot-path operation is an `_id` lookup or insert. That is what MongoDB serv
 the only query FerretDB 1.24 on SQLite serves from an index (other filters scan the collection: measured 25 ms
 vs 880 ms at 5,000 commits, growing with the store). So:
 - a stream is read by walking its commit ids (`s:1`, then `s:<last+1>` …);
-- idempotency keys live in `idempotency` (`_id` = key), claimed before the commit and bound to its token;
+- idempotency keys live in `idempotency` (`_id` = key), claimed before the commit and bound to its token; a
+  claim whose commit has not landed is taken over only after `claim_timeout_seconds` (its writer died): a
+  shorter wait let a merely slow writer's commit land beside its successor's (found by the fault suite);
 - the outbox is its own small collection (`outbox`, `_id` = commit token), written just before the commit,
   and a confirmation (`outbox_confirmed`, same `_id`) is inserted once the commit has landed. The relay
   publishes confirmed entries in position order and deletes what it published, so it only ever reads what is
@@ -102,7 +104,14 @@ class EventStore(Protocol):
 class MongoEventStore:
     """Event store on any MongoDB-wire server (MongoDB replica set, FerretDB)."""
 
-    def __init__(self, db: AsyncDatabase, *, collection: str = "commits", settle_seconds: float = 10.0) -> None:
+    def __init__(
+        self,
+        db: AsyncDatabase,
+        *,
+        collection: str = "commits",
+        settle_seconds: float = 10.0,
+        claim_timeout_seconds: float = 120.0,
+    ) -> None:
         self._db = db
         self._commits = db[collection]
         self._counters = db[f"{collection}_counters"]
@@ -110,6 +119,7 @@ class MongoEventStore:
         self._outbox = db[f"{collection}_outbox"]
         self._confirmed = db[f"{collection}_outbox_confirmed"]
         self.settle = timedelta(seconds=settle_seconds)
+        self.claim_timeout = timedelta(seconds=claim_timeout_seconds)
 
     async def ensure_indexes(self) -> None:
         # position serves read_all (rebuilds); every hot path goes by _id
@@ -221,7 +231,7 @@ class MongoEventStore:
             if earlier is not None:
                 return earlier
             claim = await self._keys.find_one({"_id": key})
-            if claim is not None and _aware(claim["at"]) > now - self.settle:
+            if claim is not None and _aware(claim["at"]) > now - self.claim_timeout:
                 raise ConcurrencyConflict(f"a request with idempotency key {key!r} is still in progress; retry")
             # the claiming attempt died before its commit landed: take the key over
             await self._keys.delete_one({"_id": key})

@@ -1,6 +1,7 @@
 """The event store on a real MongoDB-wire server (FerretDB): concurrency, atomic commits, global order."""
 
 import asyncio
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -84,3 +85,23 @@ async def test_read_all_is_in_global_position_order(mongo_db):
     assert positions == sorted(positions) and len(positions) == 5
     tail = await store.read_all(positions[1], 100)
     assert [c.stream_id for c in tail] == ["o-2", "o-3", "o-4"]
+
+
+async def test_an_unfinished_idempotency_claim_is_taken_over_only_after_the_claim_timeout(mongo_db):
+    """A writer that claimed a key but has not committed yet may only be slow: a retry with the same key is told to
+    wait (409) rather than commit beside it; once the claim is older than the timeout its writer is presumed dead
+    and the retry takes the key over — and then a repeat of the key returns that commit, not a third."""
+    store = await store_for(mongo_db)
+    claims = mongo_db["commits_idempotency"]
+    started = datetime.now(UTC) - timedelta(seconds=30)  # 30 s: past the outbox settle, inside the claim timeout
+    await claims.insert_one({"_id": "k-1", "stream_id": "s-9", "commit_id": "s-9:1", "token": "t-old", "at": started})
+    with pytest.raises(ConcurrencyConflict, match="still in progress"):
+        await store.append("s-10", 0, [env("s-10", TicketOpened(title="retry"))], idempotency_key="k-1")
+    assert (await store.read_stream("s-10")).version == 0  # nothing was committed beside the slow writer
+
+    dead = datetime.now(UTC) - store.claim_timeout - timedelta(seconds=1)
+    await claims.update_one({"_id": "k-1"}, {"$set": {"at": dead}})
+    first = await store.append("s-10", 0, [env("s-10", TicketOpened(title="retry"))], idempotency_key="k-1")
+    again = await store.append("s-11", 0, [env("s-11", TicketOpened(title="again"))], idempotency_key="k-1")
+    assert not first.duplicate and again.duplicate and again.stream_id == "s-10"
+    assert (await store.read_stream("s-11")).version == 0
