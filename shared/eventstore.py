@@ -110,7 +110,7 @@ class MongoEventStore:
         *,
         collection: str = "commits",
         settle_seconds: float = 10.0,
-        claim_timeout_seconds: float = 120.0,
+        claim_timeout_seconds: float = 60.0,
     ) -> None:
         self._db = db
         self._commits = db[collection]
