@@ -1,11 +1,12 @@
 """Metrics: fold throughput vs a raw consume+decode loop, event→indicator latency, and fold-state memory.
 
 1. Throughput: the legal aid topic is pre-filled with N events (N/2 notified-defence cases, each notice +
-   assignment). The figure is one writer worker (`services.metrics.worker.Folder`: decode + payload validation,
-   fold, MongoDB snapshot per batch, indicator changes published); the baseline is a raw aiokafka loop that
-   consumes and decodes (`Envelope.from_kafka`) the same topic in the same run. Both timed first record → last.
+   assignment). The figure is one writer worker (the faust app `services.metrics.stream.MetricsWriter`: decode +
+   payload validation, fold, changelog-table write per changed case, indicator changes published per flush,
+   MongoDB snapshot every second); the baseline is a raw aiokafka loop that consumes and decodes
+   (`Envelope.from_kafka`) the same topic in the same run. Both timed first record → last.
 2. Latency: with the worker caught up, events are produced at a steady rate; latency is send → the end of the
-   batch that folded it (the moment the indicator is visible to queries and published).
+   flush that published the indicators the event changed.
 3. Memory: peak RSS of a subprocess holding the pure fold state (engine) of many synthetic cases.
 """
 
@@ -16,6 +17,7 @@ import subprocess
 import sys
 import time
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from aiokafka import TopicPartition
 from pymongo import AsyncMongoClient
@@ -24,7 +26,7 @@ import shared.contracts  # noqa: F401  (registers every event type)
 from bench.common import Report, Row, bench_platform, percentile
 from services.metrics.config import Settings
 from services.metrics.store import Snapshots
-from services.metrics.worker import Folder, build_engine
+from services.metrics.stream import MetricsWriter
 from shared import kafka
 from shared.contracts.legal_aid import DefenceNotified, ProviderAssigned
 from shared.envelope import Envelope
@@ -71,14 +73,8 @@ async def raw_loop(platform: PlatformSettings, topic: str, n: int) -> float:
     consumer = kafka.consumer(platform, group_id=None)
     await consumer.start()
     try:
-        for _ in range(50):  # a fresh consumer knows no topic metadata yet: an empty assignment would spin forever
-            if consumer.partitions_for_topic(topic):
-                break
-            await consumer._client.force_metadata_update()
-            await asyncio.sleep(0.1)
-        tps = [TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic) or ()]
-        if not tps:
-            raise RuntimeError(f"no partitions for {topic}")
+        # a fresh consumer knows no topic metadata yet: an empty assignment would spin forever
+        tps = [TopicPartition(topic, p) for p in await kafka.partitions_of(consumer, topic, timeout=10)]
         consumer.assign(tps)
         for tp in tps:
             consumer.seek(tp, 0)
@@ -94,27 +90,33 @@ async def raw_loop(platform: PlatformSettings, topic: str, n: int) -> float:
         await consumer.stop()
 
 
-class TimedFolder(Folder):
-    """The production folder, noting when each batch became visible (for the benchmark only)."""
+class TimedWriter(MetricsWriter):
+    """The production writer, noting when each event's indicator changes were published (for the benchmark only)."""
 
     first: float | None = None
     sent: dict[str, float]
     latencies: list[float]
+    _unflushed: list[str]
 
-    async def process(self, batches):  # type: ignore[no-untyped-def]
-        if batches and self.first is None:
+    async def fold(self, msg: Any) -> None:
+        if self.first is None:
             self.first = time.perf_counter()
-        await super().process(batches)
+        await super().fold(msg)
+        ce_id = next((v.decode() for k, v in msg.headers or () if k == "ce_id"), None)
+        if ce_id is not None:
+            self._unflushed.append(ce_id)
+
+    async def flush(self) -> None:
+        folded, self._unflushed = self._unflushed, []
+        await super().flush()
         done = time.perf_counter()
-        for records in batches.values():
-            for msg in records:
-                ce_id = next((v.decode() for k, v in msg.headers if k == "ce_id"), None)
-                sent = self.sent.pop(ce_id, None) if ce_id else None
-                if sent is not None:
-                    self.latencies.append(done - sent)
+        for ce_id in folded:
+            sent = self.sent.pop(ce_id, None)
+            if sent is not None:
+                self.latencies.append(done - sent)
 
 
-async def steady(platform: PlatformSettings, topic: str, folder: TimedFolder) -> None:
+async def steady(platform: PlatformSettings, topic: str, folder: TimedWriter) -> None:
     producer = kafka.producer(platform, linger_ms=1)
     await producer.start()
     try:
@@ -175,8 +177,8 @@ async def run(platform: PlatformSettings, report: Report) -> None:
 
     mongo: AsyncMongoClient = AsyncMongoClient(platform.mongo_url, tz_aware=True)
     db = mongo[f"{platform.topic_prefix}_metrics"]
-    folder = TimedFolder(platform, build_engine(settings), Snapshots(db), writer=True, max_batch=settings.max_batch)
-    folder.sent, folder.latencies = {}, []
+    folder = TimedWriter(settings, snapshots=Snapshots(db))
+    folder.sent, folder.latencies, folder._unflushed = {}, [], []
     await folder.start()
     try:
         deadline = time.monotonic() + 60

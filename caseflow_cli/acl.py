@@ -115,10 +115,16 @@ def _group(user: str, name: str, pattern: str) -> Grant:
     return Grant(user, "GROUP", name, pattern, "READ")
 
 
+def metrics_writer_topics(prefix: str) -> str:
+    """Name prefix of the faust metrics writer's internal topics (services/metrics/stream.py `app_id` + "-")."""
+    return f"{prefix}.{METRICS}.writer-"
+
+
 def grants_for(prefix: str) -> list[Grant]:
     """Every ACL for topic prefix ``prefix``; anything not listed is refused (no ACL means no access).
 
-    Nobody but admin gets CREATE: admin creates all topics when the ACLs are applied.  Idempotent
+    Nobody but admin gets CREATE (admin creates all topics when the ACLs are applied), except the metrics writer on
+    its own internal faust topics, whose names and settings faust decides.  Idempotent
     producers need no IDEMPOTENT_WRITE since Kafka 3.0 (WRITE on any topic suffices, KIP-679).
     """
     if not PREFIX_RE.match(prefix):
@@ -136,6 +142,10 @@ def grants_for(prefix: str) -> list[Grant]:
     out += _topic(METRICS, [*departments, *inbound], "READ", "DESCRIBE")
     out += _topic(METRICS, [t.indicators, t.deadletter], "WRITE", "DESCRIBE")
     out.append(_group(METRICS, f"{prefix}.{METRICS}.", "PREFIXED"))
+    # the faust writer creates and uses its own internal topics (table changelog, assignor leader), all named
+    # `<prefix>.metrics.writer-*`: the one CREATE grant, confined to that name prefix
+    out += [Grant(METRICS, "TOPIC", metrics_writer_topics(prefix), "PREFIXED", op)
+            for op in ("CREATE", "READ", "WRITE", "DESCRIBE")]  # fmt: skip
     # the router forwards department notices to partners and is the one gatekeeper that tells a partner
     # why its inbound event was refused (so the sender gets one notice, not one per department)
     out += _topic(ROUTER, [*departments, *inbound], "READ", "DESCRIBE")

@@ -22,7 +22,6 @@ if str(ROOT) not in sys.path:  # run as a plain script from anywhere
     sys.path.insert(0, str(ROOT))
 
 from caseflow_cli.acl import PARTNERS, grants_for  # noqa: E402
-from shared.topics import PARTNERS as PARTNER_NAMES  # noqa: E402
 from shared.topics import Topics  # noqa: E402
 
 BASE = ROOT / "deploy" / "k8s" / "base"
@@ -258,35 +257,11 @@ def pdb(workload: str) -> dict[str, Any]:
     }
 
 
-def worker_hpa() -> dict[str, Any]:
-    # more workers than partitions would sit idle: the group spreads PARTITIONS partitions per source topic
-    return {
-        "apiVersion": "autoscaling/v2",
-        "kind": "HorizontalPodAutoscaler",
-        "metadata": {"name": "caseflow-metrics-worker", "labels": labels("metrics-worker")},
-        "spec": {
-            "scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": "caseflow-metrics-worker"},
-            "minReplicas": 2,
-            "maxReplicas": PARTITIONS,
-            "metrics": [
-                {
-                    "type": "Resource",
-                    "resource": {"name": "cpu", "target": {"type": "Utilization", "averageUtilization": 70}},
-                }
-            ],
-            "behavior": {
-                # each scale step is a consumer-group rebalance; damp it
-                "scaleUp": {
-                    "stabilizationWindowSeconds": 60,
-                    "policies": [{"type": "Pods", "value": 2, "periodSeconds": 60}],
-                },
-                "scaleDown": {
-                    "stabilizationWindowSeconds": 300,
-                    "policies": [{"type": "Pods", "value": 1, "periodSeconds": 120}],
-                },
-            },
-        },
-    }
+def single_writer(doc: dict[str, Any]) -> dict[str, Any]:
+    """The metrics writer publishes global aggregates, so exactly one runs: replace it, never run two side by side."""
+    doc["spec"]["replicas"] = 1
+    doc["spec"]["strategy"] = {"type": "Recreate"}
+    return doc
 
 
 def platform_config() -> dict[str, Any]:
@@ -402,7 +377,7 @@ def kafka_topics() -> list[dict[str, Any]]:
     ]
 
 
-_OPS = {"READ": "Read", "WRITE": "Write", "DESCRIBE": "Describe"}
+_OPS = {"READ": "Read", "WRITE": "Write", "DESCRIBE": "Describe", "CREATE": "Create"}
 _PATTERN = {"LITERAL": "literal", "PREFIXED": "prefix"}
 
 
@@ -446,7 +421,7 @@ def render() -> dict[str, str]:
     files: dict[str, str] = {"platform-config.yaml": dump(platform_config())}
     for name, port in HTTP_SERVICES.items():
         files[f"{dns(name)}.yaml"] = dump(deployment(name, port, 2), service(name, port), pdb(name))
-    files["metrics-worker.yaml"] = dump(deployment("metrics-worker", None, 2), worker_hpa())
+    files["metrics-worker.yaml"] = dump(single_writer(deployment("metrics-worker", None, 1)))
     files["router.yaml"] = dump(deployment("router", None, 1))
     files["kafka-cluster.yaml"] = dump(*kafka_cluster())
     files["kafka-topics.yaml"] = dump(*kafka_topics())

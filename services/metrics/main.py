@@ -1,4 +1,7 @@
-"""Wiring of the metrics query API: a follower replica of the fold state (snapshot + topics) behind FastAPI."""
+"""Wiring of the metrics query API: a follower replica of the fold state behind FastAPI.
+
+The follower starts from the MongoDB snapshot the faust writer (`services.metrics.stream`) keeps and follows the
+source topics from the positions saved with it."""
 
 from __future__ import annotations
 
@@ -24,7 +27,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         settings.platform.mongo_url, tz_aware=True, serverSelectionTimeoutMS=5000
     )
     db = mongo[f"{settings.platform.topic_prefix}_metrics"]
-    folder = Folder(settings.platform, engine, Snapshots(db), writer=False, max_batch=settings.max_batch)
+    folder = Folder(settings.platform, engine, Snapshots(db), max_batch=settings.max_batch)
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: Any) -> AsyncIterator[None]:

@@ -1,8 +1,10 @@
 """Rebuild (重算): recompute every case state and indicator from the source topics from offset zero.
 
 `python -m services.metrics.rebuild [--write]` reads every department topic and partner inbound topic up to the
-end offsets present at start, with a progress bar, into a fresh engine; `--write` replaces the MongoDB snapshot
-(stop the writer first). Undecodable events are skipped here (the live writer already dead-lettered them).
+end offsets present at start, with a progress bar, into a fresh engine; folds are deterministic and idempotent,
+so the result equals the live writer's state. `--write` replaces the MongoDB snapshot the query API's followers
+start from (stop the writer first: it keeps saving that snapshot). The faust writer's own state is its changelog
+table, which this does not touch. Undecodable events are skipped here (the live writer dead-letters them).
 """
 
 from __future__ import annotations
@@ -39,7 +41,7 @@ async def rebuild(
         tps = [
             TopicPartition(t, p)
             for t in source_topics(Topics(platform.topic_prefix))
-            for p in sorted(consumer.partitions_for_topic(t) or await _partitions(consumer, t))
+            for p in sorted(await kafka.partitions_of(consumer, t, timeout=10))
         ]
         consumer.assign(tps)
         await consumer.seek_to_beginning(*tps)
@@ -77,16 +79,6 @@ async def rebuild(
     finally:
         await consumer.stop()
     return engine, positions
-
-
-async def _partitions(consumer, topic: str) -> set[int]:  # type: ignore[no-untyped-def]
-    for _ in range(50):
-        await consumer._client.force_metadata_update()
-        parts = consumer.partitions_for_topic(topic)
-        if parts:
-            return set(parts)
-        await asyncio.sleep(0.2)
-    raise RuntimeError(f"topic {topic} has no partitions")
 
 
 async def rebuild_and_write(settings: Settings) -> int:

@@ -1,16 +1,13 @@
-"""The metrics worker: reads every department topic and the partner inbound topics and drives the pure folds.
+"""The metrics worker: every department topic and the partner inbound topics, folded into live indicators.
 
-Two roles share one loop (`Folder`):
-- the **writer** (`python -m services.metrics.worker`): folds, snapshots changed cases and the positions read to
-  MongoDB (cases first, positions after), publishes every changed indicator to `<prefix>.metrics.indicators`
-  (compacted, key `indicator|region|period`) and an alert when an indicator crosses its target, and parks
-  undecodable or unknown events on the dead-letter topic with the reason;
-- a **follower** (inside the query API): loads the same snapshot, follows the same topics from the saved
-  positions and folds into its own in-memory replica (folds are deterministic, so every replica agrees), feeding
-  queries and the SSE stream.
-
-faust-streaming is not used: the loop is plain aiokafka with manual partition assignment (see the service README
-notes in the final report); state survives restarts through the MongoDB snapshot.
+- the **writer** (`python -m services.metrics.worker`) is the faust-streaming app of `services.metrics.stream`:
+  it folds, keeps each case's fold state in a changelog-backed table, publishes every changed indicator to
+  `<prefix>.metrics.indicators` (compacted, key `indicator|region|period`) and an alert when an indicator crosses
+  its target (`Publisher`, below), parks undecodable or unknown events on the dead-letter topic with the reason,
+  and keeps the MongoDB snapshot (changed cases first, the positions folded after) that followers start from;
+- a **follower** (`Folder`, inside the query API): loads that snapshot, follows the same topics from the saved
+  positions with a plain aiokafka consumer and folds into its own in-memory replica (folds are deterministic and
+  idempotent by event id, so every replica agrees), feeding queries and the SSE stream.
 """
 
 from __future__ import annotations
@@ -18,7 +15,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
@@ -39,7 +35,7 @@ from shared.envelope import Envelope
 from shared.errors import CaseflowError
 from shared.events import EventRegistry
 from shared.events import registry as default_registry
-from shared.settings import PlatformSettings, load_settings
+from shared.settings import PlatformSettings
 from shared.topics import PARTNERS, Topics
 
 log = logging.getLogger(__name__)
@@ -85,8 +81,77 @@ def published(value: Value) -> dict[str, Any]:
     }
 
 
+class Publisher:
+    """Sends indicator changes and target crossings, parks dead letters, feeds in-process listeners (SSE).
+
+    Shared by the faust writer and the follower `Folder`; with no producer (a follower) only listeners are fed.
+    """
+
+    def __init__(self, topics: Topics, producer: AIOKafkaProducer | None = None) -> None:
+        self.topics = topics
+        self.producer = producer
+        self.listeners: list[Listener] = []
+        self.last_status: dict[str, str] = {}  # indicator|region|period → status last published
+
+    def prime(self, engine: MetricsEngine, now: datetime) -> None:
+        """Remember restored statuses, so the first crossing after a restart still alerts."""
+        self.last_status.clear()
+        for key in engine.aggregates.cells:
+            if key.endswith("|*") and "|hour:" not in key:
+                v = engine.value_of_cell(key, now)
+                self.last_status[f"{v.indicator}|{v.region}|{v.period}"] = v.status
+
+    async def park(self, msg: Any, reason: str, code: str) -> None:
+        """`msg`: anything with a Kafka record's topic, partition, offset, key, value and headers."""
+        if self.producer is not None:
+            log.warning("metrics: dead-lettering %s[%d]@%d: %s", msg.topic, msg.partition, msg.offset, reason)
+            await DeadLetters(self.producer, self.topics.deadletter, "metrics").park(msg, reason, code)
+
+    async def changed(self, engine: MetricsEngine, touched: set[str], now: datetime) -> list[Value]:
+        values = [
+            engine.value_of_cell(key, now) for key in sorted(touched) if key.endswith("|*") and "|hour:" not in key
+        ]
+        for listener in list(self.listeners):
+            listener(values)
+        if self.producer is None:
+            return values
+        futures = []
+        for v in values:
+            key = f"{v.indicator}|{v.region}|{v.period}"
+            body = published(v)
+            futures.append(await self._send(key, CHANGED, body, now))
+            before = self.last_status.get(key)
+            self.last_status[key] = v.status
+            if before in ("met", "not_met") and v.status in ("met", "not_met") and before != v.status:
+                futures.append(await self._send(f"alert|{key}", CROSSED, {**body, "previous_status": before}, now))
+        if futures:
+            await asyncio.gather(*futures)
+        return values
+
+    async def _send(self, key: str, event_type: str, data: dict[str, Any], now: datetime) -> asyncio.Future[Any]:
+        assert self.producer is not None
+        env = Envelope(
+            source="caseflow/metrics", type=event_type, time=now, subject=key[:128], correlationid=key[:128],
+            actor="service:metrics", data=data,
+        )  # fmt: skip
+        _, value, headers = env.to_kafka()
+        return await self.producer.send(self.topics.indicators, value=value, key=key.encode(), headers=headers)
+
+    def subscribe(self, region: str) -> tuple[asyncio.Queue[dict[str, Any]], Callable[[], None]]:
+        """SSE support: a queue of the region's indicator changes, and the function that unsubscribes it."""
+        queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue(maxsize=1000)
+
+        def listener(values: list[Value]) -> None:
+            for v in values:
+                if v.region == region and not queue.full():
+                    queue.put_nowait(published(v))
+
+        self.listeners.append(listener)
+        return queue, lambda: self.listeners.remove(listener)
+
+
 class Folder:
-    """One consumer loop folding the source topics into a `MetricsEngine` (writer or follower role)."""
+    """The follower: a read replica of the fold state (MongoDB snapshot + the source topics) for the query API."""
 
     def __init__(
         self,
@@ -94,7 +159,6 @@ class Folder:
         engine: MetricsEngine,
         snapshots: Snapshots,
         *,
-        writer: bool,
         registry: EventRegistry = default_registry,
         clock: Clock = lambda: datetime.now(UTC),
         max_batch: int = 2000,
@@ -102,40 +166,33 @@ class Folder:
         self.platform = platform
         self.engine = engine
         self.snapshots = snapshots
-        self.writer = writer
         self.registry = registry
         self.clock = clock
         self.max_batch = max_batch
         self.topics = Topics(platform.topic_prefix)
+        self.publisher = Publisher(self.topics)  # no producer: the writer publishes, a follower feeds SSE only
         self.positions: Positions = {}
-        self.listeners: list[Listener] = []
-        self.last_status: dict[str, str] = {}
         self.folded = 0
         self.dead_lettered = 0
         self.ready = asyncio.Event()
         self._consumer: AIOKafkaConsumer | None = None
-        self._producer: AIOKafkaProducer | None = None
         self._task: asyncio.Task[None] | None = None
         self._stopping = False
+
+    @property
+    def listeners(self) -> list[Listener]:
+        return self.publisher.listeners
 
     # -- lifecycle ----------------------------------------------------------------------------------------------
     async def start(self) -> None:
         await kafka.ensure_topics(self.platform)
         restored, self.positions = await self.snapshots.restore(self.engine, self.clock())
-        log.info("metrics %s: restored %d cases", "writer" if self.writer else "follower", restored)
-        if self.writer:
-            now = self.clock()  # remember restored statuses so the first crossing after a restart still alerts
-            for key in self.engine.aggregates.cells:
-                if key.endswith("|*") and "|hour:" not in key:
-                    v = self.engine.value_of_cell(key, now)
-                    self.last_status[f"{v.indicator}|{v.region}|{v.period}"] = v.status
-            self._producer = kafka.producer(self.platform)
-            await self._producer.start()
+        log.info("metrics follower: restored %d cases", restored)
         self._consumer = kafka.consumer(self.platform, group_id=None, isolation_level="read_committed")
         await self._consumer.start()
         tps: list[TopicPartition] = []
         for topic in source_topics(self.topics):
-            parts = self._consumer.partitions_for_topic(topic) or await self._partitions(topic)
+            parts = await kafka.partitions_of(self._consumer, topic, timeout=15)
             tps += [TopicPartition(topic, p) for p in sorted(parts)]
         self._consumer.assign(tps)
         for tp in tps:
@@ -144,30 +201,18 @@ class Folder:
             self._consumer.seek(tp, self.positions.get((tp.topic, tp.partition), 0))
         self._task = asyncio.create_task(self.run(), name="metrics-folder")
 
-    async def _partitions(self, topic: str) -> set[int]:
-        assert self._consumer is not None
-        deadline = time.monotonic() + 15
-        while time.monotonic() < deadline:
-            await self._consumer._client.force_metadata_update()
-            parts = self._consumer.partitions_for_topic(topic)
-            if parts:
-                return set(parts)
-            await asyncio.sleep(0.2)
-        raise RuntimeError(f"topic {topic} has no partitions")
-
     async def stop(self) -> None:
         self._stopping = True
         if self._task is not None:
-            try:  # let the current batch finish its snapshot; cancel only if it hangs
+            try:  # let the current batch finish; cancel only if it hangs
                 await asyncio.wait_for(asyncio.shield(self._task), timeout=10)
             except (TimeoutError, Exception):
                 self._task.cancel()
                 with contextlib.suppress(asyncio.CancelledError, Exception):
                     await self._task
-        for client in (self._consumer, self._producer):
-            if client is not None:
-                with contextlib.suppress(Exception):
-                    await client.stop()
+        if self._consumer is not None:
+            with contextlib.suppress(Exception):
+                await self._consumer.stop()
 
     # -- the loop -----------------------------------------------------------------------------------------------
     async def run(self) -> None:
@@ -183,7 +228,7 @@ class Folder:
                 await self.process(batches)
             except asyncio.CancelledError:
                 raise
-            except Exception:  # never let one bad batch stop the service; the batch is re-read on restart
+            except Exception:  # never let one bad batch stop the service
                 log.exception("metrics: batch failed")
                 await asyncio.sleep(1)
             if not self.ready.is_set() and not batches:
@@ -192,82 +237,43 @@ class Folder:
     async def process(self, batches: dict[TopicPartition, list[ConsumerRecord]]) -> None:
         now = self.clock()
         touched: set[str] = set()
-        positions: Positions = {}
         for tp, records in batches.items():
             for msg in records:
                 try:
                     env = decode(msg, self.registry)
-                except CaseflowError as exc:
-                    await self._park(msg, exc.message, exc.code)
+                except CaseflowError:
+                    self.dead_lettered += 1  # the writer parks it on the dead-letter topic
                     continue
                 touched |= self.engine.apply(env, now)
                 self.folded += 1
             if records:
-                positions[(tp.topic, tp.partition)] = records[-1].offset + 1
+                self.positions[(tp.topic, tp.partition)] = records[-1].offset + 1
         touched |= self.engine.tick(now)
-        self.positions.update(positions)
-        if self.writer and positions:
-            await self.snapshots.save(self.engine, positions)  # cases first, positions after: replay-safe
         if touched:
             await self._changed(touched, now)
 
-    async def _park(self, msg: ConsumerRecord, reason: str, code: str) -> None:
-        self.dead_lettered += 1
-        if self.writer and self._producer is not None:
-            log.warning("metrics: dead-lettering %s[%d]@%d: %s", msg.topic, msg.partition, msg.offset, reason)
-            await DeadLetters(self._producer, self.topics.deadletter, "metrics").park(msg, reason, code)
-
     async def _changed(self, touched: set[str], now: datetime) -> None:
-        values = [
-            self.engine.value_of_cell(key, now) for key in sorted(touched) if key.endswith("|*") and "|hour:" not in key
-        ]
-        for listener in list(self.listeners):
-            listener(values)
-        if not self.writer or self._producer is None:
-            return
-        futures = []
-        for v in values:
-            key = f"{v.indicator}|{v.region}|{v.period}"
-            body = published(v)
-            futures.append(await self._send(key, CHANGED, body, now))
-            before = self.last_status.get(key)
-            self.last_status[key] = v.status
-            if before in ("met", "not_met") and v.status in ("met", "not_met") and before != v.status:
-                futures.append(await self._send(f"alert|{key}", CROSSED, {**body, "previous_status": before}, now))
-        if futures:
-            await asyncio.gather(*futures)
+        await self.publisher.changed(self.engine, touched, now)
 
-    async def _send(self, key: str, event_type: str, data: dict[str, Any], now: datetime) -> asyncio.Future[Any]:
-        assert self._producer is not None
-        env = Envelope(
-            source="caseflow/metrics", type=event_type, time=now, subject=key[:128], correlationid=key[:128],
-            actor="service:metrics", data=data,
-        )  # fmt: skip
-        _, value, headers = env.to_kafka()
-        return await self._producer.send(self.topics.indicators, value=value, key=key.encode(), headers=headers)
-
-    # -- SSE support --------------------------------------------------------------------------------------------
     def subscribe(self, region: str) -> tuple[asyncio.Queue[dict[str, Any]], Callable[[], None]]:
-        queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue(maxsize=1000)
-
-        def listener(values: list[Value]) -> None:
-            for v in values:
-                if v.region == region and not queue.full():
-                    queue.put_nowait(published(v))
-
-        self.listeners.append(listener)
-        return queue, lambda: self.listeners.remove(listener)
+        return self.publisher.subscribe(region)
 
 
 @contextlib.asynccontextmanager
 async def running_folder(settings: Settings, *, writer: bool, clock: Clock | None = None):  # type: ignore[no-untyped-def]
+    """The writer (the faust app, `running_writer`) or a follower replica, started and stopped around the block."""
+    if writer:
+        from services.metrics.stream import running_writer  # faust is imported only where the writer runs
+
+        async with running_writer(settings, clock=clock) as w:
+            yield w
+        return
     mongo: AsyncMongoClient = AsyncMongoClient(settings.platform.mongo_url, tz_aware=True)
     db = mongo[f"{settings.platform.topic_prefix}_metrics"]
     folder = Folder(
         settings.platform,
         build_engine(settings),
         Snapshots(db),
-        writer=writer,
         max_batch=settings.max_batch,
         clock=clock or (lambda: datetime.now(UTC)),
     )
@@ -279,23 +285,11 @@ async def running_folder(settings: Settings, *, writer: bool, clock: Clock | Non
         await mongo.close()
 
 
-async def serve(settings: Settings) -> None:
-    async with running_folder(settings, writer=True) as folder:
-        log.info("metrics worker folding %s", source_topics(folder.topics))
-        stop = asyncio.Event()
-        with contextlib.suppress(NotImplementedError):
-            import signal
-
-            loop = asyncio.get_running_loop()
-            for sig in (signal.SIGINT, signal.SIGTERM):
-                loop.add_signal_handler(sig, stop.set)
-        await stop.wait()
-
-
 def main() -> None:
-    settings = load_settings(Settings)
-    logging.basicConfig(level=settings.platform.log_level)
-    asyncio.run(serve(settings))
+    """`python -m services.metrics.worker` (what `make run` starts): the faust writer."""
+    from services.metrics.stream import main as stream_main
+
+    stream_main()
 
 
 if __name__ == "__main__":

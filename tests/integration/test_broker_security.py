@@ -87,7 +87,11 @@ def test_grants_give_each_partner_only_its_own_topics() -> None:
             ("TOPIC", "p.metrics.indicators", "DESCRIBE"),
             ("GROUP", f"p.partner.{partner}.", "READ"),
         }
-    assert not [g for g in grants if g.operation not in ("READ", "WRITE", "DESCRIBE")]  # no CREATE/ALTER/ALL
+    # no ALTER/ALL for anyone; CREATE only for the metrics writer's own faust topics (`p.metrics.writer-*`)
+    others = [g for g in grants if g.operation not in ("READ", "WRITE", "DESCRIBE")]
+    assert {(g.user, g.name, g.pattern, g.operation) for g in others} == {
+        ("metrics", "p.metrics.writer-", "PREFIXED", "CREATE")
+    }
     assert not [g for g in grants if g.user == acl.ADMIN]  # admin is a super user, needs none
 
 

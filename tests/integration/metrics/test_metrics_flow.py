@@ -1,6 +1,10 @@
-"""Events on the real Kafka → writer folds → indicator via the query API and on `metrics.indicators`;
-a duplicate counts once; unknown events are dead-lettered; a restarted writer keeps its state; a rebuild from
-offset zero equals the live state."""
+"""The faust writer on the real Kafka: events → folds → indicator via the query API and on `metrics.indicators`;
+a duplicate counts once; unknown events are dead-lettered; a restarted writer recovers its state from the table's
+changelog topic (not from the MongoDB snapshot, which is dropped first) and a full replay of the source topics
+(the group's offsets rewound to zero) counts nothing twice; a rebuild from offset zero equals the live state.
+
+Two app starts in all (faust apps are slow to start): the first writer uses the memory store, the restarted one
+the rocksdb store, so both recover from the changelog."""
 
 from __future__ import annotations
 
@@ -10,12 +14,15 @@ from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
+from aiokafka import TopicPartition
+from pymongo import AsyncMongoClient
 
 from services.metrics.config import Settings
 from services.metrics.domain import CHINA
 from services.metrics.main import create_app
 from services.metrics.rebuild import rebuild
-from services.metrics.worker import running_folder
+from services.metrics.stream import app_id, changelog_topic, running_writer
+from services.metrics.worker import source_topics
 from shared import kafka
 from shared.contracts.legal_aid import DefenceNotified, ProviderAssigned
 from shared.envelope import Envelope
@@ -73,8 +80,37 @@ async def read_until(platform, topic: str, done, timeout: float = 15) -> list:
     return out
 
 
-async def test_events_to_indicator_api_topic_duplicates_restart_and_rebuild(platform):
-    settings = Settings(platform=platform)
+async def rewind_writer_group(platform) -> None:
+    """Commit offset 0 on every source partition for the (stopped) writer's group: its next start replays all."""
+    consumer = kafka.consumer(platform, group_id=app_id(platform))
+    await consumer.start()
+    try:
+        tps = [
+            TopicPartition(t, p)
+            for t in source_topics(Topics(platform.topic_prefix))
+            for p in await kafka.partitions_of(consumer, t, timeout=10)
+        ]
+        consumer.assign(tps)
+        await consumer.commit(dict.fromkeys(tps, 0))
+    finally:
+        await consumer.stop()
+
+
+def read_to(writer, topic: str) -> int:  # type: ignore[no-untyped-def]
+    """Records of `topic` the writer has read (offsets start at 0 in every partition of a fresh topic)."""
+    return sum(offset for (t, _), offset in writer.read_to.items() if t == topic)
+
+
+async def drop_snapshot(platform) -> None:
+    mongo: AsyncMongoClient = AsyncMongoClient(platform.mongo_url, tz_aware=True)
+    try:
+        await mongo.drop_database(f"{platform.topic_prefix}_metrics")
+    finally:
+        await mongo.close()
+
+
+async def test_events_to_indicator_api_topic_duplicates_restart_and_rebuild(platform, tmp_path):
+    settings = Settings(platform=platform, state_dir=tmp_path)
     topics = Topics(platform.topic_prefix)
     legal_aid = topics.department("legal_aid")
     now = datetime.now(UTC)
@@ -90,10 +126,12 @@ async def test_events_to_indicator_api_topic_duplicates_restart_and_rebuild(plat
         return r.json()
 
     async with (
-        running_folder(settings, writer=True) as writer,
+        running_writer(settings) as writer,
         app.router.lifespan_context(app),
         httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t", headers=headers) as client,
     ):
+        assert writer.app.conf.id == f"{platform.topic_prefix}.metrics.writer"  # the group the ACL grants
+        assert not writer.partial  # the only member owns every source partition
         # the same event twice (redelivery) + one of an unknown type
         await produce(platform, legal_aid, [first, first, second, assignment("la-1", now - timedelta(hours=1))],
                       raw=[(uv, uh)])  # fmt: skip
@@ -102,17 +140,20 @@ async def test_events_to_indicator_api_topic_duplicates_restart_and_rebuild(plat
             body = await coverage(client)
             return (body["numerator"], body["denominator"]) == (1, 2)
 
-        await eventually(visible, timeout=20, what="coverage 1/2 via the API")
+        await eventually(visible, timeout=30, what="coverage 1/2 via the API")
         assert (await coverage(client))["status"] == "not_met"
         tl = (await client.get("/cases/court-la-1/timeline")).json()
         assert [s["event_type"] for s in tl["steps"]] == [
             "caseflow.legal_aid.defence_notified",
             "caseflow.legal_aid.provider_assigned",
         ]
-        await eventually(lambda: writer.dead_lettered == 1, timeout=10, what="unknown event dead-lettered")
-        await eventually(lambda: writer.folded == 4, timeout=10, what="the writer folded all four events")
+        # at least once: faust may deliver an event again (it seeks back after a rebalance), so count offsets
+        await eventually(lambda: read_to(writer, legal_aid) == 5, timeout=10, what="the writer read all five events")
+        assert writer.folded >= 4 and writer.dead_lettered >= 1
+        assert len(writer.engine.cases["la-1"].steps) == 2  # the duplicate notice counted once in the writer too
         dead = await read_topic(platform, topics.deadletter, expect=1, timeout=10)
         assert dict(dead[0].headers)["dlq_error"] == b"unknown_event_type"
+        assert b"teleported" in dict(dead[0].headers)["dlq_reason"]
 
     day = "day:" + (now - timedelta(hours=2)).astimezone(CHINA).strftime("%Y-%m-%d")
     key = f"criminal_aid_coverage|{CITY}|{day}".encode()
@@ -121,10 +162,25 @@ async def test_events_to_indicator_api_topic_duplicates_restart_and_rebuild(plat
     latest = [json.loads(r.value) for r in records if r.key == key][-1]
     assert (latest["numerator"], latest["denominator"], latest["status"]) == (1, 2, "not_met")
     assert any(dict(r.headers)["ce_type"] == b"caseflow.metrics.indicator_changed" for r in records)
+    changelog = await read_topic(platform, changelog_topic(platform), expect=2, timeout=10)
+    assert {r.key for r in changelog} == {b"la-1", b"la-2"}
 
-    # restart: the new writer resumes from the snapshot; a replayed old event and a new one
-    async with running_folder(settings, writer=True) as writer2:
-        assert set(writer2.engine.cases) >= {"la-1", "la-2"}
+    # restart with nothing but the changelog to recover from, and every source event replayed from offset zero
+    await drop_snapshot(platform)
+    await rewind_writer_group(platform)
+    async with running_writer(settings.model_copy(update={"store": "rocksdb://"})) as writer2:
+        assert writer2.recovered_cases == 2  # read from the changelog before any event was folded
+        assert set(writer2.engine.cases) == {"la-1", "la-2"}
+        await eventually(
+            lambda: read_to(writer2, legal_aid) == 5,
+            timeout=30,
+            what=lambda: f"the replay of all five source events (read to {writer2.read_to}, folded {writer2.folded})",
+        )
+        assert writer2.folded >= 4 and writer2.dead_lettered >= 1
+        replayed = writer2.engine.value("criminal_aid_coverage", CITY, "last-24h", datetime.now(UTC))
+        assert (replayed.numerator, replayed.denominator) == (1, 2)  # a replayed event never counts twice
+        assert len(writer2.engine.cases["la-1"].steps) == 2
+        # a duplicate of an old event and a new one
         await produce(platform, legal_aid, [second, assignment("la-2", now - timedelta(minutes=30))])
         await eventually(
             lambda: writer2.engine.value("criminal_aid_coverage", CITY, "last-24h", datetime.now(UTC)).numerator == 2,
@@ -140,3 +196,4 @@ async def test_events_to_indicator_api_topic_duplicates_restart_and_rebuild(plat
         rebuilt, _ = await rebuild(settings, now=at, show_progress=False)
         assert rebuilt.aggregates.cells == writer2.engine.aggregates.cells
         assert rebuilt.cases == writer2.engine.cases
+    assert any((tmp_path / app_id(platform)).rglob("*.sst")) or any((tmp_path / app_id(platform)).rglob("CURRENT"))

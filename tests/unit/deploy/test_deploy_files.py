@@ -104,11 +104,10 @@ def test_every_workload_runs_non_root_on_a_read_only_root() -> None:
             assert sc["capabilities"]["drop"] == ["ALL"], name
 
 
-def test_metrics_worker_scales_up_to_the_partition_count() -> None:
-    hpa = by_kind("HorizontalPodAutoscaler")["caseflow-metrics-worker"]["spec"]
-    partitions = {t["spec"]["partitions"] for t in by_kind("KafkaTopic").values()}
-    assert hpa["scaleTargetRef"]["name"] == "caseflow-metrics-worker"
-    assert partitions == {12} and hpa["maxReplicas"] == 12 and 2 <= hpa["minReplicas"] <= hpa["maxReplicas"]
+def test_exactly_one_metrics_writer_runs_even_during_a_rollout() -> None:
+    spec = by_kind("Deployment")["caseflow-metrics-worker"]["spec"]
+    assert spec["replicas"] == 1 and spec["strategy"] == {"type": "Recreate"}
+    assert "caseflow-metrics-worker" not in by_kind("HorizontalPodAutoscaler")
 
 
 def test_secrets_come_from_the_cluster_and_none_is_literal() -> None:
@@ -166,13 +165,13 @@ def test_every_topic_has_a_kafka_topic() -> None:
 
 
 def test_kafka_users_mirror_the_acl_table() -> None:
-    ops = {"Read": "READ", "Write": "WRITE", "Describe": "DESCRIBE"}
+    ops = {"Read": "READ", "Write": "WRITE", "Describe": "DESCRIBE", "Create": "CREATE"}
     patterns = {"literal": "LITERAL", "prefix": "PREFIXED"}
     users = by_kind("KafkaUser")
-    kafka_services = {n for n in services_in_tree() if n != "gateway" and uses_kafka(n)}
-    assert {"intake", "legal_aid", "mediation", "notary", "metrics"} <= kafka_services
+    kafka_services = {n for n in services_in_tree() if uses_kafka(n)}
+    assert {"intake", "legal_aid", "mediation", "notary", "metrics", "gateway"} <= kafka_services
     expected_users = {*kafka_services, "router", *PARTNERS}
-    assert set(users) == {u.replace("_", "-") for u in expected_users | {"gateway"}}
+    assert set(users) == {u.replace("_", "-") for u in expected_users}
     grants = grants_for("caseflow")
     for user in expected_users:
         spec = users[user.replace("_", "-")]["spec"]
@@ -235,7 +234,7 @@ def test_compose_runs_every_service_against_the_cluster() -> None:
         s["environment"]["CASEFLOW_SERVICE"]: s for s in svc.values() if "CASEFLOW_SERVICE" in s.get("environment", {})
     }
     assert set(roles) == {*services_in_tree(), "metrics-worker", "router"}
-    assert roles["metrics-worker"]["deploy"]["replicas"] == 2
+    assert roles["metrics-worker"]["deploy"]["replicas"] == 1
     for role, s in roles.items():
         env = s["environment"]
         assert env["CASEFLOW_KAFKA_BOOTSTRAP"].count(",") == 2, role

@@ -1,19 +1,24 @@
 """The worker's pieces without Kafka: decoding (unknown → error for the dead-letter topic), live push to SSE
-subscribers of a region, and the published form of an indicator change."""
+subscribers of a region, the published form of an indicator change and the target-crossing alert."""
 
 from __future__ import annotations
 
+import asyncio
+import json
+from datetime import timedelta
 from types import SimpleNamespace
 
 import pytest
 
 from services.metrics.config import Settings
-from services.metrics.worker import Folder, build_engine, decode
+from services.metrics.domain import CHINA
+from services.metrics.worker import Folder, Publisher, build_engine, decode
 from shared.envelope import Envelope
 from shared.errors import MalformedEvent, UnknownEventType
 from shared.events import registry
 from shared.settings import PlatformSettings
-from tests.unit.metrics.helpers import T0, notified
+from shared.topics import Topics
+from tests.unit.metrics.helpers import T0, assigned, notified
 
 
 def record(env: Envelope) -> SimpleNamespace:
@@ -34,7 +39,7 @@ def test_decode_refuses_unknown_types_and_invalid_payloads():
 
 async def test_region_subscribers_receive_indicator_changes_of_their_region_only():
     settings = Settings(follow=False, platform=PlatformSettings(topic_prefix="unitmetrics"))
-    folder = Folder(settings.platform, build_engine(settings), snapshots=None, writer=False)  # type: ignore[arg-type]
+    folder = Folder(settings.platform, build_engine(settings), snapshots=None)  # type: ignore[arg-type]
     city, other = folder.subscribe("431000000000"), folder.subscribe("440200000000")
     touched = folder.engine.apply(notified("la-1", at=T0), T0)
     await folder._changed(touched, T0)
@@ -45,3 +50,52 @@ async def test_region_subscribers_receive_indicator_changes_of_their_region_only
     assert other[0].empty()
     city[1]()
     assert len(folder.listeners) == 1
+
+
+class FakeProducer:
+    def __init__(self) -> None:
+        self.sent: list[tuple[str, bytes, dict[str, bytes]]] = []
+
+    async def send(self, topic: str, *, value: bytes, key: bytes, headers: list) -> asyncio.Future[None]:
+        self.sent.append((topic, key, value, dict(headers)))
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        done.set_result(None)
+        return done
+
+
+async def test_publisher_sends_changes_keyed_by_indicator_and_an_alert_only_when_a_target_is_crossed():
+    settings = Settings(follow=False, platform=PlatformSettings(topic_prefix="unitmetrics"))
+    engine = build_engine(settings)
+    producer = FakeProducer()
+    publisher = Publisher(Topics("unitmetrics"), producer)  # type: ignore[arg-type]
+    key = f"criminal_aid_coverage|431000000000|day:{T0.astimezone(CHINA):%Y-%m-%d}".encode()
+
+    await publisher.changed(engine, engine.apply(notified("la-1", at=T0), T0), T0)
+    assert {t for t, *_ in producer.sent} == {"unitmetrics.metrics.indicators"}
+    first = [json.loads(v) for _, k, v, _ in producer.sent if k == key]
+    assert [(b["numerator"], b["denominator"], b["status"]) for b in first] == [(0, 1, "not_met")]
+    assert not any(k.startswith(b"alert|") for _, k, _, _ in producer.sent)  # no status before: no crossing
+
+    producer.sent.clear()
+    later = T0 + timedelta(hours=1)
+    await publisher.changed(engine, engine.apply(assigned("la-1", later), later), later)
+    alerts = [(json.loads(v), h) for _, k, v, h in producer.sent if k == b"alert|" + key]
+    assert len(alerts) == 1
+    body, headers = alerts[0]
+    assert (body["previous_status"], body["status"]) == ("not_met", "met")
+    assert headers["ce_type"] == b"caseflow.metrics.indicator_target_crossed"
+
+
+async def test_a_primed_publisher_alerts_on_the_first_crossing_after_a_restart():
+    settings = Settings(follow=False, platform=PlatformSettings(topic_prefix="unitmetrics"))
+    before = build_engine(settings)
+    before.apply(notified("la-1", at=T0), T0)
+    restarted = build_engine(settings)  # what a recovered writer holds: the same cases, nothing published yet
+    for case in before.cases.values():
+        restarted.restore(case, T0)
+    producer = FakeProducer()
+    publisher = Publisher(Topics("unitmetrics"), producer)  # type: ignore[arg-type]
+    publisher.prime(restarted, T0)
+    later = T0 + timedelta(hours=1)
+    await publisher.changed(restarted, restarted.apply(assigned("la-1", later), later), later)
+    assert any(k.startswith(b"alert|criminal_aid_coverage|431000000000|") for _, k, _, _ in producer.sent)
