@@ -193,6 +193,7 @@ class Step:
     event_type: str
     actor: str
     subject: str
+    traceparent: str | None = None  # W3C trace context: operations open the step's trace from the timeline
 
 
 @dataclass(frozen=True, slots=True)
@@ -234,6 +235,9 @@ class CaseState:
     references: tuple[str, ...] = ()
     deadlines: tuple[Deadline, ...] = ()
     marks: tuple[Mark, ...] = ()
+    # a village/community's legal advisor stream (intake advisor events): who advises it now, once told
+    advisor: str | None = None
+    advisor_known: bool = False
 
 
 def department_of(event_type: str) -> str:
@@ -267,17 +271,33 @@ def fold(case: CaseState, env: Any, catalogue: Catalogue) -> CaseState:
         refs = (*refs, ref)
     deadlines = _fold_deadlines(case.deadlines, env, data, catalogue, region)
     marks = _fold_marks(case.marks, env, data, dept, catalogue)
+    advisor, advisor_known = _fold_advisor(case, etype, data)
     return replace(
         case,
+        advisor=advisor,
+        advisor_known=advisor_known,
         region=region,
         channel=channel,
-        steps=(*case.steps, Step(at, dept, etype, env.actor, env.subject)),
+        steps=(*case.steps, Step(at, dept, etype, env.actor, env.subject, getattr(env, "traceparent", None))),
         event_ids=case.event_ids | {env.id},
         subjects=subjects,
         references=refs,
         deadlines=deadlines,
         marks=marks,
     )
+
+
+ADVISOR_ASSIGNED = "caseflow.intake.advisor_assigned"
+ADVISOR_UNASSIGNED = "caseflow.intake.advisor_unassigned"
+
+
+def _fold_advisor(case: CaseState, etype: str, data: Mapping[str, Any]) -> tuple[str | None, bool]:
+    """村居法律顾问: the advisor a village's stream names now (an unassignment of someone else changes nothing)."""
+    if etype == ADVISOR_ASSIGNED:
+        return str(data["advisor_id"]), True
+    if etype == ADVISOR_UNASSIGNED and (not case.advisor_known or case.advisor == data.get("advisor_id")):
+        return None, True
+    return case.advisor, case.advisor_known
 
 
 def _region_in(data: Mapping[str, Any]) -> str | None:
@@ -509,6 +529,10 @@ class Reference:
 
     def villages_under(self, region: str) -> list[str]:
         return [v for v in self.villages if region in region_ancestors(v)]
+
+    def with_advisors(self, advisors: Mapping[str, str | None]) -> Reference:
+        """The shipped villages with the advisors the event stream has assigned since (events win)."""
+        return replace(self, villages={**self.villages, **advisors})
 
 
 class MissingPopulation(LookupError):

@@ -43,7 +43,9 @@ _WINDOWS = {"last-24h": 24, "last-7d": 24 * 7}
 class MetricsEngine:
     def __init__(self, catalogue: Catalogue, reference: Reference, known_types: Iterable[str]) -> None:
         self.catalogue = catalogue
-        self.reference = reference
+        self.shipped_reference = reference
+        self.reference = reference  # the shipped data with the advisor changes folded from intake's events
+        self.advisors: dict[str, str | None] = {}  # village → advisor, from the event stream
         self.known_types = set(known_types)
         self.indicators = catalogue.by_id
         self._deadlines = catalogue.deadline_rules
@@ -85,19 +87,34 @@ class MetricsEngine:
         new = contributions(case, now, self.catalogue)
         old = self.applied.get(cid, ())
         if new == old and old_case is not None and old_case.region == case.region:
-            return set()
+            return self._advisor_changed(case, now)
         removed, added = old, new
         if old_case is not None and (old_case.region, old_case.channel) == (case.region, case.channel):
             # only the difference moves: most of a case's contributions survive an event unchanged
             before, after = Counter(old), Counter(new)
             removed, added = tuple((before - after).elements()), tuple((after - before).elements())
-        touched: set[str] = set()
+        touched: set[str] = self._advisor_changed(case, now)
         if old_case is not None:
             touched |= self.aggregates.add(removed, old_case.region, old_case.channel, -1)
         touched |= self.aggregates.add(added, case.region, case.channel, +1)
         self.applied[cid] = new
         if case.region:
             self.regions_seen.add(case.region)
+        return touched
+
+    def _advisor_changed(self, case: CaseState, now: datetime) -> set[str]:
+        """Fold a village's advisor into the reference data; the coverage cells of its regions if it moved."""
+        village = case.region
+        if not case.advisor_known or village is None or self.advisors.get(village, "-") == case.advisor:
+            return set()
+        self.advisors[village] = case.advisor
+        self.reference = self.shipped_reference.with_advisors(self.advisors)
+        self.regions_seen.add(village)
+        touched: set[str] = set()
+        for ind in self.catalogue.indicators:
+            if ind.kind == "advisor_coverage":
+                periods = [current_period(k, now) for k in ind.periods if k in ("day", "month", "year")]
+                touched |= {f"{ind.id}|{r}|{p}|*" for r in region_ancestors(village) for p in periods}
         return touched
 
     def tick(self, now: datetime) -> set[str]:

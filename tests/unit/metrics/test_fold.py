@@ -241,6 +241,44 @@ def test_advisor_coverage_from_reference_data_and_hours_from_events():
     assert (hours.value, hours.status) == (60.0, "met")
 
 
+def test_advisor_coverage_follows_intake_advisor_events_and_survives_a_restore():
+    """A village without an advisor in the shipped data gets one from intake's events: coverage moves live, an
+    unassignment of someone else changes nothing, a redelivery counts once, and a restored engine agrees."""
+    e = engine()
+    village, stream = "431002100002", "adv-431002100002"  # 华塘's neighbour: no advisor in regions.json
+
+    def advisor(kind: str, advisor_id: str, n: int):  # type: ignore[no-untyped-def]
+        field = "assigned_at" if kind == "assigned" else "unassigned_at"
+        return env(f"caseflow.intake.advisor_{kind}", stream, T0 + days(n), id=f"adv-{n}",
+                   village_region=village, advisor_id=advisor_id, **{field: T0 + days(n)})  # fmt: skip
+
+    touched = e.apply(advisor("assigned", "adv-431-0099", 1), LATER)
+    assert "advisor_coverage|431002000000|month:2026-04|*" in touched  # published to subscribers
+    assert "advisor_coverage|430000000000|month:2026-04|*" in touched  # every ancestor
+    cov = value(e, "advisor_coverage", region="431002000000")
+    assert (cov.numerator, cov.denominator, cov.value, cov.status) == (4, 4, 100.0, "met")
+    assert e.apply(advisor("assigned", "adv-431-0099", 1), LATER) == set()  # redelivered: nothing moves
+    assert e.apply(advisor("unassigned", "adv-431-0001", 2), LATER) == set()  # not this village's advisor
+    assert value(e, "advisor_coverage", region="431002000000").numerator == 4
+
+    restored = engine()
+    for case in e.cases.values():
+        restored.restore(case, LATER)
+    assert value(restored, "advisor_coverage", region="431002000000").numerator == 4
+
+    e.apply(advisor("unassigned", "adv-431-0099", 3), LATER)
+    cov = value(e, "advisor_coverage", region="431002000000")
+    assert (cov.numerator, cov.value, cov.status) == (3, 75.0, "not_met")
+
+
+def test_timeline_steps_carry_their_trace_context():
+    e = engine()
+    traceparent = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
+    e.apply(notified("la-tp").model_copy(update={"traceparent": traceparent}), T0)
+    [step] = e.timeline("la-tp", LATER)["steps"]
+    assert step["traceparent"] == traceparent and step["department"] == "legal_aid"
+
+
 def test_hotline_growth_compares_with_the_same_period_last_year():
     e = engine()
     last_year = T0 - days(365)
