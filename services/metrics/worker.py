@@ -31,6 +31,7 @@ from services.metrics.reference import load_catalogue, load_reference
 from services.metrics.store import Positions, Snapshots
 from shared import kafka
 from shared.consumer import DeadLetters
+from shared.contracts.metrics import IndicatorChanged, IndicatorTargetCrossed
 from shared.envelope import Envelope
 from shared.errors import CaseflowError
 from shared.events import EventRegistry
@@ -41,8 +42,9 @@ from shared.topics import PARTNERS, Topics
 log = logging.getLogger(__name__)
 Clock = Callable[[], datetime]
 Listener = Callable[[list[Value]], None]
-CHANGED = "caseflow.metrics.indicator_changed"
-CROSSED = "caseflow.metrics.indicator_target_crossed"
+# the registered contracts partners read (shared/contracts/metrics.py); `published` builds their payload
+CHANGED = IndicatorChanged.event_type
+CROSSED = IndicatorTargetCrossed.event_type
 
 
 def source_topics(topics: Topics) -> list[str]:
