@@ -256,8 +256,7 @@ async def pull(
 
 
 async def _partitions(consumer: Any, topic: str) -> set[int]:
-    await consumer._client.force_metadata_update()  # aiokafka has no public "refresh metadata"
-    parts = consumer.partitions_for_topic(topic)
-    if not parts:
-        raise Unavailable(f"topic {topic} not available")
-    return set(parts)
+    try:
+        return await kafka.partitions_of(consumer, topic, timeout=5)
+    except TimeoutError:
+        raise Unavailable(f"topic {topic} not available") from None
