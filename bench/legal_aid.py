@@ -1,4 +1,5 @@
-"""Legal aid: notified-defence notices per second from the court's inbound Kafka topic to a persisted case.
+"""Legal aid: notified-defence notices per second from the court's inbound Kafka topic to a persisted case,
+and the walk-in `POST /applications` command over HTTP (bench.http_command).
 
 The topic is pre-filled with N notices. The figure runs the service's own consumer (inbound guard, decode,
 inbox, command bus: idempotency check, load, decide, append, read-model update) until every case is persisted;
@@ -13,17 +14,30 @@ import asyncio
 from datetime import UTC, datetime
 
 import shared.contracts  # noqa: F401  (registers every event type)
+from bench import http_command
 from bench.common import Report, bench_platform
 from bench.partner_inbound import Subject, measure
 from services.legal_aid import consumers, domain, views
+from services.legal_aid.api import ApplicationIn
+from services.legal_aid.config import Settings
 from services.legal_aid.handlers import LegalAid
+from services.legal_aid.main import create_app
 from services.legal_aid.reference import load_profiles, load_providers
+from shared.auth import issue_token
 from shared.contracts.partners import DefenceKind, NotifiedDefenceRequested, ProceedingStage
 from shared.envelope import Envelope
 from shared.runtime import ServiceRuntime
 from shared.settings import PlatformSettings
 
 N_NOTICES = 500
+APPLICATION = {  # 蚌埠 wage claim: region served by a city profile, income below its threshold
+    "region": "340304000000",
+    "matter_type": "wages",
+    "matter": "unpaid wages at a building site",
+    "applicant": {"name": "张三", "id_number": "431002198506121230"},
+    "opposing_parties": [{"name": "李四", "id_number": "11010519491231002X"}],
+    "household_income_per_head": 1200,
+}
 
 
 def notice(i: int) -> Envelope:
@@ -57,6 +71,19 @@ async def run(settings: PlatformSettings, report: Report) -> None:
         envelopes=[notice(i) for i in range(N_NOTICES)],
         subject=subject,
     )
+    token = issue_token(settings, "dept:legal_aid", ["legal_aid:apply"])
+    own = http_command.isolated(settings)
+    command = http_command.Command(
+        settings=own,
+        service="legal_aid",
+        label="legal aid POST /applications",
+        app=create_app(Settings(platform=own)),
+        path="/applications",
+        model=ApplicationIn,
+        body=APPLICATION,
+        headers={"Authorization": f"Bearer {token}"},
+    )
+    await http_command.measure(report, command)
 
 
 def main() -> None:

@@ -5,7 +5,8 @@ The figure runs the service's own consumer (inbound guard, decode, inbox, commit
 bus: idempotency check, load, decide, append of registration + acknowledgement, read-model update) until every
 dispute is persisted, with the outbox relay publishing alongside; the baseline is a raw aiokafka consume loop
 over the same topic in the same run. Both are timed from the first record received to the last one done, so
-the consumer group join is left out of each. p50/p99 are per-referral handling latencies.
+the consumer group join is left out of each. p50/p99 are per-referral handling latencies. A second row runs the
+walk-in `POST /disputes` command over HTTP (bench.http_command).
 """
 
 from __future__ import annotations
@@ -14,13 +15,17 @@ import asyncio
 from datetime import UTC, datetime
 
 import shared.contracts  # noqa: F401  (registers every event type)
+from bench import http_command
 from bench.common import Report, bench_platform
 from bench.partner_inbound import Subject, measure
 from services.mediation import domain, views
+from services.mediation.api import RegisterIn
 from services.mediation.config import Settings
 from services.mediation.consumers import MediationConsumers
 from services.mediation.handlers import MediationService
+from services.mediation.main import create_app
 from services.mediation.reference import CommitteeRegistry
+from shared.auth import issue_token
 from shared.contracts.partners import DisputeReferred, ReferralKind
 from shared.envelope import Envelope
 from shared.runtime import ServiceRuntime
@@ -29,6 +34,12 @@ from shared.settings import PlatformSettings
 N_REFERRALS = 500
 REGIONS = ("431002001000", "500114001000", "340302001000")  # towns with a police-stationed committee
 TYPES = ("neighbourhood", "damages", "consumer", "contract_debt")
+WALK_IN = {  # 怀远县城关镇东关村: a village committee covers it
+    "dispute_type": "neighbourhood",
+    "region": "340321100205",
+    "parties": [{"person_ref": "p-" + "1" * 32}, {"person": {"name": "张三", "id_number": "11010519491231002X"}}],
+    "claim": "宅前通道被占",
+}
 
 
 def referral(i: int) -> Envelope:
@@ -67,6 +78,19 @@ async def run(settings: PlatformSettings, report: Report) -> None:
         envelopes=[referral(i) for i in range(N_REFERRALS)],
         subject=subject,
     )
+    token = issue_token(settings, "dept:mediation", ["mediation:write"])
+    own = http_command.isolated(settings)
+    command = http_command.Command(
+        settings=own,
+        service="mediation",
+        label="mediation POST /disputes",
+        app=create_app(Settings(platform=own, sweep_interval_seconds=0)),
+        path="/disputes",
+        model=RegisterIn,
+        body=WALK_IN,
+        headers={"Authorization": f"Bearer {token}"},
+    )
+    await http_command.measure(report, command)
 
 
 def main() -> None:

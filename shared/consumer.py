@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
-from aiokafka.errors import KafkaError
+from aiokafka.errors import CommitFailedError, IllegalStateError, KafkaError
 from opentelemetry import trace
 from opentelemetry.trace import SpanKind
 from pymongo.asynchronous.database import AsyncDatabase
@@ -39,22 +39,43 @@ _tracer = trace.get_tracer("caseflow.consumer")
 
 Handler = Callable[[Envelope, Event], Awaitable[None]]
 TRANSIENT = (PyMongoError, KafkaError, OSError, asyncio.TimeoutError)
+DUPLICATE_KEY = 11000
 
 
 class Inbox:
-    """Ids of events a consumer group has processed (MongoDB collection `inbox`)."""
+    """Ids of events a consumer group has processed (MongoDB collection `inbox`, `_id` = `<group>:<event id>`).
+
+    `seen` never queries `inbox` for ids it has not met before: FerretDB on SQLite answers `_id: {$in: ...}` by
+    scanning the whole collection, so a lookup per batch grows with everything the group ever handled. Instead
+    each id is first *claimed* by an insert into `inbox_claims` (a unique `_id`, so one indexed write per batch);
+    an id whose claim goes in has never been met, so it cannot be in `inbox`. Only ids already claimed — a
+    redelivery, a duplicate publish, or a claim whose handling a crash cut short — are looked up, and done means
+    "in `inbox`", as before: a claim alone never hides an event. Ids done before claims existed are not claimed,
+    so such an event redelivered afterwards is handled again; handlers key side effects on the event id.
+    """
 
     def __init__(self, db: AsyncDatabase, group: str) -> None:
         self._col = db["inbox"]
+        self._claims = db["inbox_claims"]
         self.group = group
 
     def _key(self, event_id: str) -> str:
         return f"{self.group}:{event_id}"
 
     async def seen(self, event_ids: Iterable[str]) -> set[str]:
-        keys = [self._key(i) for i in event_ids]
-        if not keys:
+        ids = list(dict.fromkeys(event_ids))
+        if not ids:
             return set()
+        now = datetime.now(UTC)
+        try:
+            await self._claims.insert_many([{"_id": self._key(i), "at": now} for i in ids], ordered=False)
+            return set()  # every id new: nothing to look up
+        except BulkWriteError as exc:
+            errors = exc.details.get("writeErrors", [])
+            if any(e.get("code") != DUPLICATE_KEY for e in errors):
+                raise
+            met = [ids[e["index"]] for e in errors]
+        keys = [self._key(i) for i in met]
         prefix = len(self.group) + 1
         return {d["_id"][prefix:] async for d in self._col.find({"_id": {"$in": keys}}, {"_id": 1})}
 
@@ -235,7 +256,16 @@ class EventConsumer:
         await asyncio.gather(*(handle_case(items) for items in per_case.values()))
         await self._retry(lambda: self.inbox.record(done))
         if records:
-            await self._retry(lambda: self.consumer.commit({tp: records[-1].offset + 1}))
+            await self._retry(lambda: self._commit(tp, records[-1].offset + 1))
+
+    async def _commit(self, tp: TopicPartition, offset: int) -> None:
+        try:
+            await self.consumer.commit({tp: offset})
+        except (CommitFailedError, IllegalStateError) as exc:
+            # the group moved the partition (this process stalled past its session, say): a retry would spin
+            # forever on a partition it no longer owns; its owner resumes from the last commit, the inbox drops
+            # what was handled here
+            log.warning("%s: %s@%d not committed, the partition moved: %s", self.name, tp, offset, type(exc).__name__)
 
     async def _decode(self, msg: ConsumerRecord) -> tuple[ConsumerRecord, Envelope, Event] | None:
         try:

@@ -1,0 +1,49 @@
+"""Notary: the `POST /applications` command (a birth certificate notarisation with its materials) over HTTP
+through the real service, against a validate-only endpoint (bench.http_command).
+
+Standalone: `python -c 'import bench.notary as b; b.main()'` (make bench calls `run`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+from bench import http_command
+from bench.common import Report, bench_platform
+from services.notary.api import ApplicationIn
+from services.notary.config import Settings
+from services.notary.main import create_app
+from shared.auth import issue_token
+from shared.settings import PlatformSettings
+
+APPLICATION = {
+    "region": "431002001001",
+    "office": "GZ4310",
+    "matter": "birth",
+    "applicant_ref": "p-" + "a1" * 16,
+    "materials_supplied": ["id_card", "household_register", "birth_medical_certificate"],
+}
+
+
+async def run(settings: PlatformSettings, report: Report) -> None:
+    token = issue_token(settings, "dept:notary", ["notary:write"])
+    own = http_command.isolated(settings)
+    command = http_command.Command(
+        settings=own,
+        service="notary",
+        label="notary POST /applications",
+        app=create_app(Settings(platform=own)),
+        path="/applications",
+        model=ApplicationIn,
+        body=APPLICATION,
+        headers={"Authorization": f"Bearer {token}"},
+    )
+    await http_command.measure(report, command)
+
+
+def main() -> None:
+    asyncio.run(run(bench_platform(), Report()))
+
+
+if __name__ == "__main__":
+    main()
