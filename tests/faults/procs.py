@@ -31,9 +31,11 @@ class Program:
         return f"http://127.0.0.1:{self.port}" if self.port else None
 
 
-def service(name: str, port: int) -> Program:
+def service(name: str, port: int, *, label: str | None = None) -> Program:
+    """A department service; `label` names a further instance of it (same groups and database, its own port)."""
     argv = [sys.executable, "-m", "uvicorn", "--factory", f"services.{name}.main:create_app"]
-    return Program(name, [*argv, "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"], port)
+    argv += ["--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"]
+    return Program(label or name, argv, port)
 
 
 def module(name: str, mod: str) -> Program:
@@ -91,6 +93,27 @@ class Supervisor:
         proc.wait(timeout=10)
         return proc.pid
 
+    def pause(self, name: str) -> None:
+        """SIGSTOP: the process (its heartbeats included) freezes without closing a socket."""
+        os.killpg(self.procs[name].pid, signal.SIGSTOP)
+
+    def resume(self, name: str) -> None:
+        proc = self.procs[name]
+        if proc.poll() is None:  # a dead one has nothing to resume (and no process group to signal)
+            os.killpg(proc.pid, signal.SIGCONT)
+
+    def stop(self, name: str, timeout: float = 15) -> int:
+        """A clean stop (SIGTERM: the service leaves its consumer groups), kill -9 if it hangs."""
+        proc = self.procs[name]
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGTERM)
+            try:
+                proc.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait(timeout=5)
+        return proc.returncode
+
     def restart(self, name: str) -> subprocess.Popen[bytes]:
         proc = self.procs[name]
         if proc.poll() is None:
@@ -103,6 +126,7 @@ class Supervisor:
     def stop_all(self, timeout: float = 10) -> None:
         for proc in self.procs.values():
             if proc.poll() is None:
+                os.killpg(proc.pid, signal.SIGCONT)  # a paused one (a failed scenario) could not act on SIGTERM
                 os.killpg(proc.pid, signal.SIGTERM)
         deadline = time.monotonic() + timeout
         for proc in self.procs.values():

@@ -1,12 +1,13 @@
 """Faults under a steady load, each followed by a reconciliation: nothing acknowledged is lost or counted twice.
 
 Each scenario drives intake cases over HTTP (~6 commands/s) and partner requests on Kafka (~1/s) for about
-30 s, injects one fault a few seconds in, stops the load, waits until the platform is quiet and reconciles the
-whole session so far (`tests/faults/reconcile.py`). Figures are printed in the terminal summary.
+30 s (the rebalance 40 s), injects one fault a few seconds in, stops the load, waits until the platform is quiet
+and reconciles the whole session so far (`tests/faults/reconcile.py`). Figures are printed in the terminal summary.
 
 Recovery time: from the restart of what was broken until the platform is whole again — a broker back in the
 ISR of every partition; a service answering /readyz; FerretDB back and the first command acknowledged after it;
-the metrics worker publishing indicators again. FerretDB gets a clean stop (SIGTERM), the rest kill -9.
+the metrics worker publishing indicators again; a frozen consumer back in its group. FerretDB gets a clean stop
+(SIGTERM), a consumer to be evicted SIGSTOP, the rest kill -9.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from collections import Counter
 from collections.abc import Awaitable, Callable
 from dataclasses import asdict
 
+import httpx
 import pytest
 from aiokafka import TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
@@ -26,6 +28,7 @@ from aiokafka.admin import AIOKafkaAdminClient
 from caseflow_cli import infra
 from shared import kafka
 from shared.topics import Topics
+from tests.faults import groups, procs
 from tests.faults.conftest import ROWS, SERVICES, Rig
 from tests.faults.load import LoadDriver
 from tests.faults.reconcile import reconcile
@@ -38,14 +41,16 @@ PARTNER_RATE = 1.0
 FAULT_AT = 8.0
 
 
-async def _scenario(rig: Rig, name: str, fault: Callable[[LoadDriver], Awaitable[float]]) -> None:
+async def _scenario(
+    rig: Rig, name: str, fault: Callable[[LoadDriver], Awaitable[float]], load_seconds: float = LOAD_SECONDS
+) -> None:
     driver = rig.driver(case_rate=CASE_RATE, partner_rate=PARTNER_RATE)
     stop = asyncio.Event()
     started = time.monotonic()
     load = asyncio.create_task(driver.run(stop))
     await asyncio.sleep(FAULT_AT)
     recovery = await fault(driver)
-    await asyncio.sleep(max(0.0, LOAD_SECONDS - (time.monotonic() - started)))
+    await asyncio.sleep(max(0.0, load_seconds - (time.monotonic() - started)))
     stop.set()
     await load
     rig.ledger.commands += driver.ledger.commands
@@ -162,6 +167,88 @@ async def test_kill_the_metrics_worker_mid_run(rig: Rig) -> None:
         return time.monotonic() - t0
 
     await _scenario(rig, "d: kill -9 metrics worker", fault)
+
+
+async def test_pause_a_consumer_past_its_session_timeout(rig: Rig) -> None:
+    """Two mediation instances share its partner-inbound group; one is frozen (SIGSTOP) past the session timeout.
+
+    The coordinator must evict it and hand its partitions to the other instance, which then consumes from them
+    (its commits there move past where the frozen one stopped); thawed (SIGCONT), the frozen instance rejoins
+    and the group has two members again. Recovery: from the SIGCONT until the group is stable with both.
+    """
+    group = f"{rig.settings.topic_prefix}.mediation.partners"
+    # what shared/kafka.py gives every consumer (aiokafka's default unless overridden there)
+    probe = kafka.consumer(rig.settings, group_id=None)
+    session = probe._session_timeout_ms / 1000
+    await probe.stop()
+    port = max(p.port for p in rig.sup.programs.values() if p.port) + 1
+    rig.sup.start(procs.service("mediation", port, label="mediation-2"))
+    try:
+        await asyncio.to_thread(rig.sup.wait_ready, "mediation-2", 120)
+        await _group_settles(rig, group, members=2, timeout=90)
+
+        async def fault(_driver: LoadDriver) -> float:
+            before = await _group_settles(rig, group, members=2, timeout=60)
+            rig.sup.pause("mediation")
+            paused_at = time.monotonic()
+            try:
+                at_pause = await groups.committed(rig.settings, group)
+                after = await _group_settles(rig, group, members=1, timeout=session + 30)
+                evicted_in = time.monotonic() - paused_at
+                (survivor,) = after.members
+                assert survivor in before.members, f"a new member {survivor}, not one of {set(before.members)}"
+                taken = before.owned() - before.members[survivor]  # what the frozen member owned
+                assert taken, f"the frozen member owned nothing: {before}"
+                assert after.members[survivor] == before.owned(), f"the survivor took not all: {after}"
+                # the survivor consumes where the frozen member left off: its commits there move on
+                while True:
+                    now = await groups.committed(rig.settings, group)
+                    moved = sorted(
+                        f"{tp.topic}[{tp.partition}]" for tp in taken if now.get(tp, 0) > at_pause.get(tp, 0)
+                    )
+                    if moved:
+                        break
+                    assert time.monotonic() - paused_at < session + 60, f"nothing consumed on {taken} by the survivor"
+                    await asyncio.sleep(0.5)
+                taken_over_in = time.monotonic() - paused_at
+                await asyncio.sleep(max(0.0, session + 5 - (time.monotonic() - paused_at)))  # frozen well past it
+            finally:
+                rig.sup.resume("mediation")
+            t0 = time.monotonic()
+            frozen_for = t0 - paused_at
+            rejoined = await _group_settles(rig, group, members=2, timeout=90)
+            recovery = time.monotonic() - t0
+            assert rig.sup.alive("mediation"), "the thawed mediation instance died"
+            assert survivor in rejoined.members, f"the survivor left the group: {rejoined}"
+            async with httpx.AsyncClient(timeout=5) as client:
+                assert (await client.get(f"{rig.sup.programs['mediation'].url}/readyz")).status_code == 200
+            print(
+                f"\n  rebalance: frozen {frozen_for:.1f}s (session timeout {session:g}s), evicted after "
+                f"{evicted_in:.1f}s, survivor consumed from {moved} after {taken_over_in:.1f}s, "
+                f"group of 2 again {recovery:.1f}s after SIGCONT",
+                flush=True,
+            )
+            return recovery
+
+        await _scenario(rig, "e: SIGSTOP a consumer past its session", fault, load_seconds=40)
+    finally:
+        rig.sup.resume("mediation")  # a failure above must not leave it frozen
+        rig.sup.stop("mediation-2")
+
+
+async def _group_settles(rig: Rig, group: str, *, members: int, timeout: float) -> groups.GroupView:
+    """The group once it is stable with `members` members that between them own all of its partitions."""
+    deadline = time.monotonic() + timeout
+    view = None
+    while time.monotonic() < deadline:
+        try:
+            view = (await groups.describe(rig.settings, group)).get(group)
+        except Exception:  # noqa: BLE001 - a coordinator moving: ask again
+            view = None
+        if view is not None and view.stable and len(view.members) == members:
+            return view
+        await asyncio.sleep(0.5)
+    raise TimeoutError(f"{group} not stable with {members} members within {timeout:g} s: {view}")
 
 
 async def _end_offsets(rig: Rig, topic: str) -> int:
