@@ -21,6 +21,7 @@ MODULES = [
     "bench.referral",
     "bench.metrics",
 ]
+MODULE_TIMEOUT = 900.0  # seconds: a hung benchmark is reported as failed instead of blocking the report
 
 
 def main(selected: list[str]) -> int:
@@ -41,7 +42,7 @@ def main(selected: list[str]) -> int:
         print(f"\n== {name}", flush=True)
         try:
             if hasattr(module, "run"):
-                asyncio.run(module.run(settings, report))
+                asyncio.run(asyncio.wait_for(module.run(settings, report), MODULE_TIMEOUT))
             else:
                 result = module.main()
                 if inspect.iscoroutine(result):

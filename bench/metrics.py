@@ -197,7 +197,10 @@ async def run(platform: PlatformSettings, report: Report) -> None:
                        "lost": len(folder.sent)})
         )  # fmt: skip
     finally:
-        await folder.stop()
+        try:  # the figures are taken: a writer that does not stop in time must not hold the report back
+            await asyncio.wait_for(folder.stop(), 30)
+        except TimeoutError:
+            print("  metrics writer did not stop within 30 s; moving on", flush=True)
         await mongo.drop_database(db.name)
         await mongo.close()
 

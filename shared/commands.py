@@ -96,6 +96,8 @@ class CommandBus(Generic[S]):
                 state, stream = await self.load(stream_id)
                 new_events = self.decider.decide(command, state)
                 if not new_events:
+                    if stream.version:
+                        await self._heal(stream_id, state, stream.version)
                     return Outcome(stream_id, state, stream.version, (), False, _correlation(stream, ctx))
                 envelopes = self._wrap(stream, new_events, ctx)
                 try:
@@ -121,7 +123,15 @@ class CommandBus(Generic[S]):
     async def _replay_outcome(self, stream_id: str) -> Outcome[S]:
         state, stream = await self.load(stream_id)
         corr = stream.events[0].correlationid if stream.events else stream_id
+        await self._heal(stream_id, state, stream.version)
         return Outcome(stream_id, state, stream.version, (), True, corr)
+
+    async def _heal(self, stream_id: str, state: S, version: int) -> None:
+        """Run `on_committed` again for a stream a retry found already written: a process that died between its
+        commit and its view update (or a consumer cancelled there by a rebalance) left the view behind, and the
+        redelivery is what repairs it. The view write is version-guarded, so this is a no-op when it is current."""
+        if self.on_committed is not None and version:
+            await self.on_committed(stream_id, state, version, [])
 
     def _wrap(self, stream: Stream, events: list[Event], ctx: CommandContext) -> list[Envelope]:
         correlation = _correlation(stream, ctx)

@@ -104,9 +104,9 @@ async def test_relay_crash_between_publish_and_mark_delivers_each_event_once(har
     def crash_once(_commits):
         raise Crash("killed between publish and mark")
 
-    first = harness.relay(before_mark=crash_once)
-    for i in range(10):
+    for i in range(10):  # all stored first, so the crashing relay's one batch holds every event
         await harness.append_case(f"case-{i}", range(0, 5))
+    first = harness.relay(before_mark=crash_once)
     await eventually(lambda: first.published == 0 and harness.tasks[-1].done(), what="first relay to crash")
     assert isinstance(harness.tasks[-1].exception(), Crash)
     await eventually(

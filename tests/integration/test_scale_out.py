@@ -88,7 +88,16 @@ async def test_two_mediation_instances_share_referrals_and_one_leaving_under_loa
                 found = await first.state.cases.find({"status": "registered"}, limit=REFERRALS + 10)
                 return len(found) >= REFERRALS
 
-            await eventually(all_registered, timeout=90, what="every referral registered")
+            async def missing() -> str:
+                found = {d["_id"] for d in await first.state.cases.find({}, limit=REFERRALS + 10)}
+                lost = [e.subject for e in envelopes if referral_dispute_id("police", e.subject) not in found]
+                stats = [c.stats for c in first.state.runtime.consumers]
+                return f"{len(lost)} not registered, e.g. {lost[:3]}; first instance consumers {stats}"
+
+            try:
+                await eventually(all_registered, timeout=90, what="every referral registered")
+            except AssertionError:
+                raise AssertionError(await missing()) from None
             docs = await first.state.cases.find({}, limit=REFERRALS + 10)
             expected = {referral_dispute_id("police", env.subject) for env in envelopes}
             assert sorted(d["_id"] for d in docs) == sorted(expected)  # each once, none extra

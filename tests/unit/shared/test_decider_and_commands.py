@@ -55,6 +55,28 @@ async def test_same_idempotency_key_never_acts_twice():
     assert len(store.all_events()) == 2
 
 
+async def test_a_retry_repairs_the_view_a_crash_left_behind_after_the_commit():
+    """Died between commit and view update (or cancelled there by a rebalance): the redelivered command with the same
+    key appends nothing, but runs the view update again, so the view catches up instead of staying behind."""
+    views: list[tuple[str, int]] = []
+    crash = True
+
+    async def committed(stream_id, state, version, _envelopes):  # type: ignore[no-untyped-def]
+        nonlocal crash
+        if crash:
+            crash = False
+            raise asyncio.CancelledError  # the process stops right after its commit
+        views.append((stream_id, version))
+
+    store = InMemoryEventStore()
+    b = CommandBus(ticket, store, source="caseflow/test", registry=test_registry, on_committed=committed)
+    with pytest.raises(asyncio.CancelledError):
+        await b.execute("t-1", Open(title="x"), CommandContext(actor="a", idempotency_key="evt:1"))
+    assert views == [] and len(store.all_events()) == 1  # stored, view behind
+    again = await b.execute("t-1", Open(title="x"), CommandContext(actor="a", idempotency_key="evt:1"))
+    assert again.duplicate and views == [("t-1", 1)] and len(store.all_events()) == 1
+
+
 async def test_concurrent_commands_all_land_in_order():
     store = InMemoryEventStore()
     b = bus(store)
