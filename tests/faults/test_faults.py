@@ -32,6 +32,7 @@ from tests.faults import groups, procs
 from tests.faults.conftest import ROWS, SERVICES, Rig
 from tests.faults.load import LoadDriver
 from tests.faults.reconcile import reconcile
+from tests.integration.helpers import free_ports
 
 pytestmark = [pytest.mark.faults, pytest.mark.timeout(420)]
 
@@ -181,7 +182,8 @@ async def test_pause_a_consumer_past_its_session_timeout(rig: Rig) -> None:
     probe = kafka.consumer(rig.settings, group_id=None)
     session = probe._session_timeout_ms / 1000
     await probe.stop()
-    port = max(p.port for p in rig.sup.programs.values() if p.port) + 1
+    # a port the OS says is free now: a fixed one next to the others can be held by a client socket's ephemeral port
+    [port] = free_ports(1)
     rig.sup.start(procs.service("mediation", port, label="mediation-2"))
     try:
         await asyncio.to_thread(rig.sup.wait_ready, "mediation-2", 120)
