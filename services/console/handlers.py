@@ -33,7 +33,7 @@ async def throughput_by_department(up: Upstream, region: str, period: str) -> li
                 up,
                 "metrics",
                 "/indicators/throughput",
-                {"region": region, "period": _period_param(period), "dimension": f"dept:{d}"},
+                {"region": region, "period": period, "dimension": f"dept:{d}"},
             )  # fmt: skip
             for d in DEPARTMENTS
         )
@@ -45,19 +45,11 @@ async def drilldown(up: Upstream, indicator: str, region: str, period: str) -> l
     kids = regions.children(region)
     values = await asyncio.gather(
         *(
-            try_get(up, "metrics", f"/indicators/{indicator}", {"region": r.code, "period": _period_param(period)})
+            try_get(up, "metrics", f"/indicators/{indicator}", {"region": r.code, "period": period})
             for r in kids
         )  # fmt: skip
     )
     return list(zip(kids, values, strict=True))
-
-
-def _period_param(kind: str) -> str:
-    """Scorecard period kind → a period the single-value route accepts (the current calendar period or a window)."""
-    if kind.startswith("last-"):
-        return kind
-    now = datetime.now(UTC) + timedelta(hours=8)  # calendar periods are China-local in the metrics service
-    return {"day": f"day:{now:%Y-%m-%d}", "month": f"month:{now:%Y-%m}", "year": f"year:{now:%Y}"}[kind]
 
 
 # -- worklists ------------------------------------------------------------------------------------------------

@@ -5,22 +5,26 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel
 from sse_starlette.sse import EventSourceResponse
 
-from services.metrics.domain import Value
+from services.metrics.domain import Value, current_period
 from services.metrics.engine import MetricsEngine
-from services.metrics.worker import Folder
+from services.metrics.worker import Clock, Folder
 from shared.auth import Principal, require
 
 router = APIRouter(tags=["metrics"])
 READ = "metrics:read"
 Region = Annotated[str, Query(pattern=r"^\d{12}$", description="12-digit division code")]
-Period = Annotated[str, Query(description="day:YYYY-MM-DD | month:YYYY-MM | year:YYYY | last-24h | last-7d")]
+Period = Annotated[
+    str,
+    Query(description="day:YYYY-MM-DD | month:YYYY-MM | year:YYYY | last-24h | last-7d; a bare day, month or year "
+                      "is the current one (China time)"),
+]  # fmt: skip
 Dimension = Annotated[str, Query(pattern=r"^(\*|dept:[a-z_]+|channel:[a-z0-9_]+)$")]
 
 
@@ -34,11 +38,14 @@ def get_folder(request: Request) -> Folder:
     return folder
 
 
-def now() -> datetime:
-    return datetime.now(UTC)
+def get_now(request: Request) -> datetime:
+    """The app's clock (`create_app(clock=...)`), so calendar periods can be pinned in tests."""
+    clock: Clock = request.app.state.clock
+    return clock()
 
 
 EngineDep = Annotated[MetricsEngine, Depends(get_engine)]
+Now = Annotated[datetime, Depends(get_now)]
 
 
 class TargetOut(BaseModel):
@@ -110,11 +117,14 @@ async def indicator_value(
     indicator: str,
     engine: EngineDep,
     region: Region,
+    now: Now,
     period: Period = "last-7d",
     dimension: Dimension = "*",
     principal: Principal = require(READ),
 ) -> IndicatorValue:
-    return _out(engine, engine.value(indicator, region, period, now(), dimension))
+    if period in ("day", "month", "year"):
+        period = current_period(period, now)
+    return _out(engine, engine.value(indicator, region, period, now, dimension))
 
 
 @router.get("/indicators/{indicator}/series", response_model=list[IndicatorValue])
@@ -122,21 +132,23 @@ async def indicator_series(
     indicator: str,
     engine: EngineDep,
     region: Region,
+    now: Now,
     kind: Annotated[str, Query(pattern=r"^(day|month|year)$")] = "day",
     points: Annotated[int, Query(ge=1, le=366)] = 30,
     principal: Principal = require(READ),
 ) -> list[IndicatorValue]:
-    return [_out(engine, v) for v in engine.series(indicator, region, kind, points, now())]
+    return [_out(engine, v) for v in engine.series(indicator, region, kind, points, now)]
 
 
 @router.get("/regions/{region}/scorecard", response_model=list[IndicatorValue])
 async def scorecard(
     region: str,
     engine: EngineDep,
+    now: Now,
     period: Annotated[str, Query(pattern=r"^(day|month|year|last-24h|last-7d)$")] = "year",
     principal: Principal = require(READ),
 ) -> list[IndicatorValue]:
-    return [_out(engine, v) for v in engine.scorecard(region, period, now())]
+    return [_out(engine, v) for v in engine.scorecard(region, period, now)]
 
 
 @router.get("/regions/{region}/stream")
@@ -164,11 +176,13 @@ async def stream(
 
 
 @router.get("/cases/{case_id}/timeline")
-async def timeline(case_id: str, engine: EngineDep, principal: Principal = require(READ)) -> dict[str, Any]:
+async def timeline(
+    case_id: str, engine: EngineDep, now: Now, principal: Principal = require(READ)
+) -> dict[str, Any]:
     """Every step across departments and partners, time per department, every deadline met/pending/missed.
 
     `case_id` may be any department's case id, the correlation id or a partner's reference."""
-    return engine.timeline(case_id, now())
+    return engine.timeline(case_id, now)
 
 
 class Progress(BaseModel):
@@ -179,6 +193,6 @@ class Progress(BaseModel):
 
 
 @router.get("/cases/{case_id}/progress", response_model=Progress)
-async def progress(case_id: str, engine: EngineDep, principal: Principal = require(READ)) -> Progress:
+async def progress(case_id: str, engine: EngineDep, now: Now, principal: Principal = require(READ)) -> Progress:
     """进展查询: status and next step only — no actors, no other cases, no personal data."""
-    return Progress(**engine.progress(case_id, now()))
+    return Progress(**engine.progress(case_id, now))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 import httpx
@@ -15,9 +15,9 @@ from services.console.main import create_app as create_console
 from services.metrics.config import Settings as MetricsSettings
 from services.metrics.main import create_app as create_metrics
 from shared.settings import PlatformSettings
-from tests.unit.metrics.helpers import CHENZHOU_VILLAGE, applied, assigned, env, notified
+from tests.unit.metrics.helpers import CHENZHOU_VILLAGE, TODAY_NOON, applied, assigned, env, notified
 
-NOW = datetime.now(UTC)
+NOW = TODAY_NOON  # the metrics app's clock, pinned: its calendar day holds every seeded event
 CITY = "431000000000"
 PLATFORM = PlatformSettings(topic_prefix="unitconsole")
 DeptHandler = Callable[[httpx.Request], httpx.Response]
@@ -44,7 +44,7 @@ def seed(engine) -> None:  # type: ignore[no-untyped-def]
 
 @pytest.fixture
 def metrics_app():
-    app = create_metrics(MetricsSettings(follow=False, platform=PLATFORM))
+    app = create_metrics(MetricsSettings(follow=False, platform=PLATFORM), clock=lambda: NOW)
     seed(app.state.engine)
     return app
 

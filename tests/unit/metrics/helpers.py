@@ -12,6 +12,10 @@ from shared.envelope import Envelope
 from shared.events import registry
 
 T0 = datetime(2026, 3, 2, 1, 0, tzinfo=UTC)  # a Monday, 09:00 in China
+# Today's noon in China, as UTC: hours either side stay in the same China-local day, so "today" never splits the
+# test's events whenever the suite runs (a real clock at 00:03 China time did).
+_CHINA = timedelta(hours=8)
+TODAY_NOON = (datetime.now(UTC) + _CHINA).replace(hour=12, minute=0, second=0, microsecond=0) - _CHINA
 CHENZHOU_VILLAGE = "431002001001"
 SHAOGUAN_VILLAGE = "440203001001"
 EZHOU_TOWN = "420704001000"

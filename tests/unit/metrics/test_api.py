@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import httpx
 import pytest
@@ -11,16 +11,16 @@ from services.metrics.config import Settings
 from services.metrics.main import create_app
 from shared.settings import PlatformSettings
 from tests.conftest import token
-from tests.unit.metrics.helpers import CHENZHOU_VILLAGE, assigned, notified
+from tests.unit.metrics.helpers import CHENZHOU_VILLAGE, TODAY_NOON, assigned, notified
 
-NOW = datetime.now(UTC)
+NOW = TODAY_NOON  # the app's clock, pinned: its calendar day holds every event below
 CHENZHOU = "431000000000"
 
 
 @pytest.fixture
 async def client():
     settings = Settings(follow=False, platform=PlatformSettings(topic_prefix="unitmetrics"))
-    app = create_app(settings)
+    app = create_app(settings, clock=lambda: NOW)
     engine = app.state.engine
     engine.apply(notified("la-1", at=NOW - timedelta(hours=2)), NOW)
     engine.apply(assigned("la-1", NOW - timedelta(hours=1)), NOW)
