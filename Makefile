@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: venv validate-deploy run test test-unit test-integration test-faults bench lint fmt typecheck infra-up infra-down infra-status infra-wipe clean
+.PHONY: venv validate-deploy run test test-unit test-integration test-faults bench bench-down lint fmt typecheck infra-up infra-down infra-status infra-wipe clean
 
 $(STAMP): pyproject.toml requirements.lock
 	@test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -46,6 +46,10 @@ test-faults: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python -m bench
+
+## stop the benchmarks' own servers (.cache/bench-infra, ports 38092/38093/38017)
+bench-down: $(STAMP)
+	$(BIN)/python -m bench down
 
 ## deploy/ files: compose config, kustomize build, Kubernetes schema validation (tools cached in .cache/)
 validate-deploy: $(STAMP)

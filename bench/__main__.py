@@ -10,7 +10,8 @@ import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bench.common import Report, bench_platform
+from bench.common import BenchInfraSettings, Report, bench_platform
+from caseflow_cli import infra
 
 MODULES = [
     "bench.core",
@@ -111,4 +112,7 @@ operation was also taken with pymongo command monitoring and timers around the i
 
 
 if __name__ == "__main__":
+    if sys.argv[1:] == ["down"]:  # `make bench-down`: stop the benchmarks' servers
+        infra.down(BenchInfraSettings())
+        sys.exit(0)
     sys.exit(main(sys.argv[1:]))

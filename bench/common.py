@@ -6,9 +6,26 @@ import statistics
 import time
 import uuid
 from dataclasses import dataclass, field
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import SettingsConfigDict
 
 from caseflow_cli import infra
 from shared.settings import PlatformSettings
+
+
+class BenchInfraSettings(infra.InfraSettings):
+    """The benchmarks' own plaintext servers (`CASEFLOW_BENCH_INFRA_*`), apart from `make run`'s secure ones, so
+    a bench runs whether or not the demo is up and its load never shares a broker with the demo."""
+
+    model_config = SettingsConfigDict(env_prefix="CASEFLOW_BENCH_INFRA_", extra="ignore")
+
+    home: Path = infra.REPO_ROOT / ".cache" / "bench-infra"
+    kafka_port: int = Field(default=38092, ge=1, le=65535)
+    kafka_controller_port: int = Field(default=38093, ge=1, le=65535)
+    mongo_port: int = Field(default=38017, ge=1, le=65535)
+    secure: bool = False
 
 
 @dataclass
@@ -39,8 +56,8 @@ class Report:
 
 
 def bench_platform() -> PlatformSettings:
-    """Bench servers: the local `make run` infrastructure (started if needed), with a fresh topic prefix."""
-    status = infra.up(infra.InfraSettings())
+    """Bench servers (started if needed, left running: `make bench-down` stops them), with a fresh topic prefix."""
+    status = infra.up(BenchInfraSettings())
     return PlatformSettings(
         kafka_bootstrap=status.kafka_bootstrap,
         mongo_url=status.mongo_url,

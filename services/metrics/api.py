@@ -176,9 +176,7 @@ async def stream(
 
 
 @router.get("/cases/{case_id}/timeline")
-async def timeline(
-    case_id: str, engine: EngineDep, now: Now, principal: Principal = require(READ)
-) -> dict[str, Any]:
+async def timeline(case_id: str, engine: EngineDep, now: Now, principal: Principal = require(READ)) -> dict[str, Any]:
     """Every step across departments and partners, time per department, every deadline met/pending/missed.
 
     `case_id` may be any department's case id, the correlation id or a partner's reference."""

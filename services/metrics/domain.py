@@ -16,9 +16,10 @@ from __future__ import annotations
 import math
 import operator
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from datetime import UTC, datetime, timedelta, timezone
-from functools import lru_cache
+from functools import cached_property, lru_cache
+from operator import attrgetter
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -162,20 +163,57 @@ class Catalogue(_Frozen):
                     raise ValueError(f"{ind.id}: target for unknown profile {key!r}")
         return self
 
-    @property
+    # lookups the fold makes on every event, computed once per catalogue
+    @cached_property
     def by_id(self) -> dict[str, Indicator]:
         return {i.id: i for i in self.indicators}
 
-    @property
+    @cached_property
     def deadline_rules(self) -> dict[str, DeadlineRule]:
         return {d.id: d for d in self.deadlines}
 
+    @cached_property
+    def deadline_indicators(self) -> tuple[Indicator, ...]:
+        return tuple(i for i in self.indicators if i.kind == "deadline")
+
+    @cached_property
+    def _marking(self) -> dict[str, tuple[Indicator, ...]]:
+        out: dict[str, list[Indicator]] = {}
+        for ind in self.indicators:
+            if ind.kind not in ("deadline", "advisor_coverage"):
+                for event_type in dict.fromkeys(m.event for m in (*ind.denominator, *ind.numerator)):
+                    out.setdefault(event_type, []).append(ind)
+        return {t: tuple(inds) for t, inds in out.items()}
+
+    @cached_property
+    def _timing(self) -> dict[str, tuple[DeadlineRule, ...]]:
+        out: dict[str, list[DeadlineRule]] = {}
+        for rule in self.deadlines:
+            for event_type in dict.fromkeys(m.event for m in (*rule.start, *rule.end)):
+                out.setdefault(event_type, []).append(rule)
+        return {t: tuple(rules) for t, rules in out.items()}
+
+    def marking(self, event_type: str) -> tuple[Indicator, ...]:
+        """The counted indicators (not deadline or advisor coverage) whose rules name this event type, in order."""
+        return self._marking.get(event_type, ())
+
+    def timing(self, event_type: str) -> tuple[DeadlineRule, ...]:
+        """The deadline rules that this event type may start or end, in order."""
+        return self._timing.get(event_type, ())
+
+    @cached_property
+    def _profile_cache(self) -> dict[str, str]:
+        return {}
+
     def profile_of(self, region: str) -> str:
         """City profile of a 12-digit region: the nearest ancestor whose 6-digit code has a profile."""
-        for code in region_ancestors(region):
-            if code[:6] in self.profiles:
-                return code[:6]
-        return "default"
+        profile = self._profile_cache.get(region)
+        if profile is None:
+            if len(self._profile_cache) > 100_000:  # region codes come from events: bound what they can grow
+                self._profile_cache.clear()
+            codes = (code[:6] for code in region_ancestors(region))
+            profile = self._profile_cache[region] = next((c for c in codes if c in self.profiles), "default")
+        return profile
 
     def target(self, indicator: Indicator, region: str) -> Target | None:
         return indicator.targets.get(self.profile_of(region)) or indicator.targets.get("default")
@@ -238,6 +276,18 @@ class CaseState:
     # a village/community's legal advisor stream (intake advisor events): who advises it now, once told
     advisor: str | None = None
     advisor_known: bool = False
+
+
+def _pickle_as_arguments(*classes: type) -> None:
+    """Pickle these slotted dataclasses as (class, field values): the `__getstate__` that `dataclass(slots=True)`
+    adds walks `fields()` per object, which cost the writer ~10% of its time (every changed case is pickled to the
+    changelog). States pickled either way load either way."""
+    for cls in classes:
+        values = attrgetter(*(f.name for f in fields(cls)))
+        cls.__reduce__ = lambda self, _values=values: (type(self), _values(self))  # type: ignore[method-assign]
+
+
+_pickle_as_arguments(Step, Deadline, Mark, CaseState)
 
 
 def department_of(event_type: str) -> str:
@@ -310,7 +360,7 @@ def _fold_deadlines(
 ) -> tuple[Deadline, ...]:
     out = list(current)
     profile = catalogue.profile_of(region) if region else "default"
-    for rule in catalogue.deadlines:
+    for rule in catalogue.timing(env.type):
         for m in rule.start:
             if m.matches(env.type, data) and not any(d.rule == rule.id and d.subject == env.subject for d in out):
                 start = _time(data, m.time_field, env.time)
@@ -332,9 +382,7 @@ def _fold_marks(
     current: tuple[Mark, ...], env: Any, data: Mapping[str, Any], dept: str, catalogue: Catalogue
 ) -> tuple[Mark, ...]:
     marks = {(m.indicator, m.key): m for m in current}
-    for ind in catalogue.indicators:
-        if ind.kind in ("deadline", "advisor_coverage"):
-            continue
+    for ind in catalogue.marking(env.type):
         key = env.subject if ind.count == "case" else env.id
         den = next((m for m in ind.denominator if m.matches(env.type, data)), None)
         num = next((m for m in ind.numerator if m.matches(env.type, data)), None)
@@ -388,7 +436,7 @@ def contributions(case: CaseState, now: datetime, catalogue: Catalogue) -> tuple
                 out.append(Contribution(ind.id, m.closed_at, 1.0, 0.0, m.department, amount=hours))
         elif m.num:  # per_population, growth, advisor_hours: counts and sums
             out.append(Contribution(ind.id, m.at, 1.0, 0.0, m.department, amount=m.amount))
-    deadline_indicators = [i for i in catalogue.indicators if i.kind == "deadline"]
+    deadline_indicators = catalogue.deadline_indicators
     for d in case.deadlines:
         status = d.status(now)
         if status == "pending":
@@ -417,10 +465,17 @@ def period_keys(at: datetime) -> tuple[str, ...]:
     return ("day:" + local[:10], "month:" + local[:7], "year:" + local[:4], hour_bucket(at))
 
 
-def cell_keys(c: Contribution, region: str, channel: str | None) -> list[str]:
-    dims = ["*", f"dept:{c.department}"] + ([f"channel:{channel}"] if channel else [])
-    periods = period_keys(c.at)
-    return [f"{c.indicator}|{r}|{p}|{d}" for r in _ancestors(region) for p in periods for d in dims]
+@lru_cache(maxsize=65536)
+def hour_of(at: datetime) -> datetime:
+    """The UTC hour an instant falls in. Every period key of an instant (China-local day, month and year; UTC hour)
+    is the same for all instants of its hour, China being a whole number of hours from UTC."""
+    return at.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
+
+
+def cell_keys(indicator: str, department: str, hour: datetime, region: str, channel: str | None) -> list[str]:
+    dims = ["*", f"dept:{department}"] + ([f"channel:{channel}"] if channel else [])
+    periods = period_keys(hour)
+    return [f"{indicator}|{r}|{p}|{d}" for r in _ancestors(region) for p in periods for d in dims]
 
 
 @lru_cache(maxsize=65536)
@@ -428,29 +483,75 @@ def _ancestors(region: str) -> tuple[str, ...]:
     return tuple(region_ancestors(region))
 
 
-@dataclass
+_MAX_PENDING = 100_000
+
+
 class Aggregates:
-    """Sums per cell `indicator|region|period|dimension`: [numerator, denominator, amount]."""
+    """Sums per cell `indicator|region|period|dimension`: [numerator, denominator, amount].
 
-    cells: dict[str, list[float]] = field(default_factory=dict)
+    `add` only sums the change per (indicator, department, hour, region, channel); `settle` spreads the net
+    changes over the cells (every ancestor region × period × dimension, ~100 cells per contribution). Between two
+    settles, the events of one village, hour and indicator merge into one spread (or cancel), so a batch costs
+    what its distinct places and hours cost, not what its events cost. Reads settle first, so they never see a
+    half-applied batch.
+    """
 
-    def add(self, contribs: Iterable[Contribution], region: str | None, channel: str | None, sign: int) -> set[str]:
-        touched: set[str] = set()
+    def __init__(self) -> None:
+        self._cells: dict[str, list[float]] = {}
+        self._pending: dict[tuple[str, str, datetime, str, str | None], list[float]] = {}
+        self._touched: set[str] = set()  # cells changed since `take_touched`
+
+    @property
+    def cells(self) -> dict[str, list[float]]:
+        self.settle()
+        return self._cells
+
+    def add(self, contribs: Iterable[Contribution], region: str | None, channel: str | None, sign: int) -> None:
         if region is None:
-            return touched  # a case that never told its region cannot be placed
+            return  # a case that never told its region cannot be placed
+        pending = self._pending
         for c in contribs:
-            for key in cell_keys(c, region, channel):
-                cell = self.cells.setdefault(key, [0.0, 0.0, 0.0])
-                cell[0] += sign * c.num
-                cell[1] += sign * c.den
-                cell[2] += sign * c.amount
+            key = (c.indicator, c.department, hour_of(c.at), region, channel)
+            delta = pending.get(key)
+            if delta is None:
+                delta = pending[key] = [0.0, 0.0, 0.0]
+            delta[0] += sign * c.num
+            delta[1] += sign * c.den
+            delta[2] += sign * c.amount
+        if len(pending) > _MAX_PENDING:  # a long replay without reads (rebuild, restore) settles as it goes
+            self.settle()
+
+    def touch(self, keys: Iterable[str]) -> None:
+        """Cells whose value moved without a contribution (e.g. a reference-data change)."""
+        self._touched.update(keys)
+
+    def settle(self) -> None:
+        if not self._pending:
+            return
+        pending, self._pending = self._pending, {}
+        cells, touched = self._cells, self._touched
+        for (indicator, department, hour, region, channel), (num, den, amount) in pending.items():
+            if num == 0 and den == 0 and abs(amount) < 1e-9:
+                continue  # added and removed within the batch: no cell moves
+            for key in cell_keys(indicator, department, hour, region, channel):
+                cell = cells.get(key)
+                if cell is None:
+                    cell = cells[key] = [0.0, 0.0, 0.0]
+                cell[0] += num
+                cell[1] += den
+                cell[2] += amount
                 if cell[0] == 0 and cell[1] == 0 and abs(cell[2]) < 1e-9:
-                    del self.cells[key]
+                    del cells[key]
                 touched.add(key)
+
+    def take_touched(self) -> set[str]:
+        """The cells changed since the last call (settling first)."""
+        self.settle()
+        touched, self._touched = self._touched, set()
         return touched
 
     def get(self, key: str) -> tuple[float, float, float]:
-        cell = self.cells.get(key)
+        cell = self.cells.get(key)  # `cells` settles
         return (cell[0], cell[1], cell[2]) if cell else (0.0, 0.0, 0.0)
 
     def window(self, indicator: str, region: str, dim: str, now: datetime, hours: int) -> tuple[float, float, float]:

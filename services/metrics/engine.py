@@ -1,8 +1,9 @@
 """The live metrics state of one worker: case states, the contributions applied from each, and the aggregates.
 
-`MetricsEngine.apply(envelope, now)` runs the pure fold for the envelope's case, replaces that case's old
-contributions with its new ones in the aggregates and returns the cells that changed. `tick(now)` re-evaluates
-cases whose deadline has just passed (a missed deadline counts at once, not when the case finally closes).
+`MetricsEngine.apply(envelope, now)` runs the pure fold for the envelope's case and replaces that case's old
+contributions with its new ones in the aggregates; `take_changed()` returns the cells changed since it was last
+called (a publishing round). `tick(now)` re-evaluates cases whose deadline has just passed (a missed deadline
+counts at once, not when the case finally closes).
 Queries (value, scorecard, series, timeline, progress) read the same state. No I/O here: the worker persists
 case states and drives this from Kafka; the aggregates are always the sum of the cases' applied contributions,
 so they are rebuilt from case snapshots on start.
@@ -59,21 +60,32 @@ class MetricsEngine:
         self.dirty: set[str] = set()  # correlation ids changed since the last snapshot
 
     # -- folding ----------------------------------------------------------------------------------------------
-    def apply(self, env: Any, now: datetime) -> set[str]:
-        """Fold one envelope; returns the aggregate cells it changed (empty for a duplicate)."""
+    def apply(self, env: Any, now: datetime) -> bool:
+        """Fold one envelope; False when it changed nothing (a duplicate)."""
         cid = env.correlationid
         case = self.cases.get(cid) or CaseState(cid)
         new = fold(case, env, self.catalogue)
         if new is case:
-            return set()
-        return self._replace(new, now)
+            return False
+        self._replace(new, now)
+        return True
 
-    def restore(self, case: CaseState, now: datetime) -> None:
-        """Load a snapshotted case (on start): its contributions are re-added at `now`."""
-        self._replace(case, now)
-        self.dirty.discard(case.correlation_id)
+    def take_changed(self) -> set[str]:
+        """The aggregate cells changed since the last call."""
+        return self.aggregates.take_touched()
 
-    def _replace(self, case: CaseState, now: datetime) -> set[str]:
+    def restore_all(self, cases: Iterable[CaseState], now: datetime) -> int:
+        """Load snapshotted cases (on start): their contributions are re-added at `now`, as state, not as changes
+        to publish. Returns how many."""
+        n = 0
+        for case in cases:
+            self._replace(case, now)
+            self.dirty.discard(case.correlation_id)
+            n += 1
+        self.aggregates.take_touched()
+        return n
+
+    def _replace(self, case: CaseState, now: datetime) -> None:
         cid = case.correlation_id
         old_case = self.cases.get(cid)
         self.cases[cid] = case
@@ -86,47 +98,42 @@ class MetricsEngine:
         self.dirty.add(cid)
         new = contributions(case, now, self.catalogue)
         old = self.applied.get(cid, ())
+        self._advisor_changed(case, now)
         if new == old and old_case is not None and old_case.region == case.region:
-            return self._advisor_changed(case, now)
+            return
         removed, added = old, new
         if old_case is not None and (old_case.region, old_case.channel) == (case.region, case.channel):
             # only the difference moves: most of a case's contributions survive an event unchanged
             before, after = Counter(old), Counter(new)
             removed, added = tuple((before - after).elements()), tuple((after - before).elements())
-        touched: set[str] = self._advisor_changed(case, now)
         if old_case is not None:
-            touched |= self.aggregates.add(removed, old_case.region, old_case.channel, -1)
-        touched |= self.aggregates.add(added, case.region, case.channel, +1)
+            self.aggregates.add(removed, old_case.region, old_case.channel, -1)
+        self.aggregates.add(added, case.region, case.channel, +1)
         self.applied[cid] = new
         if case.region:
             self.regions_seen.add(case.region)
-        return touched
 
-    def _advisor_changed(self, case: CaseState, now: datetime) -> set[str]:
-        """Fold a village's advisor into the reference data; the coverage cells of its regions if it moved."""
+    def _advisor_changed(self, case: CaseState, now: datetime) -> None:
+        """Fold a village's advisor into the reference data; touches the coverage cells of its regions if it moved."""
         village = case.region
         if not case.advisor_known or village is None or self.advisors.get(village, "-") == case.advisor:
-            return set()
+            return
         self.advisors[village] = case.advisor
         self.reference = self.shipped_reference.with_advisors(self.advisors)
         self.regions_seen.add(village)
-        touched: set[str] = set()
         for ind in self.catalogue.indicators:
             if ind.kind == "advisor_coverage":
                 periods = [current_period(k, now) for k in ind.periods if k in ("day", "month", "year")]
-                touched |= {f"{ind.id}|{r}|{p}|*" for r in region_ancestors(village) for p in periods}
-        return touched
+                self.aggregates.touch(f"{ind.id}|{r}|{p}|*" for r in region_ancestors(village) for p in periods)
 
-    def tick(self, now: datetime) -> set[str]:
+    def tick(self, now: datetime) -> None:
         """Re-evaluate cases whose earliest open deadline has passed."""
-        touched: set[str] = set()
         while self._due and self._due[0][0] < now:
             _, cid = heapq.heappop(self._due)
             self._next.pop(cid, None)
             case = self.cases.get(cid)
             if case is not None:
-                touched |= self._replace(case, now)
-        return touched
+                self._replace(case, now)
 
     # -- validation -------------------------------------------------------------------------------------------
     def indicator(self, indicator_id: str) -> Indicator:

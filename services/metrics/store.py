@@ -57,10 +57,7 @@ class Snapshots:
         return {(d["topic"], d["partition"]): d["offset"] async for d in self.positions.find({})}
 
     async def restore(self, engine: MetricsEngine, now: datetime) -> tuple[int, Positions]:
-        n = 0
-        async for case in self.load_cases():
-            engine.restore(case, now)
-            n += 1
+        n = engine.restore_all([case async for case in self.load_cases()], now)
         return n, await self.load_positions()
 
     async def clear(self) -> None:

@@ -4,10 +4,12 @@
   `<prefix>.metrics.*`), broker and SASL credentials from `PlatformSettings`, table store `memory://` or
   `rocksdb://` (rocksdict) from `METRICS_STORE`, `topic_partitions` = the platform's partition count.
 - **Agent** `metrics-fold` over the source topics (raw bytes; CloudEvents binary mode, decoded with
-  `worker.decode`): each event is folded into the `MetricsEngine` and its case written to the table as it
-  arrives; the indicators changed are published in rounds (`flush`: every `batch_within` s, or after `max_batch`
-  events). Undecodable or unknown events go to the dead-letter topic with the reason and folding goes on
-  (delivery is at least once, so a redelivered bad event is parked again).
+  `worker.decode`), in batches (`take_events`: `max_batch` events or `batch_within` s): each event is folded
+  into the `MetricsEngine`, then each case the batch changed is written to the table once and the indicators the
+  batch changed are published once (`flush`), all before faust acks the batch. A timer flushes every
+  `batch_within` s too, for deadlines that pass while no event arrives. Undecodable or unknown events go to the
+  dead-letter topic with the reason and folding goes on (delivery is at least once, so a redelivered bad event
+  is parked again).
 - **Table** `cases` (changelog topic `<prefix>.metrics.writer-cases-changelog`): correlation id → the case's
   pickled fold state. A restarted or rebalanced writer recovers it from the changelog and rebuilds the engine's
   aggregates from it (they are the sum of the cases' contributions). The table uses the key partitioner, not the
@@ -159,8 +161,6 @@ class MetricsWriter:
         self.recovered_cases = 0  # cases the last recovery read from the changelog
         self.partial = False  # owns only some source partitions: publishes nothing (see _on_recovered)
         self.flushed = 0
-        self._touched: set[str] = set()  # aggregate cells changed since the last flush
-        self._pending = 0  # events folded since the last flush
         self.recovered = asyncio.Event()
         self._seek_back: asyncio.Future[None] | None = None
         self._lock = asyncio.Lock()  # one flush (publish round) at a time: changes of an indicator leave in order
@@ -214,13 +214,12 @@ class MetricsWriter:
             # changelog put it); a fold only ever adds event ids, so the case with more of them is the later one
             if held is None or len(case.event_ids) > len(held.event_ids):
                 latest[case.correlation_id] = case
-        for case in latest.values():
-            engine.restore(case, now)
+        engine.restore_all(latest.values(), now)
         engine.dirty = set(engine.cases)  # the MongoDB snapshot may lag the changelog: resave every case once
         wanted = len(self.source.topics) * self.platform.partitions
         owned = sum(1 for tp in self.app.assignor.assigned_actives() if tp.topic in self.source.topics)
         async with self._lock:
-            self.engine = engine
+            old, self.engine = self.engine, engine
             self.publisher.prime(engine, now)
             was_partial, self.partial = self.partial, owned < wanted
             if self.partial:
@@ -230,7 +229,9 @@ class MetricsWriter:
                     self.app.conf.id,
                 )  # fmt: skip
             elif was_partial:  # changes made while partial were never published: publish every cell once
-                self._touched |= set(engine.aggregates.cells)
+                engine.aggregates.touch(engine.aggregates.cells)
+            else:  # what the last engine changed and did not publish yet
+                engine.aggregates.touch(old.take_changed())
         self.recoveries += 1
         self.recovered_cases = len(engine.cases)
         log.info("metrics writer: recovered %d cases from %s", len(engine.cases), changelog_topic(self.platform))
@@ -254,44 +255,49 @@ class MetricsWriter:
 
     # -- folding ------------------------------------------------------------------------------------------------
     async def _agent(self, stream: Any) -> None:
-        # one event at a time, so faust knows the current event (its stores and acks need it); indicator
-        # changes are gathered and published per batch by `flush` (on `max_batch` events or every batch_within s)
-        async for event in stream.events():
-            await self.fold(event.message)
-            if self._pending >= self.settings.max_batch:
-                await self.flush()
+        # in batches (max_batch events or batch_within s): each case the batch changed is written to the table once
+        # and the indicators it changed are published once, before faust acks the batch's events (so the changelog
+        # holds them before their offsets can be committed)
+        async for events in stream.take_events(self.settings.max_batch, within=self.settings.batch_within):
+            await self.fold_batch([event.message for event in events])
 
-    async def fold(self, msg: Any) -> None:
-        """Fold one faust `Message` (topic, partition, offset, key, value, headers) into the engine and table."""
+    async def fold_batch(self, messages: list[Any]) -> None:
+        """Fold faust `Message`s (topic, partition, offset, key, value, headers) into the engine and table."""
+        while True:
+            engine = self.engine
+            changed = {cid for msg in messages if (cid := await self.fold(msg, engine)) is not None}
+            if self.engine is engine:
+                break
+            # a recovery swapped the engine while we folded: fold the batch into the new one (folds are idempotent)
+        for cid in changed:  # no await in between: the engine cannot change under this loop
+            self.cases[cid.encode()] = pickle.dumps(engine.cases[cid], protocol=5)
+        await self.flush()
+
+    async def fold(self, msg: Any, engine: MetricsEngine) -> str | None:
+        """Fold one message; returns the correlation id of the case it changed, None for a duplicate or a bad one."""
         self.positions[(msg.topic, msg.partition)] = self.read_to[(msg.topic, msg.partition)] = msg.offset + 1
-        self._pending += 1
         try:
             env = decode(msg, self.registry)
         except CaseflowError as exc:
             self.dead_lettered += 1
             await self.publisher.park(msg, exc.message, exc.code)
-            return
-        engine = self.engine
-        cid = env.correlationid
-        before = engine.cases.get(cid)
+            return None
         try:
-            self._touched |= engine.apply(env, self.clock())
+            changed = engine.apply(env, self.clock())
         except Exception as exc:  # a fold bug must not stop the others: park the event with the reason
             log.exception("metrics: fold failed for %s", env.id)
             self.dead_lettered += 1
             await self.publisher.park(msg, f"fold failed: {exc!r}", "fold_failed")
-            return
-        case = engine.cases.get(cid)
-        if case is not before and case is not None:  # a duplicate leaves the case (and the table) as it was
-            self.cases[cid.encode()] = pickle.dumps(case, protocol=5)
+            return None
         self.folded += 1
+        return env.correlationid if changed else None
 
     async def flush(self) -> None:
         """Publish the indicators changed since the last flush, with those whose deadline has just passed."""
         async with self._lock:  # one publisher at a time: changes of one indicator leave in order
             now = self.clock()
-            touched, self._touched, self._pending = self._touched, set(), 0
-            touched |= self.engine.tick(now)
+            self.engine.tick(now)
+            touched = self.engine.take_changed()
             if touched and not self.partial:
                 await self.publisher.changed(self.engine, touched, now)
             self.flushed += 1

@@ -238,7 +238,6 @@ class Folder:
 
     async def process(self, batches: dict[TopicPartition, list[ConsumerRecord]]) -> None:
         now = self.clock()
-        touched: set[str] = set()
         for tp, records in batches.items():
             for msg in records:
                 try:
@@ -246,11 +245,12 @@ class Folder:
                 except CaseflowError:
                     self.dead_lettered += 1  # the writer parks it on the dead-letter topic
                     continue
-                touched |= self.engine.apply(env, now)
+                self.engine.apply(env, now)
                 self.folded += 1
             if records:
                 self.positions[(tp.topic, tp.partition)] = records[-1].offset + 1
-        touched |= self.engine.tick(now)
+        self.engine.tick(now)
+        touched = self.engine.take_changed()
         if touched:
             await self._changed(touched, now)
 

@@ -252,18 +252,20 @@ def test_advisor_coverage_follows_intake_advisor_events_and_survives_a_restore()
         return env(f"caseflow.intake.advisor_{kind}", stream, T0 + days(n), id=f"adv-{n}",
                    village_region=village, advisor_id=advisor_id, **{field: T0 + days(n)})  # fmt: skip
 
-    touched = e.apply(advisor("assigned", "adv-431-0099", 1), LATER)
+    e.apply(advisor("assigned", "adv-431-0099", 1), LATER)
+    touched = e.take_changed()
     assert "advisor_coverage|431002000000|month:2026-04|*" in touched  # published to subscribers
     assert "advisor_coverage|430000000000|month:2026-04|*" in touched  # every ancestor
     cov = value(e, "advisor_coverage", region="431002000000")
     assert (cov.numerator, cov.denominator, cov.value, cov.status) == (4, 4, 100.0, "met")
-    assert e.apply(advisor("assigned", "adv-431-0099", 1), LATER) == set()  # redelivered: nothing moves
-    assert e.apply(advisor("unassigned", "adv-431-0001", 2), LATER) == set()  # not this village's advisor
+    assert e.apply(advisor("assigned", "adv-431-0099", 1), LATER) is False  # redelivered: nothing moves
+    assert e.take_changed() == set()
+    e.apply(advisor("unassigned", "adv-431-0001", 2), LATER)
+    assert e.take_changed() == set()  # not this village's advisor
     assert value(e, "advisor_coverage", region="431002000000").numerator == 4
 
     restored = engine()
-    for case in e.cases.values():
-        restored.restore(case, LATER)
+    restored.restore_all(e.cases.values(), LATER)
     assert value(restored, "advisor_coverage", region="431002000000").numerator == 4
 
     e.apply(advisor("unassigned", "adv-431-0099", 3), LATER)

@@ -41,8 +41,8 @@ async def test_region_subscribers_receive_indicator_changes_of_their_region_only
     settings = Settings(follow=False, platform=PlatformSettings(topic_prefix="unitmetrics"))
     folder = Folder(settings.platform, build_engine(settings), snapshots=None)  # type: ignore[arg-type]
     city, other = folder.subscribe("431000000000"), folder.subscribe("440200000000")
-    touched = folder.engine.apply(notified("la-1", at=T0), T0)
-    await folder._changed(touched, T0)
+    folder.engine.apply(notified("la-1", at=T0), T0)
+    await folder._changed(folder.engine.take_changed(), T0)
     got = [city[0].get_nowait() for _ in range(city[0].qsize())]
     assert {g["indicator"] for g in got} >= {"criminal_aid_coverage", "aid_per_100k", "throughput"}
     coverage = next(g for g in got if g["indicator"] == "criminal_aid_coverage" and g["period"].startswith("day:"))
@@ -70,7 +70,8 @@ async def test_publisher_sends_changes_keyed_by_indicator_and_an_alert_only_when
     publisher = Publisher(Topics("unitmetrics"), producer)  # type: ignore[arg-type]
     key = f"criminal_aid_coverage|431000000000|day:{T0.astimezone(CHINA):%Y-%m-%d}".encode()
 
-    await publisher.changed(engine, engine.apply(notified("la-1", at=T0), T0), T0)
+    engine.apply(notified("la-1", at=T0), T0)
+    await publisher.changed(engine, engine.take_changed(), T0)
     assert {t for t, *_ in producer.sent} == {"unitmetrics.metrics.indicators"}
     first = [json.loads(v) for _, k, v, _ in producer.sent if k == key]
     assert [(b["numerator"], b["denominator"], b["status"]) for b in first] == [(0, 1, "not_met")]
@@ -78,7 +79,8 @@ async def test_publisher_sends_changes_keyed_by_indicator_and_an_alert_only_when
 
     producer.sent.clear()
     later = T0 + timedelta(hours=1)
-    await publisher.changed(engine, engine.apply(assigned("la-1", later), later), later)
+    engine.apply(assigned("la-1", later), later)
+    await publisher.changed(engine, engine.take_changed(), later)
     alerts = [(json.loads(v), h) for _, k, v, h in producer.sent if k == b"alert|" + key]
     assert len(alerts) == 1
     body, headers = alerts[0]
@@ -91,11 +93,11 @@ async def test_a_primed_publisher_alerts_on_the_first_crossing_after_a_restart()
     before = build_engine(settings)
     before.apply(notified("la-1", at=T0), T0)
     restarted = build_engine(settings)  # what a recovered writer holds: the same cases, nothing published yet
-    for case in before.cases.values():
-        restarted.restore(case, T0)
+    restarted.restore_all(before.cases.values(), T0)
     producer = FakeProducer()
     publisher = Publisher(Topics("unitmetrics"), producer)  # type: ignore[arg-type]
     publisher.prime(restarted, T0)
     later = T0 + timedelta(hours=1)
-    await publisher.changed(restarted, restarted.apply(assigned("la-1", later), later), later)
+    restarted.apply(assigned("la-1", later), later)
+    await publisher.changed(restarted, restarted.take_changed(), later)
     assert any(k.startswith(b"alert|criminal_aid_coverage|431000000000|") for _, k, _, _ in producer.sent)
