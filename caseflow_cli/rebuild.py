@@ -1,7 +1,8 @@
 """`caseflow rebuild`: recompute every case and indicator of the metrics service from the topics (重算).
 
-Uses `services.metrics.rebuild` (progress bar while reading). `--write` replaces the metrics snapshot — stop the
-metrics worker first. Exit codes: 0 done, 2 rebuild not available in this tree, 4 Kafka or MongoDB unreachable.
+Uses `services.metrics.rebuild` (progress bar while reading). `--check` compares the result with the live metrics
+writer's state (run it while no events arrive). Exit codes: 0 done (and equal), 1 the states differ, 2 rebuild not
+available in this tree, 4 Kafka unreachable.
 """
 
 from __future__ import annotations
@@ -13,11 +14,17 @@ import typer
 from rich.console import Console
 
 console = Console(stderr=True)
+
+
+class StatesDiffer(Exception):
+    pass
+
+
 MODULE = "services.metrics.rebuild"
 
 
 def rebuild_command(
-    write: bool = typer.Option(False, "--write", help="replace the MongoDB snapshot with the result"),
+    check: bool = typer.Option(False, "--check", help="compare with the live writer's state; exit 1 if they differ"),
     timeout: float = typer.Option(600, "--timeout", min=1, help="give up after this many seconds"),
 ) -> None:
     """Replay the department and partner topics from offset zero into a fresh metrics state."""
@@ -31,20 +38,26 @@ def rebuild_command(
 
     settings = load_settings(Settings)
 
-    async def go() -> int:
-        if write:
-            return int(await mod.rebuild_and_write(settings))
+    async def go() -> str:
+        if check:
+            comparison = await mod.compare_with_writer(settings, show_progress=True)
+            if not comparison.equal:
+                raise StatesDiffer(comparison.summary())
+            return str(comparison.summary())
         engine, _ = await mod.rebuild(settings, show_progress=True)
-        return len(engine.cases)
+        return f"rebuilt {len(engine.cases)} cases"
 
     try:
-        n = asyncio.run(asyncio.wait_for(go(), timeout))
+        said = asyncio.run(asyncio.wait_for(go(), timeout))
+    except StatesDiffer as exc:
+        console.print(f"[red]{exc}[/red]")
+        raise typer.Exit(1) from None
     except (TimeoutError, OSError, ConnectionError) as exc:
         console.print(f"[red]rebuild failed: {type(exc).__name__}: {exc}[/red]")
         raise typer.Exit(4) from None
     except Exception as exc:  # aiokafka/pymongo connection errors share no base class with OSError
-        if type(exc).__module__.split(".")[0] in ("aiokafka", "kafka", "pymongo"):
+        if type(exc).__module__.split(".")[0] in ("aiokafka", "kafka"):
             console.print(f"[red]rebuild failed: {type(exc).__name__}: {exc}[/red]")
             raise typer.Exit(4) from None
         raise
-    typer.echo(f"rebuilt {n} cases" + (" (snapshot written)" if write else ""))
+    typer.echo(said)

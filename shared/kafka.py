@@ -87,12 +87,15 @@ async def partitions_of(consumer: AIOKafkaConsumer, topic: str, timeout: float =
             await asyncio.sleep(0.2)
 
 
-async def ensure_topics(settings: PlatformSettings, names: list[str] | None = None, *, timeout: float = 30) -> None:
+async def ensure_topics(
+    settings: PlatformSettings, names: list[str] | None = None, *, compacted: bool = False, timeout: float = 30
+) -> None:
     """Create the platform's topics if missing and wait until every partition has a leader.
 
     Idempotent; partition count and prefix are configuration. Waiting for leaders matters: a client that
     starts on a just-created topic can otherwise park a partition on NotLeaderForPartition for minutes.
     Under broker ACLs a service sees only its granted topics and cannot create any; the admin creates them.
+    `compacted`: every topic named is compacted (otherwise only the platform's compacted ones are).
     """
     topics = Topics(settings.topic_prefix)
     wanted = names if names is not None else topics.all()
@@ -108,7 +111,7 @@ async def ensure_topics(settings: PlatformSettings, names: list[str] | None = No
                 name=n,
                 num_partitions=settings.partitions,
                 replication_factor=settings.replication_factor,
-                topic_configs={"cleanup.policy": "compact"} if n in topics.compacted() else {},
+                topic_configs={"cleanup.policy": "compact"} if compacted or n in topics.compacted() else {},
             )
             for n in missing
         ]

@@ -17,7 +17,7 @@ class Settings(BaseSettings):
     port: int = Field(default=8105, ge=1, le=65535)
     catalogue_file: Path = DATA / "indicators.json"
     regions_file: Path = DATA / "regions.json"
-    #: the API process keeps a read replica of the fold state (snapshot + follow the topics); off = query-less
+    #: the API process keeps a read replica of the fold state (the writer's state + follow the topics); off = query-less
     follow: bool = True
     max_batch: int = Field(default=2000, ge=1, le=100_000)
     #: the faust writer's table store: memory:// (state rebuilt from the changelog topic on every start) or
@@ -26,8 +26,6 @@ class Settings(BaseSettings):
     state_dir: Path = Path(".cache/metrics-state")
     #: how often the writer publishes the indicators changed since the last round (or after max_batch events), s
     batch_within: float = Field(default=0.25, gt=0, le=5)
-    #: how often the writer saves changed cases and positions to the MongoDB snapshot followers start from
-    snapshot_interval: float = Field(default=5.0, gt=0, le=300)
     #: the writer's consumer-group session: how long a killed writer keeps its partitions from its successor, s
     session_timeout: float = Field(default=10.0, ge=6, le=300)
     platform: PlatformSettings = Field(default_factory=PlatformSettings)

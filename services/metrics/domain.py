@@ -276,6 +276,10 @@ class CaseState:
     # a village/community's legal advisor stream (intake advisor events): who advises it now, once told
     advisor: str | None = None
     advisor_known: bool = False
+    # (event time, event id) of the events that gave region and channel: the earliest naming one wins, so a case's
+    # place and channel (and the cells it counts in) do not depend on the order its events were folded in
+    region_from: tuple[datetime, str] | None = None
+    channel_from: tuple[datetime, str] | None = None
 
 
 def _pickle_as_arguments(*classes: type) -> None:
@@ -312,8 +316,10 @@ def fold(case: CaseState, env: Any, catalogue: Catalogue) -> CaseState:
     etype: str = env.type
     dept = department_of(etype)
     at = env.time
-    region = case.region or _region_in(data)
-    channel = case.channel or (str(data["channel"]) if data.get("channel") else None)
+    origin = (at, str(env.id))
+    region, region_from = _earliest(case.region, case.region_from, _region_in(data), origin)
+    said = str(data["channel"]) if data.get("channel") else None
+    channel, channel_from = _earliest(case.channel, case.channel_from, said, origin)
     subjects = case.subjects if env.subject in case.subjects else (*case.subjects, env.subject)
     refs = case.references
     ref = data.get("partner_reference")
@@ -328,6 +334,8 @@ def fold(case: CaseState, env: Any, catalogue: Catalogue) -> CaseState:
         advisor_known=advisor_known,
         region=region,
         channel=channel,
+        region_from=region_from,
+        channel_from=channel_from,
         steps=(*case.steps, Step(at, dept, etype, env.actor, env.subject, getattr(env, "traceparent", None))),
         event_ids=case.event_ids | {env.id},
         subjects=subjects,
@@ -348,6 +356,16 @@ def _fold_advisor(case: CaseState, etype: str, data: Mapping[str, Any]) -> tuple
     if etype == ADVISOR_UNASSIGNED and (not case.advisor_known or case.advisor == data.get("advisor_id")):
         return None, True
     return case.advisor, case.advisor_known
+
+
+def _earliest(
+    held: str | None, held_from: tuple[datetime, str] | None, found: str | None, origin: tuple[datetime, str]
+) -> tuple[str | None, tuple[datetime, str] | None]:
+    """The value named by the earliest event (time, then id), whatever the order events arrive in. A value held
+    without an origin (a state from before origins were kept) stays."""
+    if found is None or (held is not None and (held_from is None or held_from <= origin)):
+        return held, held_from
+    return found, origin
 
 
 def _region_in(data: Mapping[str, Any]) -> str | None:

@@ -6,7 +6,7 @@ called (a publishing round). `tick(now)` re-evaluates cases whose deadline has j
 counts at once, not when the case finally closes).
 Queries (value, scorecard, series, timeline, progress) read the same state. No I/O here: the worker persists
 case states and drives this from Kafka; the aggregates are always the sum of the cases' applied contributions,
-so they are rebuilt from case snapshots on start.
+so they are rebuilt from the cases on start.
 """
 
 from __future__ import annotations
@@ -57,7 +57,6 @@ class MetricsEngine:
         self.regions_seen: set[str] = set()
         self._due: list[tuple[datetime, str]] = []  # heap of (next due, correlation id)
         self._next: dict[str, datetime] = {}
-        self.dirty: set[str] = set()  # correlation ids changed since the last snapshot
 
     # -- folding ----------------------------------------------------------------------------------------------
     def apply(self, env: Any, now: datetime) -> bool:
@@ -80,7 +79,6 @@ class MetricsEngine:
         n = 0
         for case in cases:
             self._replace(case, now)
-            self.dirty.discard(case.correlation_id)
             n += 1
         self.aggregates.take_touched()
         return n
@@ -95,7 +93,6 @@ class MetricsEngine:
         if due is not None and self._next.get(cid) != due:  # one heap entry per due time, not per event
             self._next[cid] = due
             heapq.heappush(self._due, (due, cid))
-        self.dirty.add(cid)
         new = contributions(case, now, self.catalogue)
         old = self.applied.get(cid, ())
         self._advisor_changed(case, now)

@@ -1,25 +1,27 @@
 """Rebuild (重算): recompute every case state and indicator from the source topics from offset zero.
 
-`python -m services.metrics.rebuild [--write]` reads every department topic and partner inbound topic up to the
-end offsets present at start, with a progress bar, into a fresh engine; folds are deterministic and idempotent,
-so the result equals the live writer's state. `--write` replaces the MongoDB snapshot the query API's followers
-start from (stop the writer first: it keeps saving that snapshot). The faust writer's own state is its changelog
-table, which this does not touch. Undecodable events are skipped here (the live writer dead-letters them).
+`python -m services.metrics.rebuild [--check]` (or `caseflow rebuild`) reads every department topic and partner
+inbound topic up to the end offsets present at start, with a progress bar, into a fresh engine; folds are
+deterministic and idempotent, so the result equals the live writer's state. `--check` proves it: it loads the
+writer's state (its table's changelog, `services.metrics.store`) beside the rebuilt one and compares every case's
+events and every indicator cell; run it while no events arrive, or the two read different ends of the log.
+Undecodable events are skipped here (the live writer dead-letters them).
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import sys
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from aiokafka import TopicPartition
-from pymongo import AsyncMongoClient
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from services.metrics.config import Settings
 from services.metrics.engine import MetricsEngine
-from services.metrics.store import Positions, Snapshots
+from services.metrics.store import Positions, writer_cases
 from services.metrics.worker import build_engine, decode, source_topics
 from shared import kafka
 from shared.errors import CaseflowError
@@ -81,28 +83,65 @@ async def rebuild(
     return engine, positions
 
 
-async def rebuild_and_write(settings: Settings) -> int:
-    engine, positions = await rebuild(settings)
-    mongo: AsyncMongoClient = AsyncMongoClient(settings.platform.mongo_url, tz_aware=True)
-    try:
-        snapshots = Snapshots(mongo[f"{settings.platform.topic_prefix}_metrics"])
-        await snapshots.clear()
-        await snapshots.save(engine, positions)
-    finally:
-        await mongo.close()
-    return len(engine.cases)
+@dataclass
+class Comparison:
+    """The rebuilt state beside the live writer's: equal when no case and no indicator cell differs."""
+
+    cases: int  # rebuilt
+    live_cases: int
+    cells: int  # rebuilt indicator cells
+    cases_differing: list[str] = field(default_factory=list)  # correlation ids whose folded events differ
+    cells_differing: list[str] = field(default_factory=list)  # cell keys whose sums differ
+
+    @property
+    def equal(self) -> bool:
+        return not self.cases_differing and not self.cells_differing
+
+    def summary(self) -> str:
+        head = f"rebuilt {self.cases} cases and {self.cells} indicator cells; the live writer holds {self.live_cases}"
+        if self.equal:
+            return head + ": identical"
+        return (
+            f"{head}: {len(self.cases_differing)} cases differ (e.g. {self.cases_differing[:5]}), "
+            f"{len(self.cells_differing)} cells differ (e.g. {self.cells_differing[:5]})"
+        )
+
+
+async def compare_with_writer(settings: Settings, *, show_progress: bool = True) -> Comparison:
+    """Rebuild from the topics and compare with the writer's changelog state, both evaluated at the same instant."""
+    now = datetime.now(UTC)
+    rebuilt, _ = await rebuild(settings, now=now, show_progress=show_progress)
+    live = build_engine(settings)
+    live.restore_all(await writer_cases(settings.platform), now)
+    live.tick(now)
+    ids = set(rebuilt.cases) | set(live.cases)
+    cases = sorted(
+        cid for cid in ids
+        if cid not in rebuilt.cases or cid not in live.cases
+        or rebuilt.cases[cid].event_ids != live.cases[cid].event_ids
+    )  # fmt: skip
+    a, b = rebuilt.aggregates.cells, live.aggregates.cells
+    cells = sorted(k for k in set(a) | set(b) if not _same(a.get(k), b.get(k)))
+    return Comparison(len(rebuilt.cases), len(live.cases), len(a), cases, cells)
+
+
+def _same(x: list[float] | None, y: list[float] | None) -> bool:
+    x, y = x or [0.0, 0.0, 0.0], y or [0.0, 0.0, 0.0]
+    return all(abs(p - q) < 1e-6 for p, q in zip(x, y, strict=True))
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m services.metrics.rebuild", description=__doc__)
-    parser.add_argument("--write", action="store_true", help="replace the MongoDB snapshot with the result")
+    parser.add_argument(
+        "--check", action="store_true", help="compare with the live writer's state; exit 1 if not equal"
+    )
     args = parser.parse_args()
     settings = load_settings(Settings)
-    if args.write:
-        n = asyncio.run(rebuild_and_write(settings))
-    else:
-        n = len(asyncio.run(rebuild(settings))[0].cases)
-    print(f"rebuilt {n} cases")
+    if args.check:
+        comparison = asyncio.run(compare_with_writer(settings))
+        print(comparison.summary())
+        sys.exit(0 if comparison.equal else 1)
+    print(f"rebuilt {len(asyncio.run(rebuild(settings))[0].cases)} cases")
 
 
 if __name__ == "__main__":

@@ -1,65 +1,83 @@
-"""Snapshots of the fold state in MongoDB: one document per end-to-end case, plus the topic positions folded.
+"""The metrics writer's state, kept in Kafka, and how a follower starts from it.
 
-The writer saves the cases changed by a batch first and the positions after, so a crash in between replays
-events whose ids the saved cases already hold — the fold drops them (idempotent by event id). The aggregates are
-not stored: they are the sum of the cases' contributions and are recomputed when the snapshot is loaded.
-Case states are stored pickled (they are this service's own frozen dataclasses, never read by anyone else).
+The faust writer (`services.metrics.stream`) keeps every case's fold state (pickled: this service's own frozen
+dataclasses, read by no one else) in its table's changelog topic `<prefix>.metrics.writer-cases-changelog`
+(compacted, key = correlation id), and commits its source offsets in its consumer group `<prefix>.metrics.writer`
+only once the changelog holds what the acked events changed. A follower (the query API's replica) reads the
+committed offsets first and the changelog to its end after: that state holds every event before those offsets
+(and perhaps some after them), so following the source topics from the offsets folds every event still missing,
+and the few it sees again are dropped by id (folds are idempotent). The aggregates are never stored: they are the
+sum of the cases' contributions, recomputed when the cases are loaded. No MongoDB: the metrics service's state
+lives where its events do.
 """
 
 from __future__ import annotations
 
+import logging
 import pickle
-from collections.abc import AsyncIterator
-from datetime import datetime
 
-from bson import Binary
-from pymongo import ReplaceOne
-from pymongo.asynchronous.database import AsyncDatabase
+from aiokafka import TopicPartition
 
 from services.metrics.domain import CaseState
-from services.metrics.engine import MetricsEngine
+from shared import kafka
+from shared.settings import PlatformSettings
 
+log = logging.getLogger(__name__)
 Positions = dict[tuple[str, int], int]  # (topic, partition) → next offset to read
+TABLE = "cases"
 
 
-class Snapshots:
-    def __init__(self, db: AsyncDatabase) -> None:
-        self.cases = db["metrics_cases"]
-        self.positions = db["metrics_positions"]
+def app_id(platform: PlatformSettings) -> str:
+    """The faust writer's app id, also its consumer group."""
+    return f"{platform.topic_prefix}.metrics.writer"
 
-    async def save(self, engine: MetricsEngine, positions: Positions) -> int:
-        dirty = list(engine.dirty)
-        if dirty:
-            ops = [
-                ReplaceOne({"_id": cid}, {"_id": cid, "s": Binary(pickle.dumps(engine.cases[cid], protocol=5))},
-                           upsert=True)
-                for cid in dirty
-            ]  # fmt: skip
-            for i in range(0, len(ops), 1000):
-                await self.cases.bulk_write(ops[i : i + 1000], ordered=False)
-            engine.dirty.difference_update(dirty)
-        if positions:
-            await self.positions.bulk_write(
-                [
-                    ReplaceOne({"_id": f"{t}:{p}"}, {"_id": f"{t}:{p}", "topic": t, "partition": p, "offset": o},
-                               upsert=True)
-                    for (t, p), o in positions.items()
-                ],
-                ordered=False,
-            )  # fmt: skip
-        return len(dirty)
 
-    async def load_cases(self) -> AsyncIterator[CaseState]:
-        async for doc in self.cases.find({}):
-            yield pickle.loads(doc["s"])  # noqa: S301 — our own snapshot, written by this service
+def changelog_topic(platform: PlatformSettings) -> str:
+    return f"{app_id(platform)}-{TABLE}-changelog"
 
-    async def load_positions(self) -> Positions:
-        return {(d["topic"], d["partition"]): d["offset"] async for d in self.positions.find({})}
 
-    async def restore(self, engine: MetricsEngine, now: datetime) -> tuple[int, Positions]:
-        n = engine.restore_all([case async for case in self.load_cases()], now)
-        return n, await self.load_positions()
+async def committed_positions(platform: PlatformSettings, source: list[TopicPartition]) -> Positions:
+    """The writer group's committed offsets on the source partitions (absent where it committed none)."""
+    consumer = kafka.consumer(platform, group_id=app_id(platform))  # never subscribes: it only asks
+    await consumer.start()
+    try:
+        out: Positions = {}
+        for tp in source:
+            offset = await consumer.committed(tp)
+            if offset is not None and offset >= 0:
+                out[(tp.topic, tp.partition)] = offset
+        return out
+    finally:
+        await consumer.stop()
 
-    async def clear(self) -> None:
-        await self.cases.delete_many({})
-        await self.positions.delete_many({})
+
+async def writer_cases(platform: PlatformSettings, *, timeout: float = 5) -> list[CaseState]:
+    """Every case in the writer's changelog, read to the end offsets present now (the latest state per case).
+
+    No changelog topic (the writer never ran) is no state."""
+    consumer = kafka.consumer(platform, group_id=None, isolation_level="read_uncommitted")
+    await consumer.start()
+    try:
+        topic = changelog_topic(platform)
+        try:
+            parts = await kafka.partitions_of(consumer, topic, timeout=timeout)
+        except TimeoutError:
+            log.info("metrics: no %s yet, nothing to load", topic)
+            return []
+        tps = [TopicPartition(topic, p) for p in sorted(parts)]
+        consumer.assign(tps)
+        await consumer.seek_to_beginning(*tps)
+        ends = await consumer.end_offsets(tps)
+        latest: dict[bytes, bytes | None] = {}
+        left = {tp for tp in tps if ends[tp] > 0}
+        while left:
+            for tp, records in (await consumer.getmany(*left, timeout_ms=500, max_records=5000)).items():
+                for r in records:
+                    if r.offset < ends[tp] and r.key is not None:
+                        latest[r.key] = r.value  # a later record of a case replaces the earlier (None: deleted)
+            for tp in list(left):
+                if await consumer.position(tp) >= ends[tp]:
+                    left.discard(tp)
+        return [pickle.loads(v) for v in latest.values() if v is not None]  # noqa: S301 — the writer's own table
+    finally:
+        await consumer.stop()

@@ -22,8 +22,8 @@
   (`seek_unread_partitions_too`, `_seek_back_after_recovery`), so the writer seeks back to the committed offsets
   once more and refolds a few events.
 - Changed indicators go to `<prefix>.metrics.indicators` with the target-crossing alert (`worker.Publisher`).
-- For the query API's followers the writer also saves changed cases and then the positions folded to the MongoDB
-  snapshot every `snapshot_interval` s (cases first, positions after: a follower replays, never skips).
+- The query API's followers start from this state: the group's committed offsets, then the changelog
+  (`services.metrics.store`). The writer needs no database.
 
 Run one writer instance: the aggregates it publishes are global (a city sums villages from every partition), and
 a second member of the group would split the partitions between the two. A writer that owns only some source
@@ -46,12 +46,11 @@ from typing import Any
 
 import faust
 from aiokafka import AIOKafkaProducer
-from pymongo import AsyncMongoClient
 
 from services.metrics.config import Settings
 from services.metrics.domain import CaseState
 from services.metrics.engine import MetricsEngine
-from services.metrics.store import Positions, Snapshots
+from services.metrics.store import TABLE, Positions, app_id, changelog_topic
 from services.metrics.worker import Clock, Publisher, build_engine, decode, source_topics
 from shared import kafka
 from shared.errors import CaseflowError
@@ -61,15 +60,6 @@ from shared.settings import PlatformSettings, load_settings
 from shared.topics import Topics
 
 log = logging.getLogger(__name__)
-TABLE = "cases"
-
-
-def app_id(platform: PlatformSettings) -> str:
-    return f"{platform.topic_prefix}.metrics.writer"
-
-
-def changelog_topic(platform: PlatformSettings) -> str:
-    return f"{app_id(platform)}-{TABLE}-changelog"
 
 
 def broker_credentials(platform: PlatformSettings) -> faust.SASLCredentials | None:
@@ -141,19 +131,16 @@ class MetricsWriter:
         self,
         settings: Settings,
         *,
-        snapshots: Snapshots | None = None,
         registry: EventRegistry = default_registry,
         clock: Clock | None = None,
     ) -> None:
         self.settings = settings
         self.platform = settings.platform
         self.topics = Topics(self.platform.topic_prefix)
-        self.snapshots = snapshots
         self.registry = registry
         self.clock: Clock = clock or (lambda: datetime.now(UTC))
         self.engine: MetricsEngine = build_engine(settings, registry)
         self.publisher = Publisher(self.topics)
-        self.positions: Positions = {}  # folded since the last snapshot
         self.read_to: Positions = {}  # next offset per source partition, since start
         self.folded = 0
         self.dead_lettered = 0
@@ -177,15 +164,21 @@ class MetricsWriter:
         self.app.agent(self.source, name="metrics-fold")(self._agent)
         seek_unread_partitions_too(self.app, set(self.source.topics))
         self.app.timer(settings.batch_within)(self.flush)
-        self.app.timer(settings.snapshot_interval)(self._snapshot)
 
     # -- lifecycle ----------------------------------------------------------------------------------------------
     async def start(self, timeout: float = 90) -> None:
         await kafka.ensure_topics(self.platform)
+        # the changelog exists, with leaders, before faust starts: faust declares it itself only after its first
+        # rebalance, and a table write meanwhile found no partitions for it (a crashed agent on a 3-broker cluster)
+        changelog = changelog_topic(self.platform)
+        await kafka.ensure_topics(self.platform, [changelog], compacted=True)
         self.settings.state_dir.mkdir(parents=True, exist_ok=True)  # faust creates only the last level
         self.publisher.producer = kafka.producer(self.platform)
         await self.publisher.producer.start()
         await self.app.start()
+        # faust partitions table keys with its producer's metadata, without waiting for it (as aiokafka's send
+        # would): wait here until that producer knows the changelog's partitions
+        await asyncio.wait_for(self.app.producer._ensure_producer().partitions_for(changelog), timeout)
         await asyncio.wait_for(self.recovered.wait(), timeout)
 
     async def stop(self) -> None:
@@ -195,8 +188,6 @@ class MetricsWriter:
             await self.app.stop()
         with contextlib.suppress(Exception):
             await self.flush()  # what the last events changed
-        with contextlib.suppress(Exception):
-            await self._snapshot()
         producer: AIOKafkaProducer | None = self.publisher.producer
         if producer is not None:
             with contextlib.suppress(Exception):
@@ -215,7 +206,6 @@ class MetricsWriter:
             if held is None or len(case.event_ids) > len(held.event_ids):
                 latest[case.correlation_id] = case
         engine.restore_all(latest.values(), now)
-        engine.dirty = set(engine.cases)  # the MongoDB snapshot may lag the changelog: resave every case once
         wanted = len(self.source.topics) * self.platform.partitions
         owned = sum(1 for tp in self.app.assignor.assigned_actives() if tp.topic in self.source.topics)
         async with self._lock:
@@ -275,7 +265,7 @@ class MetricsWriter:
 
     async def fold(self, msg: Any, engine: MetricsEngine) -> str | None:
         """Fold one message; returns the correlation id of the case it changed, None for a duplicate or a bad one."""
-        self.positions[(msg.topic, msg.partition)] = self.read_to[(msg.topic, msg.partition)] = msg.offset + 1
+        self.read_to[(msg.topic, msg.partition)] = msg.offset + 1
         try:
             env = decode(msg, self.registry)
         except CaseflowError as exc:
@@ -302,33 +292,15 @@ class MetricsWriter:
                 await self.publisher.changed(self.engine, touched, now)
             self.flushed += 1
 
-    async def _snapshot(self) -> None:
-        """Changed cases, then the positions folded. No lock: `save` takes the dirty set and these positions
-        together before its first await, so a fold meanwhile only leaves work for the next snapshot."""
-        if self.snapshots is None:
-            return
-        positions, self.positions = self.positions, {}
-        if not positions and not self.engine.dirty:
-            return
-        try:
-            await self.snapshots.save(self.engine, positions)  # cases first, positions after
-        except Exception:
-            self.positions = {**positions, **self.positions}  # retried on the next interval
-            log.exception("metrics writer: snapshot failed")
-
 
 @contextlib.asynccontextmanager
 async def running_writer(settings: Settings, *, clock: Clock | None = None) -> AsyncIterator[MetricsWriter]:
-    mongo: AsyncMongoClient = AsyncMongoClient(settings.platform.mongo_url, tz_aware=True)
-    writer = MetricsWriter(
-        settings, snapshots=Snapshots(mongo[f"{settings.platform.topic_prefix}_metrics"]), clock=clock
-    )
+    writer = MetricsWriter(settings, clock=clock)
     try:
         await writer.start()
         yield writer
     finally:
         await writer.stop()
-        await mongo.close()
 
 
 async def serve(settings: Settings) -> None:

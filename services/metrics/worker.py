@@ -3,11 +3,11 @@
 - the **writer** (`python -m services.metrics.worker`) is the faust-streaming app of `services.metrics.stream`:
   it folds, keeps each case's fold state in a changelog-backed table, publishes every changed indicator to
   `<prefix>.metrics.indicators` (compacted, key `indicator|region|period`) and an alert when an indicator crosses
-  its target (`Publisher`, below), parks undecodable or unknown events on the dead-letter topic with the reason,
-  and keeps the MongoDB snapshot (changed cases first, the positions folded after) that followers start from;
-- a **follower** (`Folder`, inside the query API): loads that snapshot, follows the same topics from the saved
-  positions with a plain aiokafka consumer and folds into its own in-memory replica (folds are deterministic and
-  idempotent by event id, so every replica agrees), feeding queries and the SSE stream.
+  its target (`Publisher`, below) and parks undecodable or unknown events on the dead-letter topic with the reason;
+- a **follower** (`Folder`, inside the query API): loads the writer's state from Kafka (its committed offsets,
+  then its table's changelog: `services.metrics.store`), follows the same topics from those offsets with a plain
+  aiokafka consumer and folds into its own in-memory replica (folds are deterministic and idempotent by event id,
+  so every replica agrees), feeding queries and the SSE stream.
 """
 
 from __future__ import annotations
@@ -21,14 +21,13 @@ from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
 from aiokafka.errors import KafkaError
-from pymongo import AsyncMongoClient
 
 import shared.contracts  # noqa: F401  (registers every event type)
 from services.metrics.config import Settings
 from services.metrics.domain import Value
 from services.metrics.engine import MetricsEngine
 from services.metrics.reference import load_catalogue, load_reference
-from services.metrics.store import Positions, Snapshots
+from services.metrics.store import Positions, committed_positions, writer_cases
 from shared import kafka
 from shared.consumer import DeadLetters
 from shared.contracts.metrics import IndicatorChanged, IndicatorTargetCrossed
@@ -153,13 +152,12 @@ class Publisher:
 
 
 class Folder:
-    """The follower: a read replica of the fold state (MongoDB snapshot + the source topics) for the query API."""
+    """The follower: a read replica of the fold state (the writer's state + the source topics) for the query API."""
 
     def __init__(
         self,
         platform: PlatformSettings,
         engine: MetricsEngine,
-        snapshots: Snapshots,
         *,
         registry: EventRegistry = default_registry,
         clock: Clock = lambda: datetime.now(UTC),
@@ -167,7 +165,6 @@ class Folder:
     ) -> None:
         self.platform = platform
         self.engine = engine
-        self.snapshots = snapshots
         self.registry = registry
         self.clock = clock
         self.max_batch = max_batch
@@ -188,14 +185,15 @@ class Folder:
     # -- lifecycle ----------------------------------------------------------------------------------------------
     async def start(self) -> None:
         await kafka.ensure_topics(self.platform)
-        restored, self.positions = await self.snapshots.restore(self.engine, self.clock())
-        log.info("metrics follower: restored %d cases", restored)
         self._consumer = kafka.consumer(self.platform, group_id=None, isolation_level="read_committed")
         await self._consumer.start()
         tps: list[TopicPartition] = []
         for topic in source_topics(self.topics):
             parts = await kafka.partitions_of(self._consumer, topic, timeout=15)
             tps += [TopicPartition(topic, p) for p in sorted(parts)]
+        self.positions = await committed_positions(self.platform, tps)  # first the offsets, then the state
+        restored = self.engine.restore_all(await writer_cases(self.platform), self.clock())
+        log.info("metrics follower: %d cases from the writer's changelog, folding on from its offsets", restored)
         self._consumer.assign(tps)
         for tp in tps:
             # offset 0 needs no ListOffsets round trip (slow while a new topic elects its leader); a start
@@ -270,12 +268,9 @@ async def running_folder(settings: Settings, *, writer: bool, clock: Clock | Non
         async with running_writer(settings, clock=clock) as w:
             yield w
         return
-    mongo: AsyncMongoClient = AsyncMongoClient(settings.platform.mongo_url, tz_aware=True)
-    db = mongo[f"{settings.platform.topic_prefix}_metrics"]
     folder = Folder(
         settings.platform,
         build_engine(settings),
-        Snapshots(db),
         max_batch=settings.max_batch,
         clock=clock or (lambda: datetime.now(UTC)),
     )
@@ -284,7 +279,6 @@ async def running_folder(settings: Settings, *, writer: bool, clock: Clock | Non
         yield folder
     finally:
         await folder.stop()
-        await mongo.close()
 
 
 def main() -> None:

@@ -56,12 +56,13 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
 
 def figures_table(rows: list[tuple[str, Figures, float, float]]) -> str:
     head = ("scenario", "sent", "acked", "refused", "unacked", "partner acked", "events stored", "delivered",
-            "duplicates", "handled", "DLQ", "recovery s", "quiet s")  # fmt: skip
+            "duplicates", "handled", "DLQ", "metrics cases = recomputed", "cells", "recovery s", "quiet s")  # fmt: skip
     lines: list[tuple[object, ...]] = [head]
     for name, f, recovery, quiet in rows:
         lines.append(
             (name, f.commands_sent, f.acknowledged, f.refused, f.unacknowledged, f.partner_acked, f.events_stored,
-             f.delivered, f.duplicates, f.handled_from_events, f.dlq, f"{recovery:.1f}", f"{quiet:.1f}")
+             f.delivered, f.duplicates, f.handled_from_events, f.dlq, f.metrics_cases, f.metrics_cells,
+             f"{recovery:.1f}", f"{quiet:.1f}")
         )  # fmt: skip
     widths = [max(len(str(r[i])) for r in lines) for i in range(len(head))]
     return "\n".join("  ".join(str(v).rjust(w) for v, w in zip(r, widths, strict=True)) for r in lines)

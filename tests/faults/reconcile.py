@@ -11,7 +11,9 @@ group at the end of its topics):
 - per case, first copies on the topic carry strictly increasing stream versions;
 - every consumer group's inbox holds every event of its topics (or the event was dead-lettered), and the events
   it turned into commands (referrals, partner requests: idempotency key `evt:<event id>`) are one commit each;
-- an idempotency key is never on two commits of one store (no double count).
+- an idempotency key is never on two commits of one store (no double count);
+- the metrics writer, once it has consumed everything, holds exactly what a recomputation from the topics gives:
+  every case with the same events and every indicator cell with the same sums (`caseflow rebuild --check`).
 """
 
 from __future__ import annotations
@@ -26,6 +28,10 @@ from aiokafka import TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 from pymongo import AsyncMongoClient
 
+from services.metrics.config import Settings as MetricsSettings
+from services.metrics.rebuild import compare_with_writer
+from services.metrics.store import app_id
+from services.metrics.worker import source_topics
 from shared import kafka
 from shared.settings import PlatformSettings
 from shared.topics import Topics
@@ -73,6 +79,8 @@ class Figures:
     duplicates: int = 0  # extra copies on the topics, dropped by the consumers' inboxes
     dlq: int = 0
     handled_from_events: int = 0  # commits made from consumed events (referrals, partner requests)
+    metrics_cases: int = 0  # cases the metrics writer holds, each equal to its recomputation from the topics
+    metrics_cells: int = 0  # indicator cells, likewise
 
     def minus(self, other: Figures) -> Figures:
         return Figures(**{f.name: getattr(self, f.name) - getattr(other, f.name) for f in fields(self)})
@@ -214,6 +222,8 @@ async def reconcile(
     try:
         groups = [*groups, *await discover_groups(settings, groups)]
         await wait_quiet(settings, mongo, list(dbs.values()), groups, quiet_timeout)
+        writer = Group("metrics", "", app_id(settings), tuple(source_topics(topics)))
+        await wait_quiet(settings, mongo, [], [writer], quiet_timeout)  # the writer commits once its changelog holds
         commits = {s: await _commits(mongo, db) for s, db in dbs.items()}
         inbox_ids: dict[str, set[str]] = defaultdict(set)
         for db in {g.db for g in groups}:
@@ -226,6 +236,10 @@ async def reconcile(
     dead = await read_topic(settings, topics.deadletter)
     result = check(ledger, commits, on_topic, dead, inbox_ids, groups, topics, entry)
     result.groups = [g.name for g in groups]
+    metrics = await compare_with_writer(MetricsSettings(platform=settings), show_progress=False)
+    result.figures.metrics_cases, result.figures.metrics_cells = metrics.live_cases, metrics.cells
+    if not metrics.equal:
+        result.add("indicators", metrics.summary())
     return result
 
 

@@ -1,7 +1,7 @@
 """The faust writer on the real Kafka: events → folds → indicator via the query API and on `metrics.indicators`;
 a duplicate counts once; unknown events are dead-lettered; a restarted writer recovers its state from the table's
-changelog topic (not from the MongoDB snapshot, which is dropped first) and a full replay of the source topics
-(the group's offsets rewound to zero) counts nothing twice; a rebuild from offset zero equals the live state.
+changelog topic and a full replay of the source topics (the group's offsets rewound to zero) counts nothing twice;
+a new query API follower starts from the writer's state in Kafka; a rebuild from offset zero equals the live state.
 
 Two app starts in all (faust apps are slow to start): the first writer uses the memory store, the restarted one
 the rocksdb store, so both recover from the changelog."""
@@ -15,13 +15,13 @@ from datetime import UTC, datetime, timedelta
 import httpx
 import pytest
 from aiokafka import TopicPartition
-from pymongo import AsyncMongoClient
 
 from services.metrics.config import Settings
 from services.metrics.domain import CHINA
 from services.metrics.main import create_app
-from services.metrics.rebuild import rebuild
-from services.metrics.stream import app_id, changelog_topic, running_writer
+from services.metrics.rebuild import compare_with_writer, rebuild
+from services.metrics.store import app_id, changelog_topic
+from services.metrics.stream import running_writer
 from services.metrics.worker import source_topics
 from shared import kafka
 from shared.contracts.legal_aid import DefenceNotified, ProviderAssigned
@@ -101,14 +101,6 @@ def read_to(writer, topic: str) -> int:  # type: ignore[no-untyped-def]
     return sum(offset for (t, _), offset in writer.read_to.items() if t == topic)
 
 
-async def drop_snapshot(platform) -> None:
-    mongo: AsyncMongoClient = AsyncMongoClient(platform.mongo_url, tz_aware=True)
-    try:
-        await mongo.drop_database(f"{platform.topic_prefix}_metrics")
-    finally:
-        await mongo.close()
-
-
 async def test_events_to_indicator_api_topic_duplicates_restart_and_rebuild(platform, tmp_path):
     settings = Settings(platform=platform, state_dir=tmp_path)
     topics = Topics(platform.topic_prefix)
@@ -166,7 +158,6 @@ async def test_events_to_indicator_api_topic_duplicates_restart_and_rebuild(plat
     assert {r.key for r in changelog} == {b"la-1", b"la-2"}
 
     # restart with nothing but the changelog to recover from, and every source event replayed from offset zero
-    await drop_snapshot(platform)
     await rewind_writer_group(platform)
     async with running_writer(settings.model_copy(update={"store": "rocksdb://"})) as writer2:
         assert writer2.recovered_cases == 2  # read from the changelog before any event was folded
@@ -202,4 +193,14 @@ async def test_events_to_indicator_api_topic_duplicates_restart_and_rebuild(plat
         rebuilt, _ = await rebuild(settings, now=at, show_progress=False)
         assert rebuilt.aggregates.cells == writer2.engine.aggregates.cells
         assert rebuilt.cases == writer2.engine.cases
+        comparison = await compare_with_writer(settings, show_progress=False)  # what `caseflow rebuild --check` does
+        assert comparison.equal and comparison.live_cases == 2, comparison.summary()
+
+        # a query API started now loads the writer's state from Kafka (offsets, then the changelog) and agrees
+        later = create_app(settings)
+        async with later.router.lifespan_context(later):
+            folder = later.state.folder
+            await eventually(folder.ready.is_set, timeout=20, what="the new follower caught up")
+            assert set(folder.engine.cases) == {"la-1", "la-2"}
+            assert folder.engine.aggregates.cells == writer2.engine.aggregates.cells
     assert any((tmp_path / app_id(platform)).rglob("*.sst")) or any((tmp_path / app_id(platform)).rglob("CURRENT"))

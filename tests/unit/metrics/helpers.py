@@ -64,7 +64,9 @@ def assigned(case: str, at: datetime, provider_type: str = "lawyer", **kw: Any) 
     return env("caseflow.legal_aid.provider_assigned", case, at, provider_type=provider_type, assigned_at=at, **kw)
 
 
-def applied(case: str, region: str = CHENZHOU_VILLAGE, at: datetime = T0, **kw: Any) -> Envelope:
+def applied(
+    case: str, region: str = CHENZHOU_VILLAGE, at: datetime = T0, channel: str = "walk_in", **kw: Any
+) -> Envelope:
     return env(
         "caseflow.legal_aid.application_received",
         case,
@@ -72,7 +74,7 @@ def applied(case: str, region: str = CHENZHOU_VILLAGE, at: datetime = T0, **kw: 
         region=region,
         applied_at=at,
         kind="application",
-        channel="walk_in",
+        channel=channel,
         **kw,
     )
 

@@ -353,3 +353,25 @@ def test_progress_shows_status_and_next_step_without_internal_details():
     assert p["status"] == "application_received"
     assert p["next_step"]["step_en"] == "review decision within 7 days"
     assert "actor" not in str(p) and "dept:" not in str(p)
+
+
+def test_a_case_counts_in_the_same_place_and_channel_whatever_order_its_events_are_folded_in():
+    # a walk-in request referred to legal aid: intake's event (walk_in, a town) and legal aid's application
+    # (intake_referral, a village) arrive on two topics, in either order; the earliest event names the case's
+    # place and channel, so a live writer and a rebuild reading topic by topic agree cell for cell
+    corr = "corr-order"
+    received = env("caseflow.intake.request_received", "in-1", T0, corr=corr, request_id="in-1", channel="walk_in",
+                   region=EZHOU_TOWN, kind="help", topic="labour", received_at=T0)  # fmt: skip
+    application = applied("la-1", at=T0 + timedelta(hours=1), corr=corr, channel="intake_referral")
+    engines = []
+    for events in ([received, application], [application, received]):
+        e = engine()
+        for ev in events:
+            e.apply(ev, T0 + days(1))
+        engines.append(e)
+    first, second = engines
+    assert (first.cases[corr].region, first.cases[corr].channel) == (EZHOU_TOWN, "walk_in")
+    assert (second.cases[corr].region, second.cases[corr].channel) == (EZHOU_TOWN, "walk_in")
+    assert first.aggregates.cells == second.aggregates.cells
+    assert any(k.endswith("|channel:walk_in") for k in second.aggregates.cells)
+    assert not any(k.endswith("|channel:intake_referral") for k in second.aggregates.cells)

@@ -39,7 +39,7 @@ def test_decode_refuses_unknown_types_and_invalid_payloads():
 
 async def test_region_subscribers_receive_indicator_changes_of_their_region_only():
     settings = Settings(follow=False, platform=PlatformSettings(topic_prefix="unitmetrics"))
-    folder = Folder(settings.platform, build_engine(settings), snapshots=None)  # type: ignore[arg-type]
+    folder = Folder(settings.platform, build_engine(settings))
     city, other = folder.subscribe("431000000000"), folder.subscribe("440200000000")
     folder.engine.apply(notified("la-1", at=T0), T0)
     await folder._changed(folder.engine.take_changed(), T0)
