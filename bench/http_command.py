@@ -1,8 +1,8 @@
 """A department command over HTTP: sustained rate and p99 through the real service (one in-process app, real
 FerretDB and Kafka) against a FastAPI endpoint that only validates the same body, measured in the same run.
 
-Each department module (bench.legal_aid, bench.mediation, bench.notary) names its app, route, body model and
-body; this module owns the load loop and the report row, so every department row is measured alike.
+Each department module (bench.intake, bench.legal_aid, bench.mediation, bench.notary) names its app, route, body
+model and body; this module owns the load loop and the report row, so every department row is measured alike.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from bench.common import Report, Row, percentile
 from shared.settings import PlatformSettings
 
 CONCURRENCY = 8
-SECONDS = 8.0  # per side, as bench.intake
+SECONDS = 8.0  # per side: two sides plus start-up stay well under a minute
 WARM_UP = 20  # indexes, connection pool, producer metadata
 
 

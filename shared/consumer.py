@@ -5,8 +5,9 @@ whose id the inbox already holds, run the handler for the rest — different cas
 events in order — record their ids in the inbox, then commit the offsets. Handlers with side effects in the
 event store use the event id as idempotency key, so a crash between handling and the inbox write cannot apply
 a message twice. A message that breaks a rule or the
-handler goes to the dead-letter topic with the reason and its origin; transient I/O errors are retried with
-backoff on the same message (per-case order holds). Nothing crashes the loop.
+handler goes to the dead-letter topic with the reason and its origin; transient I/O errors and concurrency
+conflicts (an earlier attempt still holds the event's idempotency key, e.g. across a database restart, until its
+claim times out) are retried with backoff on the same message (per-case order holds). Nothing crashes the loop.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from pymongo.errors import BulkWriteError, PyMongoError
 
 from shared.contracts.common import Partner, PartnerEventRejected
 from shared.envelope import Envelope
-from shared.errors import CaseflowError
+from shared.errors import CaseflowError, ConcurrencyConflict
 from shared.events import Event, EventRegistry
 from shared.events import registry as default_registry
 from shared.logs import case_context
@@ -301,6 +302,11 @@ class EventConsumer:
                     await handler(env, payload)
                     self.stats.handled += 1
                     return
+                except ConcurrencyConflict as exc:  # an earlier attempt holds the key, or a race: it clears
+                    self.stats.retries += 1
+                    log.warning("%s: %s on %s; retrying in %.1fs", self.name, exc.message, env.id, backoff)
+                    await asyncio.sleep(backoff)
+                    backoff = min(backoff * 2, self.max_backoff)
                 except CaseflowError as exc:
                     await self._park(msg, exc.message, exc.code)
                     return

@@ -68,3 +68,33 @@ async def test_a_transient_commit_failure_is_still_retried() -> None:
         await ec.process_batch(TP, [record(3)])
     assert raw.commits == [{TP: 4}] * 3
     assert ec.stats.retries == 2
+
+
+async def test_a_handler_meeting_a_key_still_in_progress_is_retried_not_dead_lettered() -> None:
+    """Found by the fault suite's FerretDB restart: the attempt cut off by the restart left its idempotency claim,
+    and the redelivered partner request was parked ("still in progress") instead of waiting for the claim."""
+    from shared.contracts.legal_aid import DefenceNotified
+    from shared.envelope import Envelope
+    from shared.errors import ConcurrencyConflict
+
+    payload = DefenceNotified(
+        kind="notified_defence", region="431002001001", defendant_ref="p-" + "a" * 16, notified_by="court",
+        partner_reference="court-1", stage="trial", charge="theft", notified_at="2026-11-29T08:00:00Z",
+    )  # fmt: skip
+    env = Envelope.wrap(payload, source="caseflow/legal_aid", subject="la-1", correlationid="la-1", actor="x")
+    key, value, headers = env.to_kafka()
+    msg = ConsumerRecord(TP.topic, TP.partition, 5, 0, 0, key, value, None, len(value), -1, headers)
+    calls: list[str] = []
+
+    async def handler(e: Envelope, _payload: Any) -> None:
+        calls.append(e.id)
+        if len(calls) < 3:
+            raise ConcurrencyConflict(f"a request with idempotency key 'evt:{e.id}' is still in progress; retry")
+
+    dead = DeadLetters()
+    ec = EventConsumer(Consumer(), name="g", inbox=MemoryInbox(), dead_letters=dead,  # type: ignore[arg-type]
+                       handlers={DefenceNotified: handler}, max_backoff=0.01)  # fmt: skip
+    async with asyncio.timeout(5):
+        await ec.process_batch(TP, [msg])
+    assert calls == [env.id] * 3 and dead.parked == []
+    assert ec.stats.handled == 1 and ec.stats.retries == 2
