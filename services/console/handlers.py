@@ -45,8 +45,7 @@ async def drilldown(up: Upstream, indicator: str, region: str, period: str) -> l
     kids = regions.children(region)
     values = await asyncio.gather(
         *(
-            try_get(up, "metrics", f"/indicators/{indicator}", {"region": r.code, "period": period})
-            for r in kids
+            try_get(up, "metrics", f"/indicators/{indicator}", {"region": r.code, "period": period}) for r in kids
         )  # fmt: skip
     )
     return list(zip(kids, values, strict=True))
