@@ -214,6 +214,7 @@ async def run(platform: PlatformSettings, report: Report) -> None:
         while folder.folded < N_EVENTS and time.monotonic() < deadline:
             await asyncio.sleep(0.05)
         fold_rate = folder.folded / (time.perf_counter() - (folder.first or time.perf_counter()))
+        folded = folder.folded  # the latency phase folds more (and faust may deliver some again)
         sent = await steady_in_subprocess(platform, topic)
         deadline = time.monotonic() + 20
         while len(folder.latencies) < sent and time.monotonic() < deadline:
@@ -233,7 +234,7 @@ async def run(platform: PlatformSettings, report: Report) -> None:
     floor = await faust_floor(platform)
     report.add(
         Row("metrics fold throughput (1 writer)", fold_rate, "events/s", raw, "raw consume+decode", "≥0.5 of raw",
-            {"events": folder.folded, "faust floor events/s": floor, "ratio to floor": fold_rate / floor})
+            {"events": folded, "faust floor events/s": floor, "ratio to floor": fold_rate / floor})
     )  # fmt: skip
 
     out = subprocess.run(
