@@ -54,9 +54,10 @@ async def _warm_group_coordinator(client: dict[str, Any], timeout: float = 120) 
 def _test_infra_settings() -> infra.InfraSettings:
     return infra.InfraSettings(
         home=os.environ.get("CASEFLOW_TEST_INFRA_HOME", os.path.join(REPO, ".cache", "test-infra")),
-        kafka_port=int(os.environ.get("CASEFLOW_TEST_KAFKA_PORT", "49092")),
-        kafka_controller_port=int(os.environ.get("CASEFLOW_TEST_KAFKA_CONTROLLER_PORT", "49093")),
-        mongo_port=int(os.environ.get("CASEFLOW_TEST_MONGO_PORT", "47017")),
+        # below Linux's ephemeral range (32768-60999): a client socket's local port never takes a server's port
+        kafka_port=int(os.environ.get("CASEFLOW_TEST_KAFKA_PORT", "29092")),
+        kafka_controller_port=int(os.environ.get("CASEFLOW_TEST_KAFKA_CONTROLLER_PORT", "29093")),
+        mongo_port=int(os.environ.get("CASEFLOW_TEST_MONGO_PORT", "29017")),
         secure=False,  # the plain servers most tests use, whatever CASEFLOW_INFRA_SECURE says
     )
 

@@ -72,9 +72,10 @@ def _infra_settings() -> infra.InfraSettings:
     env = os.environ.get
     return infra.InfraSettings(
         home=Path(env("CASEFLOW_FAULTS_HOME", str(REPO / ".cache" / "faults-suite"))),
-        kafka_port=int(env("CASEFLOW_FAULTS_KAFKA_PORT", "49500")),
-        kafka_controller_port=int(env("CASEFLOW_FAULTS_KAFKA_PORT", "49500")) + 1,
-        mongo_port=int(env("CASEFLOW_FAULTS_MONGO_PORT", "47517")),
+        # below Linux's ephemeral range (32768-60999): a client socket's local port never takes a server's port
+        kafka_port=int(env("CASEFLOW_FAULTS_KAFKA_PORT", "29500")),
+        kafka_controller_port=int(env("CASEFLOW_FAULTS_KAFKA_PORT", "29500")) + 1,
+        mongo_port=int(env("CASEFLOW_FAULTS_MONGO_PORT", "29517")),
         brokers=3,
         partitions=3,
         start_timeout=120,
