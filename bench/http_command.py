@@ -1,14 +1,15 @@
 """A department command over HTTP: sustained rate and p99 through the real service (one in-process app, real
 FerretDB and Kafka) against a FastAPI endpoint that only validates the same body, measured in the same run.
 
-Each department module (bench.intake, bench.legal_aid, bench.mediation, bench.notary) names its app, route, body
-model and body; this module owns the load loop and the report row, so every department row is measured alike.
+Each department module (bench.intake, bench.legal_aid, bench.mediation, bench.notary) names its route, scope, body
+model, body and app (`measure_post`); this module owns the rest, so every department row is measured alike.
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -18,6 +19,7 @@ from pydantic import BaseModel
 from pymongo import AsyncMongoClient
 
 from bench.common import Report, Row, percentile
+from shared.auth import issue_token
 from shared.settings import PlatformSettings
 
 CONCURRENCY = 8
@@ -109,3 +111,31 @@ async def measure(report: Report, cmd: Command) -> None:
             },
         )
     )
+
+
+async def measure_post(
+    report: Report,
+    settings: PlatformSettings,
+    *,
+    service: str,
+    scope: str,
+    path: str,
+    model: type[BaseModel],
+    body: dict[str, Any],
+    app: Callable[[PlatformSettings], FastAPI],
+) -> None:
+    """`POST path` of `service`, built by `app` on topics and a database of its own (`isolated`), sent by the
+    department's own principal (`dept:<service>`) holding `scope`."""
+    own = isolated(settings)
+    token = issue_token(settings, f"dept:{service}", [scope])
+    command = Command(
+        settings=own,
+        service=service,
+        label=f"{service.replace('_', ' ')} POST {path}",
+        app=app(own),
+        path=path,
+        model=model,
+        body=body,
+        headers={"Authorization": f"Bearer {token}"},
+    )
+    await measure(report, command)

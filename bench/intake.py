@@ -13,7 +13,6 @@ from bench.common import Report, bench_platform
 from services.intake.api import ReceiveBody
 from services.intake.config import Settings
 from services.intake.main import create_app
-from shared.auth import issue_token
 from shared.settings import PlatformSettings
 
 BODY = {
@@ -27,19 +26,11 @@ BODY = {
 
 
 async def run(settings: PlatformSettings, report: Report) -> None:
-    token = issue_token(settings, "dept:intake", ["intake:write"])
-    own = http_command.isolated(settings)
-    command = http_command.Command(
-        settings=own,
-        service="intake",
-        label="intake POST /requests",
-        app=create_app(Settings(platform=own)),
-        path="/requests",
+    await http_command.measure_post(
+        report, settings, service="intake", scope="intake:write", path="/requests",
         model=ReceiveBody,  # the baseline validates the same body, PersonData check digit included
-        body=BODY,
-        headers={"Authorization": f"Bearer {token}"},
-    )
-    await http_command.measure(report, command)
+        body=BODY, app=lambda own: create_app(Settings(platform=own)),
+    )  # fmt: skip
 
 
 def main() -> None:

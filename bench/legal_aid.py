@@ -23,7 +23,6 @@ from services.legal_aid.config import Settings
 from services.legal_aid.handlers import LegalAid
 from services.legal_aid.main import create_app
 from services.legal_aid.reference import load_profiles, load_providers
-from shared.auth import issue_token
 from shared.contracts.partners import DefenceKind, NotifiedDefenceRequested, ProceedingStage
 from shared.envelope import Envelope
 from shared.runtime import ServiceRuntime
@@ -71,19 +70,10 @@ async def run(settings: PlatformSettings, report: Report) -> None:
         envelopes=[notice(i) for i in range(N_NOTICES)],
         subject=subject,
     )
-    token = issue_token(settings, "dept:legal_aid", ["legal_aid:apply"])
-    own = http_command.isolated(settings)
-    command = http_command.Command(
-        settings=own,
-        service="legal_aid",
-        label="legal aid POST /applications",
-        app=create_app(Settings(platform=own)),
-        path="/applications",
-        model=ApplicationIn,
-        body=APPLICATION,
-        headers={"Authorization": f"Bearer {token}"},
-    )
-    await http_command.measure(report, command)
+    await http_command.measure_post(
+        report, settings, service="legal_aid", scope="legal_aid:apply", path="/applications", model=ApplicationIn,
+        body=APPLICATION, app=lambda own: create_app(Settings(platform=own)),
+    )  # fmt: skip
 
 
 def main() -> None:

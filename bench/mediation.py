@@ -25,7 +25,6 @@ from services.mediation.consumers import MediationConsumers
 from services.mediation.handlers import MediationService
 from services.mediation.main import create_app
 from services.mediation.reference import CommitteeRegistry
-from shared.auth import issue_token
 from shared.contracts.partners import DisputeReferred, ReferralKind
 from shared.envelope import Envelope
 from shared.runtime import ServiceRuntime
@@ -78,19 +77,10 @@ async def run(settings: PlatformSettings, report: Report) -> None:
         envelopes=[referral(i) for i in range(N_REFERRALS)],
         subject=subject,
     )
-    token = issue_token(settings, "dept:mediation", ["mediation:write"])
-    own = http_command.isolated(settings)
-    command = http_command.Command(
-        settings=own,
-        service="mediation",
-        label="mediation POST /disputes",
-        app=create_app(Settings(platform=own, sweep_interval_seconds=0)),
-        path="/disputes",
-        model=RegisterIn,
-        body=WALK_IN,
-        headers={"Authorization": f"Bearer {token}"},
-    )
-    await http_command.measure(report, command)
+    await http_command.measure_post(
+        report, settings, service="mediation", scope="mediation:write", path="/disputes", model=RegisterIn,
+        body=WALK_IN, app=lambda own: create_app(Settings(platform=own, sweep_interval_seconds=0)),
+    )  # fmt: skip
 
 
 def main() -> None:

@@ -13,7 +13,6 @@ from bench.common import Report, bench_platform
 from services.notary.api import ApplicationIn
 from services.notary.config import Settings
 from services.notary.main import create_app
-from shared.auth import issue_token
 from shared.settings import PlatformSettings
 
 APPLICATION = {
@@ -26,19 +25,10 @@ APPLICATION = {
 
 
 async def run(settings: PlatformSettings, report: Report) -> None:
-    token = issue_token(settings, "dept:notary", ["notary:write"])
-    own = http_command.isolated(settings)
-    command = http_command.Command(
-        settings=own,
-        service="notary",
-        label="notary POST /applications",
-        app=create_app(Settings(platform=own)),
-        path="/applications",
-        model=ApplicationIn,
-        body=APPLICATION,
-        headers={"Authorization": f"Bearer {token}"},
-    )
-    await http_command.measure(report, command)
+    await http_command.measure_post(
+        report, settings, service="notary", scope="notary:write", path="/applications", model=ApplicationIn,
+        body=APPLICATION, app=lambda own: create_app(Settings(platform=own)),
+    )  # fmt: skip
 
 
 def main() -> None:
