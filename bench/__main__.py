@@ -118,6 +118,15 @@ operation was also taken with pymongo command monitoring and timers around the i
   writer does not keep up with 1,000 events/s here, so the latency phase measures a growing backlog. A faust
   agent that does nothing reaches 0.12–0.2 of the raw consume+decode loop, so the ≥0.5 goal is out of reach for
   any faust agent on this machine.
+- **Metrics latency** (2026-11-29, per batch of the writer at a steady 1,000 events/s, each a new case): the time
+  from the broker's record timestamp to the agent grows from 0.04 s to 4.8 s over the 10 s phase while the agent
+  idles in a quarter of the samples: the writer's process (GIL-bound: faust's consumer thread and the agent) got
+  ~0.7 of a core beside the broker and the producer and needs ~1.1 ms of CPU per new case (decode, fold, table
+  write, the faust path `wait_first` per message, the publication). So "published on `metrics.indicators`" lags
+  at this rate (the writer-alone row). What queries and the SSE stream read is the query API's follower: the
+  same fold on a plain aiokafka consumer, without the table write or the publication, in its own process; with
+  the production writer working beside it (its CPU seconds are in the row), events are visible there within the
+  "visible" row's p99.
 - **intake POST /requests** (8 concurrent). On CPU 80% of samples are in the request handler and 65% in
   pymongo's call stack; the top self frame is the socket write (16%). Wall time is 11 serialised FerretDB round
   trips per request, 25–50 ms each under load, none dominant: commit position counter (findAndModify) 11%, vault

@@ -6,8 +6,12 @@
    batch); the baseline is a raw aiokafka loop that consumes and decodes
    (`Envelope.from_kafka`) the same topic in the same run. Both timed first record → last. Beside them, the
    same faust app counting events without folding them (a topic of its own): what faust itself allows.
-2. Latency: with the worker caught up, another process produces events at a steady rate; latency is send → the
-   end of the batch that published the indicators the event changed (wall clock, same machine).
+2. Latency, with another process producing events at a steady rate (wall clock, same machine), two ways:
+   - visible: send → the query API's follower (`services.metrics.worker.Folder`, what the API and its SSE stream
+     read) has folded the event and handed the indicators it changed to its listeners, while the production
+     writer (`python -m services.metrics.worker`) runs in its own process beside it, as under `make run`;
+   - published: send → the end of the writer's batch that published the indicators the event changed on
+     `metrics.indicators` (the writer alone, in this process).
 3. Memory: peak RSS of a subprocess holding the pure fold state (engine) of many synthetic cases.
 """
 
@@ -15,10 +19,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import subprocess
 import sys
+import tempfile
 import time
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from aiokafka import TopicPartition
@@ -26,7 +33,9 @@ from aiokafka import TopicPartition
 import shared.contracts  # noqa: F401  (registers every event type)
 from bench.common import Report, Row, bench_platform, percentile
 from services.metrics.config import Settings
+from services.metrics.store import committed_positions
 from services.metrics.stream import MetricsWriter
+from services.metrics.worker import Folder, build_engine
 from shared import kafka
 from shared.contracts.legal_aid import DefenceNotified, ProviderAssigned
 from shared.envelope import Envelope
@@ -91,6 +100,24 @@ async def raw_loop(platform: PlatformSettings, topic: str, n: int) -> float:
         await consumer.stop()
 
 
+def sent_at(msg: Any) -> float | None:
+    """The steady producer's wall-clock send time of a record, if it carries one."""
+    sent = next((v for k, v in msg.headers or () if k == SENT_HEADER), None)
+    return None if sent is None else float(sent)
+
+
+class TimedFolder(Folder):
+    """The query API's follower, noting when each event's indicator changes reached its listeners (SSE)."""
+
+    latencies: list[float] | None = None  # None until the steady phase starts
+
+    async def process(self, batches: dict[Any, list[Any]]) -> None:
+        await super().process(batches)  # folds, then hands the changed indicators to the listeners
+        if self.latencies is not None:
+            done = time.time()
+            self.latencies += [done - sent for records in batches.values() for msg in records if (sent := sent_at(msg))]
+
+
 class TimedWriter(MetricsWriter):
     """The production writer, noting when each event's indicator changes were published (for the benchmark only)."""
 
@@ -102,10 +129,7 @@ class TimedWriter(MetricsWriter):
             self.first = time.perf_counter()
         await super().fold_batch(messages)  # folds, writes the table, publishes the changed indicators
         done = time.time()
-        for msg in messages:
-            sent = next((v for k, v in msg.headers or () if k == SENT_HEADER), None)
-            if sent is not None:
-                self.latencies.append(done - float(sent))
+        self.latencies += [done - sent for msg in messages if (sent := sent_at(msg))]
 
 
 class CountingWriter(MetricsWriter):
@@ -174,6 +198,7 @@ async def steady_in_subprocess(platform: PlatformSettings, topic: str) -> int:
 MEMORY_SCRIPT = r"""
 import resource, sys, time
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from types import SimpleNamespace
 import shared.contracts
 from services.metrics.engine import MetricsEngine
@@ -199,6 +224,73 @@ print(f"{peak / 1024:.1f} {(peak - base) / 1024:.1f} {seconds:.1f} {len(engine.a
 """
 
 
+async def writer_caught_up(platform: PlatformSettings, topic: str, timeout: float) -> None:
+    """Wait until the writer group has committed every record of `topic` (its changelog holds them all)."""
+    consumer = kafka.consumer(platform, group_id=None)
+    await consumer.start()
+    try:
+        tps = [TopicPartition(topic, p) for p in await kafka.partitions_of(consumer, topic)]
+        ends = await consumer.end_offsets(tps)
+        deadline = time.monotonic() + timeout
+        while (done := await committed_positions(platform, tps)) != {(tp.topic, tp.partition): ends[tp] for tp in tps}:
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"the metrics writer did not catch up on {topic} in {timeout:.0f} s: {done}")
+            await asyncio.sleep(1)
+    finally:
+        await consumer.stop()
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time a process has used so far (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+async def visible_latency(platform: PlatformSettings, topic: str, state_dir: str) -> tuple[list[float], int, float]:
+    """Send → folded by the query API's follower, with the production writer running in its own process.
+
+    Returns the latencies, the events sent and the CPU seconds the writer used during the phase."""
+    env = {
+        **os.environ,
+        "CASEFLOW_KAFKA_BOOTSTRAP": platform.kafka_bootstrap,
+        "CASEFLOW_TOPIC_PREFIX": platform.topic_prefix,
+        "CASEFLOW_PARTITIONS": str(platform.partitions),
+        "CASEFLOW_LOG_LEVEL": "WARNING",
+        "METRICS_STATE_DIR": state_dir,
+    }
+    writer = subprocess.Popen([sys.executable, "-m", "services.metrics.worker"], env=env, stderr=subprocess.DEVNULL)
+    try:
+        # a few more events, committed by this writer: it has recovered and folds (not still starting, not crashed)
+        await prefill(platform, topic, 1000)
+        await writer_caught_up(platform, topic, timeout=180)
+        follower = TimedFolder(platform, build_engine(Settings(platform=platform)))
+        await follower.start()
+        try:
+            await asyncio.wait_for(follower.ready.wait(), 60)
+            follower.latencies = []
+            writer_cpu = cpu_seconds(writer.pid)
+            sent = await steady_in_subprocess(platform, topic)
+            deadline = time.monotonic() + 20
+            while len(follower.latencies) < sent and time.monotonic() < deadline:
+                await asyncio.sleep(0.1)
+            if writer.poll() is not None:
+                raise RuntimeError(f"the metrics writer exited with {writer.returncode} during the latency phase")
+            return sorted(follower.latencies), sent, cpu_seconds(writer.pid) - writer_cpu
+        finally:
+            await follower.stop()
+    finally:
+        writer.terminate()
+        try:
+            writer.wait(30)
+        except subprocess.TimeoutExpired:
+            writer.kill()
+
+
+def latency_row(name: str, lat: list[float], sent: int, goal: str | None = None) -> Row:
+    extra = {"p50 ms": percentile(lat, 50) * 1000, "events": len(lat), "rate/s": RATE, "not seen": sent - len(lat)}
+    return Row(name, percentile(lat, 99) * 1000, "ms", goal=goal, extra=extra)
+
+
 async def run(platform: PlatformSettings, report: Report) -> None:
     settings = Settings(platform=platform)
     topic = Topics(platform.topic_prefix).department("legal_aid")
@@ -215,21 +307,25 @@ async def run(platform: PlatformSettings, report: Report) -> None:
             await asyncio.sleep(0.05)
         fold_rate = folder.folded / (time.perf_counter() - (folder.first or time.perf_counter()))
         folded = folder.folded  # the latency phase folds more (and faust may deliver some again)
+        folder.latencies = []
         sent = await steady_in_subprocess(platform, topic)
         deadline = time.monotonic() + 20
         while len(folder.latencies) < sent and time.monotonic() < deadline:
             await asyncio.sleep(0.1)
-        lat = sorted(folder.latencies)
-        report.add(
-            Row("metrics event→indicator latency p99", percentile(lat, 99) * 1000, "ms", goal="p99 ≤ 1000 ms",
-                extra={"p50 ms": percentile(lat, 50) * 1000, "events": len(lat), "rate/s": RATE,
-                       "not seen": sent - len(lat)})
-        )  # fmt: skip
+        published_row = latency_row(
+            "metrics event→indicators topic latency p99 (writer alone)", sorted(folder.latencies), sent
+        )
     finally:
         try:  # the figures are taken: a writer that does not stop in time must not hold the report back
             await asyncio.wait_for(folder.stop(), 30)
         except TimeoutError:
             print("  metrics writer did not stop within 30 s; moving on", flush=True)
+    with tempfile.TemporaryDirectory(prefix="bench-metrics-") as state_dir:
+        lat, sent, writer_cpu = await visible_latency(platform, topic, state_dir)
+    visible = latency_row("metrics event→indicator visible latency p99 (query API)", lat, sent, "p99 ≤ 1000 ms")
+    visible.extra["writer CPU s alongside"] = writer_cpu
+    report.add(visible)
+    report.add(published_row)
     # after the writer: a second faust app in the process slowed the writer's latency phase (p50 4.0 s -> 9.7 s)
     floor = await faust_floor(platform)
     report.add(
