@@ -6,8 +6,8 @@
 - **Agent** `metrics-fold` over the source topics (raw bytes; CloudEvents binary mode, decoded with
   `worker.decode`), in batches (`take_events`: `max_batch` events or `batch_within` s): each event is folded
   into the `MetricsEngine`, then each case the batch changed is written to the table once and the indicators the
-  batch changed are published once (`flush`), all before faust acks the batch. A timer flushes every
-  `batch_within` s too, for deadlines that pass while no event arrives. Undecodable or unknown events go to the
+  batch changed are published once (`flush`), all before faust acks the batch. A timer flushes when no batch
+  has for `batch_within` s, for deadlines that pass while no event arrives. Undecodable or unknown events go to the
   dead-letter topic with the reason and folding goes on (delivery is at least once, so a redelivered bad event
   is parked again).
 - **Table** `cases` (changelog topic `<prefix>.metrics.writer-cases-changelog`): correlation id → the case's
@@ -163,7 +163,8 @@ class MetricsWriter:
         self.source = self.app.topic(*source_topics(self.topics), schema=raw_schema(), allow_empty=True)
         self.app.agent(self.source, name="metrics-fold")(self._agent)
         seek_unread_partitions_too(self.app, set(self.source.topics))
-        self.app.timer(settings.batch_within)(self.flush)
+        self._last_flush = 0.0  # loop time of the last publishing round
+        self.app.timer(settings.batch_within)(self._flush_if_idle)
 
     # -- lifecycle ----------------------------------------------------------------------------------------------
     async def start(self, timeout: float = 90) -> None:
@@ -282,9 +283,15 @@ class MetricsWriter:
         self.folded += 1
         return env.correlationid if changed else None
 
+    async def _flush_if_idle(self) -> None:
+        """The timer's round, for deadlines that pass while no event arrives: skipped while batches flush anyway."""
+        if asyncio.get_running_loop().time() - self._last_flush >= self.settings.batch_within:
+            await self.flush()
+
     async def flush(self) -> None:
         """Publish the indicators changed since the last flush, with those whose deadline has just passed."""
         async with self._lock:  # one publisher at a time: changes of one indicator leave in order
+            self._last_flush = asyncio.get_running_loop().time()
             now = self.clock()
             self.engine.tick(now)
             touched = self.engine.take_changed()
