@@ -47,7 +47,7 @@ test-faults: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python -m bench
 
-## stop the benchmarks' own servers (.cache/bench-infra, ports 38092/38093/38017)
+## stop the benchmarks' own servers (.cache/bench-infra, ports 28092/28093/28017)
 bench-down: $(STAMP)
 	$(BIN)/python -m bench down
 

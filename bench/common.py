@@ -22,9 +22,9 @@ class BenchInfraSettings(infra.InfraSettings):
     model_config = SettingsConfigDict(env_prefix="CASEFLOW_BENCH_INFRA_", extra="ignore")
 
     home: Path = infra.REPO_ROOT / ".cache" / "bench-infra"
-    kafka_port: int = Field(default=38092, ge=1, le=65535)
-    kafka_controller_port: int = Field(default=38093, ge=1, le=65535)
-    mongo_port: int = Field(default=38017, ge=1, le=65535)
+    kafka_port: int = Field(default=28092, ge=1, le=65535)
+    kafka_controller_port: int = Field(default=28093, ge=1, le=65535)
+    mongo_port: int = Field(default=28017, ge=1, le=65535)
     secure: bool = False
 
 

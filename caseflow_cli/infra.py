@@ -76,9 +76,10 @@ class InfraSettings(BaseSettings):
 
     home: Path = REPO_ROOT / ".cache" / "infra"
     cache: Path = REPO_ROOT / ".cache"
-    kafka_port: int = Field(default=39092, ge=1, le=65535)
-    kafka_controller_port: int = Field(default=39093, ge=1, le=65535)
-    mongo_port: int = Field(default=37017, ge=1, le=65535)
+    # defaults below Linux's ephemeral range (32768-60999), where a client socket's local port could hold them
+    kafka_port: int = Field(default=19092, ge=1, le=65535)
+    kafka_controller_port: int = Field(default=19093, ge=1, le=65535)
+    mongo_port: int = Field(default=19017, ge=1, le=65535)
     kafka_version: str = Field(default="3.9.1", pattern=r"^\d+\.\d+\.\d+$")
     start_timeout: float = Field(default=90, gt=0)
     secure: bool = False

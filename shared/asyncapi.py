@@ -281,7 +281,7 @@ def build(reg: EventRegistry = registry) -> dict[str, Any]:
         "defaultContentType": "application/json",
         "servers": {
             "local": {
-                "host": "127.0.0.1:39092",
+                "host": "127.0.0.1:19092",
                 "protocol": "kafka",
                 "description": "Local broker (make run); production uses SASL/SCRAM per principal",
             }

@@ -19,12 +19,12 @@ DEV_SECRET = "caseflow-local-development-secret-not-for-production"  # marked lo
 class PlatformSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="CASEFLOW_", extra="ignore")
 
-    kafka_bootstrap: str = Field(default="127.0.0.1:39092", description="host:port[,host:port...]")
+    kafka_bootstrap: str = Field(default="127.0.0.1:19092", description="host:port[,host:port...]")
     kafka_security_protocol: Literal["PLAINTEXT", "SASL_PLAINTEXT", "SASL_SSL"] = "PLAINTEXT"
     kafka_sasl_mechanism: Literal["SCRAM-SHA-256", "SCRAM-SHA-512", "PLAIN"] = "SCRAM-SHA-512"
     kafka_username: str | None = None
     kafka_password: SecretStr | None = None
-    mongo_url: str = Field(default="mongodb://127.0.0.1:37017/")
+    mongo_url: str = Field(default="mongodb://127.0.0.1:19017/")
     topic_prefix: str = Field(default="caseflow", pattern=r"^[a-z0-9][a-z0-9_-]{0,40}$")
     partitions: int = Field(default=6, ge=1, le=1000)
     replication_factor: int = Field(default=1, ge=1, le=7)

@@ -9,7 +9,7 @@ from shared.settings import PlatformSettings, describe_settings_error
 
 def test_defaults_are_valid():
     s = PlatformSettings()
-    assert s.partitions >= 1 and s.kafka_bootstrap.endswith(":39092")
+    assert s.partitions >= 1 and s.kafka_bootstrap.endswith(":19092")
 
 
 @pytest.mark.parametrize(
