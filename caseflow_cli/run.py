@@ -26,6 +26,8 @@ import typer
 from rich.console import Console
 
 from caseflow_cli import acl, infra
+from shared.auth import issue_token
+from shared.settings import PlatformSettings, load_settings
 from shared.topics import PARTNERS
 
 REPO = Path(__file__).resolve().parents[1]
@@ -131,6 +133,11 @@ def _wait_healthy(p: Program, proc: subprocess.Popen[bytes], timeout: float = 60
     return False
 
 
+def _staff_token() -> str:
+    """A local operator's console sign-in token, signed with the secret the services use (CASEFLOW_AUTH_SECRET)."""
+    return issue_token(load_settings(PlatformSettings), "user:ops", ["console:read"])
+
+
 def run(with_programs: bool = True) -> int:
     settings = infra.InfraSettings()
     credentials: dict[str, str] = {}
@@ -194,6 +201,7 @@ def run(with_programs: bool = True) -> int:
         for p, _proc in procs:
             if p.name == "console":
                 console.print(f"  {p.name:<10} {p.url}/   <- open this: live scorecard, case trace, worklists")
+                console.print(f"  {'':<10} sign in with this staff token (console:read, 12 h): {_staff_token()}")
             elif p.url:
                 console.print(f"  {p.name:<10} {p.url}/docs")
         if missing:

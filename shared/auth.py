@@ -25,6 +25,7 @@ _bearer = HTTPBearer(auto_error=False)
 class Principal:
     subject: str  # e.g. "dept:intake", "partner:court"
     scopes: frozenset[str]
+    expires: datetime | None = None  # the token's expiry (a console session lives as long)
 
     @property
     def partner(self) -> str | None:
@@ -63,7 +64,8 @@ def verify_token(settings: PlatformSettings, token: str) -> Principal:
         raise Unauthorized("token expired") from None
     except jwt.InvalidTokenError as exc:
         raise Unauthorized(f"invalid token: {exc}") from None
-    return Principal(str(claims["sub"]), frozenset(str(claims.get("scope", "")).split()))
+    expires = datetime.fromtimestamp(int(claims["exp"]), UTC)
+    return Principal(str(claims["sub"]), frozenset(str(claims.get("scope", "")).split()), expires)
 
 
 def require(*scopes: str):  # type: ignore[no-untyped-def]

@@ -62,6 +62,13 @@ def upstream_env(name: str) -> list[dict[str, Any]]:
     return out
 
 
+def tls_env(name: str) -> list[dict[str, Any]]:
+    """Settings that hold behind the cluster's TLS ingress: a session cookie (the console's) is marked Secure."""
+    settings = importlib.import_module(f"services.{name}.config").Settings
+    prefix = settings.model_config.get("env_prefix", "")
+    return [{"name": f"{prefix}COOKIE_SECURE", "value": "true"}] if "cookie_secure" in settings.model_fields else []
+
+
 HTTP_SERVICES = http_services()
 #: the Kafka principal each workload connects as (grants_for user names); services without Kafka have none
 PRINCIPAL = {
@@ -155,7 +162,7 @@ def container(workload: str, port: int | None) -> dict[str, Any]:
             secret_env("CASEFLOW_KAFKA_PASSWORD", dns(PRINCIPAL[workload]), "password"),
         ]
     if workload in HTTP_SERVICES:
-        env += upstream_env(workload)
+        env += upstream_env(workload) + tls_env(workload)
     env += [
         secret_env("CASEFLOW_MONGO_URL", "caseflow-mongo", "url"),
         secret_env("CASEFLOW_AUTH_SECRET", "caseflow-auth", "auth-secret"),

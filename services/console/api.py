@@ -1,7 +1,8 @@
 """The console's routes: pages (scorecard, case trace, trace spans, worklists) and the live relay.
 
-These are pages for staff browsers, so they carry no bearer token: the console reaches the services with its own
-read-only token, server-side (see `clients.py`). It is meant to listen on the operations network only.
+Every route needs a signed-in operator (`session.STAFF`: a `console:read` token from the session cookie or the
+Authorization header). The console reaches the services with its own read-only token, server-side (see
+`clients.py`), so the browser never holds a service token.
 """
 
 from __future__ import annotations
@@ -22,9 +23,10 @@ from sse_starlette.sse import EventSourceResponse
 from services.console import charts, handlers, pages
 from services.console.clients import Rejected, Unavailable, Upstream, parse_json
 from services.console.config import Settings
+from services.console.session import STAFF
 from services.console.traces import spans_of, trace_ids_for_steps
 
-router = APIRouter(tags=["console"])
+router = APIRouter(tags=["console"], dependencies=[STAFF])
 RegionQ = Annotated[str | None, Query(pattern=r"^\d{12}$", description="12-digit division code")]
 PeriodQ = Annotated[Literal["day", "month", "year", "last-24h", "last-7d"], Query()]
 IndicatorQ = Annotated[str | None, Query(pattern=r"^[a-z0-9_]{1,64}$")]

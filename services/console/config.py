@@ -26,6 +26,8 @@ class Settings(BaseSettings):
     due_soon_days: int = Field(default=3, ge=1, le=30)
     #: the JSON-lines span file of `shared.telemetry.JsonLinesSpanExporter`; empty = CASEFLOW_OTEL_FILE
     traces_file: str = ""
+    #: mark the session cookie Secure (sent over HTTPS only): on wherever the console is served over TLS
+    cookie_secure: bool = False
     platform: PlatformSettings = Field(default_factory=PlatformSettings)
 
     def url_of(self, service: str) -> str:

@@ -9,9 +9,10 @@ from typing import Any
 
 import httpx
 from fastapi import FastAPI
+from fastapi.responses import RedirectResponse
 from fastapi.staticfiles import StaticFiles
 
-from services.console import api
+from services.console import api, session
 from services.console.clients import Upstream
 from services.console.config import Settings
 from shared.api import create_app as create_service_app
@@ -46,5 +47,11 @@ def create_app(
     )
     app.state.settings, app.state.upstream = settings, upstream
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    app.include_router(session.router)
     app.include_router(api.router)
+
+    @app.exception_handler(session.SignInRequired)
+    async def _sign_in(_: Any, exc: session.SignInRequired) -> RedirectResponse:
+        return session.sign_in_redirect(exc)
+
     return app

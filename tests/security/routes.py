@@ -50,15 +50,12 @@ OPS_PUBLIC = {
     ("GET", "/docs/oauth2-redirect"),
     ("GET", "/redoc"),
 }
-#: The console's pages are for staff browsers without tokens: it reaches the services server-side with its own
-#: read-only token and is deployed on the operations network only (services/console/api.py, docs/CONSOLE.md).
+#: The console's sign-in and sign-out (its pages need a `console:read` session: services/console/session.py) and
+#: its CSS/JS assets, which hold no data.
 CONSOLE_PUBLIC = {
-    ("GET", "/"),
-    ("GET", "/scorecard"),
-    ("GET", "/scorecard/stream"),
-    ("GET", "/trace"),
-    ("GET", "/traces/{trace_id}"),
-    ("GET", "/worklists"),
+    ("GET", "/login"),
+    ("POST", "/login"),
+    ("POST", "/logout"),
     ("GET", "/static"),  # the mount of CSS/JS assets
 }
 PUBLIC: dict[str, set[tuple[str, str]]] = {name: set(OPS_PUBLIC) for name in SERVICES}

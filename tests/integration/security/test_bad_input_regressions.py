@@ -54,7 +54,8 @@ async def test_console_trace_search_stays_one_path_segment_upstream(platform: Pl
         await metrics(scope, receive, send)
 
     app = console_app(ConsoleSettings(platform=platform), transports={"metrics": httpx.ASGITransport(recording)})
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app), base_url="http://console") as c:
+    staff = token(platform, "user:ops", ["console:read"])
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app), base_url="http://console", headers=staff) as c:
         for q in ("a\x01b", "..", "x?y", "x#y", "a.b%2F"):
             seen.clear()
             resp = await c.get("/trace", params={"q": q})

@@ -14,6 +14,7 @@ from services.console.config import Settings as ConsoleSettings
 from services.console.main import create_app as create_console
 from services.metrics.config import Settings as MetricsSettings
 from services.metrics.main import create_app as create_metrics
+from shared.auth import issue_token
 from shared.settings import PlatformSettings
 from tests.unit.metrics.helpers import CHENZHOU_VILLAGE, TODAY_NOON, applied, assigned, env, notified
 
@@ -21,6 +22,8 @@ NOW = TODAY_NOON  # the metrics app's clock, pinned: its calendar day holds ever
 CITY = "431000000000"
 PLATFORM = PlatformSettings(topic_prefix="unitconsole")
 DeptHandler = Callable[[httpx.Request], httpx.Response]
+#: a signed-in operator (the console's pages need a console:read token: services/console/session.py)
+STAFF = {"Authorization": f"Bearer {issue_token(PLATFORM, 'user:ops', ['console:read'])}"}
 
 
 def seed(engine) -> None:  # type: ignore[no-untyped-def]
@@ -67,8 +70,12 @@ def make_console(metrics_app, trace_file: Path, departments: dict[str, DeptHandl
 @pytest.fixture
 async def console(metrics_app, trace_file):
     app = make_console(metrics_app, trace_file)
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://console") as c:
+    async with staff_client(app) as c:
         yield c
+
+
+def staff_client(app, base_url: str = "http://console") -> httpx.AsyncClient:  # type: ignore[no-untyped-def]
+    return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=base_url, headers=STAFF)
 
 
 def write_spans(path: Path, spans: list[dict]) -> None:

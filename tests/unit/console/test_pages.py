@@ -13,7 +13,7 @@ from services.console.clients import Upstream
 from services.console.config import Settings as ConsoleSettings
 from services.console.traces import trace_ids_for_steps
 from shared.auth import verify_token
-from tests.unit.console.conftest import CITY, NOW, PLATFORM, make_console, write_spans
+from tests.unit.console.conftest import CITY, NOW, PLATFORM, make_console, staff_client, write_spans
 
 TRACE = "4bf92f3577b34da6a3ce929d0e0e4736"
 
@@ -50,7 +50,7 @@ async def test_scorecard_says_unavailable_when_metrics_is_down(trace_file):
     from services.console.main import create_app
 
     app = create_app(settings)
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://c") as c:
+    async with staff_client(app) as c:
         r = await c.get("/scorecard")
     assert r.status_code == 200 and "unavailable" in r.text and "ConnectError" in r.text
 
@@ -64,7 +64,7 @@ async def test_trace_shows_a_lane_per_department_deadlines_and_trace_links(metri
          "end": 3_000_000, "attributes": {"caseflow.case_id": "in-7"}},
     ])  # fmt: skip
     app = make_console(metrics_app, trace_file)
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://c") as c:
+    async with staff_client(app) as c:
         r = await c.get("/trace", params={"q": "la-7"})  # a department case id finds the whole correlation
         assert r.status_code == 200
         lanes = re.findall(r'<div class="lane" data-department="(\w+)"', r.text)
@@ -124,7 +124,7 @@ async def test_worklists_show_unavailable_departments_and_items_of_the_others(me
         return httpx.Response(503, json={"title": "down"})
 
     app = make_console(metrics_app, trace_file, {"legal_aid": legal_aid, "mediation": mediation})
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://c") as c:
+    async with staff_client(app) as c:
         r = await c.get("/worklists")
     assert r.status_code == 200
     sections = dict(re.findall(r'<section class="worklist" data-department="(\w+)">(.*?)</section>', r.text, re.S))
