@@ -224,7 +224,9 @@ print(f"{peak / 1024:.1f} {(peak - base) / 1024:.1f} {seconds:.1f} {len(engine.a
 """
 
 
-async def writer_caught_up(platform: PlatformSettings, topic: str, timeout: float) -> None:
+async def writer_caught_up(
+    platform: PlatformSettings, topic: str, timeout: float, writer: subprocess.Popen[bytes], log: Path
+) -> None:
     """Wait until the writer group has committed every record of `topic` (its changelog holds them all)."""
     consumer = kafka.consumer(platform, group_id=None)
     await consumer.start()
@@ -233,8 +235,13 @@ async def writer_caught_up(platform: PlatformSettings, topic: str, timeout: floa
         ends = await consumer.end_offsets(tps)
         deadline = time.monotonic() + timeout
         while (done := await committed_positions(platform, tps)) != {(tp.topic, tp.partition): ends[tp] for tp in tps}:
+            if writer.poll() is not None:
+                tail = log.read_text(errors="replace")[-2000:]
+                raise RuntimeError(f"the metrics writer exited with {writer.returncode}; its log ends:\n{tail}")
             if time.monotonic() > deadline:
-                raise TimeoutError(f"the metrics writer did not catch up on {topic} in {timeout:.0f} s: {done}")
+                ends_now = {tp.partition: ends[tp] for tp in tps}
+                raise TimeoutError(f"the metrics writer did not catch up on {topic} in {timeout:.0f} s: committed "
+                                   f"{done}, end offsets {ends_now}")  # fmt: skip
             await asyncio.sleep(1)
     finally:
         await consumer.stop()
@@ -258,11 +265,13 @@ async def visible_latency(platform: PlatformSettings, topic: str, state_dir: str
         "CASEFLOW_LOG_LEVEL": "WARNING",
         "METRICS_STATE_DIR": state_dir,
     }
-    writer = subprocess.Popen([sys.executable, "-m", "services.metrics.worker"], env=env, stderr=subprocess.DEVNULL)
+    log = Path(state_dir) / "writer.log"
+    with log.open("wb") as stderr:
+        writer = subprocess.Popen([sys.executable, "-m", "services.metrics.worker"], env=env, stderr=stderr)
     try:
         # a few more events, committed by this writer: it has recovered and folds (not still starting, not crashed)
         await prefill(platform, topic, 1000)
-        await writer_caught_up(platform, topic, timeout=180)
+        await writer_caught_up(platform, topic, 180, writer, log)
         follower = TimedFolder(platform, build_engine(Settings(platform=platform)))
         await follower.start()
         try:

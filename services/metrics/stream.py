@@ -51,7 +51,7 @@ from services.metrics.config import Settings
 from services.metrics.domain import CaseState
 from services.metrics.engine import MetricsEngine
 from services.metrics.store import TABLE, Positions, app_id, changelog_topic
-from services.metrics.worker import Clock, Publisher, build_engine, decode, source_topics
+from services.metrics.worker import Clock, Publisher, build_engine, decode, keep_out_of_gc, source_topics
 from shared import kafka
 from shared.errors import CaseflowError
 from shared.events import EventRegistry
@@ -207,6 +207,8 @@ class MetricsWriter:
             if held is None or len(case.event_ids) > len(held.event_ids):
                 latest[case.correlation_id] = case
         engine.restore_all(latest.values(), now)
+        del latest
+        keep_out_of_gc("writer")
         wanted = len(self.source.topics) * self.platform.partitions
         owned = sum(1 for tp in self.app.assignor.assigned_actives() if tp.topic in self.source.topics)
         async with self._lock:
