@@ -126,7 +126,10 @@ operation was also taken with pymongo command monitoring and timers around the i
   at this rate (the writer-alone row). What queries and the SSE stream read is the query API's follower: the
   same fold on a plain aiokafka consumer, without the table write or the publication, in its own process; with
   the production writer working beside it (its CPU seconds are in the row), events are visible there within the
-  "visible" row's p99.
+  "visible" row's p99. Its tail came from the cyclic GC: full collections over the fold state took 0.3–0.6 s
+  (gc callbacks in the benchmark process); the follower and the writer now collect once after restoring their
+  state and freeze it out of the GC (`gc.freeze`). Across runs before that change the visible p99 was 42–1,407
+  ms at a p50 of 8–13 ms.
 - **intake POST /requests** (8 concurrent). On CPU 80% of samples are in the request handler and 65% in
   pymongo's call stack; the top self frame is the socket write (16%). Wall time is 11 serialised FerretDB round
   trips per request, 25–50 ms each under load, none dominant: commit position counter (findAndModify) 11%, vault
