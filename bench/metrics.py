@@ -302,7 +302,7 @@ async def visible_latency(platform: PlatformSettings, topic: str, state_dir: str
             writer.kill()
 
 
-def latency_row(name: str, lat: list[float], sent: int, goal: str | None = None) -> Row:
+def latency_row(name: str, lat: list[float], sent: int, goal: str = "") -> Row:
     extra = {"p50 ms": percentile(lat, 50) * 1000, "events": len(lat), "rate/s": RATE, "not seen": sent - len(lat)}
     return Row(name, percentile(lat, 99) * 1000, "ms", goal=goal, extra=extra)
 
