@@ -201,7 +201,8 @@ def run(with_programs: bool = True) -> int:
         for p, _proc in procs:
             if p.name == "console":
                 console.print(f"  {p.name:<10} {p.url}/   <- open this: live scorecard, case trace, worklists")
-                console.print(f"  {'':<10} sign in with this staff token (console:read, 12 h): {_staff_token()}")
+                console.print(f"  {'':<10} sign in there with this staff token (console:read, 12 h):")
+                console.print(f"  {'':<10} {_staff_token()}", soft_wrap=True)  # one line: it is copied whole
             elif p.url:
                 console.print(f"  {p.name:<10} {p.url}/docs")
         if missing:
