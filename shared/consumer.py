@@ -40,6 +40,9 @@ _tracer = trace.get_tracer("caseflow.consumer")
 
 Handler = Callable[[Envelope, Event], Awaitable[None]]
 TRANSIENT = (PyMongoError, KafkaError, OSError, asyncio.TimeoutError)
+#: what a handler's attempt is retried on (with backoff, same message): transient I/O, and a concurrency conflict
+#: (an earlier attempt still holds the event's idempotency key, e.g. across a database restart, or a lost race)
+RETRIED = (ConcurrencyConflict, *TRANSIENT)
 DUPLICATE_KEY = 11000
 
 
@@ -302,19 +305,14 @@ class EventConsumer:
                     await handler(env, payload)
                     self.stats.handled += 1
                     return
-                except ConcurrencyConflict as exc:  # an earlier attempt holds the key, or a race: it clears
+                except RETRIED as exc:  # I/O that comes back, or an earlier attempt holding the key: it clears
                     self.stats.retries += 1
-                    log.warning("%s: %s on %s; retrying in %.1fs", self.name, exc.message, env.id, backoff)
+                    log.warning("%s: %s on %s; retrying in %.1fs", self.name, exc, env.id, backoff)
                     await asyncio.sleep(backoff)
                     backoff = min(backoff * 2, self.max_backoff)
                 except CaseflowError as exc:
                     await self._park(msg, exc.message, exc.code)
                     return
-                except TRANSIENT as exc:
-                    self.stats.retries += 1
-                    log.warning("%s: transient error on %s: %s; retrying", self.name, env.id, exc)
-                    await asyncio.sleep(backoff)
-                    backoff = min(backoff * 2, self.max_backoff)
                 except Exception as exc:  # a bug must not stop the partition: park it, loudly
                     log.exception("%s: handler failed on %s", self.name, env.id)
                     await self._park(msg, f"handler error: {type(exc).__name__}: {exc}", "handler_error")
