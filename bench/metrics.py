@@ -24,6 +24,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -100,6 +101,13 @@ async def raw_loop(platform: PlatformSettings, topic: str, n: int) -> float:
         await consumer.stop()
 
 
+async def until(done: Callable[[], bool], seconds: float, poll: float = 0.05) -> None:
+    """Poll `done` until it holds or `seconds` pass: a benchmark reports what it got by then."""
+    deadline = time.monotonic() + seconds
+    while not done() and time.monotonic() < deadline:
+        await asyncio.sleep(poll)
+
+
 def sent_at(msg: Any) -> float | None:
     """The steady producer's wall-clock send time of a record, if it carries one."""
     sent = next((v for k, v in msg.headers or () if k == SENT_HEADER), None)
@@ -150,9 +158,7 @@ async def faust_floor(platform: PlatformSettings) -> float:
     counter = CountingWriter(Settings(platform=own))
     await counter.start()
     try:
-        deadline = time.monotonic() + 60
-        while counter.folded < N_EVENTS and time.monotonic() < deadline:
-            await asyncio.sleep(0.05)
+        await until(lambda: counter.folded >= N_EVENTS, 60)
         return counter.folded / (time.perf_counter() - (counter.first or time.perf_counter()))
     finally:
         with contextlib.suppress(TimeoutError):
@@ -184,6 +190,16 @@ async def steady(platform: PlatformSettings, topic: str, rate: int, seconds: flo
         await producer.stop()
 
 
+async def steady_latencies(
+    platform: PlatformSettings, topic: str, timed: TimedWriter | TimedFolder
+) -> tuple[list[float], int]:
+    """The steady phase, timed by `timed` (writer or follower): its latencies, sorted, and the events sent."""
+    timed.latencies = []
+    sent = await steady_in_subprocess(platform, topic)
+    await until(lambda: len(timed.latencies or ()) >= sent, 20, poll=0.1)
+    return sorted(timed.latencies), sent
+
+
 async def steady_in_subprocess(platform: PlatformSettings, topic: str) -> int:
     proc = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "bench.metrics", "steady", platform.kafka_bootstrap, topic, str(RATE),
@@ -198,7 +214,6 @@ async def steady_in_subprocess(platform: PlatformSettings, topic: str) -> int:
 MEMORY_SCRIPT = r"""
 import resource, sys, time
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from types import SimpleNamespace
 import shared.contracts
 from services.metrics.engine import MetricsEngine
@@ -283,15 +298,11 @@ async def visible_latency(platform: PlatformSettings, topic: str, state_dir: str
         await follower.start()
         try:
             await asyncio.wait_for(follower.ready.wait(), 60)
-            follower.latencies = []
             writer_cpu = cpu_seconds(writer.pid)
-            sent = await steady_in_subprocess(platform, topic)
-            deadline = time.monotonic() + 20
-            while len(follower.latencies) < sent and time.monotonic() < deadline:
-                await asyncio.sleep(0.1)
+            lat, sent = await steady_latencies(platform, topic, follower)
             if writer.poll() is not None:
                 raise RuntimeError(f"the metrics writer exited with {writer.returncode} during the latency phase")
-            return sorted(follower.latencies), sent, cpu_seconds(writer.pid) - writer_cpu
+            return lat, sent, cpu_seconds(writer.pid) - writer_cpu
         finally:
             await follower.stop()
     finally:
@@ -318,19 +329,11 @@ async def run(platform: PlatformSettings, report: Report) -> None:
     folder.latencies = []
     await folder.start()
     try:
-        deadline = time.monotonic() + 60
-        while folder.folded < N_EVENTS and time.monotonic() < deadline:
-            await asyncio.sleep(0.05)
+        await until(lambda: folder.folded >= N_EVENTS, 60)
         fold_rate = folder.folded / (time.perf_counter() - (folder.first or time.perf_counter()))
         folded = folder.folded  # the latency phase folds more (and faust may deliver some again)
-        folder.latencies = []
-        sent = await steady_in_subprocess(platform, topic)
-        deadline = time.monotonic() + 20
-        while len(folder.latencies) < sent and time.monotonic() < deadline:
-            await asyncio.sleep(0.1)
-        published_row = latency_row(
-            "metrics event→indicators topic latency p99 (writer alone)", sorted(folder.latencies), sent
-        )
+        lat, sent = await steady_latencies(platform, topic, folder)
+        published_row = latency_row("metrics event→indicators topic latency p99 (writer alone)", lat, sent)
     finally:
         try:  # the figures are taken: a writer that does not stop in time must not hold the report back
             await asyncio.wait_for(folder.stop(), 30)
