@@ -69,10 +69,11 @@ def test_scorecard_updates_live_and_trace_shows_every_department(running_platfor
     key = f"criminal_aid_coverage|{year}"
 
     # -- sign in: the first page asks for a staff token, then returns to the page asked for ----------------------
+    staff_token = issue_token(platform, "user:ops", ["console:read"])
     browser.get(f"{running_platform.console_url}/worklists")
     WebDriverWait(browser, 10).until(lambda d: d.find_elements(By.NAME, "token"))
     assert urlsplit(browser.current_url).path == "/login"
-    browser.find_element(By.NAME, "token").send_keys(issue_token(platform, "user:ops", ["console:read"]))
+    browser.find_element(By.NAME, "token").send_keys(staff_token)
     browser.find_element(By.CSS_SELECTOR, "form.login button").click()
     WebDriverWait(browser, 10).until(lambda d: urlsplit(d.current_url).path == "/worklists")
     assert browser.find_elements(By.CSS_SELECTOR, "section.worklist")
@@ -131,9 +132,8 @@ def test_scorecard_updates_live_and_trace_shows_every_department(running_platfor
         (topics.department("legal_aid"), wrap(applied, "legal_aid", "la-br-2", corr, t + timedelta(hours=1))),
     ])  # fmt: skip
 
-    staff = {"Authorization": f"Bearer {issue_token(platform, 'user:ops', ['console:read'])}"}
-
-    def folded() -> bool:
+    def folded() -> bool:  # the same operator's token, as a bearer header
+        staff = {"Authorization": f"Bearer {staff_token}"}
         r = httpx.get(f"{running_platform.console_url}/trace", params={"q": "la-br-2"}, headers=staff)
         return r.status_code == 200 and 'data-department="legal_aid"' in r.text
 

@@ -9,7 +9,7 @@ import httpx
 import pytest
 
 from services.console.session import COOKIE
-from shared.auth import issue_token
+from shared.auth import issue_token, verify_token
 from tests.unit.console.conftest import CITY, PLATFORM, make_console
 
 PAGE = {"Accept": "text/html,application/xhtml+xml"}  # what a browser sends for a page
@@ -93,8 +93,6 @@ async def test_signing_out_forgets_the_session_and_an_expired_session_cookie_is_
 
 
 def test_the_session_lives_no_longer_than_its_token() -> None:
-    from shared.auth import verify_token
-
     token = ops_token(ttl=timedelta(minutes=10))
     expires = verify_token(PLATFORM, token).expires
     assert expires is not None and timedelta(minutes=9) < expires - datetime.now(UTC) <= timedelta(minutes=10)
