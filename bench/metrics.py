@@ -19,7 +19,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -34,6 +36,7 @@ from aiokafka import TopicPartition
 import shared.contracts  # noqa: F401  (registers every event type)
 from bench.common import Report, Row, bench_platform, percentile
 from services.metrics.config import Settings
+from services.metrics.domain import is_published
 from services.metrics.store import changelog_topic
 from services.metrics.stream import MetricsWriter
 from services.metrics.worker import Folder, build_engine
@@ -119,25 +122,41 @@ class TimedFolder(Folder):
 
     latencies: list[float] | None = None  # None until the steady phase starts
 
-    async def process(self, batches: dict[Any, list[Any]]) -> None:
-        await super().process(batches)  # folds, then hands the changed indicators to the listeners
-        if self.latencies is not None:
+    async def process(self, batches: dict[Any, list[Any]], *, track: bool = True) -> int:
+        n = await super().process(batches, track=track)  # folds, then hands the changed indicators to the listeners
+        if self.latencies is not None and track:
             done = time.time()
             self.latencies += [done - sent for records in batches.values() for msg in records if (sent := sent_at(msg))]
+        return n
 
 
 class TimedWriter(MetricsWriter):
-    """The production writer, noting when each event's indicator changes were published (for the benchmark only)."""
+    """The production writer, noting when each event's indicator changes were published (for the benchmark only):
+    an event's fold batch sends its shares, and the reducer's next publishing round publishes them."""
 
     first: float | None = None
     latencies: list[float]
 
+    def __init__(self, settings: Settings) -> None:
+        super().__init__(settings)
+        self.latencies = []
+        self._shared: list[float] = []  # send times of events whose shares were sent, not yet published
+        reduce = self.reducer.reduce
+
+        async def timed_reduce(batches: dict[Any, list[Any]]) -> None:
+            await reduce(batches)  # sums the shares, publishes the changed indicators
+            if batches and self.reducer.active and self._shared:
+                done = time.time()
+                self.latencies += [done - sent for sent in self._shared]
+                self._shared = []
+
+        self.reducer.reduce = timed_reduce  # type: ignore[method-assign]
+
     async def fold_batch(self, messages: list[Any]) -> None:
         if self.first is None:
             self.first = time.perf_counter()
-        await super().fold_batch(messages)  # folds, writes the table, publishes the changed indicators
-        done = time.time()
-        self.latencies += [done - sent for msg in messages if (sent := sent_at(msg))]
+        await super().fold_batch(messages)  # folds, writes the table, sends the shares the batch moved
+        self._shared += [sent for msg in messages if (sent := sent_at(msg))]
 
 
 class CountingWriter(MetricsWriter):
@@ -281,17 +300,8 @@ async def visible_latency(platform: PlatformSettings, topic: str, state_dir: str
     """Send → folded by the query API's follower, with the production writer running in its own process.
 
     Returns the latencies, the events sent and the CPU seconds the writer used during the phase."""
-    env = {
-        **os.environ,
-        "CASEFLOW_KAFKA_BOOTSTRAP": platform.kafka_bootstrap,
-        "CASEFLOW_TOPIC_PREFIX": platform.topic_prefix,
-        "CASEFLOW_PARTITIONS": str(platform.partitions),
-        "CASEFLOW_LOG_LEVEL": "WARNING",
-        "METRICS_STATE_DIR": state_dir,
-    }
     log = Path(state_dir) / "writer.log"
-    with log.open("wb") as stderr:
-        writer = subprocess.Popen([sys.executable, "-m", "services.metrics.worker"], env=env, stderr=stderr)
+    writer = writer_process(platform, Path(state_dir), log)
     try:
         await writer_folding(platform, topic, 180, writer, log)  # recovered and folding: not starting, not crashed
         follower = TimedFolder(platform, build_engine(Settings(platform=platform)))
@@ -306,11 +316,110 @@ async def visible_latency(platform: PlatformSettings, topic: str, state_dir: str
         finally:
             await follower.stop()
     finally:
-        writer.terminate()
+        stop_all([writer])
+
+
+def writer_process(platform: PlatformSettings, state_dir: Path, log: Path) -> subprocess.Popen[bytes]:
+    """The production writer (`python -m services.metrics.worker`, as under `make run`), logging to `log`."""
+    env = {**os.environ, **platform.to_env(), "CASEFLOW_LOG_LEVEL": "INFO", "METRICS_STATE_DIR": str(state_dir)}
+    with log.open("wb") as out:
+        return subprocess.Popen([sys.executable, "-m", "services.metrics.worker"], env=env, stderr=out, stdout=out)
+
+
+def stop_all(procs: list[subprocess.Popen[bytes]]) -> None:
+    for proc in procs:
+        proc.terminate()
+    for proc in procs:
         try:
-            writer.wait(30)
+            proc.wait(30)
         except subprocess.TimeoutExpired:
-            writer.kill()
+            proc.kill()
+
+
+OWNS = re.compile(rb"owns by-case partitions \[([\d, ]*)\]")
+
+
+async def writers_sharing(procs: list[subprocess.Popen[bytes]], logs: list[Path], partitions: int) -> None:
+    """Until the writers' last assignments (from their logs) split every by-case partition between them, each
+    owning some."""
+    deadline = time.monotonic() + 180
+    while True:
+        owned = []
+        for proc, log in zip(procs, logs, strict=True):
+            if proc.poll() is not None:
+                raise RuntimeError(f"a metrics writer exited with {proc.returncode}: {log.read_bytes()[-2000:]!r}")
+            found = OWNS.findall(log.read_bytes())
+            owned.append({int(p) for p in found[-1].split(b",") if p.strip()} if found else set())
+        if all(owned) and sum(map(len, owned)) == partitions and set().union(*owned) == set(range(partitions)):
+            return
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"the writers did not split the partitions between them: {owned}")
+        await asyncio.sleep(0.5)
+
+
+def expected_coverage(n: int) -> dict[bytes, tuple[float, float]]:
+    """What one engine folding the n events publishes for criminal-aid coverage: key → (numerator, denominator)."""
+    engine = build_engine(Settings())
+    at = datetime.now(UTC) - timedelta(hours=6)
+    for i in range(n // 2):
+        for env in events_of(i, at):
+            engine.apply(env, datetime.now(UTC))
+    out = {}
+    for key in engine.aggregates.cells:
+        if key.startswith("criminal_aid_coverage|") and is_published(key):
+            v = engine.value_of_cell(key, datetime.now(UTC))
+            out[key.rpartition("|")[0].encode()] = (v.numerator, v.denominator)
+    return out
+
+
+async def published(platform: PlatformSettings, expected: dict[bytes, tuple[float, float]], timeout: float) -> float:
+    """The moment every expected indicator was published with its expected value (perf_counter)."""
+    consumer = kafka.consumer(platform, Topics(platform.topic_prefix).indicators, group_id=None,
+                              isolation_level="read_uncommitted")  # fmt: skip
+    await consumer.start()
+    try:
+        latest: dict[bytes, tuple[float, float]] = {}
+        deadline = time.monotonic() + timeout
+        while any(latest.get(k) != v for k, v in expected.items()):
+            if time.monotonic() > deadline:
+                missing = sum(latest.get(k) != v for k, v in expected.items())
+                raise TimeoutError(f"{missing} of {len(expected)} indicators not published as expected")
+            for records in (await consumer.getmany(timeout_ms=200, max_records=5000)).values():
+                for r in records:
+                    if r.key in expected:
+                        body = json.loads(r.value)
+                        latest[r.key] = (body["numerator"], body["denominator"])
+        return time.perf_counter()
+    finally:
+        await consumer.stop()
+
+
+async def writers_rate(base: PlatformSettings, writers: int) -> float:
+    """Events/s from the first send to every indicator published, with `writers` writer processes sharing the
+    six by-case partitions (a topic prefix of its own; the events pre-encoded, sent as fast as the broker takes)."""
+    platform = base.model_copy(update={"topic_prefix": f"{base.topic_prefix}w{writers}", "partitions": 6})
+    await kafka.ensure_topics(platform)
+    topic = Topics(platform.topic_prefix).department("legal_aid")
+    expected = expected_coverage(N_EVENTS)
+    at = datetime.now(UTC) - timedelta(hours=6)
+    records = [env.to_kafka() for i in range(N_EVENTS // 2) for env in events_of(i, at)]
+    with tempfile.TemporaryDirectory(prefix="bench-writers-") as home:
+        logs = [Path(home) / f"writer-{i}.log" for i in range(writers)]
+        procs = [writer_process(platform, Path(home) / f"state-{i}", log) for i, log in enumerate(logs)]
+        try:
+            await writers_sharing(procs, logs, platform.partitions)
+            producer = kafka.producer(platform, linger_ms=20, max_batch_size=512 * 1024)
+            await producer.start()
+            try:
+                started = time.perf_counter()
+                sends = [await producer.send(topic, value=v, key=k, headers=h) for k, v, h in records]
+                await asyncio.gather(*sends)
+            finally:
+                await producer.stop()
+            done = await published(platform, expected, timeout=300)
+            return N_EVENTS / (done - started)
+        finally:
+            stop_all(procs)
 
 
 def latency_row(name: str, lat: list[float], sent: int, goal: str = "") -> Row:
@@ -326,7 +435,6 @@ async def run(platform: PlatformSettings, report: Report) -> None:
     raw = await raw_loop(platform, topic, N_EVENTS)
 
     folder = TimedWriter(settings)
-    folder.latencies = []
     await folder.start()
     try:
         await until(lambda: folder.folded >= N_EVENTS, 60)
@@ -350,6 +458,12 @@ async def run(platform: PlatformSettings, report: Report) -> None:
     report.add(
         Row("metrics fold throughput (1 writer)", fold_rate, "events/s", raw, "raw consume+decode", "≥0.5 of raw",
             {"events": folded, "faust floor events/s": floor, "ratio to floor": fold_rate / floor})
+    )  # fmt: skip
+
+    one, two = await writers_rate(platform, 1), await writers_rate(platform, 2)
+    report.add(
+        Row("metrics throughput to published indicators, 2 writer processes", two, "events/s", one,
+            "1 writer process", "", {"events": N_EVENTS, "by-case partitions": 6})
     )  # fmt: skip
 
     out = subprocess.run(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from typing import Any
 
@@ -88,7 +89,12 @@ async def partitions_of(consumer: AIOKafkaConsumer, topic: str, timeout: float =
 
 
 async def ensure_topics(
-    settings: PlatformSettings, names: list[str] | None = None, *, compacted: bool = False, timeout: float = 30
+    settings: PlatformSettings,
+    names: list[str] | None = None,
+    *,
+    compacted: bool = False,
+    partitions: int | None = None,
+    timeout: float = 30,
 ) -> None:
     """Create the platform's topics if missing and wait until every partition has a leader.
 
@@ -96,6 +102,7 @@ async def ensure_topics(
     starts on a just-created topic can otherwise park a partition on NotLeaderForPartition for minutes.
     Under broker ACLs a service sees only its granted topics and cannot create any; the admin creates them.
     `compacted`: every topic named is compacted (otherwise only the platform's compacted ones are).
+    `partitions`: for the topics named (otherwise the platform's partition count).
     """
     topics = Topics(settings.topic_prefix)
     wanted = names if names is not None else topics.all()
@@ -109,7 +116,7 @@ async def ensure_topics(
         new = [
             NewTopic(
                 name=n,
-                num_partitions=settings.partitions,
+                num_partitions=partitions or settings.partitions,
                 replication_factor=settings.replication_factor,
                 topic_configs={"cleanup.policy": "compact"} if compacted or n in topics.compacted() else {},
             )
@@ -147,3 +154,18 @@ async def _wait_for_leaders(admin: AIOKafkaAdminClient, names: list[str], timeou
         if asyncio.get_running_loop().time() > deadline:
             raise TimeoutError(f"topics without partition leaders after {timeout}s: {pending}")
         await asyncio.sleep(0.2)
+
+
+async def finish(task: asyncio.Task[None] | None, consumer: AIOKafkaConsumer | None, timeout: float = 10) -> None:
+    """End a consumer loop whose stop flag is set: let the batch in flight finish (cancel it only if it hangs past
+    `timeout` s), then stop the consumer (leaving its group, so the others take its partitions at once)."""
+    if task is not None:
+        try:
+            await asyncio.wait_for(asyncio.shield(task), timeout=timeout)
+        except (TimeoutError, Exception):
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+    if consumer is not None:
+        with contextlib.suppress(Exception):
+            await consumer.stop()

@@ -36,6 +36,15 @@ class PlatformSettings(BaseSettings):
     pii_pepper: SecretStr = SecretStr("caseflow-local-development-pepper-not-for-production")
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 
+    def to_env(self) -> dict[str, str]:
+        """These settings as the environment of a child process (`CASEFLOW_*`), secrets included."""
+        env = {}
+        for name, value in self.model_dump().items():
+            if value is not None:
+                plain = value.get_secret_value() if isinstance(value, SecretStr) else value
+                env[f"CASEFLOW_{name.upper()}"] = str(plain)
+        return env
+
     @field_validator("kafka_bootstrap")
     @classmethod
     def _host_ports(cls, v: str) -> str:

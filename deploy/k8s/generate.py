@@ -22,6 +22,8 @@ if str(ROOT) not in sys.path:  # run as a plain script from anywhere
     sys.path.insert(0, str(ROOT))
 
 from caseflow_cli.acl import PARTNERS, grants_for  # noqa: E402
+from services.metrics.store import by_case_topic, changelog_topic, partials_topic  # noqa: E402
+from shared.settings import PlatformSettings  # noqa: E402
 from shared.topics import Topics  # noqa: E402
 
 BASE = ROOT / "deploy" / "k8s" / "base"
@@ -264,11 +266,31 @@ def pdb(workload: str) -> dict[str, Any]:
     }
 
 
-def single_writer(doc: dict[str, Any]) -> dict[str, Any]:
-    """The metrics writer publishes global aggregates, so exactly one runs: replace it, never run two side by side."""
-    doc["spec"]["replicas"] = 1
-    doc["spec"]["strategy"] = {"type": "Recreate"}
-    return doc
+def writers_autoscaler(workload: str) -> dict[str, Any]:
+    """Metrics writers scale on CPU, two at least (one can die), and no more than the by-case topic's partitions:
+    faust gives each writer whole partitions, so a writer past that count would own none."""
+    name = f"caseflow-{dns(workload)}"
+    return {
+        "apiVersion": "autoscaling/v2",
+        "kind": "HorizontalPodAutoscaler",
+        "metadata": {"name": name, "labels": labels(workload)},
+        "spec": {
+            "scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": name},
+            "minReplicas": 2,
+            "maxReplicas": PARTITIONS,
+            "metrics": [
+                {
+                    "type": "Resource",
+                    "resource": {"name": "cpu", "target": {"type": "Utilization", "averageUtilization": 70}},
+                }
+            ],
+            # a writer joining or leaving moves partitions (each new owner reloads their cases): not every minute
+            "behavior": {
+                "scaleDown": {"stabilizationWindowSeconds": 600},
+                "scaleUp": {"stabilizationWindowSeconds": 120},
+            },
+        },
+    }
 
 
 def platform_config() -> dict[str, Any]:
@@ -368,19 +390,24 @@ def topic_config(topics: Topics, name: str) -> dict[str, Any]:
 
 def kafka_topics() -> list[dict[str, Any]]:
     t = Topics(PREFIX)
+    # the metrics writers' own topics (services/metrics/store.py): the by-case copy of the sources, the fold state,
+    # the partitions' shares of every indicator (one partition: one reducer sums them)
+    platform = PlatformSettings(topic_prefix=PREFIX)
+    writers = {
+        by_case_topic(platform): (PARTITIONS, {"retention.ms": 7 * 24 * 3600 * 1000}),
+        changelog_topic(platform): (PARTITIONS, {"cleanup.policy": "compact"}),
+        partials_topic(platform): (1, {"cleanup.policy": "compact"}),
+    }
+    specs = {name: (PARTITIONS, topic_config(t, name)) for name in t.all()}
+    specs.update({name: (n, {"min.insync.replicas": MIN_ISR, **cfg}) for name, (n, cfg) in writers.items()})
     return [
         {
             "apiVersion": "kafka.strimzi.io/v1beta2",
             "kind": "KafkaTopic",
             "metadata": {"name": dns(name.replace(".", "-")), "labels": {"strimzi.io/cluster": CLUSTER}},
-            "spec": {
-                "topicName": name,
-                "partitions": PARTITIONS,
-                "replicas": REPLICAS,
-                "config": topic_config(t, name),
-            },
+            "spec": {"topicName": name, "partitions": partitions, "replicas": REPLICAS, "config": config},
         }
-        for name in t.all()
+        for name, (partitions, config) in specs.items()
     ]
 
 
@@ -428,7 +455,9 @@ def render() -> dict[str, str]:
     files: dict[str, str] = {"platform-config.yaml": dump(platform_config())}
     for name, port in HTTP_SERVICES.items():
         files[f"{dns(name)}.yaml"] = dump(deployment(name, port, 2), service(name, port), pdb(name))
-    files["metrics-worker.yaml"] = dump(single_writer(deployment("metrics-worker", None, 1)))
+    files["metrics-worker.yaml"] = dump(
+        deployment("metrics-worker", None, 2), pdb("metrics-worker"), writers_autoscaler("metrics-worker")
+    )
     files["router.yaml"] = dump(deployment("router", None, 1))
     files["kafka-cluster.yaml"] = dump(*kafka_cluster())
     files["kafka-topics.yaml"] = dump(*kafka_topics())

@@ -496,6 +496,12 @@ def cell_keys(indicator: str, department: str, hour: datetime, region: str, chan
     return [f"{indicator}|{r}|{p}|{d}" for r in _ancestors(region) for p in periods for d in dims]
 
 
+def is_published(cell_key: str) -> bool:
+    """Cells published as indicators (and summed across writers): every region and calendar period, no
+    dimension and no hour (those are read by queries, off each replica's own state)."""
+    return cell_key.endswith("|*") and "|hour:" not in cell_key
+
+
 @lru_cache(maxsize=65536)
 def _ancestors(region: str) -> tuple[str, ...]:
     return tuple(region_ancestors(region))
@@ -538,6 +544,15 @@ class Aggregates:
             delta[2] += sign * c.amount
         if len(pending) > _MAX_PENDING:  # a long replay without reads (rebuild, restore) settles as it goes
             self.settle()
+
+    def set_cell(self, key: str, values: list[float]) -> None:
+        """Set one cell directly (the reducer, summing the writers' shares of it)."""
+        self.settle()
+        if values[0] == 0 and values[1] == 0 and abs(values[2]) < 1e-9:
+            self._cells.pop(key, None)
+        else:
+            self._cells[key] = list(values)
+        self._touched.add(key)
 
     def touch(self, keys: Iterable[str]) -> None:
         """Cells whose value moved without a contribution (e.g. a reference-data change)."""

@@ -111,11 +111,14 @@ class MetricsEngine:
             self.regions_seen.add(case.region)
 
     def _advisor_changed(self, case: CaseState, now: datetime) -> None:
+        if case.advisor_known and case.region is not None:
+            self.set_advisor(case.region, case.advisor, now)
+
+    def set_advisor(self, village: str, advisor: str | None, now: datetime) -> None:
         """Fold a village's advisor into the reference data; touches the coverage cells of its regions if it moved."""
-        village = case.region
-        if not case.advisor_known or village is None or self.advisors.get(village, "-") == case.advisor:
+        if self.advisors.get(village, "-") == advisor:
             return
-        self.advisors[village] = case.advisor
+        self.advisors[village] = advisor
         self.reference = self.shipped_reference.with_advisors(self.advisors)
         self.regions_seen.add(village)
         for ind in self.catalogue.indicators:

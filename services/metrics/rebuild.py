@@ -3,8 +3,9 @@
 `python -m services.metrics.rebuild [--check]` (or `caseflow rebuild`) reads every department topic and partner
 inbound topic up to the end offsets present at start, with a progress bar, into a fresh engine; folds are
 deterministic and idempotent, so the result equals the live writer's state. `--check` proves it: it loads the
-writer's state (its table's changelog, `services.metrics.store`) beside the rebuilt one and compares every case's
-events and every indicator cell; run it while no events arrive, or the two read different ends of the log.
+writers' state (their table's changelog, `services.metrics.store`) beside the rebuilt one and compares every case's
+events and every indicator cell, and every indicator the reducer published (the latest of each on the indicators
+topic); run it while no events arrive, or the two read different ends of the log.
 Undecodable events are skipped here (the live writer dead-letters them).
 """
 
@@ -12,21 +13,24 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import sys
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Any
 
 from aiokafka import TopicPartition
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from services.metrics.config import Settings
+from services.metrics.domain import Value, is_published
 from services.metrics.engine import MetricsEngine
-from services.metrics.store import Positions, writer_cases
+from services.metrics.store import Positions, read_compacted, writer_cases
 from services.metrics.worker import build_engine, decode, source_topics
 from shared import kafka
 from shared.errors import CaseflowError
 from shared.events import registry
-from shared.settings import load_settings
+from shared.settings import PlatformSettings, load_settings
 from shared.topics import Topics
 
 
@@ -92,10 +96,12 @@ class Comparison:
     cells: int  # rebuilt indicator cells
     cases_differing: list[str] = field(default_factory=list)  # correlation ids whose folded events differ
     cells_differing: list[str] = field(default_factory=list)  # cell keys whose sums differ
+    published: int = 0  # indicators on the indicators topic
+    published_differing: list[str] = field(default_factory=list)  # indicator|region|period published otherwise
 
     @property
     def equal(self) -> bool:
-        return not self.cases_differing and not self.cells_differing
+        return not self.cases_differing and not self.cells_differing and not self.published_differing
 
     def summary(self) -> str:
         head = f"rebuilt {self.cases} cases and {self.cells} indicator cells; the live writer holds {self.live_cases}"
@@ -103,12 +109,15 @@ class Comparison:
             return head + ": identical"
         return (
             f"{head}: {len(self.cases_differing)} cases differ (e.g. {self.cases_differing[:5]}), "
-            f"{len(self.cells_differing)} cells differ (e.g. {self.cells_differing[:5]})"
+            f"{len(self.cells_differing)} cells differ (e.g. {self.cells_differing[:5]}), "
+            f"{len(self.published_differing)} of {self.published} published indicators differ "
+            f"(e.g. {self.published_differing[:5]})"
         )
 
 
 async def compare_with_writer(settings: Settings, *, show_progress: bool = True) -> Comparison:
-    """Rebuild from the topics and compare with the writer's changelog state, both evaluated at the same instant."""
+    """Rebuild from the topics and compare with the writers' changelog state, both evaluated at the same instant,
+    and with the indicators the reducer published (the latest of each on the indicators topic)."""
     now = datetime.now(UTC)
     rebuilt, _ = await rebuild(settings, now=now, show_progress=show_progress)
     live = build_engine(settings)
@@ -122,7 +131,23 @@ async def compare_with_writer(settings: Settings, *, show_progress: bool = True)
     )  # fmt: skip
     a, b = rebuilt.aggregates.cells, live.aggregates.cells
     cells = sorted(k for k in set(a) | set(b) if not _same(a.get(k), b.get(k)))
-    return Comparison(len(rebuilt.cases), len(live.cases), len(a), cases, cells)
+    published = await published_indicators(settings.platform)
+    keys = set(published) | {k.rpartition("|")[0] for k in a if is_published(k)}
+    differing = sorted(k for k in keys if not _same_value(published.get(k), rebuilt.value_of_cell(f"{k}|*", now)))
+    return Comparison(len(rebuilt.cases), len(live.cases), len(a), cases, cells, len(published), differing)
+
+
+async def published_indicators(platform: PlatformSettings) -> dict[str, dict[str, Any]]:
+    """indicator|region|period → the latest value published for it."""
+    held = await read_compacted(platform, Topics(platform.topic_prefix).indicators)
+    return {k.decode(): json.loads(v) for k, v in held.items() if not k.startswith(b"alert|")}
+
+
+def _same_value(published: dict[str, Any] | None, rebuilt: Value) -> bool:
+    if published is None:
+        return False
+    pairs = [(published.get("numerator"), rebuilt.numerator), (published.get("denominator"), rebuilt.denominator)]
+    return all(x == y or x is not None and y is not None and abs(x - y) < 1e-6 for x, y in pairs)
 
 
 def _same(x: list[float] | None, y: list[float] | None) -> bool:

@@ -15,8 +15,11 @@ from __future__ import annotations
 
 import logging
 import pickle
+from dataclasses import dataclass
+from functools import lru_cache
 
 from aiokafka import TopicPartition
+from aiokafka.partitioner import DefaultPartitioner
 
 from services.metrics.domain import CaseState
 from shared import kafka
@@ -25,6 +28,7 @@ from shared.settings import PlatformSettings
 log = logging.getLogger(__name__)
 Positions = dict[tuple[str, int], int]  # (topic, partition) → next offset to read
 TABLE = "cases"
+_PARTITIONER = DefaultPartitioner()
 
 
 def app_id(platform: PlatformSettings) -> str:
@@ -36,9 +40,36 @@ def changelog_topic(platform: PlatformSettings) -> str:
     return f"{app_id(platform)}-{TABLE}-changelog"
 
 
-async def committed_positions(platform: PlatformSettings, source: list[TopicPartition]) -> Positions:
-    """The writer group's committed offsets on the source partitions (absent where it committed none)."""
-    consumer = kafka.consumer(platform, group_id=app_id(platform))  # never subscribes: it only asks
+def by_case_topic(platform: PlatformSettings) -> str:
+    """Every source event again, keyed by its correlation id (`services.metrics.route`): one case, one partition."""
+    return f"{app_id(platform)}-by-case"
+
+
+def partials_topic(platform: PlatformSettings) -> str:
+    """Each by-case partition's share of every published cell (`services.metrics.partials`); one partition."""
+    return f"{app_id(platform)}-partials"
+
+
+def route_group(platform: PlatformSettings) -> str:
+    """The routers' consumer group on the source topics."""
+    return f"{app_id(platform)}-route"
+
+
+def reduce_group(platform: PlatformSettings) -> str:
+    """The reducers' consumer group on the partials topic (one member active: the topic has one partition)."""
+    return f"{app_id(platform)}-reduce"
+
+
+@lru_cache(maxsize=65536)  # a case's events come in bursts: murmur2 in pure Python was 3% of a writer's time
+def partition_of(key: bytes, partitions: int) -> int:
+    """The by-case partition of a case (key: its correlation id): Kafka's default partitioner (murmur2 of the key),
+    the one faust's table uses for its changelog, so a case's state and its events share a partition number."""
+    return _PARTITIONER(key, list(range(partitions)), None)  # type: ignore[no-any-return]
+
+
+async def committed_positions(platform: PlatformSettings, source: list[TopicPartition], group: str) -> Positions:
+    """A group's committed offsets on the partitions `source` (absent where it committed none)."""
+    consumer = kafka.consumer(platform, group_id=group)  # never subscribes: it only asks
     await consumer.start()
     try:
         out: Positions = {}
@@ -51,17 +82,56 @@ async def committed_positions(platform: PlatformSettings, source: list[TopicPart
         await consumer.stop()
 
 
-async def writer_cases(platform: PlatformSettings, *, timeout: float = 5) -> list[CaseState]:
-    """Every case in the writer's changelog, read to the end offsets present now (the latest state per case).
-
-    No changelog topic (the writer never ran) is no state."""
+async def end_positions(platform: PlatformSettings, tps: list[TopicPartition]) -> Positions:
     consumer = kafka.consumer(platform, group_id=None, isolation_level="read_uncommitted")
     await consumer.start()
     try:
-        topic = changelog_topic(platform)
+        return {(tp.topic, tp.partition): offset for tp, offset in (await consumer.end_offsets(tps)).items()}
+    finally:
+        await consumer.stop()
+
+
+@dataclass(frozen=True)
+class WriterState:
+    """Where a follower starts: the writers' cases, the events routed but maybe not folded into them yet, and the
+    source offsets to follow from. Read in this order, so nothing falls between:
+
+    1. `positions`, the routers' committed offsets on the source topics: every source event before them is on the
+       by-case topic (a router commits once the by-case topic has acknowledged);
+    2. `folded`, the writers' committed offsets on the by-case topic: every by-case event before them is in the
+       changelog (faust commits once the changelog holds what the acked events changed);
+    3. `by_case_ends`, the by-case end offsets now: above every event routed before step 1;
+    4. `cases`, the changelog read to its end now: every case folded before step 2.
+
+    Folding `cases`, then the by-case records from `folded` to `by_case_ends`, then the source topics from
+    `positions` misses no event; the ones seen twice are dropped by id.
+    """
+
+    positions: Positions
+    folded: Positions
+    by_case_ends: Positions
+    cases: list[CaseState]
+
+
+async def load_writer_state(
+    platform: PlatformSettings, sources: list[TopicPartition], by_case: list[TopicPartition]
+) -> WriterState:
+    positions = await committed_positions(platform, sources, route_group(platform))
+    folded = await committed_positions(platform, by_case, app_id(platform))
+    ends = await end_positions(platform, by_case)
+    return WriterState(positions, folded, ends, await writer_cases(platform))
+
+
+async def read_compacted(platform: PlatformSettings, topic: str, *, timeout: float = 5) -> dict[bytes, bytes]:
+    """The latest value per key of a compacted topic, read to the end offsets present now (deleted keys left out).
+
+    No such topic (its writer never ran) is an empty dict."""
+    consumer = kafka.consumer(platform, group_id=None, isolation_level="read_uncommitted")
+    await consumer.start()
+    try:
         if topic not in await consumer.topics():  # one metadata request, not a wait for a topic that may never come
             log.info("metrics: no %s yet, nothing to load", topic)
-            return []
+            return {}
         parts = await kafka.partitions_of(consumer, topic, timeout=timeout)
         tps = [TopicPartition(topic, p) for p in sorted(parts)]
         consumer.assign(tps)
@@ -73,10 +143,25 @@ async def writer_cases(platform: PlatformSettings, *, timeout: float = 5) -> lis
             for tp, records in (await consumer.getmany(*left, timeout_ms=500, max_records=5000)).items():
                 for r in records:
                     if r.offset < ends[tp] and r.key is not None:
-                        latest[r.key] = r.value  # a later record of a case replaces the earlier (None: deleted)
+                        latest[r.key] = r.value  # a later record of a key replaces the earlier (None: deleted)
             for tp in list(left):
                 if await consumer.position(tp) >= ends[tp]:
                     left.discard(tp)
-        return [pickle.loads(v) for v in latest.values() if v is not None]  # noqa: S301 — the writer's own table
+        return {k: v for k, v in latest.items() if v is not None}
     finally:
         await consumer.stop()
+
+
+async def writer_cases(platform: PlatformSettings, *, timeout: float = 5) -> list[CaseState]:
+    """Every case in the writers' changelog: the latest state per case."""
+    cases = await read_compacted(platform, changelog_topic(platform), timeout=timeout)
+    return [pickle.loads(v) for v in cases.values()]  # noqa: S301 — the writer's own table
+
+
+async def ensure_writer_topics(platform: PlatformSettings) -> None:
+    """The writers' internal topics, with leaders, before anyone uses them (created by the metrics principal: its
+    ACLs let it create `<prefix>.metrics.writer-*`, and no one else's)."""
+    await kafka.ensure_topics(platform)
+    await kafka.ensure_topics(platform, [by_case_topic(platform)])
+    await kafka.ensure_topics(platform, [changelog_topic(platform)], compacted=True)
+    await kafka.ensure_topics(platform, [partials_topic(platform)], compacted=True, partitions=1)

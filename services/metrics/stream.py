@@ -1,47 +1,54 @@
-"""The metrics writer: a faust-streaming app driving the pure folds over every department and partner topic.
+"""The metrics writer: three stages in each writer process, so several writers can share the work.
 
+1. **Route** (`services.metrics.route`): the source topics (every department topic and partner inbound topic)
+   copied onto `<prefix>.metrics.writer-by-case`, keyed by correlation id: a case's events share a partition.
+2. **Fold** (this module): a faust-streaming app folds the by-case partitions this process owns, one
+   `MetricsEngine` per partition, and sends each partition's share of every published cell it moved to
+   `<prefix>.metrics.writer-partials` (`services.metrics.partials`).
+3. **Reduce** (`services.metrics.reduce`): one process at a time sums the shares and publishes every changed
+   indicator to `<prefix>.metrics.indicators` (compacted, key `indicator|region|period`) with the target-crossing
+   alert (`worker.Publisher`).
+
+The fold stage:
 - **App**: id `<prefix>.metrics.writer` (also its consumer group: the metrics principal may use groups named
   `<prefix>.metrics.*`), broker and SASL credentials from `PlatformSettings`, table store `memory://` or
-  `rocksdb://` (rocksdict) from `METRICS_STORE`, `topic_partitions` = the platform's partition count.
-- **Agent** `metrics-fold` over the source topics (raw bytes; CloudEvents binary mode, decoded with
-  `worker.decode`), in batches (`take_events`: `max_batch` events or `batch_within` s): each event is folded
-  into the `MetricsEngine`, then each case the batch changed is written to the table once and the indicators the
-  batch changed are published once (`flush`), all before faust acks the batch. A timer flushes when no batch
-  has for `batch_within` s, for deadlines that pass while no event arrives. Undecodable or unknown events go to the
-  dead-letter topic with the reason and folding goes on (delivery is at least once, so a redelivered bad event
-  is parked again).
+  `rocksdb://` (rocksdict) from `METRICS_STORE`, `topic_partitions` = the platform's partition count. faust splits
+  the by-case partitions between the writers in the group, and moves them when one joins or leaves.
+- **Agent** `metrics-fold` over the by-case topic (raw bytes; CloudEvents binary mode, decoded with
+  `worker.decode`), in batches (`take_events`: `max_batch` events or `batch_within` s): each event is folded into
+  its partition's engine, then each case the batch changed is written to the table once and the shares the batch
+  moved are sent once (`flush`), all before faust acks the batch. A timer flushes when no batch has for
+  `batch_within` s, for deadlines that pass while no event arrives. Undecodable or unknown events go to the
+  dead-letter topic with the reason and where the router read them, and folding goes on.
 - **Table** `cases` (changelog topic `<prefix>.metrics.writer-cases-changelog`): correlation id → the case's
-  pickled fold state. A restarted or rebalanced writer recovers it from the changelog and rebuilds the engine's
-  aggregates from it (they are the sum of the cases' contributions). The table uses the key partitioner, not the
-  source partition: a case's events arrive on several topics keyed by different case ids, and one changelog
-  partition per case keeps its latest state last.
+  pickled fold state, in the case's by-case partition (same key, same partitioner). A writer given partitions
+  recovers their cases from the changelog, rebuilds one engine per partition from them (the aggregates are the sum
+  of the cases' contributions), and sends again every share of those partitions that differs from what the
+  partials topic holds (its predecessor may have died before sending them).
 - **Idempotence** instead of Kafka transactions: a case holds the ids of the events folded into it and the fold
   drops an id it already holds, so an event redelivered after a crash (the changelog is flushed before offsets are
-  committed), replayed or produced twice never counts twice. That also makes two work-arounds for faust 0.15.3 on
-  aiokafka 0.14 safe: records faust fetched and dropped while recovering a table were not always read again
-  (`seek_unread_partitions_too`, `_seek_back_after_recovery`), so the writer seeks back to the committed offsets
-  once more and refolds a few events.
-- Changed indicators go to `<prefix>.metrics.indicators` with the target-crossing alert (`worker.Publisher`).
-- The query API's followers start from this state: the group's committed offsets, then the changelog
-  (`services.metrics.store`). The writer needs no database.
+  committed), routed twice, replayed or produced twice never counts twice. That also makes two work-arounds for
+  faust 0.15.3 on aiokafka 0.14 safe: records faust fetched and dropped while recovering a table were not always
+  read again (`seek_unread_partitions_too`, `_seek_back_after_recovery`), so the writer seeks back to the committed
+  offsets once more and refolds a few events.
+- The query API's followers start from this state (`store.WriterState`). The writer needs no database.
 
-Run one writer instance: the aggregates it publishes are global (a city sums villages from every partition), and
-a second member of the group would split the partitions between the two. A writer that owns only some source
-partitions logs an error and publishes nothing until a rebalance gives it all of them back (then it publishes
-every cell once). faust creates its internal topics at start (`<prefix>.metrics.writer-cases-changelog`,
-compacted, and `<prefix>.metrics.writer-__assignor-__leader`); under broker ACLs the metrics principal may not
-create topics, so the admin creates them beforehand.
+faust creates its internal topics at start (`<prefix>.metrics.writer-cases-changelog`, compacted, and
+`<prefix>.metrics.writer-__assignor-__leader`); the writer creates the by-case and partials topics
+(`store.ensure_writer_topics`). Under broker ACLs the metrics principal may create only `<prefix>.metrics.writer-*`.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import pickle
 import ssl
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
+from types import SimpleNamespace
 from typing import Any
 
 import faust
@@ -50,8 +57,22 @@ from aiokafka import AIOKafkaProducer
 from services.metrics.config import Settings
 from services.metrics.domain import CaseState
 from services.metrics.engine import MetricsEngine
-from services.metrics.store import TABLE, Positions, app_id, changelog_topic
-from services.metrics.worker import Clock, Publisher, build_engine, decode, keep_out_of_gc, source_topics
+from services.metrics.partials import Shares
+from services.metrics.reduce import Reducer
+from services.metrics.reference import load_catalogue, load_reference
+from services.metrics.route import CaseRouter, origin_of
+from services.metrics.store import (
+    TABLE,
+    Positions,
+    app_id,
+    by_case_topic,
+    changelog_topic,
+    ensure_writer_topics,
+    partials_topic,
+    partition_of,
+    read_compacted,
+)
+from services.metrics.worker import Clock, Publisher, decode, keep_out_of_gc, source_topics
 from shared import kafka
 from shared.errors import CaseflowError
 from shared.events import EventRegistry
@@ -125,7 +146,9 @@ def raw_schema() -> faust.Schema:
 
 
 class MetricsWriter:
-    """The faust app plus the engine it drives; `start()`/`stop()` embed it in a running event loop."""
+    """One writer process: its router, its faust app folding the by-case partitions it owns, and its reducer.
+
+    `start()`/`stop()` embed it in a running event loop."""
 
     def __init__(
         self,
@@ -139,97 +162,127 @@ class MetricsWriter:
         self.topics = Topics(self.platform.topic_prefix)
         self.registry = registry
         self.clock: Clock = clock or (lambda: datetime.now(UTC))
-        self.engine: MetricsEngine = build_engine(settings, registry)
+        catalogue, reference = load_catalogue(settings.catalogue_file), load_reference(settings.regions_file)
+        self.new_engine = functools.partial(MetricsEngine, catalogue, reference, registry.types())
+        self.engines: dict[int, MetricsEngine] = {}  # by-case partition owned → the fold state of its cases
+        self.shares = Shares()
         self.publisher = Publisher(self.topics)
-        self.read_to: Positions = {}  # next offset per source partition, since start
+        self.router = CaseRouter(
+            self.platform, source_topics(self.topics), lambda: self._producer, max_batch=settings.max_batch,
+            session_timeout=settings.session_timeout,
+        )  # fmt: skip
+        self.reducer = Reducer(
+            self.platform, self.new_engine, self.publisher, self.clock, session_timeout=settings.session_timeout,
+            batch_within=settings.batch_within,
+        )  # fmt: skip
+        self.read_to: Positions = {}  # next by-case offset per partition, since start
         self.folded = 0
         self.dead_lettered = 0
         self.recoveries = 0
         self.recovered_cases = 0  # cases the last recovery read from the changelog
-        self.partial = False  # owns only some source partitions: publishes nothing (see _on_recovered)
         self.flushed = 0
         self.recovered = asyncio.Event()
         self._seek_back: asyncio.Future[None] | None = None
-        self._lock = asyncio.Lock()  # one flush (publish round) at a time: changes of an indicator leave in order
+        self._lock = asyncio.Lock()  # one flush at a time: the shares of a cell leave in order
         self.app = make_app(settings)
         self.cases = self.app.Table(
             TABLE,
             key_type=bytes,  # bytes → faust's raw codec for the table and its changelog
             value_type=bytes,
             partitions=self.platform.partitions,
-            use_partitioner=True,  # see the module docstring: one changelog partition per case
+            use_partitioner=True,  # the key's partition (store.partition_of): the by-case partition of the case
         )
         self.cases.on_recover(self._on_recovered)
-        self.source = self.app.topic(*source_topics(self.topics), schema=raw_schema(), allow_empty=True)
+        self.by_case = by_case_topic(self.platform)
+        self.source = self.app.topic(self.by_case, schema=raw_schema(), allow_empty=True)
         self.app.agent(self.source, name="metrics-fold")(self._agent)
-        seek_unread_partitions_too(self.app, set(self.source.topics))
-        self._last_flush = 0.0  # loop time of the last publishing round
+        seek_unread_partitions_too(self.app, {self.by_case})
+        self._last_flush = 0.0  # loop time of the last flush
         self.app.timer(settings.batch_within)(self._flush_if_idle)
+
+    @property
+    def _producer(self) -> AIOKafkaProducer:
+        assert self.publisher.producer is not None, "started by start()"
+        return self.publisher.producer
+
+    def case(self, correlation_id: str) -> CaseState | None:
+        """A case's fold state, if this writer owns its partition."""
+        engine = self.engines.get(partition_of(correlation_id.encode(), self.platform.partitions))
+        return None if engine is None else engine.cases.get(correlation_id)
 
     # -- lifecycle ----------------------------------------------------------------------------------------------
     async def start(self, timeout: float = 90) -> None:
-        await kafka.ensure_topics(self.platform)
-        # the changelog exists, with leaders, before faust starts: faust declares it itself only after its first
-        # rebalance, and a table write meanwhile found no partitions for it (a crashed agent on a 3-broker cluster)
-        changelog = changelog_topic(self.platform)
-        await kafka.ensure_topics(self.platform, [changelog], compacted=True)
+        # the internal topics exist, with leaders, before faust starts: faust declares its changelog only after
+        # its first rebalance, and a table write meanwhile found no partitions for it (a crashed agent on a
+        # 3-broker cluster)
+        await ensure_writer_topics(self.platform)
         self.settings.state_dir.mkdir(parents=True, exist_ok=True)  # faust creates only the last level
         self.publisher.producer = kafka.producer(self.platform)
         await self.publisher.producer.start()
+        await self.reducer.start()
         await self.app.start()
         # faust partitions table keys with its producer's metadata, without waiting for it (as aiokafka's send
         # would): wait here until that producer knows the changelog's partitions
+        changelog = changelog_topic(self.platform)
         await asyncio.wait_for(self.app.producer._ensure_producer().partitions_for(changelog), timeout)
         await asyncio.wait_for(self.recovered.wait(), timeout)
+        await self.router.start()
 
     async def stop(self) -> None:
+        await self.router.stop()  # first: what it routed is folded by whoever owns it
         if self._seek_back is not None:
             self._seek_back.cancel()
         with contextlib.suppress(Exception):
             await self.app.stop()
         with contextlib.suppress(Exception):
             await self.flush()  # what the last events changed
-        producer: AIOKafkaProducer | None = self.publisher.producer
-        if producer is not None:
+        await self.reducer.stop()
+        if self.publisher.producer is not None:
             with contextlib.suppress(Exception):
-                await producer.stop()
+                await self.publisher.producer.stop()
+
+    def owned(self) -> set[int]:
+        return {tp.partition for tp in self.app.assignor.assigned_actives() if tp.topic == self.by_case}
 
     async def _on_recovered(self) -> None:
-        """After every (re)assignment: rebuild the engine from the table's cases (aggregates are their sum)."""
+        """After every (re)assignment: one engine per owned by-case partition, from the table's cases (the
+        aggregates are their sum); then the shares of those partitions sent again where they differ from what the
+        partials topic holds (a previous owner may have died before sending its last ones)."""
         now = self.clock()
-        engine = build_engine(self.settings, self.registry)
+        owned = self.owned()
+        engines = self._engines_from_table(owned, now)
+        held = await read_compacted(self.platform, partials_topic(self.platform))
+        keep_out_of_gc("writer")
+        async with self._lock:
+            self.engines = engines
+            self.shares.load(held, owned)
+            await self._send_shares(everything=True)
+        self.recoveries += 1
+        self.recovered_cases = sum(len(e.cases) for e in engines.values())
+        log.info("metrics writer: owns by-case partitions %s, %d cases recovered from %s", sorted(owned),
+                 self.recovered_cases, changelog_topic(self.platform))  # fmt: skip
+        self.recovered.set()
+        self._seek_back = asyncio.ensure_future(self._seek_back_after_recovery())
+
+    def _engines_from_table(self, partitions: set[int], now: datetime) -> dict[int, MetricsEngine]:
+        n = self.platform.partitions
         latest: dict[str, CaseState] = {}
         for raw in list(self.cases.values()):
             case: CaseState = pickle.loads(raw)  # noqa: S301 — our own changelog, written by this app
+            if partition_of(case.correlation_id.encode(), n) not in partitions:
+                continue  # a standby's copy, or a partition this writer owned before the rebalance
             held = latest.get(case.correlation_id)
             # the rocksdb store may hold a case in two partition files (where the event was read, where the
             # changelog put it); a fold only ever adds event ids, so the case with more of them is the later one
             if held is None or len(case.event_ids) > len(held.event_ids):
                 latest[case.correlation_id] = case
-        engine.restore_all(latest.values(), now)
-        del latest
-        keep_out_of_gc("writer")
-        wanted = len(self.source.topics) * self.platform.partitions
-        owned = sum(1 for tp in self.app.assignor.assigned_actives() if tp.topic in self.source.topics)
-        async with self._lock:
-            old, self.engine = self.engine, engine
-            self.publisher.prime(engine, now)
-            was_partial, self.partial = self.partial, owned < wanted
-            if self.partial:
-                log.error(
-                    "metrics writer owns %d of %d source partitions (another writer in group %s?): its sums "
-                    "would be partial, so it publishes no indicators until it owns them all", owned, wanted,
-                    self.app.conf.id,
-                )  # fmt: skip
-            elif was_partial:  # changes made while partial were never published: publish every cell once
-                engine.aggregates.touch(engine.aggregates.cells)
-            else:  # what the last engine changed and did not publish yet
-                engine.aggregates.touch(old.take_changed())
-        self.recoveries += 1
-        self.recovered_cases = len(engine.cases)
-        log.info("metrics writer: recovered %d cases from %s", len(engine.cases), changelog_topic(self.platform))
-        self.recovered.set()
-        self._seek_back = asyncio.ensure_future(self._seek_back_after_recovery())
+        engines = {p: self.new_engine() for p in partitions}
+        by_partition: dict[int, list[CaseState]] = {p: [] for p in partitions}
+        for cid, case in latest.items():
+            by_partition[partition_of(cid.encode(), n)].append(case)
+        for p, cases in by_partition.items():
+            engines[p].restore_all(cases, now)
+        return engines
 
     async def _seek_back_after_recovery(self) -> None:
         """Seek the source partitions back to the committed offsets once more, after faust resumed them.
@@ -249,41 +302,46 @@ class MetricsWriter:
     # -- folding ------------------------------------------------------------------------------------------------
     async def _agent(self, stream: Any) -> None:
         # in batches (max_batch events or batch_within s): each case the batch changed is written to the table once
-        # and the indicators it changed are published once, before faust acks the batch's events (so the changelog
-        # holds them before their offsets can be committed)
+        # and the shares it moved are sent once, before faust acks the batch's events (so the changelog holds them
+        # before their offsets can be committed)
         async for events in stream.take_events(self.settings.max_batch, within=self.settings.batch_within):
             await self.fold_batch([event.message for event in events])
 
     async def fold_batch(self, messages: list[Any]) -> None:
-        """Fold faust `Message`s (topic, partition, offset, key, value, headers) into the engine and table."""
+        """Fold faust `Message`s (topic, partition, offset, key, value, headers) into the engines and the table."""
         while True:
-            engine = self.engine
-            changed = {cid for msg in messages if (cid := await self.fold(msg, engine)) is not None}
-            if self.engine is engine:
+            engines = self.engines
+            changed = {found for msg in messages if (found := await self.fold(msg, engines)) is not None}
+            if self.engines is engines:
                 break
-            # a recovery swapped the engine while we folded: fold the batch into the new one (folds are idempotent)
-        for cid in changed:  # no await in between: the engine cannot change under this loop
-            self.cases[cid.encode()] = pickle.dumps(engine.cases[cid], protocol=5)
+            # a recovery swapped the engines while we folded: fold the batch into the new ones (folds are idempotent)
+        for partition, cid in changed:  # no await in between: the engines cannot change under this loop
+            self.cases[cid.encode()] = pickle.dumps(engines[partition].cases[cid], protocol=5)
         await self.flush()
 
-    async def fold(self, msg: Any, engine: MetricsEngine) -> str | None:
-        """Fold one message; returns the correlation id of the case it changed, None for a duplicate or a bad one."""
+    async def fold(self, msg: Any, engines: dict[int, MetricsEngine]) -> tuple[int, str] | None:
+        """Fold one message; returns (partition, correlation id) of the case it changed, None for a duplicate or a
+        bad one."""
         self.read_to[(msg.topic, msg.partition)] = msg.offset + 1
         try:
             env = decode(msg, self.registry)
         except CaseflowError as exc:
             self.dead_lettered += 1
-            await self.publisher.park(msg, exc.message, exc.code)
+            await self.publisher.park(as_routed(msg), exc.message, exc.code)
             return None
+        engine = engines.get(msg.partition)
+        if engine is None:  # faust delivered a partition before its recovery callback: its cases from the table
+            log.warning("metrics writer: by-case partition %d arrived before its recovery", msg.partition)
+            engine = engines[msg.partition] = self._engines_from_table({msg.partition}, self.clock())[msg.partition]
         try:
             changed = engine.apply(env, self.clock())
         except Exception as exc:  # a fold bug must not stop the others: park the event with the reason
             log.exception("metrics: fold failed for %s", env.id)
             self.dead_lettered += 1
-            await self.publisher.park(msg, f"fold failed: {exc!r}", "fold_failed")
+            await self.publisher.park(as_routed(msg), f"fold failed: {exc!r}", "fold_failed")
             return None
         self.folded += 1
-        return env.correlationid if changed else None
+        return (msg.partition, env.correlationid) if changed else None
 
     async def _flush_if_idle(self) -> None:
         """The timer's round, for deadlines that pass while no event arrives: skipped while batches flush anyway."""
@@ -291,15 +349,32 @@ class MetricsWriter:
             await self.flush()
 
     async def flush(self) -> None:
-        """Publish the indicators changed since the last flush, with those whose deadline has just passed."""
-        async with self._lock:  # one publisher at a time: changes of one indicator leave in order
+        """Send the shares moved since the last flush, with those of cases whose deadline has just passed."""
+        async with self._lock:  # one flush at a time: the shares of a cell leave in order
             self._last_flush = asyncio.get_running_loop().time()
-            now = self.clock()
-            self.engine.tick(now)
-            touched = self.engine.take_changed()
-            if touched and not self.partial:
-                await self.publisher.changed(self.engine, touched, now)
+            await self._send_shares(everything=False)
             self.flushed += 1
+
+    async def _send_shares(self, *, everything: bool) -> None:
+        now = self.clock()
+        topic = partials_topic(self.platform)
+        sent = []
+        for partition, engine in self.engines.items():
+            engine.tick(now)
+            touched = engine.take_changed()
+            for key, value in self.shares.changes(partition, engine, None if everything else touched):
+                sent.append(await self._producer.send(topic, value, key=key, partition=0))
+        await asyncio.gather(*sent)
+
+
+def as_routed(msg: Any) -> Any:
+    """A by-case record as where the router read it (topic, partition, offset), for the dead-letter topic."""
+    origin = origin_of(msg.headers)
+    if origin is None:
+        return msg
+    topic, partition, offset = origin
+    return SimpleNamespace(topic=topic, partition=partition, offset=offset, key=msg.key, value=msg.value,
+                           headers=msg.headers)  # fmt: skip
 
 
 @contextlib.asynccontextmanager

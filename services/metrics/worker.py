@@ -26,10 +26,10 @@ from aiokafka.errors import KafkaError
 
 import shared.contracts  # noqa: F401  (registers every event type)
 from services.metrics.config import Settings
-from services.metrics.domain import Value
+from services.metrics.domain import Value, is_published
 from services.metrics.engine import MetricsEngine
 from services.metrics.reference import load_catalogue, load_reference
-from services.metrics.store import Positions, committed_positions, writer_cases
+from services.metrics.store import Positions, by_case_topic, ensure_writer_topics, load_writer_state
 from shared import kafka
 from shared.consumer import DeadLetters
 from shared.contracts.metrics import IndicatorChanged, IndicatorTargetCrossed
@@ -111,7 +111,7 @@ class Publisher:
         """Remember restored statuses, so the first crossing after a restart still alerts."""
         self.last_status.clear()
         for key in engine.aggregates.cells:
-            if key.endswith("|*") and "|hour:" not in key:
+            if is_published(key):
                 v = engine.value_of_cell(key, now)
                 self.last_status[f"{v.indicator}|{v.region}|{v.period}"] = v.status
 
@@ -122,9 +122,7 @@ class Publisher:
             await DeadLetters(self.producer, self.topics.deadletter, "metrics").park(msg, reason, code)
 
     async def changed(self, engine: MetricsEngine, touched: set[str], now: datetime) -> list[Value]:
-        values = [
-            engine.value_of_cell(key, now) for key in sorted(touched) if key.endswith("|*") and "|hour:" not in key
-        ]
+        values = [engine.value_of_cell(key, now) for key in sorted(touched) if is_published(key)]
         for listener in list(self.listeners):
             listener(values)
         if self.producer is None:
@@ -197,36 +195,58 @@ class Folder:
 
     # -- lifecycle ----------------------------------------------------------------------------------------------
     async def start(self) -> None:
-        await kafka.ensure_topics(self.platform)
+        """Load the writers' state, then follow the source topics from where it ends (`store.WriterState`)."""
+        await ensure_writer_topics(self.platform)
         self._consumer = kafka.consumer(self.platform, group_id=None, isolation_level="read_committed")
         await self._consumer.start()
-        tps: list[TopicPartition] = []
-        for topic in source_topics(self.topics):
-            parts = await kafka.partitions_of(self._consumer, topic, timeout=15)
-            tps += [TopicPartition(topic, p) for p in sorted(parts)]
-        self.positions = await committed_positions(self.platform, tps)  # first the offsets, then the state
-        restored = self.engine.restore_all(await writer_cases(self.platform), self.clock())
-        log.info("metrics follower: %d cases from the writer's changelog, folding on from its offsets", restored)
+        sources = await self._partitions(source_topics(self.topics))
+        by_case = await self._partitions([by_case_topic(self.platform)])
+        state = await load_writer_state(self.platform, sources, by_case)
+        self.positions = state.positions
+        restored = self.engine.restore_all(state.cases, self.clock())
+        # events the routers passed on but no writer had folded into the changelog yet: from the by-case topic
+        caught_up = await self._fold_range(by_case, state.folded, state.by_case_ends)
+        log.info("metrics follower: %d cases from the writers' changelog, %d events routed after it; folding on "
+                 "from the routers' offsets", restored, caught_up)  # fmt: skip
         keep_out_of_gc("follower")
-        self._consumer.assign(tps)
-        for tp in tps:
+        self._consumer.assign(sources)
+        for tp in sources:
             # offset 0 needs no ListOffsets round trip (slow while a new topic elects its leader); a start
             # already deleted by retention falls back to auto_offset_reset=earliest
             self._consumer.seek(tp, self.positions.get((tp.topic, tp.partition), 0))
         self._task = asyncio.create_task(self.run(), name="metrics-folder")
 
+    async def _partitions(self, topics: list[str]) -> list[TopicPartition]:
+        assert self._consumer is not None
+        tps: list[TopicPartition] = []
+        for topic in topics:
+            parts = await kafka.partitions_of(self._consumer, topic, timeout=15)
+            tps += [TopicPartition(topic, p) for p in sorted(parts)]
+        return tps
+
+    async def _fold_range(self, tps: list[TopicPartition], starts: Positions, ends: Positions) -> int:
+        """Fold the records of `tps` from `starts` (0 where absent) up to `ends`; returns how many."""
+        assert self._consumer is not None
+        left = {tp for tp in tps if starts.get((tp.topic, tp.partition), 0) < ends[(tp.topic, tp.partition)]}
+        if not left:
+            return 0
+        self._consumer.assign(list(left))
+        for tp in left:
+            self._consumer.seek(tp, starts.get((tp.topic, tp.partition), 0))
+        n = 0
+        while left:
+            batches = await self._consumer.getmany(*left, timeout_ms=500, max_records=self.max_batch)
+            for tp, records in batches.items():
+                end = ends[(tp.topic, tp.partition)]
+                n += await self.process({tp: [r for r in records if r.offset < end]}, track=False)
+            for tp in list(left):
+                if await self._consumer.position(tp) >= ends[(tp.topic, tp.partition)]:
+                    left.discard(tp)
+        return n
+
     async def stop(self) -> None:
         self._stopping = True
-        if self._task is not None:
-            try:  # let the current batch finish; cancel only if it hangs
-                await asyncio.wait_for(asyncio.shield(self._task), timeout=10)
-            except (TimeoutError, Exception):
-                self._task.cancel()
-                with contextlib.suppress(asyncio.CancelledError, Exception):
-                    await self._task
-        if self._consumer is not None:
-            with contextlib.suppress(Exception):
-                await self._consumer.stop()
+        await kafka.finish(self._task, self._consumer)
 
     # -- the loop -----------------------------------------------------------------------------------------------
     async def run(self) -> None:
@@ -248,8 +268,10 @@ class Folder:
             if not self.ready.is_set() and not batches:
                 self.ready.set()  # caught up with what was there when we started
 
-    async def process(self, batches: dict[TopicPartition, list[ConsumerRecord]]) -> None:
+    async def process(self, batches: dict[TopicPartition, list[ConsumerRecord]], *, track: bool = True) -> int:
+        """Fold a fetch; `track`: the records are the source topics' (their positions are the follower's)."""
         now = self.clock()
+        n = 0
         for tp, records in batches.items():
             for msg in records:
                 try:
@@ -259,12 +281,14 @@ class Folder:
                     continue
                 self.engine.apply(env, now)
                 self.folded += 1
-            if records:
+                n += 1
+            if records and track:
                 self.positions[(tp.topic, tp.partition)] = records[-1].offset + 1
         self.engine.tick(now)
         touched = self.engine.take_changed()
         if touched:
             await self._changed(touched, now)
+        return n
 
     async def _changed(self, touched: set[str], now: datetime) -> None:
         await self.publisher.changed(self.engine, touched, now)

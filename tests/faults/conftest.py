@@ -180,7 +180,9 @@ async def rig(cluster: infra.InfraStatus) -> AsyncIterator[Rig]:
     programs = [procs.service(name, base + i) for i, name in enumerate(SERVICES)]
     programs += [
         procs.module("router", "integrations.router"),
+        # two writers share the by-case partitions, as in production (scenario d kills one of them)
         procs.module("metrics-worker", "services.metrics.worker"),
+        procs.module("metrics-worker-2", "services.metrics.worker"),
     ]
     try:
         for program in programs:

@@ -12,8 +12,9 @@ group at the end of its topics):
 - every consumer group's inbox holds every event of its topics (or the event was dead-lettered), and the events
   it turned into commands (referrals, partner requests: idempotency key `evt:<event id>`) are one commit each;
 - an idempotency key is never on two commits of one store (no double count);
-- the metrics writer, once it has consumed everything, holds exactly what a recomputation from the topics gives:
-  every case with the same events and every indicator cell with the same sums (`caseflow rebuild --check`).
+- the metrics writers, once they have consumed everything, hold exactly what a recomputation from the topics gives:
+  every case with the same events and every indicator cell with the same sums, and every indicator published is
+  the recomputed one (`caseflow rebuild --check`).
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ from pymongo import AsyncMongoClient
 
 from services.metrics.config import Settings as MetricsSettings
 from services.metrics.rebuild import compare_with_writer
-from services.metrics.store import app_id
+from services.metrics.store import app_id, by_case_topic, partials_topic, reduce_group, route_group
 from services.metrics.worker import source_topics
 from shared import kafka
 from shared.settings import PlatformSettings
@@ -175,6 +176,15 @@ async def discover_groups(settings: PlatformSettings, known: list[Group]) -> lis
         await admin.close()
 
 
+def metrics_groups(settings: PlatformSettings) -> list[Group]:
+    """The metrics writers' three stages: routers on the source topics, folds on the by-case topic, the reducer."""
+    return [
+        Group("metrics", "", route_group(settings), tuple(source_topics(Topics(settings.topic_prefix)))),
+        Group("metrics", "", app_id(settings), (by_case_topic(settings),)),
+        Group("metrics", "", reduce_group(settings), (partials_topic(settings),)),
+    ]
+
+
 async def _outbox_backlog(mongo: AsyncMongoClient, dbs: list[str]) -> int:
     return sum([await mongo[db]["commits_outbox"].count_documents({}) for db in dbs])
 
@@ -222,8 +232,8 @@ async def reconcile(
     try:
         groups = [*groups, *await discover_groups(settings, groups)]
         await wait_quiet(settings, mongo, list(dbs.values()), groups, quiet_timeout)
-        writer = Group("metrics", "", app_id(settings), tuple(source_topics(topics)))
-        await wait_quiet(settings, mongo, [], [writer], quiet_timeout)  # the writer commits once its changelog holds
+        # the writers commit each stage once the next holds it: routed, folded into the changelog, published
+        await wait_quiet(settings, mongo, [], metrics_groups(settings), quiet_timeout)
         commits = {s: await _commits(mongo, db) for s, db in dbs.items()}
         inbox_ids: dict[str, set[str]] = defaultdict(set)
         for db in {g.db for g in groups}:

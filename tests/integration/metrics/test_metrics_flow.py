@@ -20,7 +20,7 @@ from services.metrics.config import Settings
 from services.metrics.domain import CHINA
 from services.metrics.main import create_app
 from services.metrics.rebuild import compare_with_writer, rebuild
-from services.metrics.store import app_id, changelog_topic
+from services.metrics.store import app_id, by_case_topic, changelog_topic, route_group
 from services.metrics.stream import running_writer
 from services.metrics.worker import source_topics
 from shared import kafka
@@ -81,24 +81,27 @@ async def read_until(platform, topic: str, done, timeout: float = 15) -> list:
 
 
 async def rewind_writer_group(platform) -> None:
-    """Commit offset 0 on every source partition for the (stopped) writer's group: its next start replays all."""
-    consumer = kafka.consumer(platform, group_id=app_id(platform))
-    await consumer.start()
-    try:
-        tps = [
-            TopicPartition(t, p)
-            for t in source_topics(Topics(platform.topic_prefix))
-            for p in await kafka.partitions_of(consumer, t, timeout=10)
-        ]
-        consumer.assign(tps)
-        await consumer.commit(dict.fromkeys(tps, 0))
-    finally:
-        await consumer.stop()
+    """Commit offset 0 for the (stopped) writer's router on every source partition and for its fold on every by-case
+    partition: its next start routes and folds everything again."""
+    topics = Topics(platform.topic_prefix)
+    for group, names in ((route_group(platform), source_topics(topics)), (app_id(platform), [by_case_topic(platform)])):
+        consumer = kafka.consumer(platform, group_id=group)
+        await consumer.start()
+        try:
+            tps = [TopicPartition(t, p) for t in names for p in await kafka.partitions_of(consumer, t, timeout=10)]
+            consumer.assign(tps)
+            await consumer.commit(dict.fromkeys(tps, 0))
+        finally:
+            await consumer.stop()
 
 
 def read_to(writer, topic: str) -> int:  # type: ignore[no-untyped-def]
-    """Records of `topic` the writer has read (offsets start at 0 in every partition of a fresh topic)."""
-    return sum(offset for (t, _), offset in writer.read_to.items() if t == topic)
+    """Records of source topic `topic` the writer's router has passed on (offsets start at 0 in a fresh topic)."""
+    return sum(offset for (t, _), offset in writer.router.read_to.items() if t == topic)
+
+
+def cases_of(writer) -> dict:  # type: ignore[no-untyped-def]
+    return {cid: case for engine in writer.engines.values() for cid, case in engine.cases.items()}
 
 
 async def test_events_to_indicator_api_topic_duplicates_restart_and_rebuild(platform, tmp_path):
@@ -123,7 +126,7 @@ async def test_events_to_indicator_api_topic_duplicates_restart_and_rebuild(plat
         httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t", headers=headers) as client,
     ):
         assert writer.app.conf.id == f"{platform.topic_prefix}.metrics.writer"  # the group the ACL grants
-        assert not writer.partial  # the only member owns every source partition
+        assert writer.owned() == set(range(platform.partitions))  # the only member owns every by-case partition
         # the same event twice (redelivery) + one of an unknown type
         await produce(platform, legal_aid, [first, first, second, assignment("la-1", now - timedelta(hours=1))],
                       raw=[(uv, uh)])  # fmt: skip
@@ -140,9 +143,12 @@ async def test_events_to_indicator_api_topic_duplicates_restart_and_rebuild(plat
             "caseflow.legal_aid.provider_assigned",
         ]
         # at least once: faust may deliver an event again (it seeks back after a rebalance), so count offsets
-        await eventually(lambda: read_to(writer, legal_aid) == 5, timeout=10, what="the writer read all five events")
-        assert writer.folded >= 4 and writer.dead_lettered >= 1
-        assert len(writer.engine.cases["la-1"].steps) == 2  # the duplicate notice counted once in the writer too
+        await eventually(
+            lambda: read_to(writer, legal_aid) == 5 and writer.folded >= 4 and writer.dead_lettered >= 1,
+            timeout=10,
+            what="the writer routed all five events and folded or dead-lettered them",
+        )
+        assert len(writer.case("la-1").steps) == 2  # the duplicate notice counted once in the writer too
         dead = await read_topic(platform, topics.deadletter, expect=1, timeout=10)
         assert dict(dead[0].headers)["dlq_error"] == b"unknown_event_type"
         assert b"teleported" in dict(dead[0].headers)["dlq_reason"]
@@ -161,24 +167,27 @@ async def test_events_to_indicator_api_topic_duplicates_restart_and_rebuild(plat
     await rewind_writer_group(platform)
     async with running_writer(settings.model_copy(update={"store": "rocksdb://"})) as writer2:
         assert writer2.recovered_cases == 2  # read from the changelog before any event was folded
-        assert set(writer2.engine.cases) == {"la-1", "la-2"}
+        assert set(cases_of(writer2)) == {"la-1", "la-2"}
         await eventually(
-            lambda: read_to(writer2, legal_aid) == 5,
+            lambda: read_to(writer2, legal_aid) == 5 and writer2.folded >= 4 and writer2.dead_lettered >= 1,
             timeout=30,
-            what=lambda: f"the replay of all five source events (read to {writer2.read_to}, folded {writer2.folded})",
+            what=lambda: (
+                f"the replay of all five source events (routed {writer2.router.read_to}, folded "
+                f"{writer2.folded}, dead-lettered {writer2.dead_lettered})"
+            ),
         )
-        assert writer2.folded >= 4 and writer2.dead_lettered >= 1
-        replayed = writer2.engine.value("criminal_aid_coverage", CITY, "last-24h", datetime.now(UTC))
+        await eventually(lambda: writer2.reducer.active, timeout=20, what="the restarted writer's reducer")
+        replayed = writer2.reducer.engine.value("criminal_aid_coverage", CITY, day, datetime.now(UTC))
         assert (replayed.numerator, replayed.denominator) == (1, 2)  # a replayed event never counts twice
-        assert len(writer2.engine.cases["la-1"].steps) == 2
+        assert len(writer2.case("la-1").steps) == 2
         # a duplicate of an old event and a new one
         await produce(platform, legal_aid, [second, assignment("la-2", now - timedelta(minutes=30))])
         await eventually(
-            lambda: writer2.engine.value("criminal_aid_coverage", CITY, "last-24h", datetime.now(UTC)).numerator == 2,
+            lambda: writer2.reducer.engine.value("criminal_aid_coverage", CITY, day, datetime.now(UTC)).numerator == 2,
             timeout=20,
             what="second assignment folded after restart",
         )
-        live = writer2.engine.value("criminal_aid_coverage", CITY, "last-24h", datetime.now(UTC))
+        live = writer2.reducer.engine.value("criminal_aid_coverage", CITY, day, datetime.now(UTC))
         assert (live.numerator, live.denominator, live.status) == (2, 2, "met")
 
         def alerts(records) -> list[tuple[str, str]]:  # type: ignore[no-untyped-def]
@@ -191,10 +200,13 @@ async def test_events_to_indicator_api_topic_duplicates_restart_and_rebuild(plat
         assert alerts(crossed)[-1] == ("not_met", "met")
         at = datetime.now(UTC)
         rebuilt, _ = await rebuild(settings, now=at, show_progress=False)
-        assert rebuilt.aggregates.cells == writer2.engine.aggregates.cells
-        assert rebuilt.cases == writer2.engine.cases
-        comparison = await compare_with_writer(settings, show_progress=False)  # what `caseflow rebuild --check` does
-        assert comparison.equal and comparison.live_cases == 2, comparison.summary()
+        assert rebuilt.cases == cases_of(writer2)
+
+        async def compared() -> bool:  # what `caseflow rebuild --check` does, once the reducer has published
+            comparison = await compare_with_writer(settings, show_progress=False)
+            return comparison.equal and comparison.live_cases == 2 and comparison.published > 0
+
+        await eventually(compared, timeout=20, what="the writers' state and published indicators = the rebuild")
 
         # a query API started now loads the writer's state from Kafka (offsets, then the changelog) and agrees
         later = create_app(settings)
@@ -202,5 +214,5 @@ async def test_events_to_indicator_api_topic_duplicates_restart_and_rebuild(plat
             folder = later.state.folder
             await eventually(folder.ready.is_set, timeout=20, what="the new follower caught up")
             assert set(folder.engine.cases) == {"la-1", "la-2"}
-            assert folder.engine.aggregates.cells == writer2.engine.aggregates.cells
+            assert folder.engine.aggregates.cells == rebuilt.aggregates.cells
     assert any((tmp_path / app_id(platform)).rglob("*.sst")) or any((tmp_path / app_id(platform)).rglob("CURRENT"))

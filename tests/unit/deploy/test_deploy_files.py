@@ -17,10 +17,13 @@ from typing import Any
 import pytest
 
 from caseflow_cli.acl import PARTNERS, grants_for
+from services.metrics.store import by_case_topic, changelog_topic, partials_topic
+from shared.settings import PlatformSettings
 from shared.topics import Topics
 
 ROOT = Path(__file__).resolve().parents[3]
 DEPLOY = ROOT / "deploy"
+PLATFORM = PlatformSettings(topic_prefix="caseflow")
 VALIDATE = DEPLOY / "validate.sh"
 
 
@@ -104,10 +107,14 @@ def test_every_workload_runs_non_root_on_a_read_only_root() -> None:
             assert sc["capabilities"]["drop"] == ["ALL"], name
 
 
-def test_exactly_one_metrics_writer_runs_even_during_a_rollout() -> None:
+def test_metrics_writers_scale_with_cpu_up_to_the_by_case_partitions() -> None:
     spec = by_kind("Deployment")["caseflow-metrics-worker"]["spec"]
-    assert spec["replicas"] == 1 and spec["strategy"] == {"type": "Recreate"}
-    assert "caseflow-metrics-worker" not in by_kind("HorizontalPodAutoscaler")
+    assert spec["replicas"] == 2 and spec["strategy"]["type"] == "RollingUpdate"  # writers share the partitions
+    hpa = by_kind("HorizontalPodAutoscaler")["caseflow-metrics-worker"]["spec"]
+    assert hpa["scaleTargetRef"]["name"] == "caseflow-metrics-worker"
+    by_case = by_kind("KafkaTopic")["caseflow-metrics-writer-by-case"]["spec"]
+    assert hpa["minReplicas"] == 2 and hpa["maxReplicas"] == by_case["partitions"]
+    assert by_kind("PodDisruptionBudget")["caseflow-metrics-worker"]["spec"]["minAvailable"] == 1
 
 
 def test_secrets_come_from_the_cluster_and_none_is_literal() -> None:
@@ -155,8 +162,13 @@ def test_kafka_cluster_has_three_kraft_brokers_with_safe_replication() -> None:
 def test_every_topic_has_a_kafka_topic() -> None:
     topics = Topics("caseflow")
     declared = {t["spec"]["topicName"]: t["spec"] for t in by_kind("KafkaTopic").values()}
-    assert set(declared) == set(topics.all())
+    writers = {by_case_topic(PLATFORM), changelog_topic(PLATFORM), partials_topic(PLATFORM)}
+    assert set(declared) == set(topics.all()) | writers
+    assert declared[partials_topic(PLATFORM)]["partitions"] == 1  # one reducer sums every partition's shares
+    assert declared[changelog_topic(PLATFORM)]["config"]["cleanup.policy"] == "compact"
     for name, spec in declared.items():
+        if name in writers:
+            continue
         assert spec["partitions"] == 12 and spec["replicas"] == 3, name
         assert spec["config"]["min.insync.replicas"] == 2, name
         compacted = spec["config"].get("cleanup.policy") == "compact"
@@ -234,7 +246,7 @@ def test_compose_runs_every_service_against_the_cluster() -> None:
         s["environment"]["CASEFLOW_SERVICE"]: s for s in svc.values() if "CASEFLOW_SERVICE" in s.get("environment", {})
     }
     assert set(roles) == {*services_in_tree(), "metrics-worker", "router"}
-    assert roles["metrics-worker"]["deploy"]["replicas"] == 1
+    assert roles["metrics-worker"]["deploy"]["replicas"] == 2  # the writers share the by-case partitions
     for role, s in roles.items():
         env = s["environment"]
         assert env["CASEFLOW_KAFKA_BOOTSTRAP"].count(",") == 2, role

@@ -1,20 +1,18 @@
 """The faust writer without a broker: app id and group under the metrics ACL prefix, broker and SASL credentials
-from the platform settings, store and partitions from the settings, and the guard against partial sums when
-another writer joins the group."""
+from the platform settings, store and partitions from the settings; the fold stage reads the by-case topic, in
+the partition a case's changelog record lands in."""
 
 from __future__ import annotations
 
-import pickle
-
 import faust
 import pytest
-from faust.types import TP
+from aiokafka.partitioner import DefaultPartitioner
 from pydantic import ValidationError
 
 from services.metrics.config import Settings
+from services.metrics.store import partition_of
 from services.metrics.stream import MetricsWriter, app_id, broker_credentials, changelog_topic, make_app
 from shared.settings import PlatformSettings
-from tests.unit.metrics.helpers import T0, notified
 
 
 def test_app_id_group_and_changelog_live_under_the_metrics_prefix():
@@ -53,29 +51,10 @@ def test_only_memory_and_rocksdb_stores_are_accepted():
         Settings(store="redis://")
 
 
-async def test_a_writer_owning_only_some_source_partitions_publishes_nothing_then_everything_once():
-    platform = PlatformSettings(topic_prefix="cf1", partitions=2)
-    writer = MetricsWriter(Settings(platform=platform), clock=lambda: T0)
-    every = {TP(t, p) for t in writer.source.topics for p in range(2)}
-    owned = set(every)
-    writer.app.assignor.assigned_actives = lambda: owned  # type: ignore[method-assign]
-    published: list[int] = []
-
-    async def changed(engine, touched, now):  # type: ignore[no-untyped-def]
-        published.append(len(touched))
-        return []
-
-    writer.publisher.changed = changed  # type: ignore[method-assign]
-    owned.discard(TP(writer.source.topics[0], 1))  # another writer joined the group and took a partition
-    await writer._on_recovered()
-    assert writer.partial
-    writer.engine.apply(notified("la-1", at=T0), T0)
-    writer.cases.data[b"la-1"] = pickle.dumps(writer.engine.cases["la-1"])  # the store, without a changelog
-    await writer.flush()
-    assert published == []  # partial sums are never published
-    owned.update(every)  # the other writer left: this one owns everything again
-    await writer._on_recovered()
-    assert not writer.partial
-    await writer.flush()
-    cells = len(writer.engine.aggregates.cells)
-    assert cells > 0 and published == [cells]  # every cell once: changes made while partial were never sent
+def test_the_fold_reads_the_by_case_topic_and_a_case_keeps_one_partition():
+    platform = PlatformSettings(topic_prefix="cf1", partitions=6)
+    writer = MetricsWriter(Settings(platform=platform))
+    assert writer.source.topics == ("cf1.metrics.writer-by-case",)
+    # faust's table partitions a key with the producer's default partitioner; the router must agree with it
+    for cid in ("court-la-1", "rq-20261129-000001", "adv-431002001001"):
+        assert partition_of(cid.encode(), 6) == DefaultPartitioner()(cid.encode(), list(range(6)), list(range(6)))

@@ -2,7 +2,7 @@ import subprocess
 import sys
 
 import pytest
-from pydantic import ValidationError
+from pydantic import SecretStr, ValidationError
 
 from shared.settings import PlatformSettings, describe_settings_error
 
@@ -38,3 +38,13 @@ def test_process_exits_2_naming_the_variable():
     )
     assert proc.returncode == 2
     assert "CASEFLOW_PARTITIONS" in proc.stderr
+
+
+def test_settings_pass_to_a_child_process_through_its_environment(monkeypatch):
+    given = PlatformSettings(topic_prefix="cf9", partitions=4, kafka_username="metrics",
+                             kafka_password=SecretStr("s" * 12), kafka_security_protocol="SASL_PLAINTEXT")  # fmt: skip
+    env = given.to_env()
+    assert env["CASEFLOW_KAFKA_PASSWORD"] == "s" * 12 and "CASEFLOW_KAFKA_USERNAME" in env
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    assert PlatformSettings() == given

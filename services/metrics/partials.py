@@ -1,0 +1,104 @@
+"""Partial sums: each by-case partition's share of every published cell, and how the reducer adds them up.
+
+A writer owns some partitions of the by-case topic (`services.metrics.route`) and folds each partition's cases
+into an engine of its own. After a batch it sends, for every published cell (`domain.is_published`) the batch
+moved, that partition's sums to the compacted topic `<prefix>.metrics.writer-partials` (key `<partition>|<cell>`,
+value `[numerator, denominator, amount]`), and the advisor of every village its cases name (key
+`<partition>|@advisor|<village>`, value `[advisor or null]`). The topic holds the latest share of every
+(partition, cell), so a cell is the sum of its shares: the reducer (`services.metrics.reduce`) keeps those sums in
+an engine without cases and publishes indicators from it. A share is a value, not a delta: a share sent twice, or
+a new owner sending its partition's shares again after a rebalance, changes nothing.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
+
+from services.metrics.domain import is_published
+from services.metrics.engine import MetricsEngine
+from shared.errors import MalformedEvent
+
+ADVISOR = "@advisor|"
+ZERO = [0.0, 0.0, 0.0]
+
+
+def encode(partition: int, name: str, share: list[Any]) -> tuple[bytes, bytes]:
+    return f"{partition}|{name}".encode(), json.dumps(share).encode()
+
+
+def decode(key: bytes | None, value: bytes | None) -> tuple[int, str, list[Any]]:
+    """(partition, cell or advisor name, share); a record that is not a share raises `MalformedEvent`."""
+    try:
+        partition, _, name = (key or b"").decode().partition("|")
+        share = json.loads(value or b"null")
+        valid = name.startswith(ADVISOR) and len(share) == 1 or len(share) == 3 and all(
+            isinstance(x, int | float) for x in share
+        )  # fmt: skip
+        if valid and name:
+            return int(partition), name, share
+    except (ValueError, TypeError):
+        pass
+    raise MalformedEvent(f"not a partial share: key {key!r}", field="key")
+
+
+def share_of(engine: MetricsEngine, name: str) -> list[Any]:
+    if name.startswith(ADVISOR):
+        return [engine.advisors.get(name.removeprefix(ADVISOR))]
+    return list(engine.aggregates.get(name))
+
+
+class Shares:
+    """The writer's side: what it has sent per partition (what the topic holds for it), to send only what moved."""
+
+    def __init__(self) -> None:
+        self.sent: dict[int, dict[str, list[Any]]] = {}
+
+    def load(self, held: dict[bytes, bytes], partitions: set[int]) -> None:
+        """Take what the topic holds for `partitions` (a new owner's starting point); forget every other one."""
+        self.sent = {p: {} for p in partitions}
+        for key, value in held.items():
+            partition, name, share = decode(key, value)
+            if partition in self.sent:
+                self.sent[partition][name] = share
+
+    def changes(
+        self, partition: int, engine: MetricsEngine, touched: Iterable[str] | None
+    ) -> list[tuple[bytes, bytes]]:
+        """Records for the shares of `partition` that differ from what was sent: among the cells `touched` and the
+        advisors, or (`touched` None) among everything the engine or the topic holds for it."""
+        sent = self.sent.setdefault(partition, {})
+        names: set[str] = {ADVISOR + village for village in engine.advisors}
+        if touched is None:
+            names.update(k for k in engine.aggregates.cells if is_published(k))
+            names.update(sent)
+        else:
+            names.update(k for k in touched if is_published(k))
+        out = []
+        for name in sorted(names):
+            share = share_of(engine, name)
+            if sent.get(name, None if name.startswith(ADVISOR) else ZERO) != share:
+                sent[name] = share
+                out.append(encode(partition, name, share))
+        return out
+
+
+class Sums:
+    """The reducer's side: the latest share of every (partition, cell), summed into an engine that holds no cases."""
+
+    def __init__(self, engine: MetricsEngine) -> None:
+        self.engine = engine
+        self.shares: dict[str, dict[int, list[Any]]] = {}  # cell or advisor name → partition → share
+
+    def put(self, key: bytes | None, value: bytes | None, now: datetime) -> None:
+        partition, name, share = decode(key, value)
+        by_partition = self.shares.setdefault(name, {})
+        by_partition[partition] = share
+        if name.startswith(ADVISOR):  # one village's stream lives in one partition; the lowest naming one wins
+            named = [s[0] for _, s in sorted(by_partition.items()) if s[0] is not None]
+            self.engine.set_advisor(name.removeprefix(ADVISOR), named[0] if named else None, now)
+            return
+        total = [sum(s[i] for s in by_partition.values()) for i in range(3)]
+        self.engine.aggregates.set_cell(name, total)

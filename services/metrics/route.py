@@ -1,0 +1,121 @@
+"""Stage one of a metrics writer: every source event again, on the by-case topic, keyed by its correlation id.
+
+A case's events arrive on several topics (intake, legal aid, a partner's inbound…), each keyed by its own case id
+or partner reference, so no source partition holds a whole case. The router copies each record as it is (bytes
+and headers, plus where it came from) to `<prefix>.metrics.writer-by-case`, in the partition of its correlation id
+(`store.partition_of`): there every event of a case shares one partition, and the writer owning that partition
+folds the whole case. Writers can then share the work (faust splits the by-case partitions between them).
+
+Each writer process runs a router; the routers share the source partitions in the consumer group
+`<prefix>.metrics.writer-route` and commit a batch only once the by-case topic has acknowledged all of it. A
+router that dies or loses its partitions mid-batch leaves that batch to be routed again: the copies are dropped
+by the fold (it keeps the event ids it folded). A record with no correlation id goes on under its own key, so the
+writer parks it on the dead-letter topic with the reason, as any undecodable event.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable
+
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
+from aiokafka.errors import KafkaError
+
+from services.metrics.store import Positions, by_case_topic, partition_of, route_group
+from shared import kafka
+from shared.settings import PlatformSettings
+
+log = logging.getLogger(__name__)
+ORIGIN = ("caseflow_origin_topic", "caseflow_origin_partition", "caseflow_origin_offset")
+
+
+def correlation_key(msg: ConsumerRecord) -> bytes:
+    for name, value in msg.headers or ():
+        if name == "ce_correlationid" and value:
+            return bytes(value)
+    return msg.key or b"-"
+
+
+def origin_of(headers: list[tuple[str, bytes]] | tuple) -> tuple[str, int, int] | None:
+    """(topic, partition, offset) the router copied a by-case record from, if it says."""
+    found = {name: value for name, value in headers or () if name in ORIGIN}
+    try:
+        topic, partition, offset = (found[name].decode() for name in ORIGIN)
+        return topic, int(partition), int(offset)
+    except (KeyError, ValueError):
+        return None
+
+
+class CaseRouter:
+    def __init__(
+        self,
+        platform: PlatformSettings,
+        sources: list[str],
+        producer: Callable[[], AIOKafkaProducer],
+        *,
+        max_batch: int,
+        session_timeout: float,
+    ) -> None:
+        self.platform = platform
+        self.sources = sources
+        self.producer = producer  # the writer's one producer, started by the writer
+        self.max_batch = max_batch
+        self.session_timeout = session_timeout
+        self.topic = by_case_topic(platform)
+        self.read_to: Positions = {}  # next source offset per partition, routed and acknowledged
+        self.routed = 0
+        self._consumer: AIOKafkaConsumer | None = None
+        self._task: asyncio.Task[None] | None = None
+        self._stopping = False
+
+    async def start(self) -> None:
+        timeout_ms = int(self.session_timeout * 1000)
+        self._consumer = kafka.consumer(
+            self.platform, *self.sources, group_id=route_group(self.platform),
+            session_timeout_ms=timeout_ms, heartbeat_interval_ms=timeout_ms // 3,
+        )  # fmt: skip
+        await self._consumer.start()
+        self._task = asyncio.create_task(self._run(), name="metrics-route")
+
+    async def stop(self) -> None:
+        self._stopping = True
+        await kafka.finish(self._task, self._consumer)
+
+    async def _run(self) -> None:
+        assert self._consumer is not None
+        while not self._stopping:
+            batches: dict[TopicPartition, list[ConsumerRecord]] = {}
+            try:
+                batches = await self._consumer.getmany(timeout_ms=100, max_records=self.max_batch)
+                if batches:
+                    await self.route(batches)
+            except asyncio.CancelledError:
+                raise
+            except (KafkaError, OSError) as exc:  # the broker or a rebalance: route the batch again
+                log.warning("metrics route: batch of %d partitions not routed (%r), again", len(batches), exc)
+                for tp, records in batches.items():
+                    with contextlib.suppress(Exception):  # a partition no longer ours is routed by its new owner
+                        if records:
+                            self._consumer.seek(tp, records[0].offset)
+                await asyncio.sleep(1)
+
+    async def route(self, batches: dict[TopicPartition, list[ConsumerRecord]]) -> None:
+        assert self._consumer is not None
+        partitions = self.platform.partitions
+        producer = self.producer()
+        sent = []
+        for tp, records in batches.items():
+            for msg in records:
+                key = correlation_key(msg)
+                where = (tp.topic.encode(), str(tp.partition).encode(), str(msg.offset).encode())
+                headers = [*(msg.headers or ()), *zip(ORIGIN, where, strict=True)]
+                partition = partition_of(key, partitions)
+                sent.append(await producer.send(self.topic, msg.value, key=key, headers=headers, partition=partition))
+        await asyncio.gather(*sent)
+        offsets = {tp: records[-1].offset + 1 for tp, records in batches.items() if records}
+        await self._consumer.commit(offsets)
+        for tp, offset in offsets.items():
+            self.read_to[(tp.topic, tp.partition)] = offset
+        self.routed += len(sent)

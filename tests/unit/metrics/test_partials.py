@@ -1,0 +1,140 @@
+"""Partitioned folding without a broker: cases split by their by-case partition into one engine each, their shares
+summed by the reducer's `Sums`, give every published indicator one engine folding everything gives; shares are
+values, so sending them again or a new owner taking a partition over changes nothing."""
+
+from __future__ import annotations
+
+import pytest
+
+from services.metrics.domain import is_published
+from services.metrics.engine import MetricsEngine
+from services.metrics.partials import ADVISOR, Shares, Sums, decode, encode
+from services.metrics.store import partition_of
+from shared.envelope import Envelope
+from shared.errors import MalformedEvent
+from tests.unit.metrics.helpers import (
+    CHENZHOU_VILLAGE,
+    EZHOU_TOWN,
+    SHAOGUAN_VILLAGE,
+    T0,
+    applied,
+    assigned,
+    days,
+    engine,
+    env,
+    notified,
+    reviewed,
+)
+
+PARTITIONS = 3
+NOW = T0 + days(40)
+
+
+def stories(n: int) -> list[Envelope]:
+    out: list[Envelope] = []
+    for i in range(n):
+        region = (CHENZHOU_VILLAGE, SHAOGUAN_VILLAGE, EZHOU_TOWN)[i % 3]
+        out += [notified(f"n-{i}", region, T0 + days(i % 5)), assigned(f"n-{i}", T0 + days(i % 5 + 1))]
+        out += [applied(f"a-{i}", region, T0 + days(i % 7)), reviewed(f"a-{i}", T0 + days(i % 7 + 2))]
+    village, stream = "431002100002", "adv-431002100002"  # no advisor in the shipped data: one from the events
+    out.append(env("caseflow.intake.advisor_assigned", stream, T0 + days(1), id="adv-1", village_region=village,
+                   advisor_id="adv-431-0099", assigned_at=T0 + days(1)))  # fmt: skip
+    return out
+
+
+class Partitioned:
+    """What the writers do between them: one engine per partition, each flush's changed shares summed."""
+
+    def __init__(self) -> None:
+        self.engines = {p: engine() for p in range(PARTITIONS)}
+        self.shares = Shares()
+        self.sums = Sums(engine())
+        self.sent = 0
+
+    def fold(self, events: list[Envelope]) -> None:
+        for e in events:
+            self.engines[partition_of(e.correlationid.encode(), PARTITIONS)].apply(e, NOW)
+        for p, eng in self.engines.items():
+            self.send(self.shares.changes(p, eng, eng.take_changed()))
+
+    def send(self, records: list[tuple[bytes, bytes]]) -> None:
+        self.sent += len(records)
+        for key, value in records:
+            self.sums.put(key, value, NOW)
+
+
+def assert_same_indicators(summed: MetricsEngine, whole: MetricsEngine) -> None:
+    cells = {k for k in whole.aggregates.cells if is_published(k)} | {
+        k for k in summed.aggregates.cells if is_published(k)
+    }
+    assert cells
+    for key in sorted(cells):
+        assert summed.value_of_cell(key, NOW) == whole.value_of_cell(key, NOW), key
+    coverage = "advisor_coverage|431002000000|month:2026-04|*"
+    assert summed.value_of_cell(coverage, NOW) == whole.value_of_cell(coverage, NOW)
+    assert summed.value_of_cell(coverage, NOW).numerator == 4  # the advisor from the events, not only the shipped
+
+
+def test_shares_of_every_partition_sum_to_what_one_engine_folds():
+    events = stories(30)
+    whole = engine()
+    for e in events:
+        whole.apply(e, NOW)
+    parted = Partitioned()
+    parted.fold(events[:50])
+    parted.fold(events[50:])
+    assert len({p for p, eng in parted.engines.items() if eng.cases}) == PARTITIONS  # the cases did spread
+    assert_same_indicators(parted.sums.engine, whole)
+
+    sent = parted.sent
+    parted.fold(events)  # redelivered: no case moves, no share is sent again
+    assert parted.sent == sent
+
+
+def test_a_new_owner_sends_only_what_differs_from_the_topic_including_cells_gone_to_zero():
+    events = stories(12)
+    parted = Partitioned()
+    parted.fold(events)
+    topic = {}  # the compacted partials topic: latest share per key
+    for p, eng in parted.engines.items():
+        for key, value in Shares().changes(p, eng, None):
+            topic[key] = value
+    # partition 0's owner dies; its successor recovers fewer cases (say, one case's later events were never
+    # folded into the changelog and will be folded again): one cell it held is now zero
+    p0 = parted.engines[0]
+    successor = engine()
+    kept = sorted(p0.cases)[1:]
+    successor.restore_all([p0.cases[c] for c in kept], NOW)
+    shares = Shares()
+    shares.load(topic, {0})
+    records = shares.changes(0, successor, None)
+    assert records  # what differs is sent...
+    again = Shares()
+    again.load({**topic, **dict(records)}, {0})
+    assert again.changes(0, successor, None) == []  # ...and nothing else
+    zeros = [decode(k, v) for k, v in records if decode(k, v)[2] == [0.0, 0.0, 0.0]]
+    assert zeros  # cells only the lost case filled are sent as zero, not left at the old value
+
+
+def test_advisor_shares_carry_an_unassignment():
+    parted = Partitioned()
+    stream, village = "adv-431002001001", "431002001001"  # the shipped data names an advisor here
+    off = env("caseflow.intake.advisor_unassigned", stream, T0 + days(2), id="adv-2", village_region=village,
+              advisor_id="adv-431-0001", unassigned_at=T0 + days(2))  # fmt: skip
+    whole = engine()
+    whole.apply(off, NOW)
+    parted.fold([off])
+    coverage = "advisor_coverage|431002000000|month:2026-04|*"
+    assert parted.sums.engine.value_of_cell(coverage, NOW) == whole.value_of_cell(coverage, NOW)
+    p = partition_of(stream.encode(), PARTITIONS)
+    assert decode(*encode(p, ADVISOR + village, [None])) == (p, ADVISOR + village, [None])
+
+
+@pytest.mark.parametrize(
+    ("key", "value"),
+    [(None, b"[1,2,3]"), (b"x|cell", b"[1,2,3]"), (b"0|cell", b"not json"), (b"0|cell", b"[1,2]"),
+     (b"0|cell", b'["a","b","c"]'), (b"0|", b"[1,2,3]"), (b"0|@advisor|v", b"[1,2]")],
+)  # fmt: skip
+def test_a_record_that_is_not_a_share_is_refused(key, value):
+    with pytest.raises(MalformedEvent):
+        decode(key, value)
