@@ -17,6 +17,10 @@ vs 880 ms at 5,000 commits, growing with the store). So:
   pending. An entry still unconfirmed after `settle_seconds` (its writer died, or lost the race) is resolved
   by looking its commit up. Updates and deletes scan on FerretDB/SQLite even by `_id`, and it serialises
   concurrent lookups, so the append path only inserts and the relay reads each small collection once.
+PyMongo retries a write whose reply was lost (a server restarting mid-write), and the retry can meet the first
+insert: a duplicate carrying this attempt's token is its own write landing, not a rival's (the fault suite found
+the old reading, "lost the race", give up the key claim of a commit that had landed, so a client retry committed
+the same key again).
 Each commit takes a global `position` from a counter (gaps are possible when a writer loses a race); the relay
 publishes in position order, and never a stream's later commit before an earlier one.
 """
@@ -189,7 +193,7 @@ class MongoEventStore:
             "events": envelope_docs,
             "created_at": now,
         }
-        await self._outbox.insert_one(dict(entry))
+        await _insert_ours(self._outbox, dict(entry))
         doc = {
             "_id": cid,
             "stream_id": stream_id,
@@ -204,18 +208,29 @@ class MongoEventStore:
         try:
             await self._commits.insert_one(doc)
         except DuplicateKeyError:
-            await self._outbox.delete_one({"_id": token})
-            if idempotency_key is not None:
-                await self._keys.delete_one({"_id": idempotency_key})  # ours: the insert above claimed it
-            raise ConcurrencyConflict(
-                f"stream {stream_id} moved past version {expected_version}; reload and retry"
-            ) from None
+            if await self._landed(cid, token):
+                pass  # our own insert: PyMongo retried it after its reply was lost, and met it
+            else:
+                await self._lost_race(token, idempotency_key)
+                raise ConcurrencyConflict(
+                    f"stream {stream_id} moved past version {expected_version}; reload and retry"
+                ) from None
         # a writer slower than `settle` may find its entry dropped as an orphan: put it back (the relay re-checks
         # the commit after dropping, so between the two every interleaving keeps the entry)
         if await self._outbox.find_one({"_id": token}, {"_id": 1}) is None:
             await self._restore_entry(entry)
-        await self._confirmed.insert_one({"_id": token})
+        await _insert_ours(self._confirmed, {"_id": token})
         return AppendResult(stream_id, first, last, position)
+
+    async def _landed(self, cid: str, token: str) -> bool:
+        doc = await self._commits.find_one({"_id": cid}, {"token": 1})
+        return doc is not None and doc.get("token") == token
+
+    async def _lost_race(self, token: str, idempotency_key: str | None) -> None:
+        """Another writer's commit took the version: withdraw this attempt's outbox entry and key claim."""
+        await self._outbox.delete_one({"_id": token})
+        if idempotency_key is not None:
+            await self._keys.delete_one({"_id": idempotency_key, "token": token})
 
     async def _claim_key(self, key: str, stream_id: str, cid: str, token: str, now: datetime) -> Commit | None:
         """Claim an idempotency key for this attempt; the earlier commit if the key was already used."""
@@ -226,7 +241,9 @@ class MongoEventStore:
                 )
                 return None
             except DuplicateKeyError:
-                pass
+                claim = await self._keys.find_one({"_id": key}, {"token": 1})
+                if claim is not None and claim.get("token") == token:
+                    return None  # our own claim, met by PyMongo's retry of it after a lost reply
             earlier = await self.find_commit_by_key(key)
             if earlier is not None:
                 return earlier
@@ -298,6 +315,15 @@ class MongoEventStore:
 
     async def count_unpublished(self) -> int:
         return await self._outbox.count_documents({})
+
+
+async def _insert_ours(collection: Any, doc: dict[str, Any]) -> None:
+    """Insert a document whose `_id` only this attempt knows (its token): a duplicate is PyMongo's retry of this
+    very insert meeting the first, whose reply was lost (seen when FerretDB restarted mid-write)."""
+    try:
+        await collection.insert_one(doc)
+    except DuplicateKeyError:
+        pass
 
 
 def _versions_in_order(entries: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -105,3 +105,32 @@ async def test_an_unfinished_idempotency_claim_is_taken_over_only_after_the_clai
     again = await store.append("s-11", 0, [env("s-11", TicketOpened(title="again"))], idempotency_key="k-1")
     assert not first.duplicate and again.duplicate and again.stream_id == "s-10"
     assert (await store.read_stream("s-11")).version == 0
+
+
+async def test_a_write_retried_after_its_reply_was_lost_lands_once_and_keeps_its_key(mongo_db):
+    """PyMongo retries a write whose reply was lost (FerretDB restarting mid-write, found by the fault suite); the
+    retry meets the first insert. That duplicate is this attempt's own commit, not a rival's: the append succeeds,
+    keeps its idempotency key and its outbox entry, and a client retry under the key gets this commit back."""
+    store = await store_for(mongo_db)
+    collections = (store._keys, store._outbox, store._commits, store._confirmed)
+    originals = [c.insert_one for c in collections]
+
+    def replayed(insert):  # type: ignore[no-untyped-def]
+        async def insert_one(doc, *args, **kwargs):  # type: ignore[no-untyped-def]
+            await insert(doc, *args, **kwargs)  # the server wrote it; the reply never came back
+            return await insert(doc, *args, **kwargs)  # PyMongo's retry: DuplicateKeyError
+
+        return insert_one
+
+    for c, insert in zip(collections, originals, strict=True):
+        c.insert_one = replayed(insert)
+    try:
+        result = await store.append("s-9", 0, [env("s-9", TicketOpened(title="t"))], idempotency_key="req-9")
+    finally:
+        for c, insert in zip(collections, originals, strict=True):
+            c.insert_one = insert
+    assert not result.duplicate and (result.stream_id, result.first_version) == ("s-9", 1)
+    assert [c.stream_id for c in await store.unpublished()] == ["s-9"]
+    again = await store.append("s-10", 0, [env("s-10", TicketOpened(title="t"))], idempotency_key="req-9")
+    assert again.duplicate and again.stream_id == "s-9"
+    assert (await store.read_stream("s-10")).version == 0
