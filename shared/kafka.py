@@ -94,6 +94,7 @@ async def ensure_topics(
     *,
     compacted: bool = False,
     partitions: int | None = None,
+    config: dict[str, str] | None = None,
     timeout: float = 30,
 ) -> None:
     """Create the platform's topics if missing and wait until every partition has a leader.
@@ -102,7 +103,7 @@ async def ensure_topics(
     starts on a just-created topic can otherwise park a partition on NotLeaderForPartition for minutes.
     Under broker ACLs a service sees only its granted topics and cannot create any; the admin creates them.
     `compacted`: every topic named is compacted (otherwise only the platform's compacted ones are).
-    `partitions`: for the topics named (otherwise the platform's partition count).
+    `partitions`, `config`: for the topics named (otherwise the platform's partition count, no further config).
     """
     topics = Topics(settings.topic_prefix)
     wanted = names if names is not None else topics.all()
@@ -118,7 +119,10 @@ async def ensure_topics(
                 name=n,
                 num_partitions=partitions or settings.partitions,
                 replication_factor=settings.replication_factor,
-                topic_configs={"cleanup.policy": "compact"} if compacted or n in topics.compacted() else {},
+                topic_configs={
+                    **({"cleanup.policy": "compact"} if compacted or n in topics.compacted() else {}),
+                    **(config or {}),
+                },
             )
             for n in missing
         ]

@@ -22,7 +22,7 @@ if str(ROOT) not in sys.path:  # run as a plain script from anywhere
     sys.path.insert(0, str(ROOT))
 
 from caseflow_cli.acl import PARTNERS, grants_for  # noqa: E402
-from services.metrics.store import by_case_topic, changelog_topic, partials_topic  # noqa: E402
+from services.metrics.store import PARTIALS_CONFIG, by_case_topic, changelog_topic, partials_topic  # noqa: E402
 from shared.settings import PlatformSettings  # noqa: E402
 from shared.topics import Topics  # noqa: E402
 
@@ -396,7 +396,7 @@ def kafka_topics() -> list[dict[str, Any]]:
     writers = {
         by_case_topic(platform): (PARTITIONS, {"retention.ms": 7 * 24 * 3600 * 1000}),
         changelog_topic(platform): (PARTITIONS, {"cleanup.policy": "compact"}),
-        partials_topic(platform): (1, {"cleanup.policy": "compact"}),
+        partials_topic(platform): (1, dict(PARTIALS_CONFIG)),
     }
     specs = {name: (PARTITIONS, topic_config(t, name)) for name in t.all()}
     specs.update({name: (n, {"min.insync.replicas": MIN_ISR, **cfg}) for name, (n, cfg) in writers.items()})

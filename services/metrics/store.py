@@ -28,6 +28,9 @@ from shared.settings import PlatformSettings
 log = logging.getLogger(__name__)
 Positions = dict[tuple[str, int], int]  # (topic, partition) → next offset to read
 TABLE = "cases"
+# the partials topic is read from its start by every new reducer and every writer given partitions: compacted
+# segments of ten minutes keep that read to the latest share per key plus a short tail
+PARTIALS_CONFIG = {"cleanup.policy": "compact", "segment.ms": "600000", "min.cleanable.dirty.ratio": "0.1"}
 _PARTITIONER = DefaultPartitioner()
 
 
@@ -164,4 +167,4 @@ async def ensure_writer_topics(platform: PlatformSettings) -> None:
     await kafka.ensure_topics(platform)
     await kafka.ensure_topics(platform, [by_case_topic(platform)])
     await kafka.ensure_topics(platform, [changelog_topic(platform)], compacted=True)
-    await kafka.ensure_topics(platform, [partials_topic(platform)], compacted=True, partitions=1)
+    await kafka.ensure_topics(platform, [partials_topic(platform)], partitions=1, config=PARTIALS_CONFIG)

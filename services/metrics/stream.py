@@ -193,6 +193,7 @@ class MetricsWriter:
             use_partitioner=True,  # the key's partition (store.partition_of): the by-case partition of the case
         )
         self.cases.on_recover(self._on_recovered)
+        self.app.on_partitions_revoked.connect(self._on_revoked)
         self.by_case = by_case_topic(self.platform)
         self.source = self.app.topic(self.by_case, schema=raw_schema(), allow_empty=True)
         self.app.agent(self.source, name="metrics-fold")(self._agent)
@@ -264,6 +265,18 @@ class MetricsWriter:
         self.recovered.set()
         self._seek_back = asyncio.ensure_future(self._seek_back_after_recovery())
 
+    async def _on_revoked(self, sender: Any, revoked: set[Any], **_: Any) -> None:
+        """Before faust hands partitions to other writers (it has waited for the batch in flight): send what the
+        last batches moved, then forget the revoked partitions, so their new owner is the only one sending them."""
+        gone = {tp.partition for tp in revoked if tp.topic == self.by_case}
+        async with self._lock:
+            try:
+                await self._send_shares(everything=False)
+            except Exception as exc:  # the new owner sends what differs from the topic anyway
+                log.warning("metrics writer: last shares before a rebalance not sent: %r", exc)
+            self.engines = {p: e for p, e in self.engines.items() if p not in gone}
+        log.info("metrics writer: by-case partitions %s revoked, their last shares sent", sorted(gone))
+
     def _engines_from_table(self, partitions: set[int], now: datetime) -> dict[int, MetricsEngine]:
         n = self.platform.partitions
         latest: dict[str, CaseState] = {}
@@ -330,6 +343,8 @@ class MetricsWriter:
             await self.publisher.park(as_routed(msg), exc.message, exc.code)
             return None
         engine = engines.get(msg.partition)
+        if engine is None and msg.partition not in self.owned():
+            return None  # revoked while this batch waited: its new owner folds it (faust commits nothing for it)
         if engine is None:  # faust delivered a partition before its recovery callback: its cases from the table
             log.warning("metrics writer: by-case partition %d arrived before its recovery", msg.partition)
             engine = engines[msg.partition] = self._engines_from_table({msg.partition}, self.clock())[msg.partition]
