@@ -118,6 +118,16 @@ operation was also taken with pymongo command monitoring and timers around the i
   writer does not keep up with 1,000 events/s here, so the latency phase measures a growing backlog. A faust
   agent that does nothing reaches 0.12–0.2 of the raw consume+decode loop, so the ≥0.5 goal is out of reach for
   any faust agent on this machine.
+- **Metrics writers sharing the work** (2026-11-29, route → fold → reduce, `docs/ARCHITECTURE.md` "Metrics"; one
+  writer process timed from the first send to every coverage indicator published, the scale-out row's method).
+  First cut: 464–511 events/s. py-spy over that writer: the reducer published after every fetch of shares
+  (`Publisher.changed` 22% of the process's samples, most of it building and sending envelopes), because one
+  batch's shares of six partitions arrived over several fetches; the router's pure-Python murmur2 per record 3%.
+  Removed: the reducer publishes at most once per `METRICS_BATCH_WITHIN` s, and a case's partition is cached:
+  852–871 events/s for one writer, 1,401–1,414 for two (1.62–1.65×; the broker shares the same two cores).
+  After: the fold 22% of samples, the reducer 15%, faust's consumer thread waiting 13%. The router's extra hop
+  costs the in-process fold row its share (1,428 → 935 events/s for one writer) and the writer-alone latency at
+  a steady 1,000 events/s, which one writer no longer keeps up with; two writers are the answer to that rate.
 - **Metrics latency** (2026-11-29, per batch of the writer at a steady 1,000 events/s, each a new case): the time
   from the broker's record timestamp to the agent grows from 0.04 s to 4.8 s over the 10 s phase while the agent
   idles in a quarter of the samples: the writer's process (GIL-bound: faust's consumer thread and the agent) got

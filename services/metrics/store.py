@@ -1,14 +1,14 @@
-"""The metrics writer's state, kept in Kafka, and how a follower starts from it.
+"""The metrics writers' state, kept in Kafka, and how a follower starts from it.
 
-The faust writer (`services.metrics.stream`) keeps every case's fold state (pickled: this service's own frozen
-dataclasses, read by no one else) in its table's changelog topic `<prefix>.metrics.writer-cases-changelog`
-(compacted, key = correlation id), and commits its source offsets in its consumer group `<prefix>.metrics.writer`
-only once the changelog holds what the acked events changed. A follower (the query API's replica) reads the
-committed offsets first and the changelog to its end after: that state holds every event before those offsets
-(and perhaps some after them), so following the source topics from the offsets folds every event still missing,
-and the few it sees again are dropped by id (folds are idempotent). The aggregates are never stored: they are the
-sum of the cases' contributions, recomputed when the cases are loaded. No MongoDB: the metrics service's state
-lives where its events do.
+The writers (`services.metrics.stream`) keep every case's fold state (pickled: this service's own frozen
+dataclasses, read by no one else) in their changelog topic `<prefix>.metrics.writer-cases-changelog` (compacted,
+key = correlation id, partition = the case's by-case partition), and commit their by-case offsets in the consumer
+group `<prefix>.metrics.writer` only once the changelog holds what the acked events changed; their routers commit
+the source offsets (group `<prefix>.metrics.writer-route`) once the by-case topic holds the copies. A follower (the
+query API's replica) starts from `WriterState` (below): every event is in the state it loads, or after the offsets
+it follows from, and the few it sees twice are dropped by id (folds are idempotent). The aggregates are never
+stored: they are the sum of the cases' contributions, recomputed when the cases are loaded. No MongoDB: the
+metrics service's state lives where its events do.
 """
 
 from __future__ import annotations
@@ -66,7 +66,7 @@ def reduce_group(platform: PlatformSettings) -> str:
 @lru_cache(maxsize=65536)  # a case's events come in bursts: murmur2 in pure Python was 3% of a writer's time
 def partition_of(key: bytes, partitions: int) -> int:
     """The by-case partition of a case (key: its correlation id): Kafka's default partitioner (murmur2 of the key),
-    the one faust's table uses for its changelog, so a case's state and its events share a partition number."""
+    the changelog uses the same partition, so a case's state and its events share a partition number."""
     return _PARTITIONER(key, list(range(partitions)), None)  # type: ignore[no-any-return]
 
 
@@ -125,8 +125,11 @@ async def load_writer_state(
     return WriterState(positions, folded, ends, await writer_cases(platform))
 
 
-async def read_compacted(platform: PlatformSettings, topic: str, *, timeout: float = 5) -> dict[bytes, bytes]:
-    """The latest value per key of a compacted topic, read to the end offsets present now (deleted keys left out).
+async def read_compacted(
+    platform: PlatformSettings, topic: str, *, partitions: set[int] | None = None, timeout: float = 5
+) -> dict[bytes, bytes]:
+    """The latest value per key of a compacted topic (of its `partitions` only, if given), read to the end offsets
+    present now (deleted keys left out).
 
     No such topic (its writer never ran) is an empty dict."""
     consumer = kafka.consumer(platform, group_id=None, isolation_level="read_uncommitted")
@@ -136,7 +139,9 @@ async def read_compacted(platform: PlatformSettings, topic: str, *, timeout: flo
             log.info("metrics: no %s yet, nothing to load", topic)
             return {}
         parts = await kafka.partitions_of(consumer, topic, timeout=timeout)
-        tps = [TopicPartition(topic, p) for p in sorted(parts)]
+        tps = [TopicPartition(topic, p) for p in sorted(parts) if partitions is None or p in partitions]
+        if not tps:
+            return {}
         consumer.assign(tps)
         await consumer.seek_to_beginning(*tps)
         ends = await consumer.end_offsets(tps)
@@ -158,7 +163,7 @@ async def read_compacted(platform: PlatformSettings, topic: str, *, timeout: flo
 async def writer_cases(platform: PlatformSettings, *, timeout: float = 5) -> list[CaseState]:
     """Every case in the writers' changelog: the latest state per case."""
     cases = await read_compacted(platform, changelog_topic(platform), timeout=timeout)
-    return [pickle.loads(v) for v in cases.values()]  # noqa: S301 — the writer's own table
+    return [pickle.loads(v) for v in cases.values()]  # noqa: S301 — the writers' own changelog
 
 
 async def ensure_writer_topics(platform: PlatformSettings) -> None:

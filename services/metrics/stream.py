@@ -11,31 +11,34 @@
 
 The fold stage:
 - **App**: id `<prefix>.metrics.writer` (also its consumer group: the metrics principal may use groups named
-  `<prefix>.metrics.*`), broker and SASL credentials from `PlatformSettings`, table store `memory://` or
-  `rocksdb://` (rocksdict) from `METRICS_STORE`, `topic_partitions` = the platform's partition count. faust splits
-  the by-case partitions between the writers in the group, and moves them when one joins or leaves.
+  `<prefix>.metrics.*`), broker and SASL credentials from `PlatformSettings`, `topic_partitions` = the platform's
+  partition count. faust splits the by-case partitions between the writers in the group, and moves them when one
+  joins or leaves.
 - **Agent** `metrics-fold` over the by-case topic (raw bytes; CloudEvents binary mode, decoded with
   `worker.decode`), in batches (`take_events`: `max_batch` events or `batch_within` s): each event is folded into
-  its partition's engine, then each case the batch changed is written to the table once and the shares the batch
-  moved are sent once (`flush`), all before faust acks the batch. A timer flushes when no batch has for
-  `batch_within` s, for deadlines that pass while no event arrives. Undecodable or unknown events go to the
+  its partition's engine, then each case the batch changed is written to the changelog once and the shares the
+  batch moved are sent once, all acknowledged before faust acks the batch. A timer sends shares when no batch has
+  for `batch_within` s, for deadlines that pass while no event arrives. Undecodable or unknown events go to the
   dead-letter topic with the reason and where the router read them, and folding goes on.
-- **Table** `cases` (changelog topic `<prefix>.metrics.writer-cases-changelog`): correlation id → the case's
-  pickled fold state, in the case's by-case partition (same key, same partitioner). A writer given partitions
-  recovers their cases from the changelog, rebuilds one engine per partition from them (the aggregates are the sum
-  of the cases' contributions), and sends again every share of those partitions that differs from what the
-  partials topic holds (its predecessor may have died before sending them).
+- **Changelog** `<prefix>.metrics.writer-cases-changelog` (compacted): correlation id → the case's pickled fold
+  state, in the case's by-case partition. The writer keeps it itself rather than in a faust table: faust 0.15.3's
+  table recovery hung now and then when a rebalance left a writer a partition it already held ("no event received
+  for active tp"; one scale-out run in five). On every assignment the writer reads its partitions' changelog to
+  the end, builds one engine per partition from those cases (the aggregates are the sum of the cases'
+  contributions), sends again every share of those partitions that differs from what the partials topic holds
+  (its predecessor may have died before sending them), and only then lets folding go on; on a revocation it drops
+  the partitions it lost.
 - **Idempotence** instead of Kafka transactions: a case holds the ids of the events folded into it and the fold
-  drops an id it already holds, so an event redelivered after a crash (the changelog is flushed before offsets are
-  committed), routed twice, replayed or produced twice never counts twice. That also makes two work-arounds for
-  faust 0.15.3 on aiokafka 0.14 safe: records faust fetched and dropped while recovering a table were not always
-  read again (`seek_unread_partitions_too`, `_seek_back_after_recovery`), so the writer seeks back to the committed
-  offsets once more and refolds a few events.
+  drops an id it already holds, so an event redelivered after a crash (the changelog is written before offsets are
+  committed), routed twice, replayed or produced twice never counts twice. A work-around for faust 0.15.3 on
+  aiokafka 0.14 stays: partitions never committed are read from offset 0 when faust seeks back to the committed
+  offsets (`seek_unread_partitions_too`), and the writer seeks back once more after each assignment
+  (`_seek_back_after_recovery`): folds are idempotent, so that costs a few refolds and loses nothing.
 - The query API's followers start from this state (`store.WriterState`). The writer needs no database.
 
-faust creates its internal topics at start (`<prefix>.metrics.writer-cases-changelog`, compacted, and
-`<prefix>.metrics.writer-__assignor-__leader`); the writer creates the by-case and partials topics
-(`store.ensure_writer_topics`). Under broker ACLs the metrics principal may create only `<prefix>.metrics.writer-*`.
+faust creates `<prefix>.metrics.writer-__assignor-__leader` at start; the writer creates the by-case, changelog and
+partials topics (`store.ensure_writer_topics`). Under broker ACLs the metrics principal may create only
+`<prefix>.metrics.writer-*`.
 """
 
 from __future__ import annotations
@@ -46,7 +49,7 @@ import functools
 import logging
 import pickle
 import ssl
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterable
 from datetime import UTC, datetime
 from types import SimpleNamespace
 from typing import Any
@@ -62,7 +65,6 @@ from services.metrics.reduce import Reducer
 from services.metrics.reference import load_catalogue, load_reference
 from services.metrics.route import CaseRouter, origin_of
 from services.metrics.store import (
-    TABLE,
     Positions,
     app_id,
     by_case_topic,
@@ -100,7 +102,6 @@ def make_app(settings: Settings) -> faust.App:
         app_id(platform),
         broker=[f"kafka://{hp.strip()}" for hp in platform.kafka_bootstrap.split(",")],
         broker_credentials=broker_credentials(platform),
-        store=settings.store,
         datadir=str(settings.state_dir / app_id(platform)),
         topic_partitions=platform.partitions,
         topic_replication_factor=platform.replication_factor,
@@ -184,15 +185,10 @@ class MetricsWriter:
         self.recovered = asyncio.Event()
         self._seek_back: asyncio.Future[None] | None = None
         self._lock = asyncio.Lock()  # one flush at a time: the shares of a cell leave in order
+        self._owned: set[int] = set()
+        self._ready = asyncio.Event()  # the engines of the owned partitions are loaded: folding may go on
         self.app = make_app(settings)
-        self.cases = self.app.Table(
-            TABLE,
-            key_type=bytes,  # bytes → faust's raw codec for the table and its changelog
-            value_type=bytes,
-            partitions=self.platform.partitions,
-            use_partitioner=True,  # the key's partition (store.partition_of): the by-case partition of the case
-        )
-        self.cases.on_recover(self._on_recovered)
+        self.app.on_partitions_assigned.connect(self._on_assigned)
         self.app.on_partitions_revoked.connect(self._on_revoked)
         self.by_case = by_case_topic(self.platform)
         self.source = self.app.topic(self.by_case, schema=raw_schema(), allow_empty=True)
@@ -222,10 +218,6 @@ class MetricsWriter:
         await self.publisher.producer.start()
         await self.reducer.start()
         await self.app.start()
-        # faust partitions table keys with its producer's metadata, without waiting for it (as aiokafka's send
-        # would): wait here until that producer knows the changelog's partitions
-        changelog = changelog_topic(self.platform)
-        await asyncio.wait_for(self.app.producer._ensure_producer().partitions_for(changelog), timeout)
         await asyncio.wait_for(self.recovered.wait(), timeout)
         await self.router.start()
 
@@ -243,56 +235,49 @@ class MetricsWriter:
                 await self.publisher.producer.stop()
 
     def owned(self) -> set[int]:
-        return {tp.partition for tp in self.app.assignor.assigned_actives() if tp.topic == self.by_case}
+        return set(self._owned)
 
-    async def _on_recovered(self) -> None:
-        """After every (re)assignment: one engine per owned by-case partition, from the table's cases (the
-        aggregates are their sum); then the shares of those partitions sent again where they differ from what the
-        partials topic holds (a previous owner may have died before sending its last ones)."""
+    async def _on_assigned(self, sender: Any, assigned: set[Any], **_: Any) -> None:
+        """After every (re)assignment: one engine per owned by-case partition, from the changelog's cases of those
+        partitions (the aggregates are their sum); then the shares of those partitions sent again where they differ
+        from what the partials topic holds (a previous owner may have died before sending its last ones). Folding
+        waits until this is done."""
+        owned = {tp.partition for tp in assigned if tp.topic == self.by_case}
         now = self.clock()
-        owned = self.owned()
-        engines = self._engines_from_table(owned, now)
-        held = await read_compacted(self.platform, partials_topic(self.platform))
+        held_cases = await read_compacted(self.platform, changelog_topic(self.platform), partitions=owned)
+        engines = self._engines_from(held_cases.values(), owned, now)
+        held_shares = await read_compacted(self.platform, partials_topic(self.platform))
         keep_out_of_gc("writer")
         async with self._lock:
-            self.engines = engines
-            self.shares.load(held, owned)
+            self.engines, self._owned = engines, owned
+            self.shares.load(held_shares, owned)
             await self._send_shares(everything=True)
         self.recoveries += 1
         self.recovered_cases = sum(len(e.cases) for e in engines.values())
         log.info("metrics writer: owns by-case partitions %s, %d cases recovered from %s", sorted(owned),
                  self.recovered_cases, changelog_topic(self.platform))  # fmt: skip
+        self._ready.set()
         self.recovered.set()
         self._seek_back = asyncio.ensure_future(self._seek_back_after_recovery())
 
     async def _on_revoked(self, sender: Any, revoked: set[Any], **_: Any) -> None:
-        """Before faust hands partitions to other writers (it has waited for the batch in flight): send what the
-        last batches moved, then forget the revoked partitions, so their new owner is the only one sending them."""
+        """Forget the revoked partitions, so their new owner is the only writer sending their shares. Nothing is
+        sent here: faust has waited for the batch in flight (every acked batch sent its shares), the new owner
+        sends whatever else differs from the partials topic, and a writer that finds itself evicted after a pause
+        must not send its stale view of partitions that moved on without it."""
         gone = {tp.partition for tp in revoked if tp.topic == self.by_case}
+        self._ready.clear()
         async with self._lock:
-            try:
-                await self._send_shares(everything=False)
-            except Exception as exc:  # the new owner sends what differs from the topic anyway
-                log.warning("metrics writer: last shares before a rebalance not sent: %r", exc)
             self.engines = {p: e for p, e in self.engines.items() if p not in gone}
-        log.info("metrics writer: by-case partitions %s revoked, their last shares sent", sorted(gone))
+            self._owned -= gone
+        log.info("metrics writer: by-case partitions %s revoked", sorted(gone))
 
-    def _engines_from_table(self, partitions: set[int], now: datetime) -> dict[int, MetricsEngine]:
-        n = self.platform.partitions
-        latest: dict[str, CaseState] = {}
-        for raw in list(self.cases.values()):
-            case: CaseState = pickle.loads(raw)  # noqa: S301 — our own changelog, written by this app
-            if partition_of(case.correlation_id.encode(), n) not in partitions:
-                continue  # a standby's copy, or a partition this writer owned before the rebalance
-            held = latest.get(case.correlation_id)
-            # the rocksdb store may hold a case in two partition files (where the event was read, where the
-            # changelog put it); a fold only ever adds event ids, so the case with more of them is the later one
-            if held is None or len(case.event_ids) > len(held.event_ids):
-                latest[case.correlation_id] = case
-        engines = {p: self.new_engine() for p in partitions}
+    def _engines_from(self, pickled: Iterable[bytes], partitions: set[int], now: datetime) -> dict[int, MetricsEngine]:
         by_partition: dict[int, list[CaseState]] = {p: [] for p in partitions}
-        for cid, case in latest.items():
-            by_partition[partition_of(cid.encode(), n)].append(case)
+        for raw in pickled:
+            case: CaseState = pickle.loads(raw)  # noqa: S301 — our own changelog, written by this writer
+            by_partition[partition_of(case.correlation_id.encode(), self.platform.partitions)].append(case)
+        engines = {p: self.new_engine() for p in partitions}
         for p, cases in by_partition.items():
             engines[p].restore_all(cases, now)
         return engines
@@ -314,23 +299,31 @@ class MetricsWriter:
 
     # -- folding ------------------------------------------------------------------------------------------------
     async def _agent(self, stream: Any) -> None:
-        # in batches (max_batch events or batch_within s): each case the batch changed is written to the table once
-        # and the shares it moved are sent once, before faust acks the batch's events (so the changelog holds them
-        # before their offsets can be committed)
+        # in batches (max_batch events or batch_within s): see fold_batch
         async for events in stream.take_events(self.settings.max_batch, within=self.settings.batch_within):
             await self.fold_batch([event.message for event in events])
 
     async def fold_batch(self, messages: list[Any]) -> None:
-        """Fold faust `Message`s (topic, partition, offset, key, value, headers) into the engines and the table."""
+        """Fold faust `Message`s (topic, partition, offset, key, value, headers) into the engines; write each case
+        the batch changed to the changelog once and send the shares it moved, all acknowledged before faust may
+        ack (and then commit) the batch."""
+        await self._ready.wait()  # a rebalance is loading the engines
         while True:
             engines = self.engines
             changed = {found for msg in messages if (found := await self.fold(msg, engines)) is not None}
             if self.engines is engines:
                 break
-            # a recovery swapped the engines while we folded: fold the batch into the new ones (folds are idempotent)
-        for partition, cid in changed:  # no await in between: the engines cannot change under this loop
-            self.cases[cid.encode()] = pickle.dumps(engines[partition].cases[cid], protocol=5)
+            # a rebalance swapped the engines while we folded: fold the batch into the new ones (folds are idempotent)
+        changelog = changelog_topic(self.platform)
+        states = [  # no await in between: the engines cannot change under this
+            (partition, cid, pickle.dumps(engines[partition].cases[cid], protocol=5)) for partition, cid in changed
+        ]
+        written = [
+            await self._producer.send(changelog, state, key=cid.encode(), partition=partition)
+            for partition, cid, state in states
+        ]
         await self.flush()
+        await asyncio.gather(*written)
 
     async def fold(self, msg: Any, engines: dict[int, MetricsEngine]) -> tuple[int, str] | None:
         """Fold one message; returns (partition, correlation id) of the case it changed, None for a duplicate or a
@@ -343,11 +336,8 @@ class MetricsWriter:
             await self.publisher.park(as_routed(msg), exc.message, exc.code)
             return None
         engine = engines.get(msg.partition)
-        if engine is None and msg.partition not in self.owned():
+        if engine is None:
             return None  # revoked while this batch waited: its new owner folds it (faust commits nothing for it)
-        if engine is None:  # faust delivered a partition before its recovery callback: its cases from the table
-            log.warning("metrics writer: by-case partition %d arrived before its recovery", msg.partition)
-            engine = engines[msg.partition] = self._engines_from_table({msg.partition}, self.clock())[msg.partition]
         try:
             changed = engine.apply(env, self.clock())
         except Exception as exc:  # a fold bug must not stop the others: park the event with the reason

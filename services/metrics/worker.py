@@ -1,11 +1,11 @@
 """The metrics worker: every department topic and the partner inbound topics, folded into live indicators.
 
-- the **writer** (`python -m services.metrics.worker`) is the faust-streaming app of `services.metrics.stream`:
-  it folds, keeps each case's fold state in a changelog-backed table, publishes every changed indicator to
+- the **writer** (`python -m services.metrics.worker`, `services.metrics.stream`; several can share the work): it
+  routes, folds, keeps each case's fold state in its changelog topic, publishes every changed indicator to
   `<prefix>.metrics.indicators` (compacted, key `indicator|region|period`) and an alert when an indicator crosses
   its target (`Publisher`, below) and parks undecodable or unknown events on the dead-letter topic with the reason;
-- a **follower** (`Folder`, inside the query API): loads the writer's state from Kafka (its committed offsets,
-  then its table's changelog: `services.metrics.store`), follows the same topics from those offsets with a plain
+- a **follower** (`Folder`, inside the query API): loads the writers' state from Kafka (`store.WriterState`: their
+  committed offsets, their changelog, what was routed but not folded yet), follows the source topics with a plain
   aiokafka consumer and folds into its own in-memory replica (folds are deterministic and idempotent by event id,
   so every replica agrees), feeding queries and the SSE stream.
 """

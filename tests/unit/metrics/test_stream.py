@@ -5,9 +5,7 @@ the partition a case's changelog record lands in."""
 from __future__ import annotations
 
 import faust
-import pytest
 from aiokafka.partitioner import DefaultPartitioner
-from pydantic import ValidationError
 
 from services.metrics.config import Settings
 from services.metrics.store import partition_of
@@ -22,12 +20,11 @@ def test_app_id_group_and_changelog_live_under_the_metrics_prefix():
     assert changelog_topic(platform) == "cf1.metrics.writer-cases-changelog"
 
 
-def test_app_takes_broker_store_and_partitions_from_settings(tmp_path):
+def test_app_takes_broker_and_partitions_from_settings(tmp_path):
     platform = PlatformSettings(topic_prefix="cf1", kafka_bootstrap="k1:9092,k2:9093", partitions=4)
-    app = make_app(Settings(platform=platform, store="rocksdb://", state_dir=tmp_path))
+    app = make_app(Settings(platform=platform, state_dir=tmp_path))
     assert app.conf.id == "cf1.metrics.writer"
     assert [str(u) for u in app.conf.broker] == ["kafka://k1:9092", "kafka://k2:9093"]
-    assert str(app.conf.store) == "rocksdb:"
     assert app.conf.topic_partitions == 4
     assert app.conf.web_enabled is False
     assert app.conf.broker_credentials is None  # PLAINTEXT
@@ -44,11 +41,6 @@ def test_sasl_settings_become_faust_credentials():
     assert creds.protocol.value == "SASL_PLAINTEXT" and creds.ssl_context is None
     tls = broker_credentials(plain.model_copy(update={"kafka_security_protocol": "SASL_SSL"}))
     assert tls is not None and tls.protocol.value == "SASL_SSL" and tls.ssl_context is not None
-
-
-def test_only_memory_and_rocksdb_stores_are_accepted():
-    with pytest.raises(ValidationError, match="store"):
-        Settings(store="redis://")
 
 
 def test_the_fold_reads_the_by_case_topic_and_a_case_keeps_one_partition():
