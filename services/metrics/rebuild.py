@@ -94,7 +94,8 @@ class Comparison:
     cases: int  # rebuilt
     live_cases: int
     cells: int  # rebuilt indicator cells
-    cases_differing: list[str] = field(default_factory=list)  # correlation ids whose fold states differ
+    cases_differing: list[str] = field(default_factory=list)  # correlation ids whose folded events differ (a
+    # state's step and subject tuples follow the order its events were folded in, which the two sides do not share)
     cells_differing: list[str] = field(default_factory=list)  # cell keys whose sums differ
     published: int = 0  # indicators on the indicators topic
     published_differing: list[str] = field(default_factory=list)  # indicator|region|period published otherwise
@@ -127,7 +128,7 @@ async def compare_with_writer(settings: Settings, *, show_progress: bool = True)
     cases = sorted(
         cid for cid in ids
         if cid not in rebuilt.cases or cid not in live.cases
-        or rebuilt.cases[cid] != live.cases[cid]
+        or rebuilt.cases[cid].event_ids != live.cases[cid].event_ids
     )  # fmt: skip
     a, b = rebuilt.aggregates.cells, live.aggregates.cells
     cells = sorted(k for k in set(a) | set(b) if not _same(a.get(k), b.get(k)))
