@@ -128,6 +128,8 @@ operation was also taken with pymongo command monitoring and timers around the i
   After: the fold 22% of samples, the reducer 15%, faust's consumer thread waiting 13%. The router's extra hop
   costs the in-process fold row its share (1,428 → 935 events/s for one writer) and the writer-alone latency at
   a steady 1,000 events/s, which one writer no longer keeps up with; two writers are the answer to that rate.
+  Then the writers kept their changelog themselves instead of in a faust table (faust's table recovery hung on
+  some rebalances): the fold row 935 → 1,166 events/s, one vs two writer processes 912 vs 1,731 (1.90×).
 - **Metrics latency** (2026-11-29, per batch of the writer at a steady 1,000 events/s, each a new case): the time
   from the broker's record timestamp to the agent grows from 0.04 s to 4.8 s over the 10 s phase while the agent
   idles in a quarter of the samples: the writer's process (GIL-bound: faust's consumer thread and the agent) got
