@@ -25,7 +25,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from services.metrics.config import Settings
 from services.metrics.domain import Value, is_published
 from services.metrics.engine import MetricsEngine
-from services.metrics.store import Positions, read_compacted, writer_cases
+from services.metrics.store import Positions, read_compacted, records_below, writer_cases
 from services.metrics.worker import build_engine, decode, source_topics
 from shared import kafka
 from shared.errors import CaseflowError
@@ -60,27 +60,14 @@ async def rebuild(
             disable=not show_progress,
         ) as bar:  # fmt: skip
             task = bar.add_task("events", total=total)
-            left = {tp for tp in tps if ends[tp] > starts[tp]}
-            while left:
-                batches = await consumer.getmany(*left, timeout_ms=500, max_records=5000)
-                for tp, records in batches.items():
-                    for msg in records:
-                        if msg.offset >= ends[tp]:
-                            break
-                        try:
-                            engine.apply(decode(msg, registry), at)
-                        except CaseflowError:
-                            pass  # dead-lettered by the live writer already
-                        bar.advance(task)
-                    position = min(records[-1].offset + 1, ends[tp]) if records else None
-                    if position is not None:
-                        positions[(tp.topic, tp.partition)] = position
-                        if position >= ends[tp]:
-                            left.discard(tp)
-                for tp in list(left):
-                    if await consumer.position(tp) >= ends[tp]:
-                        positions[(tp.topic, tp.partition)] = ends[tp]
-                        left.discard(tp)
+            async for _, records in records_below(consumer, ends):
+                for msg in records:
+                    try:
+                        engine.apply(decode(msg, registry), at)
+                    except CaseflowError:
+                        pass  # dead-lettered by the live writer already
+                bar.advance(task, len(records))
+            positions = {(tp.topic, tp.partition): ends[tp] for tp in tps if ends[tp] > starts[tp]}
         engine.tick(at)
     finally:
         await consumer.stop()

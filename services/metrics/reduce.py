@@ -52,7 +52,6 @@ class Reducer(ConsumerRebalanceListener):  # type: ignore[misc]
         self.topic = partials_topic(platform)
         self.sums = Sums(new_engine())
         self.active = False  # holds the partition and has read it to the end at least once
-        self.assignments = 0
         self._ends: dict[TopicPartition, int] | None = None  # while reading a fresh assignment to its end
         self._summed: dict[TopicPartition, int] = {}  # next offset per partition, summed but maybe not published
         self._published_at = 0.0  # loop time of the last publishing round
@@ -93,7 +92,6 @@ class Reducer(ConsumerRebalanceListener):  # type: ignore[misc]
         for tp in assigned:
             self._consumer.seek(tp, 0)
         self._ends = await self._consumer.end_offsets(assigned)
-        self.assignments += 1
 
     # -- the loop -----------------------------------------------------------------------------------------------
     async def _run(self) -> None:
@@ -106,7 +104,6 @@ class Reducer(ConsumerRebalanceListener):  # type: ignore[misc]
                 raise
             except (KafkaError, OSError) as exc:  # publishing failed: the next assignment publishes every cell
                 log.warning("metrics reduce: %r; reading the shares again", exc)
-                self._ends = None
                 with contextlib.suppress(Exception):
                     await self.on_partitions_assigned(list(self._consumer.assignment()))
                 await asyncio.sleep(1)

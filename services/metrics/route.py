@@ -65,7 +65,6 @@ class CaseRouter:
         self.session_timeout = session_timeout
         self.topic = by_case_topic(platform)
         self.read_to: Positions = {}  # next source offset per partition, routed and acknowledged
-        self.routed = 0
         self._consumer: AIOKafkaConsumer | None = None
         self._task: asyncio.Task[None] | None = None
         self._stopping = False
@@ -118,4 +117,3 @@ class CaseRouter:
         await self._consumer.commit(offsets)
         for tp, offset in offsets.items():
             self.read_to[(tp.topic, tp.partition)] = offset
-        self.routed += len(sent)

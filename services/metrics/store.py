@@ -15,10 +15,11 @@ from __future__ import annotations
 
 import logging
 import pickle
+from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 
-from aiokafka import TopicPartition
+from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 from aiokafka.partitioner import DefaultPartitioner
 
 from services.metrics.domain import CaseState
@@ -125,6 +126,20 @@ async def load_writer_state(
     return WriterState(positions, folded, ends, await writer_cases(platform))
 
 
+async def records_below(
+    consumer: AIOKafkaConsumer, ends: Mapping[TopicPartition, int], max_records: int = 5000
+) -> AsyncIterator[tuple[TopicPartition, list[ConsumerRecord]]]:
+    """The records of assigned, positioned partitions below `ends` (offsets read beforehand: a log read to a fixed
+    point while others still write to it), fetched until every position has reached its end."""
+    left = {tp for tp, end in ends.items() if await consumer.position(tp) < end}
+    while left:
+        for tp, records in (await consumer.getmany(*left, timeout_ms=500, max_records=max_records)).items():
+            yield tp, [r for r in records if r.offset < ends[tp]]
+        for tp in list(left):
+            if await consumer.position(tp) >= ends[tp]:
+                left.discard(tp)
+
+
 async def read_compacted(
     platform: PlatformSettings, topic: str, *, partitions: set[int] | None = None, timeout: float = 5
 ) -> dict[bytes, bytes]:
@@ -144,17 +159,11 @@ async def read_compacted(
             return {}
         consumer.assign(tps)
         await consumer.seek_to_beginning(*tps)
-        ends = await consumer.end_offsets(tps)
         latest: dict[bytes, bytes | None] = {}
-        left = {tp for tp in tps if ends[tp] > 0}
-        while left:
-            for tp, records in (await consumer.getmany(*left, timeout_ms=500, max_records=5000)).items():
-                for r in records:
-                    if r.offset < ends[tp] and r.key is not None:
-                        latest[r.key] = r.value  # a later record of a key replaces the earlier (None: deleted)
-            for tp in list(left):
-                if await consumer.position(tp) >= ends[tp]:
-                    left.discard(tp)
+        async for _, records in records_below(consumer, await consumer.end_offsets(tps)):
+            for r in records:
+                if r.key is not None:
+                    latest[r.key] = r.value  # a later record of a key replaces the earlier (None: deleted)
         return {k: v for k, v in latest.items() if v is not None}
     finally:
         await consumer.stop()

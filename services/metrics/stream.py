@@ -65,7 +65,6 @@ from services.metrics.reduce import Reducer
 from services.metrics.reference import load_catalogue, load_reference
 from services.metrics.route import CaseRouter, origin_of
 from services.metrics.store import (
-    Positions,
     app_id,
     by_case_topic,
     changelog_topic,
@@ -176,7 +175,6 @@ class MetricsWriter:
             self.platform, self.new_engine, self.publisher, self.clock, session_timeout=settings.session_timeout,
             batch_within=settings.batch_within,
         )  # fmt: skip
-        self.read_to: Positions = {}  # next by-case offset per partition, since start
         self.folded = 0
         self.dead_lettered = 0
         self.recoveries = 0
@@ -185,7 +183,6 @@ class MetricsWriter:
         self.recovered = asyncio.Event()
         self._seek_back: asyncio.Future[None] | None = None
         self._lock = asyncio.Lock()  # one flush at a time: the shares of a cell leave in order
-        self._owned: set[int] = set()
         self._ready = asyncio.Event()  # the engines of the owned partitions are loaded: folding may go on
         self.app = make_app(settings)
         self.app.on_partitions_assigned.connect(self._on_assigned)
@@ -209,9 +206,8 @@ class MetricsWriter:
 
     # -- lifecycle ----------------------------------------------------------------------------------------------
     async def start(self, timeout: float = 90) -> None:
-        # the internal topics exist, with leaders, before faust starts: faust declares its changelog only after
-        # its first rebalance, and a table write meanwhile found no partitions for it (a crashed agent on a
-        # 3-broker cluster)
+        # the writers' topics exist, with leaders, before faust starts: the first assignment reads the changelog
+        # and the partials topic, and the first batch writes to them
         await ensure_writer_topics(self.platform)
         self.settings.state_dir.mkdir(parents=True, exist_ok=True)  # faust creates only the last level
         self.publisher.producer = kafka.producer(self.platform)
@@ -235,7 +231,8 @@ class MetricsWriter:
                 await self.publisher.producer.stop()
 
     def owned(self) -> set[int]:
-        return set(self._owned)
+        """The by-case partitions this writer folds (an engine each)."""
+        return set(self.engines)
 
     async def _on_assigned(self, sender: Any, assigned: set[Any], **_: Any) -> None:
         """After every (re)assignment: one engine per owned by-case partition, from the changelog's cases of those
@@ -249,7 +246,7 @@ class MetricsWriter:
         held_shares = await read_compacted(self.platform, partials_topic(self.platform))
         keep_out_of_gc("writer")
         async with self._lock:
-            self.engines, self._owned = engines, owned
+            self.engines = engines
             self.shares.load(held_shares, owned)
             await self._send_shares(everything=True)
         self.recoveries += 1
@@ -269,7 +266,6 @@ class MetricsWriter:
         self._ready.clear()
         async with self._lock:
             self.engines = {p: e for p, e in self.engines.items() if p not in gone}
-            self._owned -= gone
         log.info("metrics writer: by-case partitions %s revoked", sorted(gone))
 
     def _engines_from(self, pickled: Iterable[bytes], partitions: set[int], now: datetime) -> dict[int, MetricsEngine]:
@@ -328,7 +324,6 @@ class MetricsWriter:
     async def fold(self, msg: Any, engines: dict[int, MetricsEngine]) -> tuple[int, str] | None:
         """Fold one message; returns (partition, correlation id) of the case it changed, None for a duplicate or a
         bad one."""
-        self.read_to[(msg.topic, msg.partition)] = msg.offset + 1
         try:
             env = decode(msg, self.registry)
         except CaseflowError as exc:

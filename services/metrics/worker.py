@@ -29,7 +29,7 @@ from services.metrics.config import Settings
 from services.metrics.domain import Value, is_published
 from services.metrics.engine import MetricsEngine
 from services.metrics.reference import load_catalogue, load_reference
-from services.metrics.store import Positions, by_case_topic, ensure_writer_topics, load_writer_state
+from services.metrics.store import Positions, by_case_topic, ensure_writer_topics, load_writer_state, records_below
 from shared import kafka
 from shared.consumer import DeadLetters
 from shared.contracts.metrics import IndicatorChanged, IndicatorTargetCrossed
@@ -227,21 +227,13 @@ class Folder:
     async def _fold_range(self, tps: list[TopicPartition], starts: Positions, ends: Positions) -> int:
         """Fold the records of `tps` from `starts` (0 where absent) up to `ends`; returns how many."""
         assert self._consumer is not None
-        left = {tp for tp in tps if starts.get((tp.topic, tp.partition), 0) < ends[(tp.topic, tp.partition)]}
-        if not left:
-            return 0
-        self._consumer.assign(list(left))
-        for tp in left:
+        self._consumer.assign(tps)
+        for tp in tps:
             self._consumer.seek(tp, starts.get((tp.topic, tp.partition), 0))
+        below = {tp: ends[(tp.topic, tp.partition)] for tp in tps}
         n = 0
-        while left:
-            batches = await self._consumer.getmany(*left, timeout_ms=500, max_records=self.max_batch)
-            for tp, records in batches.items():
-                end = ends[(tp.topic, tp.partition)]
-                n += await self.process({tp: [r for r in records if r.offset < end]}, track=False)
-            for tp in list(left):
-                if await self._consumer.position(tp) >= ends[(tp.topic, tp.partition)]:
-                    left.discard(tp)
+        async for tp, records in records_below(self._consumer, below, self.max_batch):
+            n += await self.process({tp: records}, track=False)
         return n
 
     async def stop(self) -> None:
