@@ -22,32 +22,39 @@ $(BROWSER):
 	@if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
 	$$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq chromium chromium-driver fonts-noto-cjk >/dev/null
 
+## Debian's PostgreSQL 15 server for the local cluster (installed once; needs root or sudo). `caseflow infra up`
+## installs it too when run as root; the project runs its own cluster, not the package's (see caseflow_cli/postgres.py)
+POSTGRES := /usr/lib/postgresql/15/bin/initdb
+$(POSTGRES):
+	@if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
+	$$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq postgresql-15 >/dev/null
+
 ## the local broker runs with SASL/SCRAM + ACLs unless CASEFLOW_INFRA_SECURE=0 (the test servers are set apart)
 INFRA_ENV := CASEFLOW_INFRA_SECURE=$${CASEFLOW_INFRA_SECURE:-1}
 
-## the platform's main job: local Kafka + FerretDB, every service, the partner simulators (Ctrl-C stops)
-run: $(STAMP)
+## the platform's main job: local Kafka + PostgreSQL, every service, the partner simulators (Ctrl-C stops)
+run: $(STAMP) $(POSTGRES)
 	$(INFRA_ENV) $(BIN)/python -m caseflow_cli run
 
-## all tests: unit, then integration against a real Kafka broker and FerretDB started for the run
-test: $(STAMP) $(BROWSER)
+## all tests: unit, then integration against a real Kafka broker and PostgreSQL started for the run
+test: $(STAMP) $(BROWSER) $(POSTGRES)
 	$(BIN)/python -m pytest -q -p no:cacheprovider
 
 test-unit: $(STAMP)
 	$(BIN)/python -m pytest -q tests/unit
 
-test-integration: $(STAMP)
+test-integration: $(STAMP) $(POSTGRES)
 	$(BIN)/python -m pytest -q -m integration
 
-## fault suite alone: a 3-broker KRaft cluster + FerretDB of its own, kill -9 brokers/services/worker under load,
+## fault suite alone: a 3-broker KRaft cluster + PostgreSQL of its own, kill -9 brokers/services/worker under load,
 ## reconcile after each (~5 min; `make test` runs it too, `-m "not faults"` leaves it out)
-test-faults: $(STAMP)
+test-faults: $(STAMP) $(POSTGRES)
 	$(BIN)/python -m pytest -q -p no:cacheprovider tests/faults
 
-bench: $(STAMP)
+bench: $(STAMP) $(POSTGRES)
 	$(BIN)/python -m bench
 
-## stop the benchmarks' own servers (.cache/bench-infra, ports 28092/28093/28017)
+## stop the benchmarks' own servers (.cache/bench-infra, ports 28092/28093/28432)
 bench-down: $(STAMP)
 	$(BIN)/python -m bench down
 
@@ -63,7 +70,7 @@ fmt: $(STAMP)
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
-infra-up: $(STAMP)
+infra-up: $(STAMP) $(POSTGRES)
 	$(INFRA_ENV) $(BIN)/python -m caseflow_cli infra up
 
 infra-down: $(STAMP)

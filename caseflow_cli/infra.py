@@ -1,18 +1,18 @@
-"""Local infrastructure manager: a real single-node Kafka (KRaft) and FerretDB, no Docker.
+"""Local infrastructure manager: a real single-node Kafka (KRaft) and PostgreSQL 15, no Docker.
 
-Kafka runs from the Maven Central jars (fetched with ``mvn`` through ``deploy/local/kafka-pom.xml``),
-FerretDB is built from the pinned Go module in ``deploy/local/ferretdb`` and serves the MongoDB wire
-protocol on top of SQLite.  Both listen on 127.0.0.1 only.
+Kafka runs from the Maven Central jars (fetched with ``mvn`` through ``deploy/local/kafka-pom.xml``);
+PostgreSQL is Debian's ``postgresql-15`` (installed with apt-get when missing and we are root), running a
+cluster of the project's own (``caseflow_cli.postgres``: initdb, roles, one database per service).  Both
+listen on 127.0.0.1 only.
 
 Layout::
 
     <cache>/kafka-<version>/libs/*.jar     broker classpath (shared, fetched once)
-    <cache>/bin/ferretdb                   FerretDB binary (shared, built once)
     <home>/run/<server>.pid                JSON pid records of the processes we started
     <home>/logs/<server>.log               server logs (kafka.log is written by log4j)
     <home>/kafka/data                      KRaft log dirs (formatted once, kept across restarts)
     <home>/kafka/security.json             the mode the log dirs were formatted in (secure or not)
-    <home>/ferretdb/data                   SQLite databases
+    <home>/postgres/data                   the PostgreSQL cluster (or relocated: see caseflow_cli.postgres)
 
 Cluster mode (``CASEFLOW_INFRA_BROKERS=3``): N combined broker+controller KRaft nodes named ``kafka-1`` ..
 ``kafka-N`` with a controller quorum of N, replication factor min(N, 3) and ``min.insync.replicas=2``.
@@ -34,7 +34,6 @@ import errno
 import fcntl
 import json
 import os
-import re
 import shutil
 import signal
 import socket
@@ -52,16 +51,18 @@ import typer
 from pydantic import Field, ValidationError, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from caseflow_cli import postgres
+
 REPO_ROOT = Path(__file__).resolve().parents[1]
 DEPLOY_DIR = REPO_ROOT / "deploy" / "local"
 KAFKA_POM = DEPLOY_DIR / "kafka-pom.xml"
-FERRETDB_MODULE_DIR = DEPLOY_DIR / "ferretdb"
-FERRETDB_MODULE = "github.com/FerretDB/FerretDB"
 HOST = "127.0.0.1"
 
 KAFKA = "kafka"
-FERRETDB = "ferretdb"
-SERVERS = (KAFKA, FERRETDB)
+POSTGRES = "postgres"
+SERVERS = (KAFKA, POSTGRES)
+# each has a LOGIN role of its name owning a database of its name, which no other role may connect to
+DATABASE_SERVICES = ("intake", "legal_aid", "mediation", "notary", "metrics", "gateway", "router")
 
 STOP_TIMEOUT = 15.0
 LOG_TAIL_LINES = 20
@@ -79,7 +80,7 @@ class InfraSettings(BaseSettings):
     # defaults below Linux's ephemeral range (32768-60999), where a client socket's local port could hold them
     kafka_port: int = Field(default=19092, ge=1, le=65535)
     kafka_controller_port: int = Field(default=19093, ge=1, le=65535)
-    mongo_port: int = Field(default=19017, ge=1, le=65535)
+    postgres_port: int = Field(default=19432, ge=1, le=65535)
     kafka_version: str = Field(default="3.9.1", pattern=r"^\d+\.\d+\.\d+$")
     start_timeout: float = Field(default=90, gt=0)
     secure: bool = False
@@ -93,7 +94,7 @@ class InfraSettings(BaseSettings):
         ports = {
             "kafka_port": self.kafka_port,
             "kafka_controller_port": self.kafka_controller_port,
-            "mongo_port": self.mongo_port,
+            "postgres_port": self.postgres_port,
         }
         seen: dict[int, str] = {}
         for name, port in ports.items():
@@ -107,7 +108,7 @@ class InfraSettings(BaseSettings):
         return self
 
     def _distinct_cluster_ports(self) -> None:
-        seen: dict[int, str] = {self.mongo_port: "mongo_port"}
+        seen: dict[int, str] = {self.postgres_port: "postgres_port"}
         for node in self.kafka_nodes:
             for label, port in ((node.name, node.port), (f"{node.name} controller", node.controller_port)):
                 if not 0 < port < 65536:
@@ -141,7 +142,7 @@ class InfraSettings(BaseSettings):
 
     @property
     def servers(self) -> tuple[str, ...]:
-        return (*(n.name for n in self.kafka_nodes), FERRETDB)
+        return (*(n.name for n in self.kafka_nodes), POSTGRES)
 
     # ---- derived paths -------------------------------------------------------------------------
 
@@ -162,16 +163,8 @@ class InfraSettings(BaseSettings):
         return self.kafka_dir / "data"
 
     @property
-    def ferretdb_dir(self) -> Path:
-        return self.home / "ferretdb"
-
-    @property
     def kafka_libs(self) -> Path:
         return self.cache / f"kafka-{self.kafka_version}" / "libs"
-
-    @property
-    def ferretdb_bin(self) -> Path:
-        return self.cache / "bin" / "ferretdb"
 
     def pid_file(self, server: str) -> Path:
         return self.run_dir / f"{server}.pid"
@@ -183,7 +176,7 @@ class InfraSettings(BaseSettings):
         node = self.kafka_node(server)
         if node is not None:
             return node.port
-        return self.kafka_port if server == KAFKA else self.mongo_port
+        return self.kafka_port if server == KAFKA else self.postgres_port
 
 
 @dataclass(frozen=True)
@@ -220,22 +213,27 @@ class ServerStatus:
 @dataclass
 class InfraStatus:
     kafka: ServerStatus  # in cluster mode: the first node
-    ferretdb: ServerStatus
+    postgres: ServerStatus
     host: str = HOST
     secure: bool = False
     kafka_nodes: list[ServerStatus] = field(default_factory=list)  # cluster mode: every node
+    admin_password: str = field(default="", repr=False)  # of caseflow_admin, from the credentials file
+    postgres_data: Path | None = None  # the cluster's data directory
 
     @property
     def kafka_bootstrap(self) -> str:
         return ",".join(f"{self.host}:{n.port}" for n in (self.kafka_nodes or [self.kafka]))
 
     @property
-    def mongo_url(self) -> str:
-        return f"mongodb://{self.host}:{self.ferretdb.port}/"
+    def database_url(self) -> str:
+        """The superuser's URL (database ``caseflow``), for operators and tests; services get
+        ``database_url_for`` (their own role and database)."""
+        login = f"{postgres.ADMIN}:{self.admin_password}"
+        return f"postgresql://{login}@{self.host}:{self.postgres.port}/{postgres.ADMIN_DB}"
 
     @property
     def servers(self) -> list[ServerStatus]:
-        return [*(self.kafka_nodes or [self.kafka]), self.ferretdb]
+        return [*(self.kafka_nodes or [self.kafka]), self.postgres]
 
     @property
     def all_ready(self) -> bool:
@@ -244,7 +242,8 @@ class InfraStatus:
     def to_dict(self) -> dict[str, Any]:
         return {
             "kafka_bootstrap": self.kafka_bootstrap,
-            "mongo_url": self.mongo_url,
+            "database_url": self.database_url,
+            "postgres_data": str(self.postgres_data) if self.postgres_data else None,
             "ready": self.all_ready,
             "kafka_security_protocol": "SASL_PLAINTEXT" if self.secure else "PLAINTEXT",
             "servers": {s.name: s.to_dict() for s in self.servers},
@@ -312,7 +311,7 @@ def _cmdline(pid: int) -> str:
         return ""
 
 
-_MARKERS = {KAFKA: "kafka.Kafka", FERRETDB: "ferretdb"}
+_MARKERS = {KAFKA: "kafka.Kafka", POSTGRES: "postgres"}
 
 
 def _marker(server: str) -> str:
@@ -409,34 +408,13 @@ def _probe_kafka(
         return False
 
 
-def _probe_mongo(port: int, timeout: float = 2.0) -> bool:
-    import pymongo
-
-    if _port_free(port):
-        return False
-    ms = int(timeout * 1000)
-    client: pymongo.MongoClient[Any] = pymongo.MongoClient(
-        f"mongodb://{HOST}:{port}/",
-        serverSelectionTimeoutMS=ms,
-        connectTimeoutMS=ms,
-        socketTimeoutMS=ms,
-        directConnection=True,
-    )
-    try:
-        return client.admin.command("ping").get("ok") == 1
-    except Exception:  # noqa: BLE001
-        return False
-    finally:
-        client.close()
-
-
 def _probe(server: str, settings: InfraSettings) -> bool:
     if server == KAFKA:
         return _probe_kafka(settings.kafka_port, auth=_kafka_admin_auth(settings))
     node = settings.kafka_node(server)
     if node is not None:
         return _probe_kafka(node.port, auth=_kafka_admin_auth(settings), node_id=node.node_id)
-    return _probe_mongo(settings.mongo_port)
+    return postgres.probe(settings)
 
 
 # ---- downloads / builds ------------------------------------------------------------------------
@@ -493,84 +471,15 @@ def _fetch_kafka(settings: InfraSettings) -> None:
         raise InfraError(f"mvn finished but the Kafka {settings.kafka_version} jars are not in {target}")
 
 
-def _ferretdb_works(binary: Path) -> bool:
-    if not binary.is_file():
-        return False
-    try:
-        proc = subprocess.run([str(binary), "--version"], capture_output=True, text=True, timeout=20)
-    except (OSError, subprocess.TimeoutExpired):
-        return False
-    return proc.returncode == 0 and "version: v" in proc.stdout
-
-
-def _pinned_ferretdb_version() -> str:
-    text = (FERRETDB_MODULE_DIR / "go.mod").read_text()
-    m = re.search(rf"^\s*(?:require\s+)?{re.escape(FERRETDB_MODULE)}\s+(v\S+)", text, re.MULTILINE)
-    if not m:
-        raise InfraError(f"{FERRETDB_MODULE_DIR / 'go.mod'} does not pin {FERRETDB_MODULE}")
-    return m.group(1)
-
-
-def _build_ferretdb(settings: InfraSettings) -> None:
-    """Build FerretDB from the pinned module.
-
-    A plain ``go build github.com/FerretDB/FerretDB/cmd/ferretdb`` produces a binary that panics at
-    start ("Invalid build/version/version.txt"): the published module lacks the generated
-    ``build/version/version.txt``.  So we copy the module source, add that file and build through a
-    copy of the pinned go.mod with a ``replace`` pointing at the patched source.
-    """
-    go = _require_tool("go", "build FerretDB")
-    if not (FERRETDB_MODULE_DIR / "go.mod").is_file():
-        raise InfraError(f"missing {FERRETDB_MODULE_DIR / 'go.mod'}; cannot build FerretDB")
-    version = _pinned_ferretdb_version()
-    _progress(f"building FerretDB {version} (first run only, ~90 s)...")
-    env = dict(os.environ, CGO_ENABLED="0", GOFLAGS="-mod=mod")
-
-    def go_run(args: list[str], cwd: Path) -> str:
-        proc = subprocess.run([go, *args], cwd=cwd, env=env, capture_output=True, text=True)
-        if proc.returncode != 0:
-            out = "\n".join((proc.stdout + proc.stderr).splitlines()[-LOG_TAIL_LINES:])
-            raise InfraError(f"building FerretDB failed at `go {' '.join(args)}`:\n{out}")
-        return proc.stdout
-
-    info = json.loads(go_run(["mod", "download", "-json", f"{FERRETDB_MODULE}@{version}"], FERRETDB_MODULE_DIR))
-    src_dir = Path(info["Dir"])
-    build_root = settings.cache / "build" / f"ferretdb-{version}"
-    if build_root.exists():
-        shutil.rmtree(build_root)
-    patched = build_root / "src"
-    shutil.copytree(src_dir, patched)
-    for p in [patched, *patched.rglob("*")]:
-        if not p.is_symlink():
-            p.chmod(p.stat().st_mode | 0o200)
-    (patched / "build" / "version" / "version.txt").write_text(version + "\n")
-    wrapper = build_root / "mod"
-    wrapper.mkdir(parents=True)
-    gomod = (FERRETDB_MODULE_DIR / "go.mod").read_text()
-    gomod += f"\nreplace {FERRETDB_MODULE} => {patched}\n"
-    (wrapper / "go.mod").write_text(gomod)
-    shutil.copy2(FERRETDB_MODULE_DIR / "go.sum", wrapper / "go.sum")
-
-    settings.ferretdb_bin.parent.mkdir(parents=True, exist_ok=True)
-    tmp_bin = settings.ferretdb_bin.with_name(".ferretdb.tmp")
-    go_run(["build", "-o", str(tmp_bin), f"{FERRETDB_MODULE}/cmd/ferretdb"], wrapper)
-    if not _ferretdb_works(tmp_bin):
-        raise InfraError(f"the freshly built FerretDB binary {tmp_bin} does not run (`--version` failed)")
-    tmp_bin.replace(settings.ferretdb_bin)
-    shutil.rmtree(build_root, ignore_errors=True)
-    with contextlib.suppress(OSError):
-        build_root.parent.rmdir()
-
-
 def ensure_downloads(settings: InfraSettings, servers: tuple[str, ...] = SERVERS) -> None:
-    """Fetch the Kafka jars and build FerretDB into ``settings.cache`` unless already there."""
+    """Fetch the Kafka jars into ``settings.cache`` and find (or install) PostgreSQL 15, unless already there."""
     with _file_lock(settings.cache / ".infra-fetch.lock"):
         if KAFKA in servers:
             _require_tool("java", "run Kafka")
             if not _kafka_jars_present(settings):
                 _fetch_kafka(settings)
-        if FERRETDB in servers and not _ferretdb_works(settings.ferretdb_bin):
-            _build_ferretdb(settings)
+        if POSTGRES in servers:
+            postgres.ensure_installed()
 
 
 # ---- process management ------------------------------------------------------------------------
@@ -775,7 +684,7 @@ def _start_node(settings: InfraSettings, node: KafkaNode) -> int:
 def _start_server(settings: InfraSettings, server: str) -> int:
     node = settings.kafka_node(server)
     if server == KAFKA or node is None:
-        return (_start_kafka if server == KAFKA else _start_ferretdb)(settings)
+        return _start_kafka(settings) if server == KAFKA else postgres.start(settings)
     return _start_node(settings, node)
 
 
@@ -850,24 +759,6 @@ def _start_kafka(settings: InfraSettings) -> int:
     return _spawn(settings, KAFKA, _kafka_java_cmd(settings, "kafka.Kafka", str(props)), settings.kafka_dir)
 
 
-def _start_ferretdb(settings: InfraSettings) -> int:
-    data = settings.ferretdb_dir / "data"
-    state = settings.ferretdb_dir / "state"
-    data.mkdir(parents=True, exist_ok=True)
-    state.mkdir(parents=True, exist_ok=True)
-    cmd = [
-        str(settings.ferretdb_bin),
-        "--handler=sqlite",
-        f"--sqlite-url=file:{data}/",
-        f"--listen-addr={HOST}:{settings.mongo_port}",
-        f"--state-dir={state}",
-        "--debug-addr=-",
-        "--telemetry=disable",
-        "--log-level=error",
-    ]
-    return _spawn(settings, FERRETDB, cmd, settings.ferretdb_dir)
-
-
 def _spawn(settings: InfraSettings, server: str, cmd: list[str], cwd: Path) -> int:
     settings.logs_dir.mkdir(parents=True, exist_ok=True)
     # Kafka's own log goes to kafka.log via log4j; its stdout/stderr (JVM errors) to kafka.out.
@@ -891,19 +782,30 @@ def _spawn(settings: InfraSettings, server: str, cmd: list[str], cwd: Path) -> i
     return proc.pid
 
 
+def _signal(server: str, pid: int, sig: int) -> list[int]:
+    """Send ``sig`` to a server; returns the pids to wait for.
+
+    Kafka: its process group. PostgreSQL: the postmaster (SIGTERM becomes SIGINT, the fast shutdown that
+    disconnects clients, where SIGTERM's smart shutdown would wait for every pooled connection to close);
+    SIGKILL also reaches its backends, each of which runs in a session of its own."""
+    if server == POSTGRES:
+        return postgres.kill(pid, signal.SIGINT if sig == signal.SIGTERM else sig)
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(pid, sig)
+    return [pid]
+
+
 def _terminate(settings: InfraSettings, server: str, timeout: float = STOP_TIMEOUT) -> None:
     pid = _read_pid(settings, server)
     if pid is not None:
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(pid, signal.SIGTERM)
+        _signal(server, pid, signal.SIGTERM)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline and _pid_alive(pid):
             time.sleep(0.1)
         if _pid_alive(pid):
-            with contextlib.suppress(ProcessLookupError, PermissionError):
-                os.killpg(pid, signal.SIGKILL)
+            pids = _signal(server, pid, signal.SIGKILL)
             deadline = time.monotonic() + 5
-            while time.monotonic() < deadline and _pid_alive(pid):
+            while time.monotonic() < deadline and any(_pid_alive(p) for p in pids):
                 time.sleep(0.05)
     settings.pid_file(server).unlink(missing_ok=True)
 
@@ -943,7 +845,7 @@ def _check_ports(settings: InfraSettings, server: str) -> None:
     if server == KAFKA:
         ports.append(("kafka_controller_port", settings.kafka_controller_port, "kafka controller"))
     else:
-        ports.append(("mongo_port", settings.mongo_port, "ferretdb"))
+        ports.append(("postgres_port", settings.postgres_port, "postgres"))
     for field_name, port, label in ports:
         if not _port_free(port):
             raise InfraError(
@@ -968,23 +870,32 @@ def _failure(settings: InfraSettings, server: str, why: str) -> InfraError:
 
 def status(settings: InfraSettings) -> InfraStatus:
     """Per-server state: running (recorded pid alive), ready (probe answers), port, pid, log path."""
-    if settings.cluster:
-        nodes = [_server_status(settings, n.name) for n in settings.kafka_nodes]
-        return InfraStatus(
-            kafka=nodes[0], ferretdb=_server_status(settings, FERRETDB), secure=settings.secure, kafka_nodes=nodes
-        )
+    password = postgres.load_passwords(settings.credentials_file)[postgres.ADMIN]
+    nodes = [_server_status(settings, n.name) for n in settings.kafka_nodes]
     return InfraStatus(
-        kafka=_server_status(settings, KAFKA), ferretdb=_server_status(settings, FERRETDB), secure=settings.secure
+        kafka=nodes[0],
+        postgres=_server_status(settings, POSTGRES),
+        secure=settings.secure,
+        kafka_nodes=nodes if settings.cluster else [],
+        admin_password=password,
+        postgres_data=postgres.data_dir(settings),
     )
 
 
+def database_url_for(settings: InfraSettings, service: str) -> str:
+    """``postgresql://<service>:<pw>@127.0.0.1:<port>/<service>``: the service's own role and database."""
+    return postgres.service_url(settings, service)
+
+
 def up(settings: InfraSettings) -> InfraStatus:
-    """Start Kafka and FerretDB unless they already run; wait until both answer. Idempotent."""
+    """Start Kafka and PostgreSQL unless they already run; wait until both answer; create or update the
+    database roles and databases (every time: idempotent, passwords kept in sync). Idempotent."""
     with _file_lock(settings.run_dir / ".lock"):
         _check_cluster_mode(settings)
         _check_security_mode(settings)
         current = status(settings)
         if current.all_ready:
+            postgres.provision(settings)
             return current
 
         to_start = [s.name for s in current.servers if not s.running]
@@ -1015,6 +926,7 @@ def up(settings: InfraSettings) -> InfraStatus:
                     server = pending[0]
                     raise _failure(settings, server, f"did not become ready within {settings.start_timeout:g} s")
                 time.sleep(0.5)
+            postgres.provision(settings)
         except BaseException:
             for server in started:
                 _terminate(settings, server, timeout=5)
@@ -1023,7 +935,8 @@ def up(settings: InfraSettings) -> InfraStatus:
 
 
 def down(settings: InfraSettings) -> None:
-    """SIGTERM the recorded process groups, SIGKILL after 15 s, remove pid files. Idempotent.
+    """SIGTERM the recorded process groups (PostgreSQL: SIGINT, its fast shutdown), SIGKILL after 15 s, remove
+    pid files. Idempotent.
 
     Also stops cluster nodes recorded under the home even if ``brokers`` now says otherwise.
     """
@@ -1048,15 +961,16 @@ def kill_server(settings: InfraSettings, server: str, sig: int = signal.SIGKILL,
 
     For fault tests: the pid file is kept (``status`` then reports it not running) and the data stays, so
     ``start_server`` brings the same node back. Returns the pid it signalled, None if it was not running.
+    ``postgres``: kill -9 reaches the postmaster and its backends (the next start does crash recovery);
+    SIGTERM is sent as SIGINT, PostgreSQL's fast shutdown (see ``_signal``).
     """
     _known_server(settings, server)
     pid = _read_pid(settings, server)
     if pid is None:
         return None
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(pid, sig)
+    pids = _signal(server, pid, sig)
     deadline = time.monotonic() + timeout
-    while _pid_alive(pid):
+    while any(_pid_alive(p) for p in pids):
         if time.monotonic() > deadline:
             raise InfraError(f"{server} (pid {pid}) still runs {timeout:g} s after signal {sig}")
         time.sleep(0.05)
@@ -1064,7 +978,7 @@ def kill_server(settings: InfraSettings, server: str, sig: int = signal.SIGKILL,
 
 
 def start_server(settings: InfraSettings, server: str, *, wait: bool = True) -> int:
-    """Start one server (e.g. ``kafka-2`` or ``ferretdb``) unless it runs; optionally wait until it answers."""
+    """Start one server (e.g. ``kafka-2`` or ``postgres``) unless it runs; optionally wait until it answers."""
     _known_server(settings, server)
     with _file_lock(settings.run_dir / ".lock"):
         pid = _read_pid(settings, server)
@@ -1083,10 +997,12 @@ def start_server(settings: InfraSettings, server: str, *, wait: bool = True) -> 
 
 
 def wipe(settings: InfraSettings) -> None:
-    """Stop the servers and delete their data, logs and pid files under ``home`` (cache is kept)."""
+    """Stop the servers and delete their data (the PostgreSQL cluster wherever it lives), logs and pid files
+    under ``home`` (cache is kept)."""
     down(settings)
+    postgres.remove_data(settings)
     nodes = [n.dir for n in settings.kafka_nodes if n.dir != settings.kafka_dir]
-    for sub in (settings.kafka_dir, *nodes, settings.ferretdb_dir, settings.logs_dir, settings.run_dir):
+    for sub in (settings.kafka_dir, *nodes, settings.logs_dir, settings.run_dir):
         if sub.exists():
             shutil.rmtree(sub)
     (settings.home / "kafka-cluster.id").unlink(missing_ok=True)
@@ -1096,7 +1012,7 @@ def wipe(settings: InfraSettings) -> None:
 
 infra_app = typer.Typer(
     no_args_is_help=True,
-    help="Run a local single-node Kafka (KRaft) and FerretDB (MongoDB wire protocol) on 127.0.0.1, "
+    help="Run a local single-node Kafka (KRaft) and PostgreSQL 15 on 127.0.0.1, "
     "no Docker. Settings come from CASEFLOW_INFRA_* environment variables.",
 )
 
@@ -1144,7 +1060,12 @@ def _print_table(st: InfraStatus) -> None:
         )
     console = Console()
     console.print(table)
-    console.print(f"kafka bootstrap: {st.kafka_bootstrap}    mongo url: {st.mongo_url}", highlight=False)
+    console.print(f"kafka bootstrap: {st.kafka_bootstrap}", highlight=False)
+    console.print(
+        f"postgres: {postgres.redact(st.database_url)} (superuser; `status --json` shows the password), "
+        f"one role + database per service: {', '.join(DATABASE_SERVICES)}; data in {st.postgres_data}",
+        highlight=False,
+    )
     if st.secure:
         console.print("kafka security: SASL_PLAINTEXT / SCRAM-SHA-512 with ACLs (docs/SECURITY.md)", highlight=False)
 
@@ -1153,7 +1074,7 @@ def _print_table(st: InfraStatus) -> None:
 def up_cmd(
     fresh: bool = typer.Option(False, "--fresh", help="Wipe data under the infra home before starting."),
 ) -> None:
-    """Start Kafka and FerretDB (fetching them on first run) and wait until both are ready."""
+    """Start Kafka and PostgreSQL (fetching/installing them on first run) and wait until both are ready."""
     settings = _load_settings()
     try:
         if fresh:
@@ -1232,7 +1153,7 @@ def wipe_cmd(yes: bool = typer.Option(False, "--yes", "-y", help="Do not ask for
     """Stop the servers and delete all their data and logs (downloads in the cache are kept)."""
     settings = _load_settings()
     if not yes:
-        typer.confirm(f"delete all Kafka and FerretDB data under {settings.home}?", abort=True)
+        typer.confirm(f"delete all Kafka and PostgreSQL data under {settings.home}?", abort=True)
     try:
         wipe(settings)
     except InfraError as exc:

@@ -55,7 +55,7 @@ def rebuild_command(
     except (TimeoutError, OSError, ConnectionError) as exc:
         console.print(f"[red]rebuild failed: {type(exc).__name__}: {exc}[/red]")
         raise typer.Exit(4) from None
-    except Exception as exc:  # aiokafka/pymongo connection errors share no base class with OSError
+    except Exception as exc:  # aiokafka/psycopg connection errors share no base class with OSError
         if type(exc).__module__.split(".")[0] in ("aiokafka", "kafka"):
             console.print(f"[red]rebuild failed: {type(exc).__name__}: {exc}[/red]")
             raise typer.Exit(4) from None

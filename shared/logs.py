@@ -39,5 +39,5 @@ def setup_logging(level: str = "INFO", service: str = "caseflow") -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
-    for noisy in ("aiokafka", "kafka", "pymongo", "uvicorn.access"):
+    for noisy in ("aiokafka", "kafka", "psycopg", "uvicorn.access"):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, root.level))

@@ -1,9 +1,12 @@
-"""The outbox relay: publishes appended events to Kafka in commit order and marks them sent.
+"""The outbox relay: publishes committed events to Kafka, each stream in order, and deletes what was sent.
 
-The event store is the outbox (no dual writes). One relay per service holds a lease in MongoDB at a time, so
-several relay instances never interleave and reorder a case's events; the others stand by and take over when
-the lease expires. A crash between publish and mark republishes the batch: consumers drop the duplicates by
-event id. While Kafka is down commands keep succeeding; the relay retries with backoff and catches up in order.
+The relay wakes when a commit lands (LISTEN/NOTIFY on the store's channel), and polls every `idle_interval`
+as well, so a lost notification or a restarted database only delays it. Each round claims a batch of outbox
+rows (`FOR UPDATE SKIP LOCKED`, never a stream's row ahead of an earlier one another relay holds), publishes
+them with the idempotent producer, waits for every acknowledgement and deletes the rows in the same
+transaction. A crash between publish and delete publishes the batch again: consumers drop the duplicates by
+event id. While Kafka or the database is down, commands keep succeeding (or answer 503) and the relay retries
+with backoff, then catches up in order.
 """
 
 from __future__ import annotations
@@ -11,47 +14,21 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import uuid
-from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from collections.abc import AsyncIterator, Callable
 
 from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
 from opentelemetry import trace
 from opentelemetry.trace import SpanKind
-from pymongo.asynchronous.database import AsyncDatabase
-from pymongo.errors import DuplicateKeyError, PyMongoError
+from psycopg import Error as DatabaseError
+from psycopg_pool import PoolTimeout
 
 from shared.eventstore import Commit, EventStore
 from shared.telemetry import context_from
 
 log = logging.getLogger(__name__)
 _tracer = trace.get_tracer("caseflow.outbox")
-
-
-class Lease:
-    """A named, expiring lock in MongoDB (find-and-modify on one document: works on FerretDB and MongoDB)."""
-
-    def __init__(self, db: AsyncDatabase, name: str, *, ttl: float = 10.0, owner: str | None = None) -> None:
-        self._leases = db["leases"]
-        self.name = name
-        self.ttl = ttl
-        self.owner = owner or str(uuid.uuid4())
-
-    async def acquire(self) -> bool:
-        now = datetime.now(UTC)
-        try:
-            await self._leases.find_one_and_update(
-                {"_id": self.name, "$or": [{"owner": self.owner}, {"expires_at": {"$lt": now}}]},
-                {"$set": {"owner": self.owner, "expires_at": now + timedelta(seconds=self.ttl)}},
-                upsert=True,
-            )
-        except DuplicateKeyError:
-            return False  # held by someone else and not expired
-        return True  # inserted, renewed, or taken over after expiry
-
-    async def release(self) -> None:
-        await self._leases.delete_one({"_id": self.name, "owner": self.owner})
+RETRIED = (TimeoutError, KafkaError, DatabaseError, PoolTimeout, OSError)
 
 
 class OutboxRelay:
@@ -61,66 +38,69 @@ class OutboxRelay:
         producer: AIOKafkaProducer,
         *,
         topic_for: Callable[[Commit], str],
-        lease: Lease | None = None,
+        wakeups: Callable[[], AsyncIterator[None]] | None = None,
         batch_size: int = 500,
-        idle_interval: float = 0.2,
+        idle_interval: float = 1.0,
         max_backoff: float = 5.0,
         before_mark: Callable[[list[Commit]], None] | None = None,
     ) -> None:
         self.store = store
         self.producer = producer
         self.topic_for = topic_for
-        self.lease = lease
+        self.wakeups = wakeups
         self.batch_size = batch_size
         self.idle_interval = idle_interval
         self.max_backoff = max_backoff
-        self.before_mark = before_mark  # test hook: simulate a crash between publish and mark
+        self.before_mark = before_mark  # test hook: simulate a crash between publish and delete
         self.published = 0
         self.failures = 0
         self._wake = asyncio.Event()
         self._stopping = False
 
     def notify(self) -> None:
-        """Called after a local commit so the relay publishes at once instead of at the next poll."""
+        """Publish now instead of at the next notification or poll (a local commit just landed)."""
         self._wake.set()
 
     async def run(self) -> None:
+        listener = asyncio.create_task(self._listen()) if self.wakeups is not None else None
         backoff = 0.1
-        while not self._stopping:
-            try:
-                if self.lease is not None and not await self.lease.acquire():
-                    await self._sleep(self.lease.ttl / 3)
-                    continue
-                sent = await self.publish_once()
-                backoff = 0.1
-                if sent == 0:
-                    await self._sleep(self.idle_interval)
-            except (TimeoutError, KafkaError, PyMongoError, OSError) as exc:
-                self.failures += 1
-                log.warning("outbox relay: %s: %s (retrying in %.1fs)", type(exc).__name__, exc, backoff)
-                await self._sleep(backoff)
-                backoff = min(backoff * 2, self.max_backoff)
+        try:
+            while not self._stopping:
+                try:
+                    sent = await self.publish_once()
+                    backoff = 0.1
+                    if sent == 0:
+                        await self._sleep(self.idle_interval)
+                except RETRIED as exc:
+                    self.failures += 1
+                    log.warning("outbox relay: %s: %s (retrying in %.1fs)", type(exc).__name__, exc, backoff)
+                    await self._sleep(backoff)
+                    backoff = min(backoff * 2, self.max_backoff)
+        finally:
+            if listener is not None:
+                listener.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await listener
 
     async def publish_once(self) -> int:
-        commits = await self.store.unpublished(self.batch_size)
-        if not commits:
-            return 0
-        futures = []
-        for commit in commits:
-            topic = self.topic_for(commit)
-            for env in commit.events:
-                key, value, headers = env.to_kafka()
-                with _tracer.start_as_current_span(
-                    f"publish {env.type}",
-                    context=context_from(env.traceparent),
-                    kind=SpanKind.PRODUCER,
-                    attributes={"messaging.destination.name": topic, "caseflow.case_id": env.subject},
-                ):
-                    futures.append(await self.producer.send(topic, value=value, key=key, headers=headers))
-        await asyncio.gather(*futures)
-        if self.before_mark is not None:
-            self.before_mark(commits)
-        await self.store.mark_published(commits)
+        async with self.store.claim_unpublished(self.batch_size) as commits:
+            if not commits:
+                return 0
+            futures = []
+            for commit in commits:
+                topic = self.topic_for(commit)
+                for env in commit.events:
+                    key, value, headers = env.to_kafka()
+                    with _tracer.start_as_current_span(
+                        f"publish {env.type}",
+                        context=context_from(env.traceparent),
+                        kind=SpanKind.PRODUCER,
+                        attributes={"messaging.destination.name": topic, "caseflow.case_id": env.subject},
+                    ):
+                        futures.append(await self.producer.send(topic, value=value, key=key, headers=headers))
+            await asyncio.gather(*futures)
+            if self.before_mark is not None:
+                self.before_mark(commits)
         n = sum(len(c.events) for c in commits)
         self.published += n
         return n
@@ -135,6 +115,17 @@ class OutboxRelay:
     def stop(self) -> None:
         self._stopping = True
         self._wake.set()
+
+    async def _listen(self) -> None:
+        """Turn the store's notifications into wake-ups; reconnect after a failure (the poll covers the gap)."""
+        assert self.wakeups is not None
+        while not self._stopping:
+            try:
+                async for _ in self.wakeups():
+                    self._wake.set()
+            except (DatabaseError, OSError) as exc:
+                log.debug("outbox relay: notifications interrupted: %s", exc)
+            await asyncio.sleep(self.idle_interval)
 
     async def _sleep(self, seconds: float) -> None:
         with contextlib.suppress(asyncio.TimeoutError):

@@ -2,26 +2,25 @@
 
 Events and logs carry only a pseudonymous `PersonRef` ("p-" + HMAC of the ID number with the platform pepper),
 the same in every department so referrals, conflicts and fee waivers can match a person without seeing who it
-is. Name, ID number and phone are stored in the service's `persons` collection, encrypted with a key of that
+is. Name, ID number and phone are stored in the service's `persons` table, encrypted with a key of that
 person's own (`person_keys`). Erasing a person (PIPL right to deletion) deletes the key: the history still
 replays, and the personal fields read as erased, without rewriting any event.
 """
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import hmac
 import json
 import os
 import re
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Annotated
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from pydantic import AfterValidator, BaseModel, ConfigDict, StringConstraints
-from pymongo import ReturnDocument
-from pymongo.asynchronous.database import AsyncDatabase
+
+from shared.db import Database
 
 ERASED = "[erased]"
 _WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
@@ -78,9 +77,8 @@ def person_ref(id_number: str, pepper: str) -> str:
 class PersonVault:
     """One service's store of personal data, encrypted per person."""
 
-    def __init__(self, db: AsyncDatabase, pepper: str) -> None:
-        self._persons = db["persons"]
-        self._keys = db["person_keys"]
+    def __init__(self, db: Database, pepper: str) -> None:
+        self._db = db
         self._pepper = pepper
 
     def ref_for(self, id_number: str) -> str:
@@ -88,37 +86,42 @@ class PersonVault:
 
     async def register(self, person: PersonData) -> str:
         ref = self.ref_for(person.id_number)
-        fresh = base64.b64encode(AESGCM.generate_key(bit_length=256)).decode()
-        key_doc = await self._keys.find_one_and_update(
-            {"_id": ref}, {"$setOnInsert": {"key": fresh}}, upsert=True, return_document=ReturnDocument.AFTER
-        )
-        assert key_doc is not None  # upsert with AFTER always returns the document
-        key = base64.b64decode(key_doc["key"])
-        nonce = os.urandom(12)
-        blob = AESGCM(key).encrypt(nonce, person.model_dump_json().encode(), ref.encode())
-        await self._persons.update_one(
-            {"_id": ref},
-            {"$set": {"blob": base64.b64encode(nonce + blob).decode(), "updated_at": datetime.now(UTC)}},
-            upsert=True,
-        )
+        async with self._db.pool.connection() as conn:
+            cur = await conn.execute(
+                "INSERT INTO person_keys (ref, key) VALUES (%s, %s) ON CONFLICT (ref) DO UPDATE SET ref = EXCLUDED.ref"
+                " RETURNING key",
+                (ref, AESGCM.generate_key(bit_length=256)),
+            )
+            row = await cur.fetchone()
+            assert row is not None  # INSERT … ON CONFLICT DO UPDATE … RETURNING always returns the row
+            nonce = os.urandom(12)
+            blob = nonce + AESGCM(bytes(row[0])).encrypt(nonce, person.model_dump_json().encode(), ref.encode())
+            await conn.execute(
+                "INSERT INTO persons (ref, blob) VALUES (%s, %s)"
+                " ON CONFLICT (ref) DO UPDATE SET blob = EXCLUDED.blob, updated_at = now()",
+                (ref, blob),
+            )
         return ref
 
     async def get(self, ref: str) -> dict[str, str]:
         """The person's fields, or every field reading `[erased]` after erasure (or for an unknown ref)."""
-        key_doc = await self._keys.find_one({"_id": ref})
-        doc = await self._persons.find_one({"_id": ref})
-        if key_doc is None or doc is None:
+        async with self._db.pool.connection() as conn:
+            cur = await conn.execute(
+                "SELECT k.key, p.blob FROM person_keys k JOIN persons p ON p.ref = k.ref WHERE k.ref = %s", (ref,)
+            )
+            row = await cur.fetchone()
+        if row is None:
             return {"name": ERASED, "id_number": ERASED, "phone": ERASED}
-        raw = base64.b64decode(doc["blob"])
-        plain = AESGCM(base64.b64decode(key_doc["key"])).decrypt(raw[:12], raw[12:], ref.encode())
-        data = json.loads(plain)
+        key, raw = bytes(row[0]), bytes(row[1])
+        data = json.loads(AESGCM(key).decrypt(raw[:12], raw[12:], ref.encode()))
         return {"name": data["name"], "id_number": data["id_number"], "phone": data.get("phone") or ""}
 
     async def erase(self, ref: str) -> bool:
         """Delete the person's key (and ciphertext): their data is unrecoverable, their events untouched."""
-        result = await self._keys.delete_one({"_id": ref})
-        await self._persons.delete_one({"_id": ref})
-        return result.deleted_count == 1
+        async with self._db.pool.connection() as conn, conn.transaction():
+            cur = await conn.execute("DELETE FROM person_keys WHERE ref = %s", (ref,))
+            await conn.execute("DELETE FROM persons WHERE ref = %s", (ref,))
+        return cur.rowcount == 1
 
 
 def mask_phone(phone: str) -> str:

@@ -1,4 +1,4 @@
-"""Wiring shared by every department service: MongoDB, event store, outbox relay, consumers, probes.
+"""Wiring shared by every department service: database, event store, outbox relay, consumers, probes.
 
 A service's `main.py` builds one `ServiceRuntime`, asks it for command buses, read models and consumers, and
 enters it in the FastAPI lifespan. This is the only place adapters are connected to the domain.
@@ -9,22 +9,22 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Mapping
+from pathlib import Path
 from typing import Any, TypeVar
 
 from aiokafka import AIOKafkaProducer, ConsumerRecord
-from pymongo import AsyncMongoClient
-from pymongo.asynchronous.database import AsyncDatabase
 
 from shared import kafka
 from shared.commands import CommandBus
 from shared.consumer import DeadLetters, EventConsumer, Handler, Inbox
+from shared.db import Database
 from shared.decider import Decider
 from shared.envelope import Envelope
 from shared.events import Event
-from shared.eventstore import Commit, MongoEventStore
+from shared.eventstore import Commit, PostgresEventStore
 from shared.logs import setup_logging
-from shared.outbox import Lease, OutboxRelay
+from shared.outbox import OutboxRelay
 from shared.readmodel import ReadModel, Render
 from shared.settings import PlatformSettings
 from shared.telemetry import setup_telemetry
@@ -35,15 +35,13 @@ log = logging.getLogger(__name__)
 
 
 class ServiceRuntime:
-    def __init__(self, service: str, settings: PlatformSettings, *, database: str | None = None) -> None:
+    def __init__(self, service: str, settings: PlatformSettings, *, migrations: tuple[Path, ...] = ()) -> None:
         self.service = service
         self.settings = settings
         self.topics = Topics(settings.topic_prefix)
-        self.mongo: AsyncMongoClient = AsyncMongoClient(
-            settings.mongo_url, tz_aware=True, serverSelectionTimeoutMS=5000
-        )
-        self.db: AsyncDatabase = self.mongo[database or f"{settings.topic_prefix}_{service}"]
-        self.store = MongoEventStore(self.db)
+        self.db = Database.for_service(settings, service, max_size=settings.database_pool_size)
+        self.migrations = migrations  # the service's own SQL migrations, after the core ones
+        self.store = PostgresEventStore(self.db)
         self.producer: AIOKafkaProducer | None = None
         self.relay: OutboxRelay | None = None
         self.read_models: list[ReadModel[Any]] = []
@@ -53,20 +51,29 @@ class ServiceRuntime:
 
     # -- building blocks ------------------------------------------------------------------------------------
     def read_model(
-        self, name: str, decider: Decider[S], render: Render[S], indexes: tuple[str, ...] = ()
+        self,
+        name: str,
+        decider: Decider[S],
+        render: Render[S],
+        columns: Mapping[str, str] | None = None,
+        streams: Callable[[str], bool] | None = None,
     ) -> ReadModel[S]:
-        rm = ReadModel(self.db[name], decider, render, indexes=indexes)
+        rm = ReadModel(self.db, name, decider, render, columns=columns, streams=streams)
         self.read_models.append(rm)
         return rm
 
     def command_bus(self, decider: Decider[S], read_model: ReadModel[S] | None = None) -> CommandBus[S]:
         async def committed(stream_id: str, state: S, version: int, envelopes: list[Envelope]) -> None:
-            if read_model is not None:
-                await read_model.apply(stream_id, state, version)
             if self.relay is not None:
                 self.relay.notify()
 
-        return CommandBus(decider, self.store, source=f"caseflow/{self.service}", on_committed=committed)
+        return CommandBus(
+            decider,
+            self.store,
+            source=f"caseflow/{self.service}",
+            on_committed=committed,
+            project=read_model.writes if read_model is not None else None,
+        )
 
     def subscribe(
         self,
@@ -85,15 +92,14 @@ class ServiceRuntime:
     async def start(self) -> None:
         setup_logging(self.settings.log_level, self.service)
         setup_telemetry(self.service, self.settings)
-        await self.store.ensure_indexes()
+        await self.db.open(*self.migrations)
         for rm in self.read_models:
-            await rm.ensure_indexes()
+            if await rm.ensure():
+                await rm.rebuild(self.store)
         await kafka.ensure_topics(self.settings)
         self.producer = kafka.producer(self.settings)
         await self.producer.start()
-        self.relay = OutboxRelay(
-            self.store, self.producer, topic_for=self.topic_for, lease=Lease(self.db, "outbox-relay")
-        )
+        self.relay = OutboxRelay(self.store, self.producer, topic_for=self.topic_for, wakeups=self.store.wakeups)
         self._tasks.append(asyncio.create_task(self.relay.run(), name=f"{self.service}-relay"))
         own_topic = self.topics.department(self.service)  # the router forwards rejection notices to partners
         dead_letters = DeadLetters(
@@ -130,7 +136,7 @@ class ServiceRuntime:
         if self.producer is not None:
             with contextlib.suppress(Exception):
                 await self.producer.stop()
-        await self.mongo.close()
+        await self.db.close()
 
     @contextlib.asynccontextmanager
     async def running(self, _app: Any = None) -> AsyncIterator[ServiceRuntime]:
@@ -142,12 +148,12 @@ class ServiceRuntime:
 
     # -- readiness ------------------------------------------------------------------------------------------
     def probes(self) -> dict[str, Callable[[], Any]]:
-        async def mongo() -> None:
-            await self.db.command("ping")
+        async def postgres() -> None:
+            await self.db.ping()
 
         async def kafka_probe() -> None:
             if self.producer is None:
                 raise RuntimeError("producer not started")
             await asyncio.wait_for(self.producer.client.fetch_all_metadata(), timeout=3)
 
-        return {"mongo": mongo, "kafka": kafka_probe}
+        return {"postgres": postgres, "kafka": kafka_probe}

@@ -10,6 +10,8 @@ from __future__ import annotations
 import sys
 from typing import Literal, TypeVar
 
+from psycopg import ProgrammingError
+from psycopg.conninfo import conninfo_to_dict
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -24,7 +26,11 @@ class PlatformSettings(BaseSettings):
     kafka_sasl_mechanism: Literal["SCRAM-SHA-256", "SCRAM-SHA-512", "PLAIN"] = "SCRAM-SHA-512"
     kafka_username: str | None = None
     kafka_password: SecretStr | None = None
-    mongo_url: str = Field(default="mongodb://127.0.0.1:19017/")
+    database_url: SecretStr = Field(
+        default=SecretStr("postgresql://caseflow_admin:dev-only-admin-pg-2c7e91@127.0.0.1:19432/caseflow"),
+        description="postgresql://user:password@host:port/database, the service's own role and database",
+    )
+    database_pool_size: int = Field(default=10, ge=1, le=200)
     topic_prefix: str = Field(default="caseflow", pattern=r"^[a-z0-9][a-z0-9_-]{0,40}$")
     partitions: int = Field(default=6, ge=1, le=1000)
     replication_factor: int = Field(default=1, ge=1, le=7)
@@ -54,11 +60,16 @@ class PlatformSettings(BaseSettings):
                 raise ValueError(f"expected host:port, got {part!r}")
         return v
 
-    @field_validator("mongo_url")
+    @field_validator("database_url")
     @classmethod
-    def _mongo_scheme(cls, v: str) -> str:
-        if not v.startswith(("mongodb://", "mongodb+srv://")):
-            raise ValueError("must start with mongodb:// or mongodb+srv://")
+    def _postgres_url(cls, v: SecretStr) -> SecretStr:
+        url = v.get_secret_value()
+        if not url.startswith(("postgresql://", "postgres://")):
+            raise ValueError("must be a postgresql:// URL")
+        try:
+            conninfo_to_dict(url)
+        except ProgrammingError as exc:
+            raise ValueError(f"not a valid connection URL: {exc}") from None
         return v
 
     @field_validator("auth_secret")

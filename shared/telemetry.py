@@ -1,4 +1,4 @@
-"""OpenTelemetry set-up: one trace from the HTTP request through MongoDB and Kafka to every consumer.
+"""OpenTelemetry set-up: one trace from the HTTP request through PostgreSQL and Kafka to every consumer.
 
 The exporter is configuration (`CASEFLOW_OTEL_EXPORTER`: none, console, otlp, file). Trace context travels in
 the envelope's `traceparent` extension, so a consumer continues the trace of the command that caused the event.
@@ -29,7 +29,7 @@ _configured = False
 
 
 def setup_telemetry(service: str, settings: PlatformSettings) -> None:
-    """Install the tracer provider and the pymongo instrumentation once per process."""
+    """Install the tracer provider and the psycopg instrumentation once per process."""
     global _configured
     if _configured:
         return
@@ -48,9 +48,9 @@ def setup_telemetry(service: str, settings: PlatformSettings) -> None:
         provider.add_span_processor(BatchSpanProcessor(exporter))
     trace.set_tracer_provider(provider)
     if settings.otel_exporter != "none":
-        from opentelemetry.instrumentation.pymongo import PymongoInstrumentor
+        from opentelemetry.instrumentation.psycopg import PsycopgInstrumentor
 
-        PymongoInstrumentor().instrument()
+        PsycopgInstrumentor().instrument(enable_commenter=False)
 
 
 def instrument_app(app: FastAPI) -> None:

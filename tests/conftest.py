@@ -1,9 +1,9 @@
-"""Test fixtures. Integration tests share one real Kafka broker and one FerretDB, started once per run.
+"""Test fixtures. Integration tests share one real Kafka broker and one PostgreSQL cluster, started once per run.
 
 The servers run from `caseflow_cli.infra` with their own home (`.cache/test-infra`) and ports, so a running
 `make run` is not disturbed; they are stopped when the session that started them ends (set
 CASEFLOW_TEST_KEEP_INFRA=1 to keep them up between runs while iterating). Two runs side by side need their own
-ports and home: CASEFLOW_TEST_KAFKA_PORT, CASEFLOW_TEST_KAFKA_CONTROLLER_PORT, CASEFLOW_TEST_MONGO_PORT and
+ports and home: CASEFLOW_TEST_KAFKA_PORT, CASEFLOW_TEST_KAFKA_CONTROLLER_PORT, CASEFLOW_TEST_POSTGRES_PORT and
 CASEFLOW_TEST_INFRA_HOME.
 """
 
@@ -13,13 +13,12 @@ import asyncio
 import os
 import time
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from aiokafka import AIOKafkaConsumer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
-from pymongo import AsyncMongoClient
 
 from caseflow_cli import acl, infra
 from shared.auth import issue_token
@@ -57,7 +56,7 @@ def _test_infra_settings() -> infra.InfraSettings:
         # below Linux's ephemeral range (32768-60999): a client socket's local port never takes a server's port
         kafka_port=int(os.environ.get("CASEFLOW_TEST_KAFKA_PORT", "29092")),
         kafka_controller_port=int(os.environ.get("CASEFLOW_TEST_KAFKA_CONTROLLER_PORT", "29093")),
-        mongo_port=int(os.environ.get("CASEFLOW_TEST_MONGO_PORT", "29017")),
+        postgres_port=int(os.environ.get("CASEFLOW_TEST_POSTGRES_PORT", "29432")),
         secure=False,  # the plain servers most tests use, whatever CASEFLOW_INFRA_SECURE says
     )
 
@@ -80,14 +79,14 @@ def infra_up(infra_settings: infra.InfraSettings) -> Iterator[infra.InfraStatus]
 
 @pytest.fixture(scope="session")
 def secure_infra(tmp_path_factory: pytest.TempPathFactory) -> Iterator[infra.InfraSettings]:
-    """A second Kafka (SASL/SCRAM listener, ACL authoriser) + FerretDB on free ports, for the tests that prove
+    """A second Kafka (SASL/SCRAM listener, ACL authoriser) + PostgreSQL on free ports, for the tests that prove
     the broker enforces each principal's grants; started on first use, stopped at the end of the session."""
-    kafka_port, controller_port, mongo_port = free_ports(3)
+    kafka_port, controller_port, postgres_port = free_ports(3)
     settings = infra.InfraSettings(
         home=tmp_path_factory.mktemp("secure-infra"),
         kafka_port=kafka_port,
         kafka_controller_port=controller_port,
-        mongo_port=mongo_port,
+        postgres_port=postgres_port,
         secure=True,
         start_timeout=120,
     )
@@ -97,7 +96,7 @@ def secure_infra(tmp_path_factory: pytest.TempPathFactory) -> Iterator[infra.Inf
         asyncio.run(_warm_group_coordinator(acl.client_options(settings)))
         yield settings
     finally:
-        infra.down(settings)
+        infra.wipe(settings)  # also its PostgreSQL cluster, relocated to /var/tmp when the server user is not us
 
 
 @pytest.fixture
@@ -113,19 +112,17 @@ def platform(infra_up: infra.InfraStatus) -> PlatformSettings:
     """Settings pointing at the test servers, with a topic prefix of its own (tests never share topics)."""
     return PlatformSettings(
         kafka_bootstrap=infra_up.kafka_bootstrap,
-        mongo_url=infra_up.mongo_url,
+        database_url=infra_up.database_url,
         topic_prefix=f"t{uuid.uuid4().hex[:10]}",
         partitions=3,
     )
 
 
 @pytest.fixture
-async def mongo_db(platform: PlatformSettings) -> AsyncIterator:
-    client: AsyncMongoClient = AsyncMongoClient(platform.mongo_url, tz_aware=True)
-    db = client[f"{platform.topic_prefix}_test"]
-    yield db
-    await client.drop_database(db.name)
-    await client.close()
+def database_url(infra_up: infra.InfraStatus) -> str:
+    """The test cluster's superuser URL (`caseflow_admin`, database `caseflow`); a test keeps its tables in a
+    schema named after its topic prefix (`shared.db.schema_for`)."""
+    return infra_up.database_url
 
 
 def token(settings: PlatformSettings, subject: str, scopes: list[str]) -> dict[str, str]:

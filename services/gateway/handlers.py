@@ -1,7 +1,7 @@
 """The gateway's use cases: check a partner's event against the contracts, produce it once per idempotency key,
 and page through the partner's outbound topic with a cursor.
 
-The key → event map lives in MongoDB (`idempotency`, `_id = <partner>:<key>`) together with the envelope, so a
+The key → event map lives in PostgreSQL (`partner_keys`, key `<partner>:<key>`) with the envelope, so a
 retry after a crash between the record and the produce sends the very same event again (consumers drop the
 duplicate by id) and a retry after success produces nothing.
 """
@@ -20,12 +20,11 @@ from typing import Any, Protocol
 
 from aiokafka import AIOKafkaProducer, TopicPartition
 from pydantic import ValidationError
-from pymongo.asynchronous.collection import AsyncCollection
-from pymongo.errors import DuplicateKeyError
 
 from shared import kafka
 from shared.asyncapi import sent_by
 from shared.contracts.common import PartnerRequest
+from shared.db import Database
 from shared.envelope import Envelope, new_id
 from shared.errors import CaseflowError, ConcurrencyConflict, MalformedEvent, UnknownEventType, ValidationFailed
 from shared.events import Event, EventRegistry
@@ -83,19 +82,29 @@ class KeyStore(Protocol):
     async def mark_produced(self, key: str) -> None: ...
 
 
-class MongoKeyStore:
-    def __init__(self, col: AsyncCollection) -> None:
-        self.col = col
+class PostgresKeyStore:
+    def __init__(self, db: Database) -> None:
+        self.db = db
 
     async def claim(self, key: str, record: dict[str, Any]) -> dict[str, Any] | None:
-        try:
-            await self.col.insert_one({"_id": key, **record})
-            return None
-        except DuplicateKeyError:
-            return await self.col.find_one({"_id": key})
+        async with self.db.pool.connection() as conn:
+            cur = await conn.execute(
+                "INSERT INTO partner_keys (key, fingerprint, envelope, produced, at) VALUES (%s, %s, %s, %s, %s)"
+                " ON CONFLICT (key) DO NOTHING",
+                (key, record["fingerprint"], record["envelope"], record["produced"], record["at"]),
+            )
+            if cur.rowcount == 1:
+                return None
+            cur = await conn.execute(
+                "SELECT fingerprint, envelope, produced, at FROM partner_keys WHERE key = %s", (key,)
+            )
+            row = await cur.fetchone()
+        assert row is not None  # keys are never deleted
+        return {"_id": key, "fingerprint": row[0], "envelope": row[1], "produced": row[2], "at": row[3]}
 
     async def mark_produced(self, key: str) -> None:
-        await self.col.update_one({"_id": key}, {"$set": {"produced": True}})
+        async with self.db.pool.connection() as conn:
+            await conn.execute("UPDATE partner_keys SET produced = true WHERE key = %s", (key,))
 
 
 class MemoryKeyStore:

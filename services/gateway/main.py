@@ -5,18 +5,19 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Any
 
 from aiokafka import AIOKafkaProducer
 from fastapi import FastAPI
-from pymongo import AsyncMongoClient
 
 import shared.contracts  # noqa: F401  (registers every event type)
 from services.gateway import api
 from services.gateway.config import Settings
-from services.gateway.handlers import Gateway, MongoKeyStore, Unavailable, kafka_publisher
+from services.gateway.handlers import Gateway, PostgresKeyStore, Unavailable, kafka_publisher
 from shared import kafka
 from shared.api import create_app as create_service_app
+from shared.db import Database
 from shared.envelope import Envelope
 from shared.events import registry
 from shared.logs import setup_logging
@@ -24,12 +25,13 @@ from shared.settings import load_settings
 from shared.telemetry import setup_telemetry
 from shared.topics import Topics
 
+MIGRATIONS = Path(__file__).parent / "sql"
+
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or load_settings(Settings)
     platform = settings.platform
-    mongo: AsyncMongoClient = AsyncMongoClient(platform.mongo_url, tz_aware=True, serverSelectionTimeoutMS=5000)
-    db = mongo[f"{platform.topic_prefix}_gateway"]
+    db = Database.for_service(platform, "gateway", max_size=platform.database_pool_size)
     producers: list[AIOKafkaProducer] = []  # created in the lifespan, so building the app touches no broker
 
     async def publish(topic: str, env: Envelope) -> None:
@@ -37,12 +39,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             raise Unavailable("the gateway is not connected to the broker")
         await kafka_publisher(producers[0])(topic, env)
 
-    gateway = Gateway(Topics(platform.topic_prefix), registry, MongoKeyStore(db["idempotency"]), publish)
+    gateway = Gateway(Topics(platform.topic_prefix), registry, PostgresKeyStore(db), publish)
 
     @asynccontextmanager
     async def lifespan(_app: Any) -> AsyncIterator[None]:
         setup_logging(platform.log_level, "gateway")
         setup_telemetry("gateway", platform)
+        await db.open(MIGRATIONS)
         await kafka.ensure_topics(platform)
         producer = kafka.producer(platform)
         await producer.start()
@@ -52,10 +55,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         finally:
             producers.clear()
             await producer.stop()
-            await mongo.close()
-
-    async def mongo_probe() -> None:
-        await db.command("ping")
+            await db.close()
 
     async def kafka_probe() -> None:
         if not producers:
@@ -66,7 +66,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         service="gateway",
         settings=platform,
         lifespan=lifespan,
-        probes={"mongo": mongo_probe, "kafka": kafka_probe},
+        probes={"postgres": db.ping, "kafka": kafka_probe},
         description="Partner HTTP gateway: the event contracts over REST for organs without Kafka",
     )
     app.state.settings, app.state.gateway = settings, gateway

@@ -448,13 +448,13 @@ async def list_requests(
     status: domain.Status | None = None,
     overdue: bool | None = Query(default=None, description="open work orders past their deadline"),
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
-    skip: Annotated[int, Query(ge=0, le=1_000_000)] = 0,  # MongoDB takes 8-byte ints only
+    skip: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
 ) -> RequestList:
     query: dict[str, Any] = {"record": "request"}
     if channel is not None:
         query["channel"] = channel.value
     if region is not None:
-        query["region"] = region if len(region) == 12 else {"$regex": f"^{region}"}
+        query["region"] = region if len(region) == 12 else {"$prefix": region}
     if status is not None:
         query["status"] = status.value
     if overdue is True:
@@ -615,11 +615,11 @@ async def list_villages(
     cases: CasesDep,
     region: Annotated[str | None, Query(pattern=r"^\d{2,12}$", description="code prefix")] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
-    skip: Annotated[int, Query(ge=0, le=1_000_000)] = 0,  # MongoDB takes 8-byte ints only
+    skip: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
 ) -> VillageList:
     query: dict[str, Any] = {"record": "village"}
     if region is not None:
-        query["region"] = {"$regex": f"^{region}"}
+        query["region"] = {"$prefix": region}
     docs = await cases.find(query, sort="_id", limit=limit, skip=skip)
     items = [VillageView.model_validate(d) for d in docs]
     return VillageList(items=items, count=len(items))

@@ -18,9 +18,7 @@ from shared.settings import load_settings
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or load_settings(Settings)
     runtime = ServiceRuntime("intake", settings.platform)
-    cases = runtime.read_model(
-        "intake", domain.decider, views.render, indexes=("record", "status", "region", "channel", "work_order_open")
-    )
+    cases = runtime.read_model("intake", domain.decider, views.render, views.COLUMNS)
     bus = runtime.command_bus(domain.decider, cases)
     app = create_service_app(
         service="intake",

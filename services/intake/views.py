@@ -1,6 +1,6 @@
 """Intake read model: one document per stream (request, call or village), rendered from the aggregate state.
 
-`record` tells the three kinds apart in the single `intake` collection; no personal data besides the
+`record` tells the three kinds apart in the single `intake` view; no personal data besides the
 pseudonymous `person_ref` is stored here.
 """
 
@@ -9,6 +9,17 @@ from __future__ import annotations
 from typing import Any
 
 from services.intake.domain import Call, Empty, IntakeState, Request, Village
+
+#: the fields the worklists filter and sort on: indexed columns of the view's table
+COLUMNS = {
+    "record": "text",
+    "status": "text",
+    "region": "text",
+    "channel": "text",
+    "work_order_open": "boolean",
+    "work_order_due_at": "timestamptz",
+    "received_at": "timestamptz",
+}
 
 
 def render(stream_id: str, state: IntakeState, version: int) -> dict[str, Any]:

@@ -360,7 +360,7 @@ async def worklist(
     if status:
         query["status"] = status
     if region:
-        query["region"] = region if len(region) == 12 else {"$regex": f"^{region}"}
+        query["region"] = region if len(region) == 12 else {"$prefix": region}
     due: dict[str, Any] = {}
     if due_before is not None:
         due["$lte"] = due_before if due_before.tzinfo else due_before.replace(tzinfo=UTC)

@@ -21,9 +21,7 @@ from shared.topics import PARTNERS
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or load_settings(Settings)
     runtime = ServiceRuntime("legal_aid", settings.platform)
-    cases = runtime.read_model(
-        "cases", domain.decider, views.render, indexes=("status", "region", "next_due_at", "provider_id")
-    )
+    cases = runtime.read_model("cases", domain.decider, views.render, views.COLUMNS)
     bus = runtime.command_bus(domain.decider, cases)
     svc = LegalAid(bus, cases, load_profiles(settings.profiles_file), load_providers(settings.providers_file))
     runtime.subscribe(

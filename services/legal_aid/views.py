@@ -1,4 +1,4 @@
-"""The case read model (`cases` collection): one document per aid case, rendered from the aggregate state.
+"""The case read model (`cases` view): one document per aid case, rendered from the aggregate state.
 
 Deadlines are stored as due/met instants; whether a pending one is due soon or missed depends on the reader's
 clock, so `deadline_view` computes the status at query time. `next_due_at` (the earliest unmet deadline) backs
@@ -11,6 +11,18 @@ from datetime import datetime
 from typing import Any
 
 from services.legal_aid.domain import AidCase, deadline_status
+
+#: the fields the worklists, the provider load and look-ups by origin filter and sort on: indexed columns
+COLUMNS = {
+    "status": "text",
+    "region": "text",
+    "next_due_at": "timestamptz",
+    "provider_id": "text",
+    "organ": "text",
+    "channel": "text",
+    "partner_reference": "text",
+    "referral_case_id": "text",
+}
 
 
 def _v(x: Any) -> Any:

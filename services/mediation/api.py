@@ -520,7 +520,7 @@ async def list_disputes(
     committee: TextQuery = None,
     overdue: bool | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
-    skip: Annotated[int, Query(ge=0, le=1_000_000)] = 0,  # MongoDB takes 8-byte ints only
+    skip: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
     principal: Principal = require("mediation:read"),
 ) -> DisputeList:
     now = service.clock()

@@ -198,4 +198,8 @@ def stream_id(committee_id: str) -> str:
     return f"committee-{committee_id}"
 
 
+def is_committee(stream_id: str) -> bool:
+    return stream_id.startswith("committee-")
+
+
 decider: Decider[CommitteeState] = Decider("mediation_committee", initial_state, decide, evolve)

@@ -20,9 +20,6 @@ from services.mediation.consumers import MediationConsumers
 from services.mediation.handlers import Clock, CommitteeAdmin, MediationService, render_committee, utcnow
 from services.mediation.reference import CommitteeRegistry
 from shared.api import create_app as create_service_app
-from shared.commands import CommandBus
-from shared.eventstore import MongoEventStore
-from shared.outbox import Lease, OutboxRelay
 from shared.partners import inbound_guard
 from shared.pii import PersonVault
 from shared.runtime import ServiceRuntime
@@ -35,32 +32,14 @@ log = logging.getLogger(__name__)
 def create_app(settings: Settings | None = None, *, clock: Clock = utcnow) -> FastAPI:
     settings = settings or load_settings(Settings)
     runtime = ServiceRuntime("mediation", settings.platform)
-    cases = runtime.read_model(
-        "disputes",
-        domain.decider,
-        views.render,
-        indexes=("status", "regions", "source", "committee_id", "registered_at", "due_by", "confirmation_deadline"),
-    )
+    cases = runtime.read_model("disputes", domain.decider, views.render, views.COLUMNS, views.is_dispute)
     bus = runtime.command_bus(domain.decider, cases)
     registry = CommitteeRegistry.from_file(settings.committees_file)
     service = MediationService(bus, cases, registry, settings, clock)
-    # the committee registry's streams live in their own collection, so a rebuild of the dispute view from
-    # `commits` never meets them; a second relay publishes them to the mediation topic
-    registry_store = MongoEventStore(runtime.db, collection="registry_commits")
-    committee_view = runtime.read_model("committees", committees.decider, render_committee)
-    registry_relay: list[OutboxRelay] = []
-
-    async def registry_committed(stream_id: str, state: Any, version: int, _envelopes: Any) -> None:
-        await committee_view.apply(stream_id, state, version)
-        for relay in registry_relay:
-            relay.notify()
-
-    admin = CommitteeAdmin(
-        CommandBus(committees.decider, registry_store, source="caseflow/mediation", on_committed=registry_committed),
-        committee_view,
-        registry,
-        clock,
+    committee_view = runtime.read_model(
+        "committees", committees.decider, render_committee, streams=committees.is_committee
     )
+    admin = CommitteeAdmin(runtime.command_bus(committees.decider, committee_view), committee_view, registry, clock)
     consumers = MediationConsumers(service)
     runtime.subscribe(
         "partners",
@@ -73,29 +52,14 @@ def create_app(settings: Settings | None = None, *, clock: Clock = utcnow) -> Fa
     @contextlib.asynccontextmanager
     async def lifespan(app: Any) -> AsyncIterator[None]:
         async with runtime.running(app):
-            await registry_store.ensure_indexes()
             await admin.load_overlay()
-            assert runtime.producer is not None
-            relay = OutboxRelay(
-                registry_store,
-                runtime.producer,
-                topic_for=lambda _c: runtime.topics.department("mediation"),
-                lease=Lease(runtime.db, "registry-relay"),
-            )
-            registry_relay.append(relay)
-            tasks = [
-                asyncio.create_task(relay.run(), name="mediation-registry-relay"),
-                asyncio.create_task(_sweep_forever(service, settings.sweep_interval_seconds)),
-            ]
+            sweep = asyncio.create_task(_sweep_forever(service, settings.sweep_interval_seconds))
             try:
                 yield
             finally:
-                relay.stop()
-                for task in tasks:
-                    task.cancel()
-                for task in tasks:
-                    with contextlib.suppress(asyncio.CancelledError, Exception):
-                        await task
+                sweep.cancel()
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await sweep
 
     app = create_service_app(
         service="mediation",

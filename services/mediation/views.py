@@ -1,7 +1,7 @@
 """The dispute read model (one document per dispute), its deadline flags and the worklist queries.
 
 Deadline flags (due | met | missed) depend on the time of reading, so they are computed when a view is served,
-from the deadlines the document stores; the list filters turn the same rules into MongoDB queries.
+from the deadlines the document stores; the list filters turn the same rules into view queries.
 """
 
 from __future__ import annotations
@@ -12,7 +12,27 @@ from typing import Any
 from services.mediation.domain import ACTIVE, WITH_MEDIATOR, Dispute, Status, deadline_status
 from shared.contracts.common import region_ancestors
 
+#: the fields the lists and worklists filter and sort on: indexed columns of the view's table
+COLUMNS = {
+    "status": "text",
+    "regions": "text[]",
+    "source": "text",
+    "committee_id": "text",
+    "registered_at": "timestamptz",
+    "due_by": "timestamptz",
+    "confirmation_deadline": "timestamptz",
+    "next_session_on": "text",
+    "sessions": "integer",
+    "follow_up_due_by": "timestamptz",
+    "followed_up_at": "timestamptz",
+    "window_lapsed": "boolean",
+}
 WORKLISTS = ("awaiting-assignment", "sessions-due", "confirmation-closing", "follow-ups-due")
+
+
+def is_dispute(stream_id: str) -> bool:
+    """Dispute streams share the service's store with the committee registry's (`committee-…`)."""
+    return not stream_id.startswith("committee-")
 
 
 def _v(x: Any) -> Any:
@@ -42,7 +62,7 @@ def render(stream_id: str, s: Dispute, version: int) -> dict[str, Any]:
         "mediator_id": s.mediator_id,
         "sessions": s.sessions,
         "last_session_at": s.last_session_at,
-        # ISO date string: BSON has no date type, and the text sorts like the date
+        # ISO date string: the text sorts like the date
         "next_session_on": s.next_session_on.isoformat() if s.next_session_on else None,
         "outcome": _v(s.outcome),
         "ended_at": s.ended_at,

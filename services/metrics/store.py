@@ -7,7 +7,7 @@ group `<prefix>.metrics.writer` only once the changelog holds what the acked eve
 the source offsets (group `<prefix>.metrics.writer-route`) once the by-case topic holds the copies. A follower (the
 query API's replica) starts from `WriterState` (below): every event is in the state it loads, or after the offsets
 it follows from, and the few it sees twice are dropped by id (folds are idempotent). The aggregates are never
-stored: they are the sum of the cases' contributions, recomputed when the cases are loaded. No MongoDB: the
+stored: they are the sum of the cases' contributions, recomputed when the cases are loaded. No database: the
 metrics service's state lives where its events do.
 """
 

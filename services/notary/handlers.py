@@ -18,10 +18,6 @@ from __future__ import annotations
 
 import asyncio
 from datetime import datetime
-from typing import Any
-
-from pymongo import DESCENDING
-from pymongo.asynchronous.collection import AsyncCollection
 
 from services.notary.domain import (
     AllocateNumber,
@@ -37,46 +33,38 @@ from services.notary.domain import (
 )
 from shared.commands import CommandBus, CommandContext, Outcome
 from shared.contracts.legal_aid import NotaryFeeWaiverGranted
+from shared.db import Database
 from shared.errors import NotFound
 from shared.readmodel import ReadModel
 
 
 class WaiverRegistry:
-    """Fee waivers granted by legal aid (flow 7), one document per (person, matter, aid case)."""
+    """Fee waivers granted by legal aid (flow 7), one row per (person, matter, aid case): table `fee_waivers`."""
 
-    def __init__(self, collection: AsyncCollection) -> None:
-        self.collection = collection
-
-    async def ensure_indexes(self) -> None:
-        await self.collection.create_index([("person_ref", 1), ("notary_matter", 1)])
+    def __init__(self, db: Database) -> None:
+        self.db = db
 
     async def record(self, w: NotaryFeeWaiverGranted, event_id: str) -> None:
-        key = f"{w.person_ref}|{w.notary_matter}|{w.aid_case_id}"
-        doc = {
-            "person_ref": w.person_ref,
-            "notary_matter": w.notary_matter,
-            "aid_case_id": w.aid_case_id,
-            "waiver": w.waiver,
-            "granted_at": w.granted_at,
-            "event_id": event_id,
-        }
-        await self.collection.update_one({"_id": key}, {"$set": doc}, upsert=True)
+        async with self.db.pool.connection() as conn:
+            await conn.execute(
+                "INSERT INTO fee_waivers (person_ref, notary_matter, aid_case_id, waiver, granted_at, event_id)"
+                " VALUES (%s, %s, %s, %s, %s, %s) ON CONFLICT (person_ref, notary_matter, aid_case_id) DO UPDATE"
+                " SET waiver = EXCLUDED.waiver, granted_at = EXCLUDED.granted_at, event_id = EXCLUDED.event_id",
+                (w.person_ref, w.notary_matter, w.aid_case_id, w.waiver, w.granted_at, event_id),
+            )
 
     async def find(self, person_ref: str, matter: str, aid_case_id: str | None = None) -> WaiverGrant | None:
         """The most generous waiver covering this person and matter (for `aid_case_id` only, when given)."""
-        query: dict[str, Any] = {"person_ref": person_ref, "notary_matter": matter}
-        if aid_case_id:
-            query["aid_case_id"] = aid_case_id
-        docs = [d async for d in self.collection.find(query).sort("waiver", DESCENDING).limit(1)]
-        if not docs:
+        async with self.db.pool.connection() as conn:
+            cur = await conn.execute(
+                "SELECT aid_case_id, waiver FROM fee_waivers WHERE person_ref = %s AND notary_matter = %s"
+                " AND (%s::text IS NULL OR aid_case_id = %s) ORDER BY waiver DESC LIMIT 1",
+                (person_ref, matter, aid_case_id, aid_case_id),
+            )
+            row = await cur.fetchone()
+        if row is None:
             return None
-        d = docs[0]
-        return WaiverGrant(
-            aid_case_id=d["aid_case_id"],
-            person_ref=d["person_ref"],
-            notary_matter=d["notary_matter"],
-            waiver=d["waiver"],
-        )
+        return WaiverGrant(aid_case_id=row[0], person_ref=person_ref, notary_matter=matter, waiver=row[1])
 
 
 async def load_application(bus: CommandBus[Application], application_id: str) -> Application:
@@ -121,7 +109,7 @@ class CertificateIssuer:
         self, application_id: str, *, collected_in_person: bool, at: datetime, ctx: CommandContext
     ) -> Outcome[Application]:
         year = local_date(at).year
-        if ctx.idempotency_key and await self.applications.store.find_commit_by_key(ctx.idempotency_key):
+        if ctx.idempotency_key and await self.applications.store.find_key(ctx.idempotency_key):
             # a retried request that already issued: the bus replays the earlier outcome without deciding
             return await self.applications.execute(application_id, IssueCertificate(year=year, sequence=1, at=at), ctx)
         state = await load_application(self.applications, application_id)

@@ -3,8 +3,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI
@@ -22,24 +21,29 @@ from shared.pii import PersonVault
 from shared.runtime import ServiceRuntime
 from shared.settings import load_settings
 
+MIGRATIONS = Path(__file__).parent / "sql"
+
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or load_settings(Settings)
     catalogue = load_catalogue(settings.matters_file)
     calendar = load_calendar(settings.holidays_file)
-    runtime = ServiceRuntime("notary", settings.platform)
+    runtime = ServiceRuntime("notary", settings.platform, migrations=(MIGRATIONS,))
 
     applications = runtime.read_model(
         "applications",
         domain.application,
         views.render_application,
-        indexes=("kind", "status", "matter", "due_on", "certificate_no", "office"),
+        views.APPLICATION_COLUMNS,
+        streams=views.is_application,
     )
-    commissions = runtime.read_model("commissions", domain.commission, views.render_commission, indexes=("status",))
+    commissions = runtime.read_model(
+        "commissions", domain.commission, views.render_commission, views.COMMISSION_COLUMNS, views.is_commission
+    )
     applications_bus = runtime.command_bus(domain.application, applications)
     commissions_bus = runtime.command_bus(domain.commission, commissions)
     registers_bus = runtime.command_bus(domain.register)  # the register stream itself is the record
-    waivers = WaiverRegistry(runtime.db["fee_waivers"])
+    waivers = WaiverRegistry(runtime.db)
     vault = PersonVault(runtime.db, settings.platform.pii_pepper.get_secret_value())
 
     consumers = NotaryConsumers(
@@ -60,7 +64,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app = create_service_app(
         service="notary",
         settings=settings.platform,
-        lifespan=lambda _app: _lifespan(runtime, waivers),
+        lifespan=runtime.running,
         probes=runtime.probes(),
         description="公证: applications, fee waivers for aid recipients, certificates, court commissions",
     )
@@ -71,10 +75,3 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     s.issuer = CertificateIssuer(applications_bus, registers_bus)
     app.include_router(api.router)
     return app
-
-
-@asynccontextmanager
-async def _lifespan(runtime: ServiceRuntime, waivers: WaiverRegistry) -> AsyncIterator[None]:
-    async with runtime.running():
-        await waivers.ensure_indexes()
-        yield

@@ -11,6 +11,27 @@ from services.notary.domain import Application, Commission
 OPEN_STATUSES = ("accepted", "fee_assessed")
 
 
+#: indexed columns of the two views' tables (the fields the API filters and sorts on)
+APPLICATION_COLUMNS = {
+    "kind": "text",
+    "status": "text",
+    "matter": "text",
+    "due_on": "text",
+    "certificate_no": "text",
+    "office": "text",
+    "open": "boolean",
+}
+COMMISSION_COLUMNS = {"kind": "text", "status": "text", "accepted_at": "timestamptz"}
+
+
+def is_application(stream_id: str) -> bool:
+    return stream_id.startswith("na-")
+
+
+def is_commission(stream_id: str) -> bool:
+    return stream_id.startswith("notary-commission-")
+
+
 def render_application(stream_id: str, s: Application, version: int) -> dict[str, Any]:
     return {
         "_id": stream_id,

@@ -2,7 +2,7 @@
 
 `running_platform` starts, on free ports in a background thread, the metrics writer (fold worker), the metrics
 query API (its own follower replica and the SSE stream) and the console — all on the shared test Kafka and
-FerretDB with the test's own topic prefix. Departments are not started: the console shows them "unavailable".
+PostgreSQL with the test's own topic prefix. Departments are not started: the console shows them "unavailable".
 """
 
 from __future__ import annotations

@@ -11,9 +11,10 @@ from dataclasses import dataclass
 from aiokafka import ConsumerRecord
 from pydantic import SecretStr
 
-from caseflow_cli import acl
+from caseflow_cli import acl, postgres
 from caseflow_cli.infra import InfraSettings
 from shared import kafka
+from shared.db import Database, schema_for
 from shared.settings import PlatformSettings
 
 
@@ -46,7 +47,7 @@ class Principals:
             kafka_sasl_mechanism=acl.MECHANISM,
             kafka_username=user,
             kafka_password=SecretStr(password or acl.load_credentials(self.infra.credentials_file)[user]),
-            mongo_url=f"mongodb://127.0.0.1:{self.infra.mongo_port}/",
+            database_url=SecretStr(postgres.url(self.infra, postgres.ADMIN, postgres.ADMIN_DB)),
             topic_prefix=self.prefix,
             partitions=3,
         )
@@ -88,3 +89,17 @@ async def read_topic(
     finally:
         await consumer.stop()
     return out
+
+
+async def drop_schemas(settings: PlatformSettings, *services: str) -> None:
+    """Drop the schemas the named services made for this test's prefix (the shared server keeps none of ours)."""
+    for service in services:
+        await Database(settings.database_url.get_secret_value(), schema_for(settings, service)).drop()
+
+
+async def count_rows(db: Database, table: str) -> int:
+    """Rows in one of a service's tables (a test's view of what was stored)."""
+    async with db.pool.connection() as conn:
+        cur = await conn.execute(f"SELECT count(*) FROM {table}")  # noqa: S608 - the test names the table
+        row = await cur.fetchone()
+    return int(row[0]) if row else 0

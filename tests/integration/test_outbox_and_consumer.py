@@ -10,8 +10,8 @@ from caseflow_cli import infra
 from shared import kafka
 from shared.consumer import DeadLetters, EventConsumer, Inbox
 from shared.envelope import Envelope
-from shared.eventstore import MongoEventStore
-from shared.outbox import Lease, OutboxRelay
+from shared.eventstore import PostgresEventStore
+from shared.outbox import OutboxRelay
 from shared.topics import Topics
 from tests.integration.helpers import eventually, read_topic
 from tests.unit.shared.sample import TicketNoted, TicketOpened, test_registry
@@ -37,13 +37,12 @@ class Harness:
         self.platform = platform
         self.db = db
         self.topic = Topics(platform.topic_prefix).department("intake")
-        self.store = MongoEventStore(db)
+        self.store = PostgresEventStore(db)
         self.recorder = Recorder()
         self.tasks: list[asyncio.Task] = []
         self.relays: list[OutboxRelay] = []
 
     async def start(self) -> None:
-        await self.store.ensure_indexes()
         await kafka.ensure_topics(self.platform)
         self.producer = kafka.producer(self.platform)
         await self.producer.start()
@@ -62,7 +61,7 @@ class Harness:
 
     def relay(self, **kw) -> OutboxRelay:
         relay = OutboxRelay(
-            self.store, self.producer, topic_for=lambda c: self.topic, lease=Lease(self.db, "relay", ttl=2), **kw
+            self.store, self.producer, topic_for=lambda c: self.topic, wakeups=self.store.wakeups, **kw
         )
         self.relays.append(relay)
         self.tasks.append(asyncio.create_task(relay.run()))
@@ -90,8 +89,8 @@ class Harness:
 
 
 @pytest.fixture
-async def harness(platform, mongo_db):
-    h = Harness(platform, mongo_db)
+async def harness(platform, db):
+    h = Harness(platform, db)
     await h.start()
     yield h
     await h.stop()
@@ -113,12 +112,12 @@ async def test_relay_crash_between_publish_and_mark_delivers_each_event_once(har
         lambda: harness.consumer.stats.handled >= 60, what=lambda: f"first delivery {harness.consumer.stats}"
     )
 
-    second = harness.relay()  # takes over once the crashed relay's lease expires
+    second = harness.relay()  # the crashed relay's claim was rolled back: its rows are there to take
     await eventually(lambda: second.published >= 60, timeout=60, what="republish")
     await eventually(lambda: harness.consumer.stats.duplicates >= 60, timeout=60, what="duplicates dropped")
     assert len(harness.recorder.count) == 60
     assert set(harness.recorder.count.values()) == {1}
-    assert await harness.store.unpublished() == []
+    assert await harness.store.count_unpublished() == 0
 
 
 async def test_kafka_stopped_mid_run_then_restarted_loses_and_doubles_nothing(harness, infra_settings):
@@ -131,7 +130,7 @@ async def test_kafka_stopped_mid_run_then_restarted_loses_and_doubles_nothing(ha
     try:
         for i in range(5):  # commands keep succeeding while the broker is down
             await harness.append_case(f"k-{i}", range(10, 20))
-        assert len(await harness.store.unpublished()) >= 5
+        assert await harness.store.count_unpublished() >= 5
     finally:
         infra.up(infra_settings)
 
@@ -140,6 +139,20 @@ async def test_kafka_stopped_mid_run_then_restarted_loses_and_doubles_nothing(ha
     assert set(harness.recorder.count.values()) == {1}
     for i in range(5):
         assert harness.recorder.order[f"k-{i}"] == list(range(20)), "per-case order must hold"
+
+
+async def test_two_relays_at_once_keep_every_cases_order_and_lose_nothing(harness):
+    harness.relay(batch_size=7)
+    harness.relay(batch_size=5)
+    for round_ in range(4):
+        for i in range(6):
+            await harness.append_case(f"r-{i}", range(round_ * 10, round_ * 10 + 10))
+    await eventually(lambda: harness.consumer.stats.handled >= 246, timeout=60, what="delivery by two relays")
+    assert sum(r.published for r in harness.relays) >= 246
+    assert set(harness.recorder.count.values()) == {1}
+    for i in range(6):
+        assert harness.recorder.order[f"r-{i}"] == list(range(40)), "per-case order must hold"
+    assert await harness.store.count_unpublished() == 0
 
 
 async def test_malformed_and_unknown_messages_are_dead_lettered_and_the_consumer_goes_on(harness, platform):

@@ -13,7 +13,6 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from fastapi import FastAPI
-from pymongo import AsyncMongoClient
 
 from integrations.router import PartnerRouter
 from services.legal_aid.config import Settings as LegalAidSettings
@@ -39,7 +38,7 @@ from shared.envelope import Envelope
 from shared.events import Event
 from shared.settings import PlatformSettings
 from shared.topics import Topics
-from tests.integration.helpers import eventually, read_topic
+from tests.integration.helpers import drop_schemas, eventually, read_topic
 
 pytestmark = pytest.mark.integration
 
@@ -192,7 +191,4 @@ async def test_two_instances_share_partner_requests_and_one_leaving_under_load_l
         router.cancel()
         with contextlib.suppress(BaseException):
             await router
-        mongo: AsyncMongoClient = AsyncMongoClient(platform.mongo_url)
-        for db in flow.databases:
-            await mongo.drop_database(f"{platform.topic_prefix}_{db}")
-        await mongo.close()
+        await drop_schemas(platform, *flow.databases)

@@ -1,6 +1,6 @@
 """Every service app, every route it serves and the scopes each route demands (read from `shared.auth.require`).
 
-Shared by the auth sweep (no servers needed: auth is decided before any handler touches Kafka or MongoDB) and the
+Shared by the auth sweep (no servers needed: auth is decided before any handler touches Kafka or PostgreSQL) and the
 bad-input campaign (which runs the same apps against the real test servers).
 """
 

@@ -2,7 +2,7 @@
 token with 401/403 problem+json. Routes come from each app (its OpenAPI document plus the hidden routes), so a new
 route is swept the day it is added; only the routes listed in `routes.PUBLIC` may answer without a token.
 
-No servers are needed: the bearer check runs before any handler touches Kafka or MongoDB.
+No servers are needed: the bearer check runs before any handler touches Kafka or PostgreSQL.
 """
 
 from __future__ import annotations

@@ -44,7 +44,7 @@ def test_rebuild_replays_the_topics_and_reports_the_cases(platform):
     asyncio.run(produce())
     environment = {
         "CASEFLOW_KAFKA_BOOTSTRAP": platform.kafka_bootstrap,
-        "CASEFLOW_MONGO_URL": platform.mongo_url,
+        "CASEFLOW_DATABASE_URL": platform.database_url.get_secret_value(),
         "CASEFLOW_TOPIC_PREFIX": platform.topic_prefix,
         "CASEFLOW_PARTITIONS": str(platform.partitions),
     }

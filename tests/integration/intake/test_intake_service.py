@@ -1,4 +1,4 @@
-"""Intake against the real Kafka + FerretDB: referral on the topic, concurrency, rebuild, erasure, bad input."""
+"""Intake against the real Kafka + PostgreSQL: referral on the topic, concurrency, rebuild, erasure, bad input."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from shared.pii import ERASED, id_number_problem
 from shared.settings import PlatformSettings
 from shared.topics import Topics
 from tests.conftest import token
-from tests.integration.helpers import read_topic
+from tests.integration.helpers import count_rows, drop_schemas, read_topic
 
 pytestmark = pytest.mark.integration
 
@@ -49,12 +49,7 @@ async def intake(platform: PlatformSettings) -> AsyncIterator[tuple[httpx.AsyncC
         headers = token(platform, "dept:intake", SCOPES)
         async with httpx.AsyncClient(transport=transport, base_url="http://intake", headers=headers) as client:
             yield client, app, clock
-    # the runtime closed its client; drop the service database so the shared FerretDB stays small
-    from pymongo import AsyncMongoClient
-
-    mongo: AsyncMongoClient = AsyncMongoClient(platform.mongo_url)
-    await mongo.drop_database(f"{platform.topic_prefix}_intake")
-    await mongo.close()
+    await drop_schemas(platform, "intake")
 
 
 def walk_in(**extra) -> dict:
@@ -169,7 +164,7 @@ async def test_erased_person_reads_erased_and_the_case_still_replays(platform):
         assert state.status.value == "answered" and state.person_ref == seen["person_ref"] and stream.version == 2
         assert await app.state.cases.rebuild(app.state.runtime.store) == 1
         assert (await client.get(f"/requests/{rid}")).json()["status"] == "answered"
-        assert await app.state.runtime.db["persons"].count_documents({}) == 0
+        assert await count_rows(app.state.runtime.db, "persons") == 0
 
 
 async def test_bad_input_is_refused_with_field_and_reason_and_nothing_is_written(platform):
@@ -194,7 +189,7 @@ async def test_bad_input_is_refused_with_field_and_reason_and_nothing_is_written
         await refused("POST", "/requests", 422, "region", "village", json=walk_in(level="village"))  # county code
         bad_person = walk_in(person={"name": "王五", "id_number": bad_id})
         await refused("POST", "/requests", 422, "person.id_number", "check digit should be", json=bad_person)
-        assert await app.state.runtime.db["persons"].count_documents({}) == 0
+        assert await count_rows(app.state.runtime.db, "persons") == 0
 
         rid = (await client.post("/requests", json=walk_in())).json()["request_id"]
         r = await client.post(f"/requests/{rid}/evaluate", json={"satisfaction": 5})
@@ -220,3 +215,29 @@ async def test_bad_input_is_refused_with_field_and_reason_and_nothing_is_written
         # every route declares its scope
         anonymous = await client.get(f"/requests/{rid}", headers={"Authorization": ""})
         assert anonymous.status_code == 401
+
+
+async def test_with_the_database_gone_commands_answer_503_with_retry_after_and_readyz_names_it(platform):
+    from psycopg_pool import AsyncConnectionPool
+
+    async with intake(platform) as (client, app, _clock):
+        runtime = app.state.runtime
+        live = runtime.db.pool
+        # nothing listens on port 9: every connection attempt is refused, as with a stopped server
+        runtime.db.pool = AsyncConnectionPool(
+            "postgresql://x@127.0.0.1:9/x", min_size=0, max_size=1, timeout=1, open=False
+        )
+        await runtime.db.pool.open(wait=False)
+        try:
+            r = await client.post("/requests", json=walk_in(), headers={"Idempotency-Key": "walkin-down-1"})
+            assert r.status_code == 503, r.text
+            assert r.headers["content-type"].startswith("application/problem+json")
+            assert int(r.headers["retry-after"]) > 0
+            ready = await client.get("/readyz")
+            assert ready.status_code == 503 and ready.json()["checks"]["postgres"].startswith("down")
+            assert ready.json()["checks"]["kafka"] == "ok"
+        finally:
+            await runtime.db.pool.close()
+            runtime.db.pool = live
+        r = await client.post("/requests", json=walk_in(), headers={"Idempotency-Key": "walkin-down-1"})
+        assert r.status_code == 201, r.text  # the same request once the database is back

@@ -5,7 +5,6 @@ from datetime import UTC, datetime
 
 import httpx
 import pytest
-from pymongo import AsyncMongoClient
 
 from services.gateway.config import Settings
 from services.gateway.main import create_app
@@ -14,6 +13,7 @@ from shared.contracts.legal_aid import AssignmentNotified
 from shared.envelope import Envelope
 from shared.topics import Topics
 from tests.conftest import token
+from tests.integration.helpers import drop_schemas
 
 pytestmark = pytest.mark.integration
 
@@ -74,6 +74,4 @@ async def test_pull_pages_in_order_with_a_cursor(platform):
             assert sorted(got) == sorted(sent) and len(got) == len(set(got)) == 7
             assert pages == 4
     finally:
-        mongo: AsyncMongoClient = AsyncMongoClient(platform.mongo_url)
-        await mongo.drop_database(f"{platform.topic_prefix}_gateway")
-        await mongo.close()
+        await drop_schemas(platform, "gateway")

@@ -1,4 +1,4 @@
-"""Legal aid on the real Kafka broker and FerretDB: notices in, assignment notices out, HTTP API, dead letters."""
+"""Legal aid on the real Kafka broker and PostgreSQL: notices in, assignment notices out, HTTP API, dead letters."""
 
 import asyncio
 import contextlib
@@ -7,7 +7,6 @@ from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
-from pymongo import AsyncMongoClient
 
 from integrations.router import PartnerRouter
 from services.legal_aid.config import Settings
@@ -19,7 +18,7 @@ from shared.contracts.partners import DefenceKind, NotifiedDefenceRequested, Pro
 from shared.envelope import Envelope
 from shared.topics import Topics
 from tests.conftest import token
-from tests.integration.helpers import eventually, read_topic
+from tests.integration.helpers import drop_schemas, eventually, read_topic
 
 pytestmark = pytest.mark.integration
 
@@ -58,11 +57,8 @@ async def running(platform):
         async with app.router.lifespan_context(app):
             async with httpx.AsyncClient(transport=httpx.ASGITransport(app), base_url="http://la") as client:
                 yield app, client
-    finally:  # the shared FerretDB keeps no databases of ours
-        mongo: AsyncMongoClient = AsyncMongoClient(platform.mongo_url)
-        for name in ("legal_aid", "router"):
-            await mongo.drop_database(f"{platform.topic_prefix}_{name}")
-        await mongo.close()
+    finally:
+        await drop_schemas(platform, "legal_aid", "router")
 
 
 def staff(platform) -> dict[str, str]:

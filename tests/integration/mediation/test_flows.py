@@ -1,4 +1,4 @@
-"""Mediation flows on the real Kafka broker and FerretDB: court and police linkage, intake referral, the
+"""Mediation flows on the real Kafka broker and PostgreSQL: court and police linkage, intake referral, the
 30-day confirmation window, and bad partner input."""
 
 from __future__ import annotations
@@ -9,7 +9,6 @@ from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
-from pymongo import AsyncMongoClient
 
 from integrations.router import PartnerRouter
 from services.mediation.config import Settings
@@ -21,7 +20,7 @@ from shared.contracts.partners import ConfirmationOutcome, DisputeReferred, Judi
 from shared.envelope import Envelope
 from shared.topics import Topics
 from tests.conftest import token
-from tests.integration.helpers import eventually, read_topic
+from tests.integration.helpers import drop_schemas, eventually, read_topic
 
 pytestmark = pytest.mark.integration
 
@@ -44,10 +43,7 @@ async def running(platform, *, router: bool = False):
             t.cancel()
             with contextlib.suppress(BaseException):
                 await t
-        mongo: AsyncMongoClient = AsyncMongoClient(platform.mongo_url)
-        for name in (f"{platform.topic_prefix}_mediation", f"{platform.topic_prefix}_router"):
-            await mongo.drop_database(name)
-        await mongo.close()
+        await drop_schemas(platform, "mediation", "router")
 
 
 async def send(platform, topic: str, *envelopes: Envelope) -> None:
@@ -238,7 +234,7 @@ async def test_police_referral_agreement_goes_back_to_police_and_bad_input_is_de
 
 
 async def test_thirty_day_window_is_computed_and_flagged_missed(platform):
-    now = datetime.now(UTC).replace(microsecond=0)  # MongoDB keeps milliseconds
+    now = datetime.now(UTC).replace(microsecond=0)  # PostgreSQL keeps microseconds; whole seconds compare plainly
     async with running(platform) as (app, client):
         r = await client.post(
             "/disputes",
@@ -280,7 +276,7 @@ async def _is(app, dispute_id: str, status: str) -> bool:
     return await status_of(app, dispute_id) == status
 
 
-async def test_worklists_and_filters_on_ferretdb(platform):
+async def test_worklists_and_filters_on_postgres(platform):
     now = datetime.now(UTC).replace(microsecond=0)
 
     def ago(days: float) -> str:

@@ -1,4 +1,4 @@
-"""The notary service on the real Kafka + FerretDB: a waived application from 申请 to 出证, certificate numbers
+"""The notary service on the real Kafka + PostgreSQL: a waived application from 申请 to 出证, certificate numbers
 under 20 concurrent issues, and court commissions and document feedback in from Kafka and back out to the court."""
 
 import asyncio

@@ -1,10 +1,10 @@
 """Bad-input campaign: schemathesis generates valid and invalid requests for every operation of every service's
-OpenAPI document and sends them in-process (ASGI) to the app running on the real Kafka and FerretDB, with a valid
+OpenAPI document and sends them in-process (ASGI) to the app running on the real Kafka and PostgreSQL, with a valid
 token so the requests reach the handlers. No response may be a 5xx (or an unhandled exception), and every 4xx must
 be RFC 9457 problem+json.
 
 Hypothesis drives generation in a worker thread; each request is sent on the test's event loop, where the app's
-MongoDB and Kafka clients live. Failures are collected (not raised inside Hypothesis, so nothing is shrunk) and
+PostgreSQL pool and Kafka clients live. Failures are collected (not raised inside Hypothesis, so nothing is shrunk) and
 reported together: route, request, response or traceback.
 """
 
@@ -25,12 +25,12 @@ from fastapi import FastAPI
 from hypothesis import HealthCheck, Phase, given
 from hypothesis import settings as hypothesis_settings
 from hypothesis.errors import Unsatisfiable
-from pymongo import AsyncMongoClient
 from schemathesis.generation import GenerationMode
 
 from shared.auth import issue_token
 from shared.settings import PlatformSettings
 from shared.topics import PARTNERS
+from tests.integration.helpers import drop_schemas
 from tests.security.routes import SERVICES, operations
 
 pytestmark = [
@@ -62,8 +62,14 @@ async def serving(service: str, platform: PlatformSettings) -> AsyncIterator[Fas
         from services.console.config import Settings
         from services.console.main import create_app
 
-        # the console only reads: its upstreams answer from MongoDB without their consumers and relays running
+        # the console only reads: its upstreams answer from PostgreSQL without their consumers and relays running
         upstream = {name: SERVICES[name](platform) for name in UPSTREAMS}
+        for up in upstream.values():
+            runtime = getattr(up.state, "runtime", None)
+            if runtime is not None:
+                await runtime.db.open(*runtime.migrations)
+                for view in runtime.read_models:
+                    await view.ensure()
         transports = {name: httpx.ASGITransport(app) for name, app in upstream.items()}
         app = create_app(Settings(platform=platform, timeout=5), transports=transports)
     else:
@@ -75,12 +81,8 @@ async def serving(service: str, platform: PlatformSettings) -> AsyncIterator[Fas
         for up in upstream.values():
             runtime = getattr(up.state, "runtime", None)
             if runtime is not None:
-                await runtime.mongo.close()
-        mongo: AsyncMongoClient = AsyncMongoClient(platform.mongo_url)
-        for name in await mongo.list_database_names():
-            if name.startswith(f"{platform.topic_prefix}_"):
-                await mongo.drop_database(name)
-        await mongo.close()
+                await runtime.db.close()
+        await drop_schemas(platform, service, *UPSTREAMS, "router", "gateway")
 
 
 def _request_kwargs(raw: dict[str, Any]) -> dict[str, Any]:

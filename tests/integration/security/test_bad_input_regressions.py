@@ -13,7 +13,7 @@ from tests.integration.security.test_bad_input_campaign import serving
 from tests.security.routes import SERVICES
 
 pytestmark = pytest.mark.integration
-HUGE = str(2**70)  # past MongoDB's 8-byte integers
+HUGE = str(2**70)  # past 8-byte integers
 
 
 def assert_problem(resp: httpx.Response, status: int) -> dict:

@@ -17,7 +17,6 @@ import pytest
 from hypothesis import HealthCheck, given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
-from pymongo import AsyncMongoClient
 
 from services.legal_aid.config import Settings
 from services.legal_aid.main import create_app
@@ -26,7 +25,7 @@ from shared.contracts.partners import DefenceKind, NotifiedDefenceRequested, Pro
 from shared.envelope import MAX_EVENT_BYTES, Envelope
 from shared.events import registry
 from shared.topics import PARTNERS, Topics
-from tests.integration.helpers import eventually
+from tests.integration.helpers import drop_schemas, eventually
 
 pytestmark = pytest.mark.integration
 
@@ -231,6 +230,4 @@ async def test_malformed_partner_events_are_dead_lettered_with_reasons_and_the_c
             async with httpx.AsyncClient(transport=httpx.ASGITransport(app), base_url="http://la") as client:
                 assert (await client.get("/healthz")).status_code == 200
     finally:
-        mongo: AsyncMongoClient = AsyncMongoClient(platform.mongo_url)
-        await mongo.drop_database(f"{platform.topic_prefix}_legal_aid")
-        await mongo.close()
+        await drop_schemas(platform, "legal_aid")

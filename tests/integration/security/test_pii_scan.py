@@ -15,7 +15,6 @@ from aiokafka import AIOKafkaProducer
 from opentelemetry import trace
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
-from pymongo import AsyncMongoClient
 
 from services.intake.config import Settings as IntakeSettings
 from services.intake.main import create_app as intake_app
@@ -26,7 +25,7 @@ from shared.pii import check_digit
 from shared.settings import PlatformSettings
 from shared.topics import Topics
 from tests.conftest import token
-from tests.integration.helpers import eventually, read_topic
+from tests.integration.helpers import drop_schemas, eventually, read_topic
 from tests.integration.security.scan import LogCapture, SwitchableSpanFile, scan_lines, scan_topics
 
 pytestmark = pytest.mark.integration
@@ -37,22 +36,22 @@ WRONG_CHECK_ID = "43100219870315452" + ("0" if check_digit("43100219870315452") 
 PHONE, OPPONENT_PHONE = "13712340987", "15898760123"
 NAME = "欧阳晓测"  # unique enough that only a leak could put it anywhere
 SEEDED = [APPLICANT_ID, OPPONENT_ID, WRONG_CHECK_ID, PHONE, OPPONENT_PHONE, NAME]
-NOISY = ("aiokafka", "kafka", "pymongo", "uvicorn.access")
+NOISY = ("aiokafka", "kafka", "psycopg", "uvicorn.access")
 
 
 @contextlib.contextmanager
 def span_file(path: Path):
-    """Spans of this test (HTTP, MongoDB, consumers) into a JSON-lines file via the platform's file exporter."""
+    """Spans of this test (HTTP, PostgreSQL, consumers) into a JSON-lines file via the platform's file exporter."""
     if not isinstance(trace.get_tracer_provider(), TracerProvider):
         telemetry.setup_telemetry("pii-scan", PlatformSettings(otel_exporter="none"))
     provider = trace.get_tracer_provider()
     assert isinstance(provider, TracerProvider)
-    from opentelemetry.instrumentation.pymongo import PymongoInstrumentor
+    from opentelemetry.instrumentation.psycopg import PsycopgInstrumentor
 
-    mongo = PymongoInstrumentor()
-    instrumented_here = not mongo.is_instrumented_by_opentelemetry
+    database = PsycopgInstrumentor()
+    instrumented_here = not database.is_instrumented_by_opentelemetry
     if instrumented_here:
-        mongo.instrument()
+        database.instrument(enable_commenter=False)
     exporter = SwitchableSpanFile(path)
     processor = SimpleSpanProcessor(exporter)
     provider.add_span_processor(processor)
@@ -62,7 +61,7 @@ def span_file(path: Path):
         provider.force_flush()
         exporter.enabled = False
         if instrumented_here:
-            mongo.uninstrument()
+            database.uninstrument()
 
 
 @contextlib.contextmanager
@@ -91,7 +90,7 @@ async def test_no_seeded_id_or_phone_on_any_topic_log_line_or_span(platform, tmp
     person = {"name": NAME, "id_number": APPLICANT_ID, "phone": PHONE}
     try:
         with span_file(spans_path) as provider:
-            # built after the instrumentation: a MongoDB client picks its command listeners up when it is created
+            # built after the instrumentation: the pool opens its connections through the instrumented connect
             intake = intake_app(IntakeSettings(platform=platform))
             legal_aid = legal_aid_app(LegalAidSettings(platform=platform))
             async with (
@@ -154,7 +153,7 @@ async def test_no_seeded_id_or_phone_on_any_topic_log_line_or_span(platform, tmp
             hits += scan_lines("stderr", stderr.splitlines(), SEEDED)
             spans = spans_path.read_text().splitlines()
             assert any('"POST /requests' in s for s in spans), "no HTTP spans exported"
-            assert any("mongodb" in s.lower() for s in spans), "no MongoDB spans exported"
+            assert any("postgresql" in s.lower() for s in spans), "no PostgreSQL spans exported"
             hits += scan_lines("span", spans, SEEDED)
             assert hits == [], "personal data leaked:\n" + "\n".join(f"{h.needle} in {h.where}" for h in hits)
 
@@ -179,7 +178,4 @@ async def test_no_seeded_id_or_phone_on_any_topic_log_line_or_span(platform, tmp
             found = scan_lines("span", spans_path.read_text().splitlines(), SEEDED)
             assert [h.needle for h in found] == [NAME]
     finally:
-        mongo: AsyncMongoClient = AsyncMongoClient(platform.mongo_url)
-        for db in ("intake", "legal_aid"):
-            await mongo.drop_database(f"{platform.topic_prefix}_{db}")
-        await mongo.close()
+        await drop_schemas(platform, "intake", "legal_aid")

@@ -99,6 +99,6 @@ def test_simulate_rejects_a_negative_rate():
 
 
 def test_rebuild_with_kafka_unreachable_exits_4():
-    env = {"CASEFLOW_KAFKA_BOOTSTRAP": "127.0.0.1:9", "CASEFLOW_MONGO_URL": "mongodb://127.0.0.1:9/"}
+    env = {"CASEFLOW_KAFKA_BOOTSTRAP": "127.0.0.1:9", "CASEFLOW_DATABASE_URL": "postgresql://x:y@127.0.0.1:9/z"}
     r = runner.invoke(app, ["rebuild", "--timeout", "5"], env=env)
     assert r.exit_code == 4, r.output

@@ -1,4 +1,5 @@
-"""Invariants of deploy/ (compose, kustomize base and overlays, Strimzi resources) and the external validators.
+"""Invariants of deploy/ (compose, kustomize base and overlays, Strimzi and CloudNativePG resources) and the external
+validators.
 
 Parsing uses PyYAML. It is not (yet) pinned in requirements.lock; until it is, the module falls back to the copy
 deploy/validate.sh installs into .cache/deploy-tools (pinned in deploy/tools-requirements.txt).
@@ -25,6 +26,14 @@ ROOT = Path(__file__).resolve().parents[3]
 DEPLOY = ROOT / "deploy"
 PLATFORM = PlatformSettings(topic_prefix="caseflow")
 VALIDATE = DEPLOY / "validate.sh"
+COMPOSE_DIR = DEPLOY / "compose"
+ENV_EXAMPLE = COMPOSE_DIR / "caseflow.env.example"
+INIT_SQL = COMPOSE_DIR / "postgres" / "init-caseflow.sql"
+#: the database contract: each of these services logs in as its own role, which owns a database of the same name
+DATABASE_ROLES = {"intake", "legal_aid", "mediation", "notary", "metrics", "gateway", "router"}
+NO_DATABASE = {"console"}  # calls the other services over HTTP, keeps no state
+#: workloads that are part of another service and use its role (the metrics writers are the metrics service's)
+DATABASE_ROLE_OF = {"metrics-worker": "metrics"}
 
 
 def _yaml() -> Any:
@@ -62,6 +71,29 @@ def uses_kafka(name: str) -> bool:
 
 def services_in_tree() -> list[str]:
     return sorted(p.parent.name for p in (ROOT / "services").glob("*/main.py"))
+
+
+def database_role(workload: str) -> str | None:
+    """The PostgreSQL role a workload (its CASEFLOW_SERVICE) connects as, None when it uses no database."""
+    return None if workload in NO_DATABASE else DATABASE_ROLE_OF.get(workload, workload)
+
+
+def dns(name: str) -> str:
+    return name.replace("_", "-")
+
+
+def test_the_database_contract_covers_every_stateful_service() -> None:
+    """Every service in the tree but the console, and the router, has a role (a new service must be added here)."""
+    assert {*services_in_tree(), "router"} - NO_DATABASE == DATABASE_ROLES
+
+
+def test_no_mongo_anywhere_in_deploy() -> None:
+    for path in sorted(p for p in DEPLOY.rglob("*") if p.is_file()):
+        try:
+            text = path.read_text()
+        except UnicodeDecodeError:
+            continue
+        assert "mongo" not in text.lower(), f"{path.relative_to(ROOT)} still mentions MongoDB"
 
 
 def test_every_yaml_file_parses() -> None:
@@ -118,7 +150,7 @@ def test_metrics_writers_scale_with_cpu_up_to_the_by_case_partitions() -> None:
 
 
 def test_secrets_come_from_the_cluster_and_none_is_literal() -> None:
-    secret_names = re.compile(r"(PASSWORD|SECRET|PEPPER|MONGO_URL)$")
+    secret_names = re.compile(r"(PASSWORD|SECRET|PEPPER|DATABASE_URL)$")
     assert not by_kind("Secret"), "no Secret objects in the manifests: they live in the cluster"
     for name, d in by_kind("Deployment").items():
         for c in d["spec"]["template"]["spec"]["containers"]:
@@ -131,15 +163,18 @@ def test_secrets_come_from_the_cluster_and_none_is_literal() -> None:
 
 def test_no_literal_secret_anywhere_in_deploy() -> None:
     pattern = re.compile(r"(password|secret|pepper)\s*[:=]\s*[\"']?([^\s\"'#]+)", re.IGNORECASE)
-    env_file = DEPLOY / "compose" / "caseflow.env.example"
-    for path in [*yaml_files(), env_file]:
+    env_file = ENV_EXAMPLE
+    for path in [*yaml_files(), env_file, INIT_SQL]:
         for m in pattern.finditer(path.read_text()):
             value = m.group(2)
             allowed = value.startswith(("PLACEHOLDER", "${", "{")) or value in {"password"}
+            allowed |= path == INIT_SQL and re.fullmatch(r"PASSWORD :'\w+_password", m.group(0)) is not None  # psql var
             assert allowed or len(value) < 6, f"{path.relative_to(ROOT)}: literal secret-like value {m.group(0)!r}"
     for line in env_file.read_text().splitlines():
         if line and not line.startswith("#"):
             assert line.split("=", 1)[1].startswith("PLACEHOLDER-"), line
+    # the compose roles' passwords reach PostgreSQL only through psql variables read from the environment
+    assert not re.search(r"PASSWORD\s+'", INIT_SQL.read_text(), re.IGNORECASE)
 
 
 # ---- Strimzi -------------------------------------------------------------------------------------------------
@@ -219,6 +254,75 @@ def test_each_workload_logs_in_as_its_own_principal() -> None:
         assert env["CASEFLOW_KAFKA_PASSWORD"]["valueFrom"]["secretKeyRef"] == {"name": user, "key": "password"}
 
 
+# ---- CloudNativePG -------------------------------------------------------------------------------------------
+
+
+def pg_cluster() -> dict[str, Any]:
+    (cluster,) = by_kind("Cluster").values()
+    return cluster
+
+
+def test_postgres_cluster_has_three_instances_of_postgresql_15() -> None:
+    cluster = pg_cluster()
+    assert cluster["apiVersion"] == "postgresql.cnpg.io/v1"
+    spec = cluster["spec"]
+    assert spec["instances"] == 3
+    assert spec["imageName"] == "ghcr.io/cloudnative-pg/postgresql:15"
+    assert re.fullmatch(r"\d+[GT]i", spec["storage"]["size"])
+    # a commit is acknowledged by a standby too: losing the primary loses no acknowledged write
+    assert spec["postgresql"]["synchronous"]["number"] >= 1
+    assert spec.get("enableSuperuserAccess", False) is False
+    assert int(spec["postgresql"]["parameters"]["max_connections"]) >= 100
+
+
+def test_postgres_cluster_manages_one_login_role_per_service() -> None:
+    roles = {r["name"]: r for r in pg_cluster()["spec"]["managed"]["roles"]}
+    assert set(roles) == DATABASE_ROLES
+    for name, role in roles.items():
+        assert role.get("ensure", "present") == "present" and role["login"] is True, name
+        for power in ("superuser", "createdb", "createrole", "replication", "bypassrls"):
+            assert role.get(power, False) is False, (name, power)
+        assert role["passwordSecret"] == {"name": f"caseflow-db-{dns(name)}"}, name
+
+
+def test_every_role_owns_a_database_of_its_own() -> None:
+    cluster = pg_cluster()["metadata"]["name"]
+    databases = by_kind("Database").values()
+    assert all(d["apiVersion"] == "postgresql.cnpg.io/v1" for d in databases)
+    specs = [d["spec"] for d in databases]
+    assert sorted(s["name"] for s in specs) == sorted(DATABASE_ROLES)
+    for spec in specs:
+        assert spec["owner"] == spec["name"], spec  # the service creates its schema and tables at start
+        assert spec["cluster"] == {"name": cluster}, spec
+        assert spec.get("ensure", "present") == "present", spec
+        assert spec.get("databaseReclaimPolicy", "retain") == "retain", spec  # deleting the object keeps the data
+
+
+def test_only_its_own_role_may_connect_to_a_database() -> None:
+    """pg_hba (after the operator's fixed rules): the owner authenticates, everybody else is rejected."""
+    hba = [line.split() for line in pg_cluster()["spec"]["postgresql"]["pg_hba"]]
+    for role in DATABASE_ROLES:
+        rules = [r for r in hba if r[0].startswith("host") and r[1] == role]
+        assert rules == [["host", role, role, "all", "scram-sha-256"], ["host", role, "all", "all", "reject"]], role
+
+
+def test_each_workload_reads_its_own_database_url_from_a_secret() -> None:
+    roles = {r["name"] for r in pg_cluster()["spec"]["managed"]["roles"]}
+    secret_of: dict[str, str] = {}
+    for name, d in by_kind("Deployment").items():
+        env = {e["name"]: e for e in d["spec"]["template"]["spec"]["containers"][0]["env"]}
+        role = database_role(env["CASEFLOW_SERVICE"]["value"])
+        if role is None:
+            assert "CASEFLOW_DATABASE_URL" not in env, f"{name} uses no database: no credentials"
+            continue
+        assert role in roles, name
+        ref = env["CASEFLOW_DATABASE_URL"]["valueFrom"]["secretKeyRef"]
+        assert ref == {"name": f"caseflow-db-{dns(role)}", "key": "uri"}, name
+        assert secret_of.setdefault(ref["name"], role) == role, f"{ref['name']} shared by two roles"
+    assert set(secret_of.values()) == DATABASE_ROLES
+    assert not [n for n in by_kind("Secret") if n.startswith("caseflow-db-")]
+
+
 # ---- compose -------------------------------------------------------------------------------------------------
 
 
@@ -238,10 +342,13 @@ def test_compose_runs_three_brokers_with_rf3_and_min_isr2() -> None:
         assert s["environment"]["KAFKA_MIN_INSYNC_REPLICAS"] == "2"
 
 
+_COMPOSE_URL = re.compile(
+    r"postgresql://(?P<user>[a-z_]+):\$\{(?P<var>[A-Z_]+):\?[^}]+\}@postgres:5432/(?P<db>[a-z_]+)"
+)
+
+
 def test_compose_runs_every_service_against_the_cluster() -> None:
     svc = compose()
-    mongo = [n for n, s in svc.items() if "--replSet" in s.get("command", [])]
-    assert len(mongo) == 3 and "rs.initiate" in " ".join(svc["mongo-init"]["command"])
     roles = {
         s["environment"]["CASEFLOW_SERVICE"]: s for s in svc.values() if "CASEFLOW_SERVICE" in s.get("environment", {})
     }
@@ -250,12 +357,93 @@ def test_compose_runs_every_service_against_the_cluster() -> None:
     for role, s in roles.items():
         env = s["environment"]
         assert env["CASEFLOW_KAFKA_BOOTSTRAP"].count(",") == 2, role
-        assert "replicaSet=rs0" in env["CASEFLOW_MONGO_URL"], role
         assert env["CASEFLOW_REPLICATION_FACTOR"] == "3" and env["CASEFLOW_OTEL_EXPORTER"] == "otlp", role
-        assert "CASEFLOW_AUTH_SECRET" not in env, "the secret comes from the env file"
-        assert s["depends_on"]["mongo-init"]["condition"] == "service_completed_successfully"
+        # secrets are required substitutions from the env file given with --env-file, never literals
+        assert env["CASEFLOW_AUTH_SECRET"].startswith("${CASEFLOW_AUTH_SECRET:?"), role
+        assert env["CASEFLOW_PII_PEPPER"].startswith("${CASEFLOW_PII_PEPPER:?"), role
+        assert "env_file" not in s, f"{role}: an env file would hand every service every database password"
         assert all(s["depends_on"][b]["condition"] == "service_healthy" for b in ("kafka-1", "kafka-2", "kafka-3"))
         assert s["healthcheck"]["test"][-1] == "healthcheck"
+
+
+def test_compose_gives_each_service_its_own_database_url() -> None:
+    svc = compose()
+    by_role: dict[str, set[str]] = {}
+    for name, s in svc.items():
+        env = s.get("environment", {})
+        if "CASEFLOW_SERVICE" not in env:
+            continue
+        role = database_role(env["CASEFLOW_SERVICE"])
+        if role is None:
+            assert "CASEFLOW_DATABASE_URL" not in env and "postgres" not in s["depends_on"], name
+            continue
+        m = _COMPOSE_URL.fullmatch(env["CASEFLOW_DATABASE_URL"])
+        assert m, f"{name}: {env['CASEFLOW_DATABASE_URL']}"
+        assert m["user"] == m["db"] == role, name
+        assert m["var"] == f"CASEFLOW_DB_PASSWORD_{role.upper()}", name
+        assert s["depends_on"]["postgres"]["condition"] == "service_healthy", name
+        by_role.setdefault(role, set()).add(name)
+    assert set(by_role) == DATABASE_ROLES
+    assert by_role["metrics"] == {"metrics", "metrics-worker"}
+
+
+def test_compose_runs_postgresql_15_with_the_roles_script() -> None:
+    pg = compose()["postgres"]
+    assert pg["image"] == "postgres:15"
+    assert "pg_isready" in " ".join(pg["healthcheck"]["test"])
+    assert "-h 127.0.0.1" in " ".join(pg["healthcheck"]["test"])  # TCP: not ready during the init phase
+    volumes = [v.split(":") for v in pg["volumes"]]
+    assert ["postgres", "/var/lib/postgresql/data"] in volumes
+    assert "postgres" in load_all(COMPOSE_DIR / "compose.yaml")[0]["volumes"]
+    (init,) = [v for v in volumes if v[1].startswith("/docker-entrypoint-initdb.d/")]
+    assert (COMPOSE_DIR / init[0]).resolve() == INIT_SQL and init[1].endswith(".sql") and init[2] == "ro"
+    env = pg["environment"]
+    assert env["POSTGRES_PASSWORD"].startswith("${CASEFLOW_POSTGRES_PASSWORD:?")
+    for role in DATABASE_ROLES:
+        var = f"CASEFLOW_DB_PASSWORD_{role.upper()}"
+        assert env[var].startswith("${" + var + ":?"), var
+
+
+def test_compose_init_script_creates_each_role_owning_its_database() -> None:
+    sql = INIT_SQL.read_text()
+    created = set(re.findall(r"^CREATE ROLE (\w+) LOGIN\b", sql, re.M))
+    assert created == DATABASE_ROLES
+    for role in DATABASE_ROLES:
+        var = f"CASEFLOW_DB_PASSWORD_{role.upper()}"
+        assert re.search(rf"^\\getenv {role}_password {var}$", sql, re.M), role
+        assert re.search(rf"^CREATE ROLE {role} LOGIN .*PASSWORD :'{role}_password';$", sql, re.M), role
+        assert re.search(rf"^CREATE DATABASE {role} OWNER {role};$", sql, re.M), role
+        assert re.search(rf"^REVOKE CONNECT\b.* ON DATABASE {role} FROM PUBLIC;$", sql, re.M), role
+    assert re.search(r"^\\set ON_ERROR_STOP on$", sql, re.M)
+    for line in re.findall(r"^CREATE ROLE .*$", sql, re.M):
+        assert {"NOSUPERUSER", "NOCREATEDB", "NOCREATEROLE"} <= set(line.split()), line
+
+
+def test_compose_env_example_names_every_substituted_variable() -> None:
+    lines = (COMPOSE_DIR / "compose.yaml").read_text().splitlines()
+    used = set(re.findall(r"\$\{([A-Z0-9_]+)", "\n".join(x for x in lines if not x.lstrip().startswith("#"))))
+    declared = {
+        line.split("=", 1)[0] for line in ENV_EXAMPLE.read_text().splitlines() if line and not line.startswith("#")
+    }
+    assert used == declared
+    assert {f"CASEFLOW_DB_PASSWORD_{r.upper()}" for r in DATABASE_ROLES} <= declared
+
+
+def test_compose_refuses_to_start_without_the_env_file() -> None:
+    """A missing secret stops compose (${VAR:?}) instead of starting PostgreSQL or a service with an empty one."""
+    subprocess.run(["bash", str(VALIDATE), "--tools-only"], check=True, cwd=ROOT, timeout=600, capture_output=True)
+    (binary,) = (ROOT / ".cache" / "deploy-tools" / "lib").glob("python3*/site-packages/compose/docker-compose")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("CASEFLOW_", "COMPOSE_"))}
+    compose_file = str(COMPOSE_DIR / "compose.yaml")
+    proc = subprocess.run([str(binary), "-f", compose_file, "config", "-q"], capture_output=True, text=True, env=env)
+    assert proc.returncode != 0 and "is missing a value" in proc.stderr, proc.stderr
+    proc = subprocess.run(
+        [str(binary), "--env-file", str(ENV_EXAMPLE), "-f", compose_file, "config", "-q"],
+        capture_output=True,
+        text=True,
+        env=env,
+    )
+    assert proc.returncode == 0, proc.stderr
 
 
 def test_prometheus_scrapes_every_http_service() -> None:

@@ -24,7 +24,7 @@ P1, P2 = "p-" + "c" * 32, "p-" + "d" * 32
 
 
 class FakeView:
-    """The read model's port, in memory (the query language is tested against FerretDB)."""
+    """The read model's port, in memory (the query language is tested against PostgreSQL)."""
 
     def __init__(self, render=views.render) -> None:
         self.docs: dict[str, dict[str, Any]] = {}

@@ -17,7 +17,7 @@ def test_defaults_are_valid():
     [
         ({"CASEFLOW_KAFKA_BOOTSTRAP": "localhost"}, "CASEFLOW_KAFKA_BOOTSTRAP"),
         ({"CASEFLOW_PARTITIONS": "0"}, "CASEFLOW_PARTITIONS"),
-        ({"CASEFLOW_MONGO_URL": "http://x"}, "CASEFLOW_MONGO_URL"),
+        ({"CASEFLOW_DATABASE_URL": "http://x"}, "CASEFLOW_DATABASE_URL"),
         ({"CASEFLOW_TOPIC_PREFIX": "Bad Prefix"}, "CASEFLOW_TOPIC_PREFIX"),
         ({"CASEFLOW_AUTH_SECRET": "short"}, "CASEFLOW_AUTH_SECRET"),
         ({"CASEFLOW_OTEL_EXPORTER": "zipkin"}, "CASEFLOW_OTEL_EXPORTER"),
