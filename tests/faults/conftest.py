@@ -1,8 +1,8 @@
-"""Fault-suite fixtures: a 3-broker KRaft cluster + FerretDB of its own, and the platform running against it.
+"""Fault-suite fixtures: a 3-broker KRaft cluster + PostgreSQL of its own, and the platform running against it.
 
 Servers come from `caseflow_cli.infra` in cluster mode under `CASEFLOW_FAULTS_HOME` (default
 `.cache/faults-suite`) on ports `CASEFLOW_FAULTS_KAFKA_PORT` (node i: +2(i-1); controllers on the next port),
-`CASEFLOW_FAULTS_MONGO_PORT` and HTTP ports from `CASEFLOW_FAULTS_HTTP_PORT`. Unless they already run, the home
+`CASEFLOW_FAULTS_POSTGRES_PORT` and HTTP ports from `CASEFLOW_FAULTS_HTTP_PORT`. Unless they already run, the home
 is wiped first; they are stopped at the end unless `CASEFLOW_TEST_KEEP_INFRA` is set. The department services,
 the partner router and the metrics worker run as subprocesses (logs in `<home>/logs/<prefix>/`), with a topic
 prefix of their own per session.
@@ -25,6 +25,7 @@ from caseflow_cli import infra
 from integrations.simulate import PartnerSimulator
 from shared import kafka
 from shared.auth import issue_token
+from shared.db import schema_for
 from shared.settings import PlatformSettings
 from shared.topics import PARTNERS, Topics
 from tests.faults import procs
@@ -75,7 +76,7 @@ def _infra_settings() -> infra.InfraSettings:
         # below Linux's ephemeral range (32768-60999): a client socket's local port never takes a server's port
         kafka_port=int(env("CASEFLOW_FAULTS_KAFKA_PORT", "29500")),
         kafka_controller_port=int(env("CASEFLOW_FAULTS_KAFKA_PORT", "29500")) + 1,
-        mongo_port=int(env("CASEFLOW_FAULTS_MONGO_PORT", "29517")),
+        postgres_port=int(env("CASEFLOW_FAULTS_POSTGRES_PORT", "29532")),
         brokers=3,
         partitions=3,
         start_timeout=120,
@@ -110,13 +111,17 @@ def groups_for(settings: PlatformSettings) -> list[Group]:
     """The department services' groups (see their main.py); others, like the router's, are discovered."""
     t, p = Topics(settings.topic_prefix), settings.topic_prefix
     inbound = tuple(t.partner_inbound(x) for x in PARTNERS)
+
+    def group(service: str, name: str, topics: tuple[str, ...]) -> Group:
+        return Group(service, schema_for(settings, service), f"{p}.{service}.{name}", topics)
+
     return [
-        Group("legal_aid", f"{p}_legal_aid", f"{p}.legal_aid.partners", inbound),
-        Group("legal_aid", f"{p}_legal_aid", f"{p}.legal_aid.intake", (t.department("intake"),)),
-        Group("mediation", f"{p}_mediation", f"{p}.mediation.partners", inbound),
-        Group("mediation", f"{p}_mediation", f"{p}.mediation.intake", (t.department("intake"),)),
-        Group("notary", f"{p}_notary", f"{p}.notary.legal_aid", (t.department("legal_aid"),)),
-        Group("notary", f"{p}_notary", f"{p}.notary.court", (t.partner_inbound("court"),)),
+        group("legal_aid", "partners", inbound),
+        group("legal_aid", "intake", (t.department("intake"),)),
+        group("mediation", "partners", inbound),
+        group("mediation", "intake", (t.department("intake"),)),
+        group("notary", "legal_aid", (t.department("legal_aid"),)),
+        group("notary", "court", (t.partner_inbound("court"),)),
     ]
 
 
@@ -130,7 +135,9 @@ async def _warm_coordinator(settings: PlatformSettings) -> None:
             await admin.create_topics([NewTopic("faults-warm-up", 1, 3)])
     finally:
         await admin.close()
-    consumer = AIOKafkaConsumer("faults-warm-up", group_id="faults-warm-up", **opts)
+    # the topic can be missing from the first metadata the consumer fetches: its group then settles with nothing
+    # assigned until the next refresh (5 min by default), so refresh often
+    consumer = AIOKafkaConsumer("faults-warm-up", group_id="faults-warm-up", metadata_max_age_ms=1000, **opts)
     await consumer.start()
     try:
         async with asyncio.timeout(120):
@@ -157,7 +164,7 @@ async def rig(cluster: infra.InfraStatus) -> AsyncIterator[Rig]:
     s = _infra_settings()
     settings = PlatformSettings(
         kafka_bootstrap=cluster.kafka_bootstrap,
-        mongo_url=cluster.mongo_url,
+        database_url=cluster.database_url,
         topic_prefix=f"f{uuid.uuid4().hex[:8]}",
         partitions=3,
         replication_factor=3,
@@ -167,7 +174,7 @@ async def rig(cluster: infra.InfraStatus) -> AsyncIterator[Rig]:
     base = int(os.environ.get("CASEFLOW_FAULTS_HTTP_PORT", "49520"))
     env = {
         "CASEFLOW_KAFKA_BOOTSTRAP": settings.kafka_bootstrap,
-        "CASEFLOW_MONGO_URL": settings.mongo_url,
+        "CASEFLOW_DATABASE_URL": cluster.database_url,
         "CASEFLOW_TOPIC_PREFIX": settings.topic_prefix,
         "CASEFLOW_PARTITIONS": str(settings.partitions),
         "CASEFLOW_REPLICATION_FACTOR": str(settings.replication_factor),

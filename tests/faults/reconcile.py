@@ -1,7 +1,8 @@
 """Reconciliation: compare what clients were told (the ledger) with the event stores and the topics.
 
 Reads everything from the outside, after the platform has gone quiet (outboxes empty, every listed consumer
-group at the end of its topics):
+group at the end of its topics). A department's store is its schema (`shared.db.schema_for`): `events` (stream,
+version, envelope), `idempotency` (key → the stream and versions of the commit made under it) and `inbox`.
 
 - every HTTP command acknowledged with a 2xx is exactly one commit in the service's event store (matched by its
   Idempotency-Key, at the stream and version the response named); a stored command no client saw acknowledged
@@ -11,7 +12,9 @@ group at the end of its topics):
 - per case, first copies on the topic carry strictly increasing stream versions;
 - every consumer group's inbox holds every event of its topics (or the event was dead-lettered), and the events
   it turned into commands (referrals, partner requests: idempotency key `evt:<event id>`) are one commit each;
-- an idempotency key is never on two commits of one store (no double count);
+- no double count: every idempotency key names a commit that is stored, no event is under two keys or stored
+  twice, a command made from an event is not stored again on its case beside the commit its key names, and in the
+  entry service (whose clients send every command with a key) no commit is under no key;
 - the metrics writers, once they have consumed everything, hold exactly what a recomputation from the topics gives:
   every case with the same events and every indicator cell with the same sums, and every indicator published is
   the recomputed one (`caseflow rebuild --check`).
@@ -27,13 +30,14 @@ from typing import Any
 
 from aiokafka import TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
-from pymongo import AsyncMongoClient
+from psycopg import AsyncConnection, sql
 
 from services.metrics.config import Settings as MetricsSettings
 from services.metrics.rebuild import compare_with_writer
 from services.metrics.store import app_id, by_case_topic, partials_topic, reduce_group, route_group
 from services.metrics.worker import source_topics
 from shared import kafka
+from shared.db import schema_for
 from shared.settings import PlatformSettings
 from shared.topics import Topics
 from tests.faults.load import Ledger
@@ -44,13 +48,45 @@ REJECTED = "caseflow.platform.partner_event_rejected"
 
 @dataclass(frozen=True)
 class Group:
-    """A consumer group the reconciliation checks: the service (its name in `dlq_consumer`), its database
+    """A consumer group the reconciliation checks: the service (its name in `dlq_consumer`), its schema
     (holding `inbox`), the group id and its topics."""
 
     service: str
-    db: str
+    schema: str
     name: str
     topics: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class StoredEvent:
+    """One row of a department's `events`: where it is, and what the checks need of its envelope."""
+
+    stream_id: str
+    version: int
+    id: str
+    type: str
+    data: dict[str, Any] = field(default_factory=dict)
+    causation: str | None = None
+
+
+@dataclass(frozen=True)
+class KeyClaim:
+    """One row of a department's `idempotency`: the commit its key names."""
+
+    stream_id: str
+    first_version: int
+    last_version: int
+
+    def versions(self) -> range:
+        return range(self.first_version, self.last_version + 1)
+
+
+@dataclass
+class Store:
+    """A department's stored commits: every event, and the idempotency keys naming the commits made under one."""
+
+    events: list[StoredEvent] = field(default_factory=list)
+    keys: dict[str, KeyClaim] = field(default_factory=dict)
 
 
 @dataclass
@@ -170,7 +206,8 @@ async def discover_groups(settings: PlatformSettings, known: list[Group]) -> lis
                 continue
             committed = await admin.list_consumer_group_offsets(name)
             service = name.split(".")[1]
-            found.append(Group(service, f"{prefix}_{service}", name, tuple(sorted({tp.topic for tp in committed}))))
+            topics = tuple(sorted({tp.topic for tp in committed}))
+            found.append(Group(service, schema_for(settings, service), name, topics))
         return found
     finally:
         await admin.close()
@@ -185,14 +222,26 @@ def metrics_groups(settings: PlatformSettings) -> list[Group]:
     ]
 
 
-async def _outbox_backlog(mongo: AsyncMongoClient, dbs: list[str]) -> int:
-    return sum([await mongo[db]["commits_outbox"].count_documents({}) for db in dbs])
+def _table(schema: str, name: str) -> sql.Composed:
+    return sql.SQL("{}.{}").format(sql.Identifier(schema), sql.Identifier(name))
+
+
+async def _outbox_backlog(url: str, schemas: list[str]) -> int:
+    if not schemas:
+        return 0
+    async with await AsyncConnection.connect(url, autocommit=True, connect_timeout=5) as conn:
+        total = 0
+        for schema in schemas:
+            cur = await conn.execute(sql.SQL("SELECT count(*) FROM {}").format(_table(schema, "outbox")))
+            total += (await cur.fetchone() or (0,))[0]
+        return total
 
 
 async def wait_quiet(
-    settings: PlatformSettings, mongo: AsyncMongoClient, dbs: list[str], groups: list[Group], timeout: float = 180
+    settings: PlatformSettings, schemas: list[str], groups: list[Group], timeout: float = 180
 ) -> float:
     """Seconds until every outbox is empty and every group has consumed everything, twice in a row."""
+    url = settings.database_url.get_secret_value()
     started = time.monotonic()
     quiet_polls = 0
     last: tuple[int, dict[str, int]] = (0, {})
@@ -200,7 +249,7 @@ async def wait_quiet(
         if time.monotonic() - started > timeout:
             raise TimeoutError(f"platform not quiet after {timeout:g} s: outbox backlog, lag = {last}")
         try:
-            backlog, lag = await _outbox_backlog(mongo, dbs), await _lag(settings, groups)
+            backlog, lag = await _outbox_backlog(url, schemas), await _lag(settings, groups)
         except Exception as exc:  # noqa: BLE001 - a server still recovering: poll again
             last = (-1, {"error": str(exc)})  # type: ignore[dict-item]
             quiet_polls = 0
@@ -211,9 +260,30 @@ async def wait_quiet(
     return time.monotonic() - started
 
 
-async def _commits(mongo: AsyncMongoClient, db: str) -> list[dict[str, Any]]:
-    proj = {"stream_id": 1, "first_version": 1, "last_version": 1, "idempotency_key": 1, "events": 1}
-    return [d async for d in mongo[db]["commits"].find({}, proj)]
+async def read_store(conn: AsyncConnection[Any], schema: str) -> Store:
+    """A department's stored commits: its events and the idempotency keys naming them."""
+    cur = await conn.execute(
+        sql.SQL(
+            "SELECT stream_id, version, envelope->>'id', type, envelope->'data', envelope->>'causationid'"
+            " FROM {} ORDER BY stream_id, version"
+        ).format(_table(schema, "events"))
+    )
+    events = [StoredEvent(s, v, eid, t, data or {}, cause) for s, v, eid, t, data, cause in await cur.fetchall()]
+    cur = await conn.execute(
+        sql.SQL("SELECT key, stream_id, first_version, last_version FROM {}").format(_table(schema, "idempotency"))
+    )
+    keys = {key: KeyClaim(s, first, last) for key, s, first, last in await cur.fetchall()}
+    return Store(events, keys)
+
+
+async def read_inboxes(conn: AsyncConnection[Any], schemas: set[str]) -> dict[str, set[str]]:
+    """Consumer group → ids of the events its inbox holds."""
+    inbox_ids: dict[str, set[str]] = defaultdict(set)
+    for schema in sorted(schemas):
+        cur = await conn.execute(sql.SQL("SELECT consumer, event_id FROM {}").format(_table(schema, "inbox")))
+        for consumer, event_id in await cur.fetchall():
+            inbox_ids[consumer].add(event_id)
+    return inbox_ids
 
 
 # -- the reconciliation ----------------------------------------------------------------------------------------
@@ -227,24 +297,18 @@ async def reconcile(
     quiet_timeout: float = 180,
 ) -> Result:
     topics = Topics(settings.topic_prefix)
-    dbs = {s: f"{settings.topic_prefix}_{s}" for s in services}
-    mongo: AsyncMongoClient = AsyncMongoClient(settings.mongo_url, tz_aware=True, serverSelectionTimeoutMS=10_000)
-    try:
-        groups = [*groups, *await discover_groups(settings, groups)]
-        await wait_quiet(settings, mongo, list(dbs.values()), groups, quiet_timeout)
-        # the writers commit each stage once the next holds it: routed, folded into the changelog, published
-        await wait_quiet(settings, mongo, [], metrics_groups(settings), quiet_timeout)
-        commits = {s: await _commits(mongo, db) for s, db in dbs.items()}
-        inbox_ids: dict[str, set[str]] = defaultdict(set)
-        for db in {g.db for g in groups}:
-            async for d in mongo[db]["inbox"].find({}, {"_id": 1}):
-                group, _, event_id = d["_id"].partition(":")
-                inbox_ids[group].add(event_id)
-    finally:
-        await mongo.close()
+    schemas = {s: schema_for(settings, s) for s in services}
+    groups = [*groups, *await discover_groups(settings, groups)]
+    await wait_quiet(settings, list(schemas.values()), groups, quiet_timeout)
+    # the writers commit each stage once the next holds it: routed, folded into the changelog, published
+    await wait_quiet(settings, [], metrics_groups(settings), quiet_timeout)
+    url = settings.database_url.get_secret_value()
+    async with await AsyncConnection.connect(url, autocommit=True, connect_timeout=10) as conn:
+        stores = {s: await read_store(conn, schema) for s, schema in schemas.items()}
+        inbox_ids = await read_inboxes(conn, {g.schema for g in groups})
     on_topic = {s: await read_topic(settings, topics.department(s)) for s in services}
     dead = await read_topic(settings, topics.deadletter)
-    result = check(ledger, commits, on_topic, dead, inbox_ids, groups, topics, entry)
+    result = check(ledger, stores, on_topic, dead, inbox_ids, groups, topics, entry)
     result.groups = [g.name for g in groups]
     metrics = await compare_with_writer(MetricsSettings(platform=settings), show_progress=False)
     result.figures.metrics_cases, result.figures.metrics_cells = metrics.live_cases, metrics.cells
@@ -255,7 +319,7 @@ async def reconcile(
 
 def check(
     ledger: Ledger,
-    commits: dict[str, list[dict[str, Any]]],
+    stores: dict[str, Store],
     on_topic: dict[str, list[Message]],
     dead: list[Message],
     inbox_ids: dict[str, set[str]],
@@ -279,35 +343,66 @@ def check(
         dead_ids[m.headers.get("dlq_consumer", "")].add(m.ce_id)
     all_dead = set().union(*dead_ids.values()) if dead_ids else set()
 
-    # events in the stores, and idempotency keys never on two commits of one store
-    event_at: dict[str, tuple[str, str, int, dict[str, Any]]] = {}  # id → service, stream, version, event
-    by_key: dict[str, dict[str, list[dict[str, Any]]]] = {}
-    for service, docs in commits.items():
-        keys: dict[str, list[dict[str, Any]]] = defaultdict(list)
-        for doc in docs:
-            if doc.get("idempotency_key"):
-                keys[doc["idempotency_key"]].append(doc)
-            for i, ev in enumerate(doc["events"]):
-                event_at[ev["id"]] = (service, doc["stream_id"], doc["first_version"] + i, ev)
-        by_key[service] = keys
-        for key, hits in keys.items():
-            if len(hits) > 1:
-                res.add("double_counted", f"{service}: key {key} on {len(hits)} commits")
+    # events in the stores; each key names one whole stored commit, and no command's commit is stored twice
+    event_at: dict[str, tuple[str, StoredEvent]] = {}  # id → service, event
+    stored_keys: dict[str, dict[str, KeyClaim]] = {}  # service → key → commit, only keys whose commit is stored
+    for service, store in stores.items():
+        at = {(ev.stream_id, ev.version): ev for ev in store.events}
+        for ev in store.events:
+            if ev.id in event_at:
+                first = event_at[ev.id]
+                res.add(
+                    "double_counted",
+                    f"event {ev.id} stored twice: {first[0]} {first[1].stream_id} v{first[1].version}"
+                    f" and {service} {ev.stream_id} v{ev.version}",
+                )
+            event_at.setdefault(ev.id, (service, ev))
+        keyed: dict[tuple[str, int], str] = {}  # (stream, version) → the key naming it
+        stored_keys[service] = {}
+        for key, claim in store.keys.items():
+            absent = [v for v in claim.versions() if (claim.stream_id, v) not in at]
+            if absent:  # a retry under this key would be told "done" for a commit that is not there
+                res.add("key_without_commit", f"{service}: key {key} names {claim.stream_id} v{absent}, not stored")
+                continue
+            stored_keys[service][key] = claim
+            for v in claim.versions():
+                other = keyed.setdefault((claim.stream_id, v), key)
+                if other != key:
+                    res.add("double_counted", f"{service}: {claim.stream_id} v{v} under keys {other} and {key}")
+        # a command made from an event, stored again on its case beside the commit its key names
+        by_stream: dict[str, list[StoredEvent]] = defaultdict(list)
+        for ev in store.events:
+            by_stream[ev.stream_id].append(ev)
+        for key, claim in stored_keys[service].items():
+            causes = {at[(claim.stream_id, v)].causation for v in claim.versions()} - {None}
+            for ev in by_stream[claim.stream_id] if causes else ():
+                if ev.causation in causes and ev.version not in claim.versions():
+                    res.add(
+                        "double_counted",
+                        f"{service}: {ev.stream_id} v{ev.version} caused by {ev.causation} again, beside key {key}"
+                        f" (v{claim.first_version}-{claim.last_version})",
+                    )
+        if service == entry:  # every command the clients send carries a key: a keyless commit is one stored twice
+            for ev in store.events:
+                if (ev.stream_id, ev.version) not in keyed:
+                    res.add("double_counted", f"{entry}: {ev.stream_id} v{ev.version} ({ev.type}) under no key")
     fig.events_stored = len(event_at)
 
-    # HTTP commands: acknowledged → exactly one commit where the response said; unacknowledged → at most one
-    entry_keys = by_key.get(entry, {})
+    # HTTP commands: acknowledged → stored, where the response said; refused → nothing stored
+    entry_keys = stored_keys.get(entry, {})
     sent_keys = {c.key for c in ledger.commands}
     for cmd in ledger.commands:
-        hits = entry_keys.get(cmd.key, [])
+        hit = entry_keys.get(cmd.key)
         if cmd.acked:
-            if not hits:
+            if hit is None:
                 res.add("lost", f"{cmd.kind} {cmd.key} acknowledged as {cmd.request_id} v{cmd.version}, not stored")
-            elif hits[0]["stream_id"] != cmd.request_id or not (
-                hits[0]["first_version"] <= (cmd.version or 0) <= hits[0]["last_version"]
-            ):
-                res.add("misplaced", f"{cmd.key}: stored at {hits[0]['_id']}, answered {cmd.request_id} v{cmd.version}")
-        elif hits and cmd.status is not None and 400 <= cmd.status < 500:
+            elif hit.stream_id != cmd.request_id or (cmd.version or 0) not in hit.versions():
+                res.add(
+                    "misplaced",
+                    f"{cmd.key}: stored at {hit.stream_id} v{hit.first_version}-{hit.last_version},"
+                    f" answered {cmd.request_id} v{cmd.version}",
+                )
+        elif hit is not None and cmd.status is not None and 400 <= cmd.status < 500:
             res.add("refused_but_stored", f"{cmd.kind} {cmd.key} answered {cmd.status} but stored")
     for key in entry_keys:
         if key.startswith("fault-") and key not in sent_keys:
@@ -317,7 +412,7 @@ def check(
     for service, msgs in on_topic.items():
         copies = Counter(m.ce_id for m in msgs)
         fig.duplicates += sum(n - 1 for n in copies.values())
-        stored_here = {eid for eid, at in event_at.items() if at[0] == service}
+        stored_here = {eid for eid, (where, _ev) in event_at.items() if where == service}
         fig.delivered += len(stored_here & copies.keys())
         for eid in stored_here - copies.keys():
             res.add("not_published", f"{service}: event {eid} stored, not on {topics.department(service)}")
@@ -330,7 +425,8 @@ def check(
             if m.ce_id in seen or m.ce_id not in event_at:
                 continue
             seen.add(m.ce_id)
-            _, stream, version, _ev = event_at[m.ce_id]
+            ev = event_at[m.ce_id][1]
+            stream, version = ev.stream_id, ev.version
             prev = last.get(stream)
             if prev is not None and (prev[0] != m.partition or version <= prev[1]):
                 res.add("order", f"{stream}: v{version}@p{m.partition} after v{prev[1]}@p{prev[0]}")
@@ -355,16 +451,16 @@ def check(
             res.add("not_consumed", f"{g.name}: ... {len(missing) - 20} more")
 
     # events turned into commands downstream: one commit each (or dead-lettered)
-    handled_keys: Counter[str] = Counter()
-    for keys in by_key.values():
-        for key, hits in keys.items():
+    handled_keys: Counter[str] = Counter()  # event id → commits made from it (keys `evt:<event id>[:<step>]`)
+    for keys in stored_keys.values():
+        for key in keys:
             if key.startswith("evt:"):
-                handled_keys[key.split(":")[1]] += len(hits)
+                handled_keys[key.split(":")[1]] += 1
     fig.handled_from_events = sum(handled_keys.values())
     expected: list[tuple[str, str]] = []
-    for eid, (service, stream, _v, ev) in event_at.items():
-        if service == entry and ev["type"] == REFERRED and ev["data"].get("to_department") in commits:
-            expected.append((eid, f"referral {stream} → {ev['data']['to_department']}"))
+    for eid, (service, ev) in event_at.items():
+        if service == entry and ev.type == REFERRED and ev.data.get("to_department") in stores:
+            expected.append((eid, f"referral {ev.stream_id} → {ev.data['to_department']}"))
     expected += [(p.event_id, f"partner {p.partner} {p.type}") for p in ledger.partner if p.acked]
     for eid, what in expected:
         if handled_keys[eid] == 0 and eid not in all_dead:

@@ -71,8 +71,8 @@ async def test_a_transient_commit_failure_is_still_retried() -> None:
 
 
 async def test_a_handler_meeting_a_key_still_in_progress_is_retried_not_dead_lettered() -> None:
-    """Found by the fault suite's FerretDB restart: the attempt cut off by the restart left its idempotency claim,
-    and the redelivered partner request was parked ("still in progress") instead of waiting for the claim."""
+    """A concurrency conflict on a redelivered partner request (a rival attempt on the same case, say) is retried,
+    not parked on the dead-letter topic."""
     from shared.contracts.legal_aid import DefenceNotified
     from shared.envelope import Envelope
     from shared.errors import ConcurrencyConflict
