@@ -9,6 +9,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import FastAPI, Header, Request
@@ -54,6 +55,7 @@ def create_app(
     probes: dict[str, Probe] | None = None,
     version: str = "0.1.0",
     description: str = "",
+    clock: Callable[[], datetime] | None = None,
 ) -> FastAPI:
     @asynccontextmanager
     async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -67,6 +69,7 @@ def create_app(
     app.state.platform_settings = settings
     app.state.probes = dict(probes or {})
     app.state.service = service
+    app.state.clock = clock or (lambda: datetime.now(UTC))  # the time commands count at (shared.deps.clock_of)
 
     @app.middleware("http")
     async def request_id(request: Request, call_next):  # type: ignore[no-untyped-def]

@@ -19,7 +19,7 @@ from typing import Any, Generic, TypeVar
 
 from shared.decider import Decider
 from shared.envelope import Envelope
-from shared.errors import ConcurrencyConflict
+from shared.errors import ConcurrencyConflict, IdempotencyKeyReused
 from shared.events import Command, Event, EventRegistry
 from shared.events import registry as default_registry
 from shared.eventstore import EventStore, Stream, ViewWrite
@@ -39,6 +39,7 @@ class CommandContext:
     causation_id: str | None = None
     idempotency_key: str | None = None
     time: datetime | None = None
+    creates: bool = False  # the command opens a case under a fresh id: a retry replays the case made first
 
     @classmethod
     def from_event(cls, env: Envelope, *, actor: str | None = None, step: str = "") -> CommandContext:
@@ -96,6 +97,7 @@ class CommandBus(Generic[S]):
                 if ctx.idempotency_key:
                     earlier = await self.store.find_key(ctx.idempotency_key)
                     if earlier is not None:
+                        _same_case(earlier.stream_id, stream_id, ctx)
                         return await self._replay_outcome(earlier.stream_id)
                 state, stream = await self.load(stream_id)
                 new_events = self.decider.decide(command, state)
@@ -118,6 +120,7 @@ class CommandBus(Generic[S]):
                     await asyncio.sleep(random.uniform(0, min(0.2, 0.002 * 2 ** min(attempt, 7))))
                     continue
                 if result.duplicate:
+                    _same_case(result.stream_id, stream_id, ctx)
                     return await self._replay_outcome(result.stream_id)
                 if self.on_committed is not None:
                     await self.on_committed(stream_id, new_state, result.last_version, envelopes)
@@ -154,6 +157,14 @@ class CommandBus(Generic[S]):
             )
             for e in events
         ]
+
+
+def _same_case(earlier: str, stream_id: str, ctx: CommandContext) -> None:
+    """A key names one act on one case: used before on another case, it is refused, never answered with that case."""
+    if earlier != stream_id and not ctx.creates:
+        raise IdempotencyKeyReused(
+            f"Idempotency-Key was already used for another case ({earlier})", field="Idempotency-Key"
+        )
 
 
 def _correlation(stream: Stream, ctx: CommandContext) -> str:

@@ -64,6 +64,13 @@ class ConcurrencyConflict(CaseflowError):
     http_status = 409
 
 
+class IdempotencyKeyReused(CaseflowError):
+    """An idempotency key already used for another case: the request is refused, nothing is done."""
+
+    code = "idempotency_key_reused"
+    http_status = 409
+
+
 class Forbidden(CaseflowError):
     code = "forbidden"
     http_status = 403

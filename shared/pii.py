@@ -15,7 +15,7 @@ import json
 import os
 import re
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Protocol
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from pydantic import AfterValidator, BaseModel, ConfigDict, StringConstraints
@@ -72,6 +72,16 @@ class PersonData(BaseModel):
 def person_ref(id_number: str, pepper: str) -> str:
     digest = hmac.new(pepper.encode(), id_number.upper().encode(), hashlib.sha256).hexdigest()
     return f"p-{digest[:32]}"
+
+
+class Vault(Protocol):
+    """What services need from a person vault (PostgreSQL's `PersonVault`, or a test's in-memory one)."""
+
+    async def register(self, person: PersonData) -> str: ...
+
+    async def get(self, ref: str) -> dict[str, str]: ...
+
+    async def erase(self, ref: str) -> bool: ...
 
 
 class PersonVault:

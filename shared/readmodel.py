@@ -16,7 +16,7 @@ from collections.abc import Callable, Mapping
 from datetime import date, datetime
 from decimal import Decimal
 from enum import Enum
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, Protocol, TypeVar
 
 from psycopg import sql
 
@@ -29,9 +29,39 @@ from shared.eventstore import EventStore, ViewWrite
 from shared.viewquery import SQL_TYPES, order_by, where
 
 S = TypeVar("S")
+S_in = TypeVar("S_in", contravariant=True)
 Render = Callable[[str, S, int], dict[str, Any]]
 log = logging.getLogger(__name__)
 LAYOUT = 1  # bump when the table shape below changes for every view
+
+
+class Views(Protocol[S_in]):
+    """What use cases and routes need from a read model (PostgreSQL's `ReadModel`, or tests/fakes.py's)."""
+
+    name: str
+
+    async def ensure(self) -> bool: ...
+
+    def writes(self, stream_id: str, state: S_in, version: int) -> list[ViewWrite]: ...
+
+    async def apply(self, stream_id: str, state: S_in, version: int, _envelopes: Any = None) -> None: ...
+
+    async def get(self, stream_id: str) -> dict[str, Any] | None: ...
+
+    async def find(
+        self, query: dict[str, Any], *, sort: str = "_id", descending: bool = False, limit: int = 100, skip: int = 0
+    ) -> list[dict[str, Any]]: ...
+
+    async def count(self, query: dict[str, Any]) -> int: ...
+
+    async def rebuild(
+        self, store: EventStore, *, batch: int = 5000, progress: Callable[[int], None] | None = None
+    ) -> int: ...
+
+
+ViewFactory = Callable[
+    [str, Decider[Any], Render[Any], Mapping[str, str] | None, Callable[[str], bool] | None], Views[Any]
+]
 
 
 class ReadModel(Generic[S]):

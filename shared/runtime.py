@@ -1,7 +1,8 @@
-"""Wiring shared by every department service: database, event store, outbox relay, consumers, probes.
+"""Wiring shared by every department service: database, event store, views, vault, relay, consumers, probes.
 
-A service's `main.py` builds one `ServiceRuntime`, asks it for command buses, read models and consumers, and
-enters it in the FastAPI lifespan. This is the only place adapters are connected to the domain.
+A service's `bootstrap.py` builds one `ServiceRuntime`, asks it for command buses, read models and consumers;
+`main.py` enters it in the FastAPI lifespan. The adapters are PostgreSQL's unless a test passes its own
+(`store`, `views`, `vault`, `producer`, `clock`: tests/fakes.py), so unit tests wire the service the same way.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator, Callable, Mapping
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, TypedDict, TypeVar
 
 from aiokafka import AIOKafkaProducer, ConsumerRecord
 
@@ -20,12 +21,14 @@ from shared.commands import CommandBus
 from shared.consumer import DeadLetters, EventConsumer, Handler, Inbox
 from shared.db import Database
 from shared.decider import Decider
+from shared.deps import Clock, utcnow
 from shared.envelope import Envelope
 from shared.events import Event
-from shared.eventstore import Commit, PostgresEventStore
+from shared.eventstore import Commit, EventStore, PostgresEventStore
 from shared.logs import setup_logging
 from shared.outbox import OutboxRelay
-from shared.readmodel import ReadModel, Render
+from shared.pii import PersonVault, Vault
+from shared.readmodel import ReadModel, Render, ViewFactory, Views
 from shared.settings import PlatformSettings
 from shared.telemetry import setup_telemetry
 from shared.topics import Topics
@@ -34,17 +37,42 @@ S = TypeVar("S")
 log = logging.getLogger(__name__)
 
 
+class Adapters(TypedDict, total=False):
+    """What a test may wire in place of PostgreSQL's adapters (`tests/fakes.py: memory_adapters`)."""
+
+    store: EventStore
+    views: ViewFactory
+    vault: Vault
+    producer: AIOKafkaProducer
+    clock: Clock
+
+
 class ServiceRuntime:
-    def __init__(self, service: str, settings: PlatformSettings, *, migrations: tuple[Path, ...] = ()) -> None:
+    def __init__(
+        self,
+        service: str,
+        settings: PlatformSettings,
+        *,
+        migrations: tuple[Path, ...] = (),
+        store: EventStore | None = None,
+        views: ViewFactory | None = None,
+        vault: Vault | None = None,
+        producer: AIOKafkaProducer | None = None,
+        clock: Clock = utcnow,
+    ) -> None:
         self.service = service
         self.settings = settings
         self.topics = Topics(settings.topic_prefix)
         self.db = Database.for_service(settings, service, max_size=settings.database_pool_size)
         self.migrations = migrations  # the service's own SQL migrations, after the core ones
-        self.store = PostgresEventStore(self.db)
-        self.producer: AIOKafkaProducer | None = None
+        self.postgres = store is None  # False when a test wired in-memory adapters
+        self.store: EventStore = store if store is not None else PostgresEventStore(self.db)
+        self._views = views
+        self.vault: Vault = vault or PersonVault(self.db, settings.pii_pepper.get_secret_value())
+        self.producer = producer
+        self.clock = clock
         self.relay: OutboxRelay | None = None
-        self.read_models: list[ReadModel[Any]] = []
+        self.read_models: list[Views[Any]] = []
         self.consumers: list[EventConsumer] = []
         self._consumer_specs: list[tuple[str, list[str], dict[type[Event], Handler], Any]] = []
         self._tasks: list[asyncio.Task[None]] = []
@@ -57,12 +85,16 @@ class ServiceRuntime:
         render: Render[S],
         columns: Mapping[str, str] | None = None,
         streams: Callable[[str], bool] | None = None,
-    ) -> ReadModel[S]:
-        rm = ReadModel(self.db, name, decider, render, columns=columns, streams=streams)
+    ) -> Views[S]:
+        rm: Views[S]
+        if self._views is not None:
+            rm = self._views(name, decider, render, columns, streams)
+        else:
+            rm = ReadModel(self.db, name, decider, render, columns=columns, streams=streams)
         self.read_models.append(rm)
         return rm
 
-    def command_bus(self, decider: Decider[S], read_model: ReadModel[S] | None = None) -> CommandBus[S]:
+    def command_bus(self, decider: Decider[S], read_model: Views[S] | None = None) -> CommandBus[S]:
         async def committed(stream_id: str, state: S, version: int, envelopes: list[Envelope]) -> None:
             if self.relay is not None:
                 self.relay.notify()
@@ -97,8 +129,10 @@ class ServiceRuntime:
             if await rm.ensure():
                 await rm.rebuild(self.store)
         await kafka.ensure_topics(self.settings)
-        self.producer = kafka.producer(self.settings)
-        await self.producer.start()
+        if self.producer is None:
+            self.producer = kafka.producer(self.settings)
+            await self.producer.start()
+        assert isinstance(self.store, PostgresEventStore), "a runtime with in-memory adapters is never started"
         self.relay = OutboxRelay(self.store, self.producer, topic_for=self.topic_for, wakeups=self.store.wakeups)
         self._tasks.append(asyncio.create_task(self.relay.run(), name=f"{self.service}-relay"))
         own_topic = self.topics.department(self.service)  # the router forwards rejection notices to partners

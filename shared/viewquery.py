@@ -4,7 +4,8 @@ A filter is a dict in the familiar document-query shape: `{"status": "open", "du
 `$eq $ne $lt $lte $gt $gte $in $nin $prefix`, `$or`/`$and`/`$nor` over lists of filters, and `None` meaning
 SQL NULL. `_id`
 names the row id. On an array column (`text[]`) equality means "contains" and `$in` "overlaps". A field that is
-not a declared column is a programming error, refused before any SQL is sent.
+not a declared column is a programming error, refused before any SQL is sent. `matches` evaluates the same
+language on a document in memory (the unit tests' read models), so both sides read a filter alike.
 """
 
 from __future__ import annotations
@@ -80,3 +81,44 @@ def _column(field: str, columns: Mapping[str, str]) -> tuple[sql.Composable, boo
     if field not in columns:
         raise ValueError(f"{field!r} is not a column of this view (declared: {', '.join(columns)})")
     return sql.Identifier(field), columns[field].endswith("[]")
+
+
+# -- the same language on a document in memory -----------------------------------------------------------------
+def matches(doc: Mapping[str, Any], query: Mapping[str, Any], columns: Mapping[str, str]) -> bool:
+    """Whether a view document satisfies the filter (same meaning as `where`, NULL comparisons included)."""
+    for key, value in query.items():
+        if key in ("$or", "$and", "$nor"):
+            if not isinstance(value, list) or not value:
+                raise ValueError(f"{key} takes a non-empty list of filters")
+            results = [matches(doc, q, columns) for q in value]
+            ok = any(results) if key == "$or" else all(results) if key == "$and" else not any(results)
+        elif isinstance(value, Mapping) and value and all(str(k).startswith("$") for k in value):
+            ok = all(_holds(doc, key, op, arg, columns) for op, arg in value.items())
+        else:
+            ok = _holds(doc, key, "$eq", value, columns)
+        if not ok:
+            return False
+    return True
+
+
+def _holds(doc: Mapping[str, Any], field: str, op: str, arg: Any, columns: Mapping[str, str]) -> bool:
+    _column(field, columns)
+    is_array = field in columns and columns[field].endswith("[]")
+    value = doc.get("_id" if field in ("_id", "id") else field)
+    if op in ("$eq", "$ne"):
+        if arg is None:
+            found = value is None
+        else:
+            found = arg in (value or ()) if is_array else value == arg
+        return not found if op == "$ne" else found
+    if op in ("$in", "$nin"):
+        values = list(arg)
+        found = bool(set(value or ()) & set(values)) if is_array else value in values and value is not None
+        return not found if op == "$nin" else found
+    if op == "$prefix":
+        return isinstance(value, str) and value.startswith(str(arg))
+    if op in _COMPARE:
+        if value is None:
+            return False  # SQL: a comparison with NULL is never true
+        return bool({"$lt": value < arg, "$lte": value <= arg, "$gt": value > arg, "$gte": value >= arg}[op])
+    raise ValueError(f"unknown filter operator {op!r} on {field!r}")

@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import AsyncIterator
-from html import escape
 from pathlib import Path
 from typing import Annotated, Any, Literal
 from urllib.parse import quote
@@ -23,6 +22,7 @@ from sse_starlette.sse import EventSourceResponse
 from services.console import charts, handlers, pages
 from services.console.clients import Rejected, Unavailable, Upstream, parse_json
 from services.console.config import Settings
+from services.console.rendering import dept_label
 from services.console.session import STAFF
 from services.console.traces import spans_of, trace_ids_for_steps
 
@@ -64,11 +64,8 @@ async def scorecard(
         error = exc.detail
     chosen = indicator or _first_with_data(cards)
     names = {c["indicator"]: f"{c['name_zh']} {c['name_en']}" for c in cards or []}
-    series_svg, bars_svg, drill = await _charts(up, region, period, chosen, names, cards is not None)
-    html = pages.scorecard_page(
-        region=region, period=period, indicator=chosen, cards=cards, error=error,
-        series_svg=series_svg, bars_svg=bars_svg, drilldown=drill,
-    )  # fmt: skip
+    shown = await _charts(up, region, period, chosen, names) if cards is not None and chosen is not None else None
+    html = pages.scorecard_page(region=region, period=period, indicator=chosen, cards=cards, error=error, charts=shown)
     return HTMLResponse(html)
 
 
@@ -79,12 +76,7 @@ def _first_with_data(cards: list[dict[str, Any]] | None) -> str | None:
     return (with_data or cards)[0]["indicator"]
 
 
-async def _charts(
-    up: Upstream, region: str, period: str, indicator: str | None, names: dict[str, str], metrics_up: bool
-) -> tuple[str, str, str]:
-    if not metrics_up or indicator is None:
-        gone = pages.unavailable("图表 charts", "metrics")
-        return gone, gone, gone
+async def _charts(up: Upstream, region: str, period: str, indicator: str, names: dict[str, str]) -> pages.Charts:
     kind = period if period in ("day", "month", "year") else "day"
     series_task = handlers.try_get(
         up, "metrics", f"/indicators/{indicator}/series", {"region": region, "kind": kind, "points": 30}
@@ -99,20 +91,20 @@ async def _charts(
         series = await handlers.try_get(
             up, "metrics", f"/indicators/{indicator}/series", {"region": region, "kind": "year", "points": 5}
         )
-    series_svg = (
+    line = (
         charts.line_chart(
             [(p["period"].split(":", 1)[-1], p["value"]) for p in series],
             title=name,
-            target=(series[-1].get("target") or {}).get("value") if series else None,
+            target=(series[-1].get("target") or {}).get("value"),
         )
         if series
-        else pages.unavailable("趋势 trend", "no series for this indicator")
+        else None
     )
     bars_svg = charts.grouped_bars(
-        [(pages.dept_label(d), [(s, (v or {}).get("extra", {}).get(k)) for s, k in _BAR_SERIES]) for d, v in bars],
+        [(dept_label(d), [(s, (v or {}).get("extra", {}).get(k)) for s, k in _BAR_SERIES]) for d, v in bars],
         title="受理/办结/积压 opened / closed / backlog",
     )
-    return series_svg, bars_svg, pages.drilldown_table(drill, indicator_name=name, period=period, bar=charts.hbar)
+    return pages.Charts.of(series=line, bars=bars_svg, indicator_name=name, drilldown=drill)
 
 
 _BAR_SERIES = (("受理 opened", "opened"), ("办结 closed", "closed"), ("积压 backlog", "backlog"))
@@ -163,19 +155,17 @@ async def trace(
     request: Request, q: Annotated[str | None, Query(min_length=1, max_length=128, pattern=r"^[^\s/]+$")] = None
 ) -> HTMLResponse:
     if not q:
-        return HTMLResponse(pages.trace_page(query="", timeline=None, error=None, trace_ids={}))
+        return HTMLResponse(pages.trace_page(query=""))
     up, settings = _up(request), _settings(request)
     try:
         # one path segment whatever was typed: no `?`, `#`, control character or `..` reaches the upstream URL
         timeline = await up.get("metrics", f"/cases/{quote(q, safe='').replace('.', '%2E')}/timeline")
     except Rejected as exc:
-        msg = f'<p class="notfound">未找到 not found: {escape(exc.detail)}</p>'
-        return HTMLResponse(pages.trace_page(query=q, timeline=None, error=msg, trace_ids={}), status_code=404)
+        return HTMLResponse(pages.trace_page(query=q, not_found=exc.detail), status_code=404)
     except Unavailable as exc:
-        msg = pages.unavailable("指标服务 metrics", exc.reason)
-        return HTMLResponse(pages.trace_page(query=q, timeline=None, error=msg, trace_ids={}), status_code=502)
+        return HTMLResponse(pages.trace_page(query=q, down=exc.reason), status_code=502)
     ids = await asyncio.to_thread(trace_ids_for_steps, Path(settings.trace_path), timeline["steps"])
-    return HTMLResponse(pages.trace_page(query=q, timeline=timeline, error=None, trace_ids=ids))
+    return HTMLResponse(pages.trace_page(query=q, timeline=timeline, trace_ids=ids))
 
 
 @router.get("/traces/{trace_id}", response_class=HTMLResponse, summary="The spans of one OpenTelemetry trace")

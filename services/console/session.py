@@ -10,7 +10,6 @@ auth sweep reads like `shared.auth.require`). A browser asking for a page withou
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from html import escape
 from typing import Annotated
 from urllib.parse import parse_qs, quote
 
@@ -18,7 +17,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from services.console.pages import layout
+from services.console.pages import login_page
 from shared.auth import Principal, verify_token
 from shared.errors import CaseflowError, Forbidden, Unauthorized
 from shared.settings import PlatformSettings
@@ -78,21 +77,6 @@ def safe_next(value: str | None) -> str:
 
 def sign_in_redirect(exc: SignInRequired) -> RedirectResponse:
     return RedirectResponse(f"/login?next={quote(exc.next_url)}&reason={quote(exc.reason)}", status_code=303)
-
-
-def login_page(next_url: str, error: str | None = None) -> str:
-    message = f'<p class="unavailable" role="alert">{escape(error)}</p>' if error else ""
-    body = (
-        "<h1>登录 Sign in</h1>"
-        "<p>粘贴发给您的令牌 Paste the token issued to you (scope <code>console:read</code>; locally: "
-        "<code>caseflow token user:ops -s console:read</code>).</p>"
-        f"{message}"
-        '<form method="post" action="/login" class="login">'
-        f'<input type="hidden" name="next" value="{escape(next_url)}">'
-        '<label>令牌 Token <textarea name="token" rows="4" cols="60" required autocomplete="off"></textarea></label>'
-        '<button type="submit">登录 Sign in</button></form>'
-    )
-    return layout("登录 Sign in", body, active="")
 
 
 router = APIRouter(tags=["console"])

@@ -7,6 +7,7 @@ Scopes: `legal_aid:apply` (open an application, contest a refusal), `legal_aid:r
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
@@ -233,7 +234,8 @@ async def apply(
         special_groups=tuple(body.special_groups),
         applied_at=now(),
     )
-    return await respond(svc, await svc.open_application(handlers.new_case_id(), cmd, ctx(principal, key, "apply")))
+    create = replace(ctx(principal, key, "apply"), creates=True)
+    return await respond(svc, await svc.open_application(handlers.new_case_id(), cmd, create))
 
 
 @router.post("/notices", status_code=201, response_model=CaseOut)

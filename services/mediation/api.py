@@ -6,6 +6,7 @@ a timezone and may not lie in the future. Every POST honours `Idempotency-Key`.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date, datetime, timedelta
 from typing import Annotated, Any, Literal
 
@@ -326,7 +327,7 @@ async def register(
         referrer=Referrer.PETITION_OFFICE if body.source is Source.PETITION else None,
         partner_reference=body.petition_reference,
     )
-    ctx = _ctx(principal, "register", principal.subject, idempotency_key)
+    ctx = replace(_ctx(principal, "register", principal.subject, idempotency_key), creates=True)
     return _out(await service.execute(dispute_id, command, ctx))
 
 
@@ -347,6 +348,7 @@ async def refer(
         actor=principal.actor,
         correlation_id=body.correlation_id,
         idempotency_key=f"referral:{partner.value}:{idempotency_key}" if idempotency_key else None,
+        creates=True,
     )
     outcome = await service.register_partner_referral(partner, referral, ctx)
     state = outcome.state

@@ -6,6 +6,7 @@ POST honours `Idempotency-Key`.
 from __future__ import annotations
 
 import uuid
+from dataclasses import replace
 from datetime import UTC, date, datetime
 from typing import Annotated, Any, Literal
 
@@ -269,7 +270,8 @@ async def submit_application(
         in_person=body.in_person,
         at=now(),
     )
-    outcome = await d.applications.execute(application_id, command, ctx(principal, idempotency_key))
+    create = replace(ctx(principal, idempotency_key), creates=True)
+    outcome = await d.applications.execute(application_id, command, create)
     return await _application_view(d, outcome.stream_id)
 
 

@@ -41,9 +41,8 @@ class Clock:
 
 @asynccontextmanager
 async def intake(platform: PlatformSettings) -> AsyncIterator[tuple[httpx.AsyncClient, object, Clock]]:
-    app = create_app(Settings(platform=platform))
     clock = Clock()
-    app.state.clock = clock
+    app = create_app(Settings(platform=platform), clock=clock)
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
         headers = token(platform, "dept:intake", SCOPES)
@@ -99,7 +98,7 @@ async def test_fifty_concurrent_commands_on_one_case_never_corrupt_it(platform):
         assert village["services"] == 50 and village["hours"] == pytest.approx(75.0) and village["version"] == 51
         stream = await app.state.runtime.store.read_stream(f"adv-{VILLAGE}")
         assert stream.version == 51 and len({e.id for e in stream.events}) == 51
-        state, _ = await app.state.bus.load(f"adv-{VILLAGE}")
+        state, _ = await app.state.intake.bus.load(f"adv-{VILLAGE}")
         assert state.hours == pytest.approx(75.0)
 
         # racing answers on one request: exactly one wins, the others are refused naming state and command
@@ -137,7 +136,7 @@ async def test_read_models_dropped_and_rebuilt_equal_the_live_ones(platform):
         assert [i["request_id"] for i in on_time["items"]] == [rid]
         assert (await client.get("/requests", params={"status": "evaluated", "region": "4310"})).json()["count"] == 1
 
-        cases = app.state.cases
+        cases = app.state.intake.cases
         live = sorted(await cases.find({}, limit=1000), key=lambda d: d["_id"])
         assert len(live) == 5
         rebuilt_count = await cases.rebuild(app.state.runtime.store)
@@ -160,9 +159,9 @@ async def test_erased_person_reads_erased_and_the_case_still_replays(platform):
 
         erased = (await client.get(f"/requests/{rid}/person")).json()
         assert erased == {"person_ref": seen["person_ref"], "name": ERASED, "id_number": ERASED, "phone": ERASED}
-        state, stream = await app.state.bus.load(rid)
+        state, stream = await app.state.intake.bus.load(rid)
         assert state.status.value == "answered" and state.person_ref == seen["person_ref"] and stream.version == 2
-        assert await app.state.cases.rebuild(app.state.runtime.store) == 1
+        assert await app.state.intake.cases.rebuild(app.state.runtime.store) == 1
         assert (await client.get(f"/requests/{rid}")).json()["status"] == "answered"
         assert await count_rows(app.state.runtime.db, "persons") == 0
 

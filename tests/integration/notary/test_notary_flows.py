@@ -18,7 +18,7 @@ from shared.contracts.partners import CommissionKind, NotarialDocumentFeedback, 
 from shared.envelope import Envelope
 from shared.topics import Topics
 from tests.conftest import token
-from tests.integration.helpers import eventually, read_topic
+from tests.integration.helpers import drop_schemas, eventually, read_topic
 
 pytestmark = pytest.mark.integration
 
@@ -30,10 +30,14 @@ BIRTH_MATERIALS = ["id_card", "household_register", "birth_medical_certificate"]
 @contextlib.asynccontextmanager
 async def running(platform):
     app = create_app(Settings(platform=platform))
-    async with app.router.lifespan_context(app):
-        clerk = token(platform, "dept:notary", ["notary:read", "notary:write"])
-        async with httpx.AsyncClient(transport=httpx.ASGITransport(app), base_url="http://notary", headers=clerk) as c:
-            yield app, c
+    try:
+        async with app.router.lifespan_context(app):
+            clerk = token(platform, "dept:notary", ["notary:read", "notary:write"])
+            transport = httpx.ASGITransport(app)
+            async with httpx.AsyncClient(transport=transport, base_url="http://notary", headers=clerk) as c:
+                yield app, c
+    finally:
+        await drop_schemas(platform, "notary")
 
 
 async def produce(platform, topic: str, env: Envelope) -> None:
@@ -260,3 +264,21 @@ async def test_court_commission_and_feedback_in_from_kafka_and_back_out_to_the_c
         router_task.cancel()
         with contextlib.suppress(BaseException):
             await router_task
+
+
+async def test_an_idempotency_key_used_for_one_application_is_refused_for_another(platform):
+    """Regression: accepting application B with the key used to accept A answered 200 with A's outcome and left B
+    unchanged. A key names one act on one case: on B it is refused (409), B is untouched, on A it replays."""
+    async with running(platform) as (_app, c):
+        a = (await apply(c))["application_id"]
+        b = (await apply(c, applicant=BOB))["application_id"]
+        key = {"Idempotency-Key": "accept-0001"}
+        first = await c.post(f"/applications/{a}/accept", headers=key)
+        assert first.status_code == 200, first.text
+        refused = await c.post(f"/applications/{b}/accept", headers=key)
+        assert refused.status_code == 409, refused.text
+        assert refused.headers["content-type"].startswith("application/problem+json")
+        assert refused.json()["title"] == "idempotency_key_reused"
+        assert (await c.get(f"/applications/{b}")).json()["status"] == "applied"
+        again = await c.post(f"/applications/{a}/accept", headers=key)
+        assert again.status_code == 200 and again.json()["status"] == first.json()["status"] == "accepted"

@@ -22,7 +22,7 @@ def assert_problem(resp: httpx.Response, status: int) -> dict:
     return resp.json()
 
 
-async def test_intake_huge_skip_and_a_request_key_replayed_on_calls(platform: PlatformSettings) -> None:
+async def test_intake_huge_skip_and_one_key_on_two_routes_and_two_cases(platform: PlatformSettings) -> None:
     async with serving("intake", platform) as app:
         headers = token(platform, "dept:intake", ["intake:read", "intake:write"])
         async with httpx.AsyncClient(transport=httpx.ASGITransport(app), base_url="http://i", headers=headers) as c:
@@ -31,9 +31,19 @@ async def test_intake_huge_skip_and_a_request_key_replayed_on_calls(platform: Pl
                 assert body["errors"][0]["field"] == "query.skip"
             walk_in = {"channel": "walk_in", "level": "county", "region": "431002000000", "topic": "labour"}
             key = {"Idempotency-Key": "same-key-0001"}
-            assert (await c.post("/requests", json=walk_in, headers=key)).status_code == 201
-            # the key already created a request: a call offered with it must not replay (or render) that request
-            body = assert_problem(await c.post("/calls", json={"region": "431002000000"}, headers=key), 409)
+            request = await c.post("/requests", json=walk_in, headers=key)
+            assert request.status_code == 201
+            # keys are scoped to the route: the same key on /calls offers a call, never replays (or renders) the
+            # request
+            offered = await c.post("/calls", json={"region": "431002000000"}, headers=key)
+            assert offered.status_code == 201 and offered.json()["call_id"].startswith("call-")
+            assert "Idempotent-Replay" not in offered.headers
+            # and on /requests/{id}/… for another request, the key of one act is refused
+            other = (await c.post("/requests", json=walk_in)).json()["request_id"]
+            first = request.json()["request_id"]
+            answer = {"Idempotency-Key": "answer-key-0001"}
+            assert (await c.post(f"/requests/{first}/answer", headers=answer)).status_code == 200
+            body = assert_problem(await c.post(f"/requests/{other}/answer", headers=answer), 409)
             assert body["errors"][0]["field"] == "Idempotency-Key"
 
 

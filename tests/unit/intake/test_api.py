@@ -8,63 +8,33 @@ from typing import Any
 import httpx
 import pytest
 
-from services.intake import api, domain, views
-from shared.api import create_app
-from shared.commands import CommandBus
-from shared.eventstore import InMemoryEventStore
-from shared.pii import ERASED, PersonData, person_ref
+from services.intake.config import Settings
+from services.intake.main import create_app
+from shared.pii import ERASED
 from shared.settings import PlatformSettings
 from tests.conftest import token
+from tests.fakes import memory_adapters
 
 SETTINGS = PlatformSettings()
 COUNTY = "431002000000"
 
 
-class FakeCases:
-    """The read model port: documents by stream id, equality queries only."""
+class Clock:
+    """The fixture's clock, moved by tests through `now[0]`."""
 
-    def __init__(self) -> None:
-        self.docs: dict[str, dict[str, Any]] = {}
+    def __init__(self, now: list[datetime]) -> None:
+        self.now = now
 
-    async def apply(self, stream_id: str, state: Any, version: int, _envelopes: Any = None) -> None:
-        self.docs[stream_id] = {**views.render(stream_id, state, version), "_version": version}
-
-    async def get(self, stream_id: str) -> dict[str, Any] | None:
-        return self.docs.get(stream_id)
-
-    async def find(self, query: dict[str, Any], **_: Any) -> list[dict[str, Any]]:
-        return [d for d in self.docs.values() if all(d.get(k) == v for k, v in query.items())]
-
-
-class FakeVault:
-    def __init__(self) -> None:
-        self.people: dict[str, PersonData] = {}
-
-    async def register(self, person: PersonData) -> str:
-        ref = person_ref(person.id_number, "unit-pepper")
-        self.people[ref] = person
-        return ref
-
-    async def get(self, ref: str) -> dict[str, str]:
-        p = self.people.get(ref)
-        if p is None:
-            return {"name": ERASED, "id_number": ERASED, "phone": ERASED}
-        return {"name": p.name, "id_number": p.id_number, "phone": p.phone or ""}
-
-    async def erase(self, ref: str) -> bool:
-        return self.people.pop(ref, None) is not None
+    def __call__(self) -> datetime:
+        return self.now[0]
 
 
 @pytest.fixture
 def service():
-    cases, store = FakeCases(), InMemoryEventStore()
-    bus = CommandBus(domain.decider, store, source="caseflow/intake", on_committed=cases.apply)
-    app = create_app(service="intake", settings=SETTINGS)
     now = [datetime(2026, 3, 2, 9, 0, tzinfo=UTC)]
-    app.state.bus, app.state.cases, app.state.vault = bus, cases, FakeVault()
-    app.state.clock = lambda: now[0]
-    app.include_router(api.router)
-    return app, store, now
+    adapters = memory_adapters(Clock(now))
+    app = create_app(Settings(platform=SETTINGS), **adapters)
+    return app, adapters["store"], now
 
 
 def client(app, scopes=("intake:read", "intake:write", "intake:admin")) -> httpx.AsyncClient:

@@ -1,0 +1,84 @@
+"""The console's one Jinja2 environment: every page and chart is a template under `templates/`, autoescaped.
+
+Values reach the markup only through templates, so every string from a service (case fields, indicator names, a
+department's answer, a recorded span) is escaped by Jinja2; `Markup` is what a rendered template returns.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+from urllib.parse import urlencode
+
+from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
+from markupsafe import Markup
+
+from services.console import regions
+
+STATUS_LABELS = {
+    "met": "达标 met",
+    "not_met": "未达标 not met",
+    "no_data": "无数据 no data",
+    "no_target": "无目标 no target",
+    "pending": "进行中 pending",
+    "missed": "逾期 missed",
+    "due": "将届 due",
+}
+DEPARTMENT_NAMES = {
+    "intake": "综合受理 Intake",
+    "legal_aid": "法律援助 Legal aid",
+    "mediation": "人民调解 Mediation",
+    "notary": "公证 Notary",
+    "partner": "政法机关 Partners",
+    "metrics": "指标 Metrics",
+}
+
+
+def fmt_value(v: float | None) -> str:
+    """The same rule as `fmtValue` in static/console.js, so a live update looks like a reload."""
+    if v is None:
+        return "—"
+    return f"{v:.2f}".rstrip("0").rstrip(".")
+
+
+def dept_label(dept: str) -> str:
+    return DEPARTMENT_NAMES.get(dept, dept)
+
+
+def status_label(status: str) -> str:
+    return STATUS_LABELS.get(status, status)
+
+
+def when(iso: str | None) -> str:
+    """A timestamp as `YYYY-MM-DD HH:MM`; anything that is not one is shown as it came."""
+    if not iso:
+        return "—"
+    try:
+        return datetime.fromisoformat(iso).strftime("%Y-%m-%d %H:%M")
+    except ValueError:
+        return iso
+
+
+def region_label(code: str | None) -> str:
+    return regions.get(code).label if code else "—"
+
+
+def query(**params: Any) -> str:
+    return urlencode(params)
+
+
+ENV = Environment(
+    loader=PackageLoader("services.console", "templates"),
+    autoescape=select_autoescape(["html", "svg"]),  # the charts are SVG templates: escaped like the pages
+    undefined=StrictUndefined,
+    trim_blocks=True,
+    lstrip_blocks=True,
+)
+ENV.filters.update(
+    fmt_value=fmt_value, when=when, dept_label=dept_label, status_label=status_label, region_label=region_label
+)
+ENV.globals.update(query=query)
+
+
+def render(name: str, /, **context: Any) -> Markup:
+    return Markup(ENV.get_template(name).render(**context))

@@ -1,0 +1,32 @@
+"""The one place the intake service is wired: runtime, command bus, read model, vault and clock."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Unpack
+
+from services.intake import domain, views
+from services.intake.config import Settings
+from shared.commands import CommandBus
+from shared.deps import Clock
+from shared.pii import Vault
+from shared.readmodel import Views
+from shared.runtime import Adapters, ServiceRuntime
+
+
+@dataclass(frozen=True)
+class Intake:
+    """What intake's routes and use cases work with."""
+
+    runtime: ServiceRuntime
+    bus: CommandBus[domain.IntakeState]
+    cases: Views[domain.IntakeState]
+    vault: Vault
+    clock: Clock
+
+
+def bootstrap(settings: Settings, **adapters: Unpack[Adapters]) -> Intake:
+    runtime = ServiceRuntime("intake", settings.platform, **adapters)
+    cases = runtime.read_model("intake", domain.decider, views.render, views.COLUMNS)
+    bus = runtime.command_bus(domain.decider, cases)
+    return Intake(runtime, bus, cases, runtime.vault, runtime.clock)

@@ -1,0 +1,35 @@
+"""12348 hotline calls: offered, answered or abandoned (the 15-second answer rate counts these)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Path
+
+from services.intake import domain
+from services.intake.deps import IntakeDep, Reader, Writer
+from services.intake.handlers import act, call_view, offer_call, stored
+from services.intake.schemas import CallBody, CallView
+
+router = APIRouter(tags=["intake"])
+CallId = Annotated[str, Path(pattern=r"^call-[0-9a-f]{32}$")]
+
+
+@router.post("/calls", status_code=201, response_model=CallView, summary="A 12348 call was offered")
+async def offer(body: CallBody, call: Writer, svc: IntakeDep) -> CallView:
+    return await offer_call(svc, body.region, call)
+
+
+@router.post("/calls/{call_id}/answer", response_model=CallView, summary="The call was answered")
+async def answer(call_id: CallId, call: Writer, svc: IntakeDep) -> CallView:
+    return call_view(await act(svc, call_id, domain.AnswerCall(at=call.now), call))
+
+
+@router.post("/calls/{call_id}/abandon", response_model=CallView, summary="The caller hung up before an answer")
+async def abandon(call_id: CallId, call: Writer, svc: IntakeDep) -> CallView:
+    return call_view(await act(svc, call_id, domain.AbandonCall(at=call.now), call))
+
+
+@router.get("/calls/{call_id}", response_model=CallView, summary="One call")
+async def get_call(call_id: CallId, _: Reader, svc: IntakeDep) -> CallView:
+    return CallView.model_validate(await stored(svc, call_id, "call", "call_id"))
