@@ -23,7 +23,7 @@ $(BROWSER):
 	$$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq chromium chromium-driver fonts-noto-cjk >/dev/null
 
 ## Debian's PostgreSQL 15 server for the local cluster (installed once; needs root or sudo). `caseflow infra up`
-## installs it too when run as root; the project runs its own cluster, not the package's (see caseflow_cli/postgres.py)
+## installs it too when run as root; the project runs its own cluster, not the package's (see caseflow_cli/infra/postgres.py)
 POSTGRES := /usr/lib/postgresql/15/bin/initdb
 $(POSTGRES):
 	@if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \

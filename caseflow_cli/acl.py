@@ -17,7 +17,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hashlib
-import json
 import os
 import re
 import shutil
@@ -27,7 +26,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from caseflow_cli.infra import HOST, InfraError, InfraSettings, _require_tool, _run_coro
+from caseflow_cli.infra.processes import require_tool, run_coro
+from caseflow_cli.infra.settings import HOST, InfraError, InfraSettings, read_passwords
 from shared.topics import DEPARTMENTS, PARTNERS, Topics
 
 ADMIN = "admin"
@@ -39,8 +39,6 @@ USERS = (ADMIN, *SERVICES, *PARTNERS)
 MECHANISM = "SCRAM-SHA-512"
 SCRAM_ITERATIONS = 8192
 PREFIX_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,40}$")  # same rule as PlatformSettings.topic_prefix
-# Restricted so a password survives StorageTool's `--add-scram` syntax and a JAAS line unquoted.
-PASSWORD_RE = re.compile(r"^[A-Za-z0-9._~-]{8,128}$")
 ACL_TIMEOUT = 120.0
 
 
@@ -49,25 +47,7 @@ ACL_TIMEOUT = 120.0
 
 def load_credentials(path: Path) -> dict[str, str]:
     """``user -> password`` for every principal, from the JSON credentials file (see dev-credentials.json)."""
-    try:
-        data = json.loads(path.read_text())
-    except OSError as exc:
-        raise InfraError(f"cannot read the Kafka credentials file {path}: {exc.strerror}") from None
-    except ValueError as exc:
-        raise InfraError(f"the Kafka credentials file {path} is not valid JSON: {exc}") from None
-    users = data.get("users") if isinstance(data, dict) else None
-    if not isinstance(users, dict):
-        raise InfraError(f"{path}: expected an object with a `users` object (user -> password)")
-    missing = [u for u in USERS if u not in users]
-    if missing:
-        raise InfraError(f"{path}: no password for user(s) {', '.join(missing)}")
-    for user in USERS:
-        pw = users[user]
-        if not isinstance(pw, str) or not PASSWORD_RE.match(pw):
-            raise InfraError(f"{path}: password of `{user}` must be 8-128 characters from A-Z a-z 0-9 . _ ~ -")
-    if data.get("mechanism", MECHANISM) != MECHANISM:
-        raise InfraError(f"{path}: mechanism must be {MECHANISM}")
-    return {u: users[u] for u in USERS}
+    return read_passwords(path, "users", USERS, fixed={"mechanism": MECHANISM})
 
 
 def admin_password(settings: InfraSettings) -> str:
@@ -226,7 +206,7 @@ class AclReport:
 
 def _java_cmd(settings: InfraSettings, *args: str) -> list[str]:
     """``java`` running CaseflowAclSync: compiled once into the cache by javac, else from source (JEP 330)."""
-    java = _require_tool("java", "apply Kafka ACLs")
+    java = require_tool("java", "apply Kafka ACLs")
     classpath, main = f"{settings.kafka_libs}/*", _compiled_sync(settings)
     if main != str(settings.kafka_dir / "CaseflowAclSync.java"):
         classpath += os.pathsep + main
@@ -346,5 +326,5 @@ def create_topics(settings: InfraSettings, prefix: str) -> list[str]:
         finally:
             await admin.close()
 
-    result: list[str] = _run_coro(lambda: asyncio.wait_for(run(), 60))
+    result: list[str] = run_coro(lambda: asyncio.wait_for(run(), 60))
     return result

@@ -6,9 +6,9 @@ from caseflow_cli.indicators import indicators_command
 from caseflow_cli.infra import infra_app
 from caseflow_cli.rebuild import rebuild_command
 from caseflow_cli.run import run_command
-from caseflow_cli.simulate import simulate_command
 from caseflow_cli.token import token_command
 from caseflow_cli.trace import trace_command
+from integrations.simulate import simulate_command
 
 app = typer.Typer(no_args_is_help=True, help="caseflow operations CLI")
 app.add_typer(infra_app, name="infra")

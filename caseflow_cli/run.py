@@ -28,7 +28,7 @@ import httpx
 import typer
 from rich.console import Console
 
-from caseflow_cli import acl, infra, postgres
+from caseflow_cli import acl, infra
 from shared.auth import issue_token
 from shared.settings import PlatformSettings, load_settings
 from shared.topics import PARTNERS
@@ -153,15 +153,73 @@ def _staff_token() -> str:
     return issue_token(load_settings(PlatformSettings), "user:ops", ["console:read"])
 
 
+Children = list[tuple[Program, "subprocess.Popen[bytes]"]]
+
+
+def _start_infra(settings: infra.InfraSettings) -> tuple[infra.InfraStatus, dict[str, str]]:
+    """The servers up, and in secure mode the prefix's users, grants and topics; the programs' broker passwords."""
+    status = infra.up(settings)
+    if not settings.secure:
+        return status, {}
+    report = acl.apply_acls(settings, os.environ.get("CASEFLOW_TOPIC_PREFIX", "caseflow"))
+    console.print(f"secure broker: {report.acls} ACLs for {report.users - 1} principals on {report.prefix!r}")
+    return status, acl.load_credentials(settings.credentials_file)
+
+
+def _stop_all(procs: Children) -> None:
+    for _p, proc in procs:
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)
+    for _p, proc in procs:
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+def _print_banner(
+    settings: infra.InfraSettings, status: infra.InfraStatus, procs: Children, missing: list[str]
+) -> None:
+    console.print("\n[bold green]caseflow is running[/bold green]")
+    mode = "SASL/SCRAM + ACLs, each program its own principal" if settings.secure else "plaintext"
+    console.print(f"  Kafka       {status.kafka_bootstrap} ({mode})")
+    console.print(
+        f"  PostgreSQL  {infra.HOST}:{status.postgres.port}, each service its own role and database; "
+        f"superuser {infra.redact(status.database_url)} (password: `caseflow infra status --json`)",
+        highlight=False,
+    )
+    for p, _proc in procs:
+        if p.name == "console":
+            console.print(f"  {p.name:<10} {p.url}/   <- open this: live scorecard, case trace, worklists")
+            console.print(f"  {'':<10} sign in there with this staff token (console:read, 12 h):")
+            console.print(f"  {'':<10} {_staff_token()}", soft_wrap=True)  # one line: it is copied whole
+        elif p.url:
+            console.print(f"  {p.name:<10} {p.url}/docs")
+    if missing:
+        console.print(f"  (not part of this checkout: {', '.join(missing)})")
+    console.print("Ctrl-C stops the services; `make infra-down` stops Kafka and PostgreSQL.\n")
+
+
+def _watch(procs: Children) -> int:
+    """Until one program exits (1) or Ctrl-C / SIGTERM (0); stops them all either way."""
+    try:
+        while True:
+            for p, proc in procs:
+                if proc.poll() is not None:
+                    console.print(f"[red]{p.name} exited with {proc.returncode}; stopping[/red]")
+                    _stop_all(procs)
+                    return 1
+            time.sleep(1)
+    except KeyboardInterrupt:
+        console.print("stopping...")
+        _stop_all(procs)
+        return 0
+
+
 def run(with_programs: bool = True) -> int:
     settings = infra.InfraSettings()
-    credentials: dict[str, str] = {}
     try:
-        status = infra.up(settings)
-        if settings.secure:  # users, grants and topics for the prefix the services will use
-            report = acl.apply_acls(settings, os.environ.get("CASEFLOW_TOPIC_PREFIX", "caseflow"))
-            console.print(f"secure broker: {report.acls} ACLs for {report.users - 1} principals on {report.prefix!r}")
-            credentials = acl.load_credentials(settings.credentials_file)
+        status, credentials = _start_infra(settings)
     except infra.InfraError as exc:
         console.print(f"[red]{exc}[/red]")
         return 1
@@ -176,19 +234,9 @@ def run(with_programs: bool = True) -> int:
     candidates = SERVICES + (PROGRAMS if with_programs else [])
     wanted = [p for p in candidates if _exists(p.module)]
     missing = [p.name for p in candidates if p not in wanted]
-    procs: list[tuple[Program, subprocess.Popen[bytes]]] = []
-    log_dir = settings.home / "logs"
+    procs: Children = []
+    log_dir = settings.logs_dir
     log_dir.mkdir(parents=True, exist_ok=True)
-
-    def stop_all(*_: object) -> None:
-        for _p, proc in procs:
-            if proc.poll() is None:
-                proc.send_signal(signal.SIGTERM)
-        for _p, proc in procs:
-            try:
-                proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
 
     def on_term(*_: object) -> None:
         raise KeyboardInterrupt  # SIGTERM stops the children just as Ctrl-C does
@@ -196,48 +244,25 @@ def run(with_programs: bool = True) -> int:
     signal.signal(signal.SIGTERM, on_term)
     try:
         for p in wanted:
-            log = (log_dir / f"{p.name}.log").open("ab")
             # own session: Ctrl-C reaches only this supervisor, which stops the children in order
             child_env = {**env, **kafka_env(settings, p, credentials), **database_env(settings, p), **p.env}
-            proc = subprocess.Popen(
-                p.argv, cwd=REPO, env=child_env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
-            )
+            with (log_dir / f"{p.name}.log").open("ab") as log:
+                proc = subprocess.Popen(
+                    p.argv, cwd=REPO, env=child_env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+                )
             procs.append((p, proc))
             console.print(f"started {p.name} (pid {proc.pid}, log {log_dir / (p.name + '.log')})")
         for p, proc in procs:
             if p.port and not _wait_healthy(p, proc):
                 console.print(f"[red]{p.name} did not become ready; see {log_dir / (p.name + '.log')}[/red]")
-                stop_all()
+                _stop_all(procs)
                 return 1
-        console.print("\n[bold green]caseflow is running[/bold green]")
-        mode = "SASL/SCRAM + ACLs, each program its own principal" if settings.secure else "plaintext"
-        console.print(f"  Kafka       {status.kafka_bootstrap} ({mode})")
-        console.print(
-            f"  PostgreSQL  {infra.HOST}:{status.postgres.port}, each service its own role and database; "
-            f"superuser {postgres.redact(status.database_url)} (password: `caseflow infra status --json`)",
-            highlight=False,
-        )
-        for p, _proc in procs:
-            if p.name == "console":
-                console.print(f"  {p.name:<10} {p.url}/   <- open this: live scorecard, case trace, worklists")
-                console.print(f"  {'':<10} sign in there with this staff token (console:read, 12 h):")
-                console.print(f"  {'':<10} {_staff_token()}", soft_wrap=True)  # one line: it is copied whole
-            elif p.url:
-                console.print(f"  {p.name:<10} {p.url}/docs")
-        if missing:
-            console.print(f"  (not part of this checkout: {', '.join(missing)})")
-        console.print("Ctrl-C stops the services; `make infra-down` stops Kafka and PostgreSQL.\n")
-        while True:
-            for p, proc in procs:
-                if proc.poll() is not None:
-                    console.print(f"[red]{p.name} exited with {proc.returncode}; stopping[/red]")
-                    stop_all()
-                    return 1
-            time.sleep(1)
     except KeyboardInterrupt:
         console.print("stopping...")
-        stop_all()
+        _stop_all(procs)
         return 0
+    _print_banner(settings, status, procs, missing)
+    return _watch(procs)
 
 
 def run_command(programs: bool = typer.Option(True, help="also start the worker, router and simulators")) -> None:

@@ -15,7 +15,6 @@ across the exchange (answers reuse the id of the notice they answer). Settings c
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import contextlib
 import logging
@@ -26,7 +25,9 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import Annotated
 
+import typer
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
 import shared.contracts  # noqa: F401  (registers every event type)
@@ -378,32 +379,42 @@ def _short(counts: Counter[str]) -> str:
     return ", ".join(f"{k.rsplit('.', 1)[-1]}={n}" for k, n in sorted(counts.items())) or "-"
 
 
-def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="python -m integrations.simulate", description=__doc__.splitlines()[0])
-    parser.add_argument("--rate", type=float, default=0.5, help="events per second over all partners")
-    parser.add_argument("--minutes", type=float, default=0, help="how long to run; 0 = until Ctrl-C")
-    parser.add_argument("--partners", default=",".join(PARTNERS), help="comma-separated: court,police,procuratorate")
-    parser.add_argument("--answer-only", action="store_true", help="send no new cases; consume and answer only")
-    parser.add_argument("--seed", type=int, default=None, help="random seed (reproducible traffic)")
-    args = parser.parse_args(argv)
-    if args.rate <= 0:
-        parser.error("--rate must be positive")
-    if args.minutes < 0:
-        parser.error("--minutes must be 0 or more")
-    args.partners = [p.strip() for p in args.partners.split(",") if p.strip()]
-    if not args.partners or set(args.partners) - set(PARTNERS):
-        parser.error(f"--partners must name some of {','.join(PARTNERS)}")
-    return args
+RATE_BOUNDS = (0.01, 1000.0)  # new cases per second over all partners
+MINUTES_MAX = 24 * 60
 
 
-async def _main(argv: Sequence[str] | None = None) -> None:
-    args = parse_args(argv)
+def _partner_list(value: str) -> str:
+    names = [p.strip() for p in value.split(",") if p.strip()]
+    if not names or set(names) - set(PARTNERS):
+        raise typer.BadParameter(f"must name some of {','.join(PARTNERS)}")
+    return ",".join(names)
+
+
+def simulate_command(
+    rate: Annotated[
+        float,
+        typer.Option("--rate", min=RATE_BOUNDS[0], max=RATE_BOUNDS[1], help="new cases per second over all partners"),
+    ] = 0.5,
+    minutes: Annotated[float, typer.Option("--minutes", min=0, max=MINUTES_MAX, help="how long; 0 = until Ctrl-C")] = 0,
+    partners: Annotated[
+        str, typer.Option("--partners", callback=_partner_list, help="comma-separated: court,police,procuratorate")
+    ] = ",".join(PARTNERS),
+    answer_only: Annotated[
+        bool, typer.Option("--answer-only", help="send no new cases; consume and answer only")
+    ] = False,
+    seed: Annotated[int | None, typer.Option("--seed", help="random seed for reproducible traffic")] = None,
+) -> None:
+    """Send simulated partner traffic to the platform and answer what needs an answer (`caseflow simulate`,
+    `python -m integrations.simulate`)."""
+    asyncio.run(_main(rate=rate, minutes=minutes, partners=partners.split(","), answer_only=answer_only, seed=seed))
+
+
+async def _main(*, rate: float, minutes: float, partners: list[str], answer_only: bool, seed: int | None) -> None:
+    """Run until `minutes` pass or SIGINT / SIGTERM, then print what each organ saw."""
     settings = load_settings(PlatformSettings)
     setup_logging(settings.log_level, "simulate")
-    sim = PartnerSimulator(
-        settings, rate=args.rate, partners=args.partners, answer_only=args.answer_only, seed=args.seed
-    )
-    task = asyncio.create_task(sim.run(args.minutes))
+    sim = PartnerSimulator(settings, rate=rate, partners=partners, answer_only=answer_only, seed=seed)
+    task = asyncio.create_task(sim.run(minutes))
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, task.cancel)
@@ -414,5 +425,8 @@ async def _main(argv: Sequence[str] | None = None) -> None:
     Console().print(sim.table())
 
 
+app = typer.Typer(add_completion=False)
+app.command()(simulate_command)
+
 if __name__ == "__main__":
-    asyncio.run(_main())
+    app(prog_name="python -m integrations.simulate")

@@ -11,7 +11,6 @@ headers (binary content mode); operations say which department sends and receive
 
 from __future__ import annotations
 
-import argparse
 import inspect
 import json
 import sys
@@ -324,13 +323,9 @@ def write(reg: EventRegistry = registry) -> list[Path]:
     return list(files)
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m shared.asyncapi", description=__doc__.splitlines()[0])
-    mode = parser.add_mutually_exclusive_group(required=True)
-    mode.add_argument("--write", action="store_true", help="regenerate docs/asyncapi.json and docs/schemas/")
-    mode.add_argument("--check", action="store_true", help="exit 1 when the checked-in documents are out of date")
-    args = parser.parse_args(argv)
-    if args.write:
+def check_or_write(*, regenerate: bool) -> int:
+    """Regenerate the documents, or compare them with the code; the exit code."""
+    if regenerate:
         print(f"wrote {len(write())} files")
         return 0
     stale = differences()
@@ -338,6 +333,28 @@ def main(argv: list[str] | None = None) -> int:
         print("out of date (run `python -m shared.asyncapi --write`):\n  " + "\n  ".join(stale), file=sys.stderr)
         return 1
     print("asyncapi documents in sync")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m shared.asyncapi --write | --check``; returns the exit code."""
+    import typer  # here, not at the top: the gateway imports this module for `sent_by` alone
+
+    app = typer.Typer(add_completion=False, help=__doc__.splitlines()[0])
+
+    @app.command()
+    def asyncapi(
+        write: bool = typer.Option(False, "--write", help="regenerate docs/asyncapi.json and docs/schemas/"),  # noqa: B008
+        check: bool = typer.Option(False, "--check", help="exit 1 when the documents are out of date"),  # noqa: B008
+    ) -> None:
+        if write == check:
+            raise typer.BadParameter("give exactly one of --write and --check")
+        raise typer.Exit(check_or_write(regenerate=write))
+
+    try:
+        app(args=argv, prog_name="python -m shared.asyncapi")
+    except SystemExit as exc:
+        return exc.code if isinstance(exc.code, int) else 1
     return 0
 
 

@@ -11,14 +11,13 @@ Undecodable events are skipped here (the live writer dead-letters them).
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import json
-import sys
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Annotated, Any
 
+import typer
 from aiokafka import TopicPartition
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
@@ -143,19 +142,19 @@ def _same(x: list[float] | None, y: list[float] | None) -> bool:
     return all(abs(p - q) < 1e-6 for p, q in zip(x, y, strict=True))
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(prog="python -m services.metrics.rebuild", description=__doc__)
-    parser.add_argument(
-        "--check", action="store_true", help="compare with the live writer's state; exit 1 if not equal"
-    )
-    args = parser.parse_args()
+def main(
+    check: Annotated[
+        bool, typer.Option("--check", help="compare with the live writer's state; exit 1 if not equal")
+    ] = False,
+) -> None:
+    """Recompute every case state and indicator from the source topics (`caseflow rebuild` does the same)."""
     settings = load_settings(Settings)
-    if args.check:
+    if check:
         comparison = asyncio.run(compare_with_writer(settings))
         print(comparison.summary())
-        sys.exit(0 if comparison.equal else 1)
+        raise typer.Exit(0 if comparison.equal else 1)
     print(f"rebuilt {len(asyncio.run(rebuild(settings))[0].cases)} cases")
 
 
 if __name__ == "__main__":
-    main()
+    typer.run(main)

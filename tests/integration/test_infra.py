@@ -8,20 +8,20 @@ isolation tests use the session's test servers (``infra_up``), whose provisionin
 from __future__ import annotations
 
 import asyncio
-import os
 import socket
 import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
+import psutil
 import psycopg
 import pytest
 from psycopg import errors, sql
 from pydantic import ValidationError
 
-from caseflow_cli import infra, postgres
-from caseflow_cli.infra import InfraError, InfraSettings
+from caseflow_cli import infra
+from caseflow_cli.infra import InfraError, InfraSettings, databases, postgres
 from tests.integration.helpers import free_ports
 
 pytestmark = pytest.mark.integration
@@ -29,11 +29,9 @@ pytestmark = pytest.mark.integration
 
 def _pid_gone(pid: int) -> bool:
     try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
+        return psutil.Process(pid).status() in (psutil.STATUS_ZOMBIE, psutil.STATUS_DEAD)
+    except psutil.NoSuchProcess:
         return True
-    stat = Path(f"/proc/{pid}/stat")
-    return not stat.exists() or stat.read_text().rsplit(")", 1)[1].split()[0] in ("Z", "X")
 
 
 @pytest.fixture(scope="module")
@@ -57,7 +55,7 @@ async def test_up_starts_ready_servers_and_they_work(settings: InfraSettings) ->
     assert st.all_ready, st.to_dict()
     assert st.kafka.running and st.kafka.pid and st.postgres.running and st.postgres.pid
     assert st.kafka_bootstrap == f"127.0.0.1:{settings.kafka_port}"
-    password = postgres.load_passwords(settings.credentials_file)["caseflow_admin"]
+    password = databases.load_passwords(settings.credentials_file)["caseflow_admin"]
     assert st.database_url == f"postgresql://caseflow_admin:{password}@127.0.0.1:{settings.postgres_port}/caseflow"
     assert st.to_dict()["database_url"] == st.database_url
 
@@ -185,7 +183,7 @@ def test_settings_reject_duplicate_and_invalid_ports(tmp_path: Path) -> None:
 
 
 def _login(infra_settings: InfraSettings, role: str, database: str) -> str:
-    return postgres.url(infra_settings, role, database)
+    return databases.url(infra_settings, role, database)
 
 
 def test_each_service_role_reaches_only_its_own_database(
@@ -204,7 +202,7 @@ def test_each_service_role_reaches_only_its_own_database(
         with pytest.raises(psycopg.OperationalError, match=f'permission denied for database "{database}"'):
             psycopg.connect(_login(infra_settings, "intake", database), connect_timeout=5)
     with pytest.raises(psycopg.OperationalError, match="password authentication failed"):
-        psycopg.connect(postgres.url(infra_settings, "intake", "intake", password="not-the-password"))
+        psycopg.connect(databases.url(infra_settings, "intake", "intake", password="not-the-password"))
 
 
 def test_a_role_cannot_read_another_services_tables_even_if_let_in(

@@ -126,7 +126,7 @@ async def test_kafka_stopped_mid_run_then_restarted_loses_and_doubles_nothing(ha
         await harness.append_case(f"k-{i}", range(0, 10))
     await eventually(lambda: harness.consumer.stats.handled >= 55, timeout=60, what="delivery before the outage")
 
-    infra._terminate(infra_settings, "kafka", timeout=10)  # noqa: SLF001 - the test owns this broker
+    infra.terminate(infra_settings, "kafka", timeout=10)  # the test owns this broker
     try:
         for i in range(5):  # commands keep succeeding while the broker is down
             await harness.append_case(f"k-{i}", range(10, 20))

@@ -9,12 +9,12 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-from caseflow_cli import simulate as simulate_mod
 from caseflow_cli import trace as trace_mod
 from caseflow_cli.indicators import indicators_command
 from caseflow_cli.rebuild import rebuild_command
-from caseflow_cli.simulate import simulate_command
 from caseflow_cli.trace import trace_command
+from integrations import simulate as simulate_mod
+from integrations.simulate import simulate_command
 from tests.unit.console.conftest import CITY
 
 # the lines caseflow_cli/main.py registers them with
@@ -80,22 +80,46 @@ def test_indicators_single_indicator_and_errors(metrics):
     assert runner.invoke(app, ["indicators", "-r", CITY, "-i", "criminal_aid_coverage", "-p", "week:1"]).exit_code == 2
 
 
-def test_simulate_runs_the_simulator_module_with_the_arguments(monkeypatch):
-    calls: list[list[str]] = []
-    monkeypatch.setattr(simulate_mod, "run", lambda argv: calls.append(argv) or 5)
+@pytest.fixture
+def simulations(monkeypatch) -> list[dict[str, object]]:
+    """What each `simulate` run would have simulated, instead of connecting to Kafka."""
+    runs: list[dict[str, object]] = []
+
+    async def record(**options: object) -> None:
+        runs.append(options)
+
+    monkeypatch.setattr(simulate_mod, "_main", record)
+    return runs
+
+
+def test_simulate_runs_the_simulators_with_the_options(simulations):
     r = runner.invoke(app, ["simulate", "--rate", "2", "--minutes", "1.5", "--seed", "7"])
-    assert r.exit_code == 5  # the simulator's own exit code comes through
-    assert calls[0][1:] == ["-m", "integrations.simulate", "--rate", "2.0", "--minutes", "1.5", "--seed", "7"]
+    assert r.exit_code == 0, r.output
+    assert simulations == [
+        {"rate": 2.0, "minutes": 1.5, "partners": ["court", "police", "procuratorate"], "answer_only": False, "seed": 7}
+    ]
+    r = runner.invoke(app, ["simulate", "--partners", "police, court", "--answer-only"])
+    assert r.exit_code == 0, r.output
+    assert simulations[1]["partners"] == ["police", "court"] and simulations[1]["answer_only"] is True
 
 
-def test_simulate_without_the_simulators_exits_2(monkeypatch):
-    monkeypatch.setattr(simulate_mod, "MODULE", "integrations.not_there")
-    r = runner.invoke(app, ["simulate", "--rate", "1"])
-    assert r.exit_code == 2 and "not installed" in r.output
+@pytest.mark.parametrize(
+    "args",
+    [["--rate", "-1"], ["--rate", "0"], ["--rate", "1001"], ["--minutes", "-1"], ["--minutes", "1441"],
+     ["--partners", "court,army"], ["--partners", ","]],
+)  # fmt: skip
+def test_simulate_refuses_options_out_of_bounds_with_exit_2(simulations, args):
+    r = runner.invoke(app, ["simulate", *args])
+    assert r.exit_code == 2, r.output
+    assert simulations == []
 
 
-def test_simulate_rejects_a_negative_rate():
-    assert runner.invoke(app, ["simulate", "--rate", "-1"]).exit_code == 2
+def test_python_m_integrations_simulate_is_the_same_command(simulations):
+    """`python -m integrations.simulate` and `caseflow simulate` share one command, so one set of bounds."""
+    assert simulate_mod.app.registered_commands[0].callback is simulate_command
+    assert runner.invoke(simulate_mod.app, ["--rate", "0"]).exit_code == 2
+    assert runner.invoke(simulate_mod.app, ["--rate", "3", "--partners", "court"]).exit_code == 0
+    assert simulations == [{"rate": 3.0, "minutes": 0.0, "partners": ["court"], "answer_only": False, "seed": None}]
 
 
 def test_rebuild_with_kafka_unreachable_exits_4():

@@ -28,6 +28,11 @@ def test_check_mode_exits_1_when_a_schema_file_drifts(tmp_path, monkeypatch):
     assert "docs/schemas/caseflow.gone.event.json" in asyncapi.differences()
 
 
+@pytest.mark.parametrize("argv", [[], ["--write", "--check"], ["--bogus"]])
+def test_command_line_wants_exactly_one_of_write_and_check(argv):
+    assert asyncapi.main(argv) == 2
+
+
 def test_every_registered_event_is_a_message_with_its_schema():
     doc = asyncapi.build()
     assert doc["asyncapi"] == "3.0.0"
