@@ -9,7 +9,7 @@ auth sweep reads like `shared.auth.require`). A browser asking for a page withou
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Annotated
 from urllib.parse import parse_qs, quote
 
@@ -93,7 +93,7 @@ async def login(request: Request) -> Response:
     if len(raw) > MAX_FORM_BYTES:
         return HTMLResponse(login_page("/scorecard", "form too large"), status_code=413)
     form = parse_qs(raw.decode("utf-8", errors="replace"))
-    next_url = safe_next((form.get("next") or [None])[0])
+    next_url = safe_next((form.get("next") or [""])[0] or None)
     token = ((form.get("token") or [""])[0]).strip()
     platform: PlatformSettings = request.app.state.platform_settings
     try:
@@ -103,7 +103,8 @@ async def login(request: Request) -> Response:
     except CaseflowError as exc:
         return HTMLResponse(login_page(next_url, exc.message), status_code=exc.http_status)
     response = RedirectResponse(next_url, status_code=303)
-    lifetime = int((principal.expires - datetime.now(UTC)).total_seconds())
+    expires = principal.expires or datetime.now(UTC) + timedelta(hours=12)
+    lifetime = int((expires - datetime.now(UTC)).total_seconds())
     response.set_cookie(
         COOKIE,
         token,

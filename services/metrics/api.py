@@ -6,13 +6,13 @@ import asyncio
 import json
 from collections.abc import AsyncIterator
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, cast
 
 from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel
 from sse_starlette.sse import EventSourceResponse
 
-from services.metrics.domain import Value, current_period
+from services.metrics.domain import PeriodKind, Value, current_period
 from services.metrics.engine import MetricsEngine
 from services.metrics.worker import Clock, Folder
 from shared.auth import Principal, require
@@ -123,7 +123,7 @@ async def indicator_value(
     principal: Principal = require(READ),
 ) -> IndicatorValue:
     if period in ("day", "month", "year"):
-        period = current_period(period, now)
+        period = current_period(cast(PeriodKind, period), now)
     return _out(engine, engine.value(indicator, region, period, now, dimension))
 
 

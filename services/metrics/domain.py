@@ -288,7 +288,11 @@ def _pickle_as_arguments(*classes: type) -> None:
     changelog). States pickled either way load either way."""
     for cls in classes:
         values = attrgetter(*(f.name for f in fields(cls)))
-        cls.__reduce__ = lambda self, _values=values: (type(self), _values(self))  # type: ignore[method-assign]
+
+        def reduce(self: Any, _values: Any = values) -> tuple[type, tuple[Any, ...]]:
+            return (type(self), _values(self))
+
+        cls.__reduce__ = reduce  # type: ignore[assignment,method-assign]
 
 
 _pickle_as_arguments(Step, Deadline, Mark, CaseState)

@@ -185,8 +185,8 @@ class MetricsWriter:
         self._lock = asyncio.Lock()  # one flush at a time: the shares of a cell leave in order
         self._ready = asyncio.Event()  # the engines of the owned partitions are loaded: folding may go on
         self.app = make_app(settings)
-        self.app.on_partitions_assigned.connect(self._on_assigned)
-        self.app.on_partitions_revoked.connect(self._on_revoked)
+        self.app.on_partitions_assigned.connect(self._on_assigned)  # type: ignore[arg-type]  # faust's stubs
+        self.app.on_partitions_revoked.connect(self._on_revoked)  # type: ignore[arg-type]  # want sync receivers
         self.by_case = by_case_topic(self.platform)
         self.source = self.app.topic(self.by_case, schema=raw_schema(), allow_empty=True)
         self.app.agent(self.source, name="metrics-fold")(self._agent)
