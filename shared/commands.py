@@ -9,9 +9,7 @@ POST or a redelivered partner message never acts twice.
 
 from __future__ import annotations
 
-import asyncio
 import logging
-import random
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -24,6 +22,7 @@ from shared.events import Command, Event, EventRegistry
 from shared.events import registry as default_registry
 from shared.eventstore import EventStore, Stream, ViewWrite
 from shared.logs import case_context
+from shared.retry import Backoff
 from shared.telemetry import current_traceparent
 
 S = TypeVar("S")
@@ -93,6 +92,7 @@ class CommandBus(Generic[S]):
 
     async def execute(self, stream_id: str, command: Command, ctx: CommandContext) -> Outcome[S]:
         with case_context(stream_id):
+            backoff = Backoff(first=0.004, ceiling=0.2, jitter=True)
             for attempt in range(1, self.max_attempts + 1):
                 if ctx.idempotency_key:
                     earlier = await self.store.find_key(ctx.idempotency_key)
@@ -116,8 +116,7 @@ class CommandBus(Generic[S]):
                 except ConcurrencyConflict:
                     if attempt == self.max_attempts:
                         raise
-                    # jittered, growing pause: de-synchronises racers so each round lets one through
-                    await asyncio.sleep(random.uniform(0, min(0.2, 0.002 * 2 ** min(attempt, 7))))
+                    await backoff.sleep()  # jittered, growing: de-synchronises racers so each round lets one through
                     continue
                 if result.duplicate:
                     _same_case(result.stream_id, stream_id, ctx)

@@ -34,6 +34,7 @@ from shared.events import Event, EventRegistry
 from shared.events import registry as default_registry
 from shared.logs import case_context
 from shared.partners import partner_of_topic
+from shared.retry import Backoff
 from shared.telemetry import context_from
 
 log = logging.getLogger(__name__)
@@ -272,7 +273,7 @@ class EventConsumer:
         if handler is None:
             self.stats.ignored += 1
             return
-        backoff = 0.1
+        backoff = Backoff(ceiling=self.max_backoff)
         with (
             case_context(env.subject),
             _tracer.start_as_current_span(
@@ -289,9 +290,8 @@ class EventConsumer:
                     return
                 except RETRIED as exc:  # I/O that comes back, or an earlier attempt holding the key: it clears
                     self.stats.retries += 1
-                    log.warning("%s: %s on %s; retrying in %.1fs", self.name, exc, env.id, backoff)
-                    await asyncio.sleep(backoff)
-                    backoff = min(backoff * 2, self.max_backoff)
+                    pause = await backoff.sleep()
+                    log.warning("%s: %s on %s; retried after %.1fs", self.name, exc, env.id, pause)
                 except CaseflowError as exc:
                     await self._park(msg, exc.message, exc.code)
                     return
@@ -307,12 +307,11 @@ class EventConsumer:
         await self._retry(lambda: self.dead_letters.park(msg, reason, code, notify=notify))
 
     async def _retry(self, op: Callable[[], Awaitable]):  # type: ignore[no-untyped-def]
-        backoff = 0.1
+        backoff = Backoff(ceiling=self.max_backoff)
         while True:
             try:
                 return await op()
             except TRANSIENT as exc:
                 self.stats.retries += 1
-                log.warning("%s: %s; retrying in %.1fs", self.name, exc, backoff)
-                await asyncio.sleep(backoff)
-                backoff = min(backoff * 2, self.max_backoff)
+                pause = await backoff.sleep()
+                log.warning("%s: %s; retried after %.1fs", self.name, exc, pause)

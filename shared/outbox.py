@@ -24,6 +24,7 @@ from psycopg import Error as DatabaseError
 from psycopg_pool import PoolTimeout
 
 from shared.eventstore import Commit, EventStore
+from shared.retry import Backoff
 from shared.telemetry import context_from
 
 log = logging.getLogger(__name__)
@@ -63,19 +64,19 @@ class OutboxRelay:
 
     async def run(self) -> None:
         listener = asyncio.create_task(self._listen()) if self.wakeups is not None else None
-        backoff = 0.1
+        backoff = Backoff(ceiling=self.max_backoff)
         try:
             while not self._stopping:
                 try:
                     sent = await self.publish_once()
-                    backoff = 0.1
+                    backoff.reset()
                     if sent == 0:
                         await self._sleep(self.idle_interval)
                 except RETRIED as exc:
                     self.failures += 1
-                    log.warning("outbox relay: %s: %s (retrying in %.1fs)", type(exc).__name__, exc, backoff)
-                    await self._sleep(backoff)
-                    backoff = min(backoff * 2, self.max_backoff)
+                    pause = backoff.next()
+                    log.warning("outbox relay: %s: %s (retrying in %.1fs)", type(exc).__name__, exc, pause)
+                    await self._sleep(pause)
         finally:
             if listener is not None:
                 listener.cancel()
