@@ -24,7 +24,7 @@ class BenchInfraSettings(infra.InfraSettings):
     home: Path = infra.REPO_ROOT / ".cache" / "bench-infra"
     kafka_port: int = Field(default=28092, ge=1, le=65535)
     kafka_controller_port: int = Field(default=28093, ge=1, le=65535)
-    mongo_port: int = Field(default=28017, ge=1, le=65535)
+    postgres_port: int = Field(default=28432, ge=1, le=65535)
     secure: bool = False
 
 
@@ -60,7 +60,7 @@ def bench_platform() -> PlatformSettings:
     status = infra.up(BenchInfraSettings())
     return PlatformSettings(
         kafka_bootstrap=status.kafka_bootstrap,
-        mongo_url=status.mongo_url,
+        database_url=status.database_url,
         topic_prefix=f"bench{uuid.uuid4().hex[:8]}",
         partitions=3,
     )

@@ -7,15 +7,16 @@ Standalone: `python -m bench.intake` (make bench calls `run`).
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 from bench import http_command
 from bench.common import Report, bench_platform
-from services.intake.api import ReceiveBody
 from services.intake.config import Settings
 from services.intake.main import create_app
+from services.intake.schemas import ReceiveBody
 from shared.settings import PlatformSettings
 
-BODY = {
+BODY: dict[str, Any] = {
     "channel": "walk_in",
     "level": "county",
     "region": "431002000000",
@@ -25,11 +26,15 @@ BODY = {
 }
 
 
+def body(i: int) -> dict[str, Any]:
+    return {**BODY, "person": {**BODY["person"], "id_number": http_command.citizen(i)}}
+
+
 async def run(settings: PlatformSettings, report: Report) -> None:
     await http_command.measure_post(
         report, settings, service="intake", scope="intake:write", path="/requests",
         model=ReceiveBody,  # the baseline validates the same body, PersonData check digit included
-        body=BODY, app=lambda own: create_app(Settings(platform=own)),
+        body=body, app=lambda own: create_app(Settings(platform=own)),
     )  # fmt: skip
 
 

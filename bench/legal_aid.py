@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 from datetime import UTC, datetime
+from typing import Any
 
 import shared.contracts  # noqa: F401  (registers every event type)
 from bench import http_command
@@ -39,6 +40,14 @@ APPLICATION = {  # 蚌埠 wage claim: region served by a city profile, income be
 }
 
 
+def application(i: int) -> dict[str, Any]:
+    return {
+        **APPLICATION,
+        "applicant": {"name": "张三", "id_number": http_command.citizen(i, "340304")},
+        "opposing_parties": [{"name": "李四", "id_number": http_command.citizen(i, "110105")}],
+    }
+
+
 def notice(i: int) -> Envelope:
     ref = f"(2026)皖0304刑初{i}号"
     payload = NotifiedDefenceRequested(
@@ -55,7 +64,7 @@ def notice(i: int) -> Envelope:
 
 def subject(settings: PlatformSettings) -> Subject:
     runtime = ServiceRuntime("legal_aid", settings)
-    cases = runtime.read_model("cases", domain.decider, views.render, indexes=("status", "next_due_at"))
+    cases = runtime.read_model("cases", domain.decider, views.render, views.COLUMNS)
     svc = LegalAid(runtime.command_bus(domain.decider, cases), cases, load_profiles(), load_providers())
     return Subject(runtime, dict(consumers.partner_handlers(svc)), cases, {})
 
@@ -72,7 +81,7 @@ async def run(settings: PlatformSettings, report: Report) -> None:
     )
     await http_command.measure_post(
         report, settings, service="legal_aid", scope="legal_aid:apply", path="/applications", model=ApplicationIn,
-        body=APPLICATION, app=lambda own: create_app(Settings(platform=own)),
+        body=application, app=lambda own: create_app(Settings(platform=own)),
     )  # fmt: skip
 
 

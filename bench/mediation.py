@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 from datetime import UTC, datetime
+from typing import Any
 
 import shared.contracts  # noqa: F401  (registers every event type)
 from bench import http_command
@@ -41,6 +42,13 @@ WALK_IN = {  # 怀远县城关镇东关村: a village committee covers it
 }
 
 
+def walk_in(i: int) -> dict[str, Any]:
+    return {
+        **WALK_IN,
+        "parties": [WALK_IN["parties"][0], {"person": {"name": "张三", "id_number": http_command.citizen(i)}}],
+    }
+
+
 def referral(i: int) -> Envelope:
     ref = f"110-20260302-{i:05d}"
     payload = DisputeReferred(
@@ -57,7 +65,7 @@ def referral(i: int) -> Envelope:
 
 def subject(settings: PlatformSettings) -> Subject:
     runtime = ServiceRuntime("mediation", settings)
-    cases = runtime.read_model("disputes", domain.decider, views.render, indexes=("status", "regions"))
+    cases = runtime.read_model("disputes", domain.decider, views.render, views.COLUMNS, views.is_dispute)
     service = MediationService(
         runtime.command_bus(domain.decider, cases),
         cases,
@@ -79,7 +87,7 @@ async def run(settings: PlatformSettings, report: Report) -> None:
     )
     await http_command.measure_post(
         report, settings, service="mediation", scope="mediation:write", path="/disputes", model=RegisterIn,
-        body=WALK_IN, app=lambda own: create_app(Settings(platform=own, sweep_interval_seconds=0)),
+        body=walk_in, app=lambda own: create_app(Settings(platform=own, sweep_interval_seconds=0)),
     )  # fmt: skip
 
 

@@ -27,7 +27,7 @@ APPLICATION = {
 async def run(settings: PlatformSettings, report: Report) -> None:
     await http_command.measure_post(
         report, settings, service="notary", scope="notary:write", path="/applications", model=ApplicationIn,
-        body=APPLICATION, app=lambda own: create_app(Settings(platform=own)),
+        body=lambda _i: APPLICATION, app=lambda own: create_app(Settings(platform=own)),
     )  # fmt: skip
 
 

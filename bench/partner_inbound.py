@@ -14,14 +14,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from pymongo import AsyncMongoClient
-
 from bench.common import Report, Row, percentile
 from shared import kafka
 from shared.consumer import Handler
 from shared.envelope import Envelope
 from shared.partners import inbound_guard
-from shared.readmodel import ReadModel
+from shared.readmodel import Views
 from shared.runtime import ServiceRuntime
 from shared.settings import PlatformSettings
 
@@ -34,7 +32,7 @@ class Subject:
 
     runtime: ServiceRuntime
     handlers: dict[Any, Handler]
-    cases: ReadModel[Any]
+    cases: Views[Any]
     persisted: dict[str, Any]  # query counting the persisted cases
 
 
@@ -92,14 +90,12 @@ async def service_rate(subject: Subject, topic: str, n: int) -> tuple[float, lis
             await asyncio.sleep(0.01)
         done = len(latencies)
         elapsed = time.perf_counter() - first[0] if first else float("inf")
-        persisted = await subject.cases.collection.count_documents(subject.persisted)
+        persisted = await subject.cases.count(subject.persisted)
         if persisted < done:
             raise RuntimeError(f"{done} events handled but only {persisted} cases persisted")
     finally:
         await runtime.stop()
-        client: AsyncMongoClient = AsyncMongoClient(runtime.settings.mongo_url)
-        await client.drop_database(runtime.db.name)
-        await client.close()
+        await runtime.db.drop()
     return done / elapsed, latencies
 
 
