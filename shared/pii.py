@@ -95,21 +95,30 @@ class PersonVault:
         return person_ref(id_number, self._pepper)
 
     async def register(self, person: PersonData) -> str:
+        """Keep the person's fields under their ref: a new person gets a key of their own; a person already on
+        file with the same fields costs one read and writes nothing."""
         ref = self.ref_for(person.id_number)
+        plain = person.model_dump_json().encode()
+        digest = hmac.new(self._pepper.encode(), plain, hashlib.sha256).hexdigest()
         async with self._db.pool.connection() as conn:
             cur = await conn.execute(
-                "INSERT INTO person_keys (ref, key) VALUES (%s, %s) ON CONFLICT (ref) DO UPDATE SET ref = EXCLUDED.ref"
-                " RETURNING key",
-                (ref, AESGCM.generate_key(bit_length=256)),
+                "WITH fresh AS (INSERT INTO person_keys (ref, key) VALUES (%s, %s) ON CONFLICT (ref) DO NOTHING"
+                " RETURNING key) SELECT key FROM fresh UNION ALL"
+                " SELECT k.key FROM person_keys k WHERE k.ref = %s AND NOT EXISTS (SELECT 1 FROM fresh)",
+                (ref, AESGCM.generate_key(bit_length=256), ref),
             )
             row = await cur.fetchone()
-            assert row is not None  # INSERT … ON CONFLICT DO UPDATE … RETURNING always returns the row
+            if row is None:  # another request inserted the key and had not committed when this one looked
+                cur = await conn.execute("SELECT key FROM person_keys WHERE ref = %s", (ref,))
+                row = await cur.fetchone()
+            assert row is not None  # the key exists now: inserted here, or by the request that conflicted
             nonce = os.urandom(12)
-            blob = nonce + AESGCM(bytes(row[0])).encrypt(nonce, person.model_dump_json().encode(), ref.encode())
+            blob = nonce + AESGCM(bytes(row[0])).encrypt(nonce, plain, ref.encode())
             await conn.execute(
-                "INSERT INTO persons (ref, blob) VALUES (%s, %s)"
-                " ON CONFLICT (ref) DO UPDATE SET blob = EXCLUDED.blob, updated_at = now()",
-                (ref, blob),
+                "INSERT INTO persons (ref, blob, digest) VALUES (%s, %s, %s) ON CONFLICT (ref) DO UPDATE"
+                " SET blob = EXCLUDED.blob, digest = EXCLUDED.digest, updated_at = now()"
+                " WHERE persons.digest IS DISTINCT FROM EXCLUDED.digest",
+                (ref, blob, digest),
             )
         return ref
 
