@@ -16,11 +16,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Annotated, Any, TypeVar
 
-from fastapi import Depends, Request, Response
+from fastapi import Depends, Query, Request, Response
 
 from shared.api import IdempotencyKey
 from shared.auth import Principal, require
 from shared.commands import CommandContext, Outcome
+from shared.viewquery import cursor_after
 
 Clock = Callable[[], datetime]
 S = TypeVar("S")
@@ -66,6 +67,17 @@ class Call:
         if outcome.duplicate and self.response is not None:
             self.response.headers["Idempotent-Replay"] = "true"
         return outcome
+
+
+#: a list's `after=` query parameter: the cursor the previous page answered with (keyset pagination)
+Cursor = Annotated[
+    str | None, Query(max_length=512, pattern=r"^[A-Za-z0-9_-]+$", description="`next` of the last page")
+]
+
+
+def next_page(docs: list[dict[str, Any]], limit: int, sort: str) -> str | None:
+    """The cursor of the page after this one, or None when this page was the last."""
+    return cursor_after(docs[-1], sort) if len(docs) == limit else None
 
 
 def scoped_key(request: Request, key: str | None) -> str | None:

@@ -26,7 +26,7 @@ from shared.envelope import Envelope
 from shared.events import EventRegistry
 from shared.events import registry as default_registry
 from shared.eventstore import EventStore, ViewWrite
-from shared.viewquery import SQL_TYPES, order_by, where
+from shared.viewquery import SQL_TYPES, order_by, seek, where
 
 S = TypeVar("S")
 S_in = TypeVar("S_in", contravariant=True)
@@ -49,7 +49,14 @@ class Views(Protocol[S_in]):
     async def get(self, stream_id: str) -> dict[str, Any] | None: ...
 
     async def find(
-        self, query: dict[str, Any], *, sort: str = "_id", descending: bool = False, limit: int = 100, skip: int = 0
+        self,
+        query: dict[str, Any],
+        *,
+        sort: str = "_id",
+        descending: bool = False,
+        limit: int = 100,
+        skip: int = 0,
+        after: str | None = None,
     ) -> list[dict[str, Any]]: ...
 
     async def count(self, query: dict[str, Any]) -> int: ...
@@ -147,10 +154,21 @@ class ReadModel(Generic[S]):
         return None if row is None else {"_id": stream_id, **loads(row[0])}
 
     async def find(
-        self, query: dict[str, Any], *, sort: str = "_id", descending: bool = False, limit: int = 100, skip: int = 0
+        self,
+        query: dict[str, Any],
+        *,
+        sort: str = "_id",
+        descending: bool = False,
+        limit: int = 100,
+        skip: int = 0,
+        after: str | None = None,
     ) -> list[dict[str, Any]]:
-        """Rows matching the filter, sorted on a column (then by id), `limit` of them after `skip`."""
+        """Rows matching the filter, sorted on a column (then by id), `limit` of them: after the row a cursor names
+        (`after`, from `cursor_after`: keyset pagination, as fast on the last page as on the first) or `skip`."""
         condition, params = where(query, self.columns)
+        if after is not None:
+            keyset, more = seek(after, sort, descending, self.columns)
+            condition, params = sql.SQL("({}) AND {}").format(condition, keyset), [*params, *more]
         statement = sql.SQL("SELECT id, doc::text FROM {} WHERE {} ORDER BY {} LIMIT %s OFFSET %s").format(
             self.table, condition, order_by(sort, descending, self.columns)
         )

@@ -10,10 +10,16 @@ language on a document in memory (the unit tests' read models), so both sides re
 
 from __future__ import annotations
 
+import base64
+import binascii
+import json
 from collections.abc import Mapping
+from datetime import datetime
 from typing import Any
 
 from psycopg import sql
+
+from shared.errors import ValidationFailed
 
 SQL_TYPES = frozenset(
     {"text", "integer", "bigint", "boolean", "timestamptz", "date", "numeric", "double precision", "text[]"}
@@ -27,11 +33,58 @@ def where(query: Mapping[str, Any], columns: Mapping[str, str]) -> tuple[sql.Com
 
 
 def order_by(field: str, descending: bool, columns: Mapping[str, str]) -> sql.Composable:
+    """The sort column (NULLs last), then the id in the same direction: a total order pages can follow."""
     direction = sql.SQL(" DESC NULLS LAST" if descending else " ASC NULLS LAST")
     if field in ("_id", "id"):
         return sql.SQL("id") + direction
     _column(field, columns)
-    return sql.SQL("{}{}, id").format(sql.Identifier(field), direction)
+    return sql.SQL("{}{}, id{}").format(sql.Identifier(field), direction, sql.SQL(" DESC" if descending else ""))
+
+
+# -- keyset pagination: a cursor names the last row of a page -------------------------------------------------
+def cursor_after(doc: Mapping[str, Any], sort: str) -> str:
+    """An opaque cursor for the row after which the next page starts (its sort value and id)."""
+    value = doc.get("_id") if sort in ("_id", "id") else doc.get(sort)
+    raw = json.dumps([_encode(value), doc["_id"]], separators=(",", ":")).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def read_cursor(token: str) -> tuple[Any, str]:
+    """The (sort value, id) a cursor names; a malformed one is the client's error (422 naming `after`)."""
+    try:
+        value, row_id = json.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
+        if not isinstance(row_id, str):
+            raise TypeError
+        return _decode(value), row_id
+    except (ValueError, TypeError, binascii.Error):
+        raise ValidationFailed(f"not a cursor this list gave out: {token[:40]!r}", field="after") from None
+
+
+def seek(token: str, sort: str, descending: bool, columns: Mapping[str, str]) -> tuple[sql.Composable, list[Any]]:
+    """The condition for the rows after the cursor's row in `order_by(sort, descending)`."""
+    value, row_id = read_cursor(token)
+    beyond = sql.SQL("<" if descending else ">")
+    if sort in ("_id", "id"):
+        return sql.SQL("id {} %s").format(beyond), [row_id]
+    col, _ = _column(sort, columns)
+    if value is None:  # inside the NULLs, which come last: only ids beyond
+        return sql.SQL("({} IS NULL AND id {} %s)").format(col, beyond), [row_id]
+    return (
+        sql.SQL("({col} {b} %s OR ({col} = %s AND id {b} %s) OR {col} IS NULL)").format(col=col, b=beyond),
+        [value, value, row_id],
+    )
+
+
+def _encode(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return {"$date": value.isoformat()}
+    return value
+
+
+def _decode(value: Any) -> Any:
+    if isinstance(value, dict) and set(value) == {"$date"}:
+        return datetime.fromisoformat(value["$date"])
+    return value
 
 
 def _all(query: Mapping[str, Any], columns: Mapping[str, str], params: list[Any]) -> sql.Composable:
@@ -122,3 +175,18 @@ def _holds(doc: Mapping[str, Any], field: str, op: str, arg: Any, columns: Mappi
             return False  # SQL: a comparison with NULL is never true
         return bool({"$lt": value < arg, "$lte": value <= arg, "$gt": value > arg, "$gte": value >= arg}[op])
     raise ValueError(f"unknown filter operator {op!r} on {field!r}")
+
+
+def after_cursor(doc: Mapping[str, Any], token: str, sort: str, descending: bool) -> bool:
+    """Whether a document comes after the cursor's row in `order_by(sort, descending)` (the in-memory `seek`)."""
+    value, row_id = read_cursor(token)
+    mine = doc.get("_id") if sort in ("_id", "id") else doc.get(sort)
+    if sort in ("_id", "id"):
+        return bool(doc["_id"] < row_id if descending else doc["_id"] > row_id)
+    if value is None:
+        return mine is None and bool(doc["_id"] < row_id if descending else doc["_id"] > row_id)
+    if mine is None:
+        return True
+    if mine == value:
+        return bool(doc["_id"] < row_id if descending else doc["_id"] > row_id)
+    return bool(mine < value if descending else mine > value)

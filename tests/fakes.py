@@ -13,7 +13,7 @@ from shared.decider import Decider
 from shared.eventstore import EventStore, InMemoryEventStore, ViewWrite
 from shared.pii import ERASED, PersonData, person_ref
 from shared.readmodel import Render
-from shared.viewquery import matches, order_by
+from shared.viewquery import after_cursor, matches, order_by
 
 
 class MemoryViews:
@@ -64,15 +64,24 @@ class MemoryViews:
         return self.store.views.get((self.name, stream_id))
 
     async def find(
-        self, query: dict[str, Any], *, sort: str = "_id", descending: bool = False, limit: int = 100, skip: int = 0
+        self,
+        query: dict[str, Any],
+        *,
+        sort: str = "_id",
+        descending: bool = False,
+        limit: int = 100,
+        skip: int = 0,
+        after: str | None = None,
     ) -> list[dict[str, Any]]:
         order_by(sort, descending, self.columns)  # the same refusal of an undeclared sort field
         found = [d for d in self.docs() if matches(d, query, self.columns)]
+        if after is not None:
+            found = [d for d in found if after_cursor(d, after, sort, descending)]
         key = "_id" if sort in ("_id", "id") else sort
         present = sorted((d for d in found if d.get(key) is not None), key=lambda d: (d[key], d["_id"]))
         if descending:
             present.reverse()
-        absent = sorted((d for d in found if d.get(key) is None), key=lambda d: d["_id"])
+        absent = sorted((d for d in found if d.get(key) is None), key=lambda d: d["_id"], reverse=descending)
         return (present + absent)[skip : skip + limit]  # NULLS LAST either way, as in SQL
 
     async def count(self, query: dict[str, Any]) -> int:

@@ -128,8 +128,10 @@ class PersonView(BaseModel):
 class RequestList(BaseModel):
     items: list[RequestView]
     count: int
+    next: str | None = Field(default=None, description="cursor for the next page (`after=`), none on the last")
 
 
 class VillageList(BaseModel):
     items: list[VillageView]
     count: int
+    next: str | None = Field(default=None, description="cursor for the next page (`after=`), none on the last")

@@ -10,6 +10,7 @@ from services.intake import domain
 from services.intake.deps import Admin, IntakeDep, Reader, Writer
 from services.intake.handlers import act, stored, village_stream, village_view
 from services.intake.schemas import AssignBody, ServiceLogBody, VillageList, VillageView
+from shared.deps import Cursor, next_page
 
 router = APIRouter(tags=["intake"])
 VillageRegion = Annotated[str, Path(pattern=r"^\d{12}$", description="12-digit village/community code")]
@@ -45,10 +46,11 @@ async def list_villages(
     region: Annotated[str | None, Query(pattern=r"^\d{2,12}$", description="code prefix")] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
     skip: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
+    after: Cursor = None,
 ) -> VillageList:
     query: dict[str, Any] = {"record": "village"}
     if region is not None:
         query["region"] = {"$prefix": region}
-    docs = await svc.cases.find(query, sort="_id", limit=limit, skip=skip)
+    docs = await svc.cases.find(query, sort="_id", limit=limit, skip=skip, after=after)
     items = [VillageView.model_validate(d) for d in docs]
-    return VillageList(items=items, count=len(items))
+    return VillageList(items=items, count=len(items), next=next_page(docs, limit, "_id"))

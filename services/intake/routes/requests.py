@@ -21,6 +21,7 @@ from services.intake.schemas import (
     WorkOrderBody,
 )
 from shared.contracts.intake import Channel
+from shared.deps import Cursor, next_page
 
 router = APIRouter(tags=["intake"])
 RequestId = Annotated[str, Path(pattern=r"^rq-[0-9a-f]{32}$", description="intake case id")]
@@ -97,6 +98,7 @@ async def list_requests(
     overdue: bool | None = Query(default=None, description="open work orders past their deadline"),
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
     skip: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
+    after: Cursor = None,
 ) -> RequestList:
     query: dict[str, Any] = {"record": "request"}
     if channel is not None:
@@ -110,6 +112,6 @@ async def list_requests(
         query["work_order_due_at"] = {"$lt": call.now}
     elif overdue is False:
         query["$or"] = [{"work_order_open": False}, {"work_order_due_at": {"$gte": call.now}}]
-    docs = await svc.cases.find(query, sort="received_at", descending=True, limit=limit, skip=skip)
+    docs = await svc.cases.find(query, sort="received_at", descending=True, limit=limit, skip=skip, after=after)
     items = [RequestView.model_validate(d) for d in docs]
-    return RequestList(items=items, count=len(items))
+    return RequestList(items=items, count=len(items), next=next_page(docs, limit, "received_at"))

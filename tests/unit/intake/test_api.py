@@ -146,3 +146,23 @@ async def test_an_idempotency_key_reused_on_another_case_is_refused(service):
         r = await c.post(f"/requests/{b}/answer", headers=key)
         assert r.status_code == 409 and r.json()["errors"][0]["field"] == "Idempotency-Key"
         assert (await c.get(f"/requests/{b}")).json()["status"] == "received"
+
+
+async def test_lists_page_by_cursor_to_the_end_without_repeats(service):
+    app, _, now = service
+    async with client(app) as c:
+        made = []
+        for i in range(7):
+            now[0] += timedelta(minutes=1)
+            made.append((await c.post("/requests", json=walk_in())).json()["request_id"])
+        seen, after = [], None
+        while True:
+            params = {"limit": 3, **({"after": after} if after else {})}
+            page = (await c.get("/requests", params=params)).json()
+            seen += [r["request_id"] for r in page["items"]]
+            after = page["next"]
+            if after is None:
+                break
+        assert seen == made[::-1]  # newest first, each once
+        bad = await c.get("/requests", params={"after": "bm90LWEtY3Vyc29y"})
+        assert bad.status_code == 422 and bad.json()["errors"][0]["field"] == "after"

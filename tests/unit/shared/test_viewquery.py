@@ -53,7 +53,7 @@ def test_a_filter_outside_the_language_is_refused_before_any_sql(query, message)
 
 
 def test_sorting_is_on_a_column_then_the_id_so_pages_are_stable():
-    assert order_by("due", True, COLUMNS).as_string() == '"due" DESC NULLS LAST, id'
+    assert order_by("due", True, COLUMNS).as_string() == '"due" DESC NULLS LAST, id DESC'
     assert order_by("_id", False, COLUMNS).as_string() == "id ASC NULLS LAST"
     with pytest.raises(ValueError):
         order_by("title", False, COLUMNS)
