@@ -1,20 +1,20 @@
 """Metrics: fold throughput vs a raw consume+decode loop, event→indicator latency, writers scaling out, memory.
 
 1. Throughput: the legal aid topic is pre-filled with N events (N/2 notified-defence cases, each notice +
-   assignment). The figure is one writer (`services.metrics.stream.MetricsWriter`, in this process: its router
+   assignment). The figure is one writer (`services.metrics.writer.MetricsWriter`, in this process: its router
    copying the events onto the by-case topic, its faust app folding them — decode + payload validation, fold,
    changelog-table write per changed case and the partitions' shares sent, once per batch — and its reducer);
    the baseline is a raw aiokafka loop that consumes and decodes (`Envelope.from_kafka`) the same topic in the
    same run. Both timed first record → last. Beside them, the same writer counting events without folding them
    (a topic of its own): what the router and faust themselves allow.
 2. Latency, with another process producing events at a steady rate (wall clock, same machine), two ways:
-   - visible: send → the query API's follower (`services.metrics.worker.Folder`, what the API and its SSE stream
+   - visible: send → the query API's follower (`services.metrics.follower.Folder`, what the API and its SSE stream
      read) has folded the event and handed the indicators it changed to its listeners, while the production
-     writer (`python -m services.metrics.worker`) runs in its own process beside it, as under `make run`;
+     writer (`python -m services.metrics.writer`) runs in its own process beside it, as under `make run`;
    - published: send → the reducer's publishing round, on `metrics.indicators`, after the batch that sent the
      event's shares (the writer alone, in this process).
 3. Writers scaling out: N events sent as fast as the broker takes them to a topic prefix with six partitions,
-   folded by one and then by two writer processes (`python -m services.metrics.worker`, once they have split
+   folded by one and then by two writer processes (`python -m services.metrics.writer`, once they have split
    the partitions between them); timed from the first send until every criminal-aid coverage indicator is
    published with the value one engine folding the same events gives.
 4. Memory: peak RSS of a subprocess holding the pure fold state (engine) of many synthetic cases.
@@ -40,11 +40,12 @@ from aiokafka import TopicPartition
 
 import shared.contracts  # noqa: F401  (registers every event type)
 from bench.common import Report, Row, bench_platform, percentile
+from services.metrics.aggregates import is_published
 from services.metrics.config import Settings
-from services.metrics.domain import is_published
-from services.metrics.store import changelog_topic
-from services.metrics.stream import MetricsWriter
-from services.metrics.worker import Folder, build_engine
+from services.metrics.engine import build_engine
+from services.metrics.follower import Folder
+from services.metrics.topics import changelog_topic
+from services.metrics.writer import MetricsWriter
 from shared import kafka
 from shared.contracts.legal_aid import DefenceNotified, ProviderAssigned
 from shared.envelope import Envelope
@@ -241,7 +242,8 @@ from datetime import UTC, datetime, timedelta
 from types import SimpleNamespace
 import shared.contracts
 from services.metrics.engine import MetricsEngine
-from services.metrics.reference import load_catalogue, load_reference
+from services.metrics.catalogue import load_catalogue
+from services.metrics.reference import load_reference
 from shared.events import registry
 n = int(sys.argv[1])
 base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
@@ -325,10 +327,10 @@ async def visible_latency(platform: PlatformSettings, topic: str, state_dir: str
 
 
 def writer_process(platform: PlatformSettings, state_dir: Path, log: Path) -> subprocess.Popen[bytes]:
-    """The production writer (`python -m services.metrics.worker`, as under `make run`), logging to `log`."""
+    """The production writer (`python -m services.metrics.writer`, as under `make run`), logging to `log`."""
     env = {**os.environ, **platform.to_env(), "CASEFLOW_LOG_LEVEL": "INFO", "METRICS_STATE_DIR": str(state_dir)}
     with log.open("wb") as out:
-        return subprocess.Popen([sys.executable, "-m", "services.metrics.worker"], env=env, stderr=out, stdout=out)
+        return subprocess.Popen([sys.executable, "-m", "services.metrics.writer"], env=env, stderr=out, stdout=out)
 
 
 def stop_all(procs: list[subprocess.Popen[bytes]]) -> None:

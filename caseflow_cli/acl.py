@@ -96,7 +96,7 @@ def _group(user: str, name: str, pattern: str) -> Grant:
 
 
 def metrics_writer_topics(prefix: str) -> str:
-    """Name prefix of the faust metrics writer's internal topics (services/metrics/stream.py `app_id` + "-")."""
+    """Name prefix of the faust metrics writer's internal topics (services/metrics/topics.py `app_id` + "-")."""
     return f"{prefix}.{METRICS}.writer-"
 
 

@@ -87,7 +87,7 @@ SERVICES = [
 SIMULATED_RATE = 0.5  # partner events per second over all three partners: gentle, yet visible within a minute
 PROGRAMS: list[Program] = [
     Program(
-        "metrics-worker", "services.metrics.worker", [sys.executable, "-m", "services.metrics.worker"],
+        "metrics-worker", "services.metrics.writer", [sys.executable, "-m", "services.metrics.writer"],
         principal="metrics", database="metrics",
     ),
     Program(

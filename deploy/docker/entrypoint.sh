@@ -14,7 +14,7 @@ case "${1:-serve}" in
     ;;
   serve)
     case "$role" in
-      metrics-worker) exec python -m services.metrics.worker ;;
+      metrics-worker) exec python -m services.metrics.writer ;;
       router) exec python -m integrations.router ;;
       *)
         # every other role is an HTTP service: services/<role>/main.py with a create_app factory

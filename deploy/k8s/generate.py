@@ -25,7 +25,7 @@ if str(ROOT) not in sys.path:  # run as a plain script from anywhere
     sys.path.insert(0, str(ROOT))
 
 from caseflow_cli.acl import PARTNERS, grants_for  # noqa: E402
-from services.metrics.store import PARTIALS_CONFIG, by_case_topic, changelog_topic, partials_topic  # noqa: E402
+from services.metrics.topics import PARTIALS_CONFIG, by_case_topic, changelog_topic, partials_topic  # noqa: E402
 from shared.settings import PlatformSettings  # noqa: E402
 from shared.topics import Topics  # noqa: E402
 
@@ -374,7 +374,7 @@ def topic_config(topics: Topics, name: str) -> dict[str, Any]:
 
 def kafka_topics() -> list[dict[str, Any]]:
     t = Topics(PREFIX)
-    # the metrics writers' own topics (services/metrics/store.py): the by-case copy of the sources, the fold state,
+    # the metrics writers' own topics (services/metrics/topics.py): the by-case copy of the sources, the fold state,
     # the partitions' shares of every indicator (one partition: one reducer sums them)
     platform = PlatformSettings(topic_prefix=PREFIX)
     writers: dict[str, tuple[int, dict[str, Any]]] = {

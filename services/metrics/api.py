@@ -12,9 +12,10 @@ from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel
 from sse_starlette.sse import EventSourceResponse
 
-from services.metrics.domain import PeriodKind, Value, current_period
-from services.metrics.engine import MetricsEngine
-from services.metrics.worker import Clock, Folder
+from services.metrics.engine import Clock, MetricsEngine
+from services.metrics.follower import Folder
+from services.metrics.periods import PeriodKind, current_period
+from services.metrics.values import Value
 from shared.auth import Principal, require
 
 router = APIRouter(tags=["metrics"])

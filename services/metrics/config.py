@@ -7,7 +7,8 @@ from pathlib import Path
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from services.metrics.reference import DATA
+from services.metrics.catalogue import CATALOGUE_FILE
+from services.metrics.reference import REGIONS_FILE
 from shared.settings import PlatformSettings
 
 
@@ -15,8 +16,8 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="METRICS_", extra="ignore")
 
     port: int = Field(default=8105, ge=1, le=65535)
-    catalogue_file: Path = DATA / "indicators.json"
-    regions_file: Path = DATA / "regions.json"
+    catalogue_file: Path = CATALOGUE_FILE
+    regions_file: Path = REGIONS_FILE
     #: the API process keeps a read replica of the fold state (the writer's state + follow the topics); off = query-less
     follow: bool = True
     max_batch: int = Field(default=2000, ge=1, le=100_000)

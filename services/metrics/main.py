@@ -1,7 +1,6 @@
-"""Wiring of the metrics query API: a follower replica of the fold state behind FastAPI.
+"""Wiring of the metrics query API: a follower replica of the fold state (`follower.py`) behind FastAPI.
 
-The follower starts from the faust writer's state in Kafka (its committed offsets, then its table's changelog;
-`services.metrics.store`) and follows the source topics from those offsets. Ready once it has caught up."""
+Ready once the follower has caught up with the source topics."""
 
 from __future__ import annotations
 
@@ -14,7 +13,8 @@ from fastapi import FastAPI
 
 from services.metrics import api
 from services.metrics.config import Settings
-from services.metrics.worker import Clock, Folder, build_engine
+from services.metrics.engine import Clock, build_engine
+from services.metrics.follower import Folder
 from shared.api import create_app as create_service_app
 from shared.settings import load_settings
 

@@ -1,7 +1,7 @@
 """Partial sums: each by-case partition's share of every published cell, and how the reducer adds them up.
 
 A writer owns some partitions of the by-case topic (`services.metrics.route`) and folds each partition's cases
-into an engine of its own. After a batch it sends, for every published cell (`domain.is_published`) the batch
+into an engine of its own. After a batch it sends, for every published cell (`aggregates.is_published`) the batch
 moved, that partition's sums to the compacted topic `<prefix>.metrics.writer-partials` (key `<partition>|<cell>`,
 value `[numerator, denominator, amount]`), and the advisor of every village its cases name (key
 `<partition>|@advisor|<village>`, value `[advisor or null]`). The topic holds the latest share of every
@@ -17,7 +17,7 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from services.metrics.domain import is_published
+from services.metrics.aggregates import is_published
 from services.metrics.engine import MetricsEngine
 from shared.errors import MalformedEvent
 

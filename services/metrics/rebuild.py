@@ -3,7 +3,7 @@
 `python -m services.metrics.rebuild [--check]` (or `caseflow rebuild`) reads every department topic and partner
 inbound topic up to the end offsets present at start, with a progress bar, into a fresh engine; folds are
 deterministic and idempotent, so the result equals the live writer's state. `--check` proves it: it loads the
-writers' state (their table's changelog, `services.metrics.store`) beside the rebuilt one and compares every case's
+writers' state (their changelog, `writer_state.py`) beside the rebuilt one and compares every case's
 events and every indicator cell, and every indicator the reducer published (the latest of each on the indicators
 topic); run it while no events arrive, or the two read different ends of the log.
 Undecodable events are skipped here (the live writer dead-letters them).
@@ -21,11 +21,13 @@ import typer
 from aiokafka import TopicPartition
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
+from services.metrics.aggregates import is_published
 from services.metrics.config import Settings
-from services.metrics.domain import Value, is_published
-from services.metrics.engine import MetricsEngine
-from services.metrics.store import Positions, read_compacted, records_below, writer_cases
-from services.metrics.worker import build_engine, decode, source_topics
+from services.metrics.engine import MetricsEngine, build_engine
+from services.metrics.sources import decode, source_topics
+from services.metrics.topics import Positions
+from services.metrics.values import Value
+from services.metrics.writer_state import read_compacted, records_below, writer_cases
 from shared import kafka
 from shared.errors import CaseflowError
 from shared.events import registry

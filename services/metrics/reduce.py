@@ -6,7 +6,7 @@ the active one dies or leaves, the group gives the partition to another. A reduc
 the beginning (it is compacted: the latest share of every partition and cell), remembers the statuses it finds (so
 the next crossing alerts), publishes every cell once (what its predecessor may not have published yet), and from
 then on publishes the cells the shares moved, at most once per `batch_within` s, with the target-crossing alert
-(`worker.Publisher`). It commits what it has published, so its group's lag says whether the indicators are up to
+(`publisher.Publisher`). It commits what it has published, so its group's lag says whether the indicators are up to
 date.
 """
 
@@ -21,10 +21,10 @@ from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 from aiokafka.abc import ConsumerRebalanceListener
 from aiokafka.errors import KafkaError
 
-from services.metrics.engine import MetricsEngine
+from services.metrics.engine import Clock, MetricsEngine
 from services.metrics.partials import Sums
-from services.metrics.store import partials_topic, reduce_group
-from services.metrics.worker import Clock, Publisher
+from services.metrics.publisher import Publisher
+from services.metrics.topics import partials_topic, reduce_group
 from shared import kafka
 from shared.errors import CaseflowError
 from shared.settings import PlatformSettings
@@ -128,7 +128,7 @@ class Reducer(ConsumerRebalanceListener):  # type: ignore[misc]
             self.active = True
             log.info("metrics reduce: active, %d cells from %s", len(self.engine.aggregates.cells), self.topic)
         # one publishing round per `batch_within` at most: the writers' shares of one batch arrive in several
-        # fetches, and publishing after each sent the same indicators several times over
+        # fetches, and publishing after each would send the same indicators several times over
         clock = asyncio.get_running_loop().time()
         if not self.active or clock - self._published_at < self.batch_within:
             return

@@ -1,21 +1,50 @@
-"""Versioned reference data shipped with the service: the indicator catalogue and population/villages per region.
+"""Reference data (参考数据) shipped with the service: population and villages per region.
 
-`data/indicators.json` is the catalogue (indicators, deadlines, city profiles with their targets);
 `data/regions.json` holds 2020-census population per region and the villages/communities with their legal
 advisors (村居法律顾问) for the five jurisdictions of the seeds (counties, towns and villages are a sample).
+The evaluation reads it as a `Reference`; the advisors the event stream assigns since are laid over it.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
 from functools import cache
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from services.metrics.domain import Catalogue, Reference
+from shared.contracts.common import region_ancestors
 
-DATA = Path(__file__).parent / "data"
+REGIONS_FILE = Path(__file__).parent / "data" / "regions.json"
+
+
+@dataclass(frozen=True)
+class Reference:
+    """Reference data the evaluation needs: population and villages (with or without an advisor) per region."""
+
+    population: Mapping[str, int]
+    villages: Mapping[str, str | None]  # village code → advisor id (None: no advisor)
+
+    def population_of(self, region: str) -> int:
+        pop = self.population.get(region)
+        if not pop:
+            raise MissingPopulation(region)
+        return pop
+
+    def villages_under(self, region: str) -> list[str]:
+        return [v for v in self.villages if region in region_ancestors(v)]
+
+    def with_advisors(self, advisors: Mapping[str, str | None]) -> Reference:
+        """The shipped villages with the advisors the event stream has assigned since (events win)."""
+        return replace(self, villages={**self.villages, **advisors})
+
+
+class MissingPopulation(LookupError):
+    def __init__(self, region: str) -> None:
+        super().__init__(f"no population on record for region {region}")
+        self.region = region
 
 
 class RegionRow(BaseModel):
@@ -44,16 +73,11 @@ class RegionFile(BaseModel):
 
 
 @cache
-def load_catalogue(path: Path = DATA / "indicators.json") -> Catalogue:
-    return Catalogue.model_validate_json(path.read_text(encoding="utf-8"))
-
-
-@cache
-def load_regions(path: Path = DATA / "regions.json") -> RegionFile:
+def load_regions(path: Path = REGIONS_FILE) -> RegionFile:
     return RegionFile.model_validate(json.loads(path.read_text(encoding="utf-8")))
 
 
-def load_reference(path: Path = DATA / "regions.json") -> Reference:
+def load_reference(path: Path = REGIONS_FILE) -> Reference:
     rf = load_regions(path)
     return Reference(
         population={r.code: r.population for r in rf.regions if r.population},

@@ -3,7 +3,7 @@
 A case's events arrive on several topics (intake, legal aid, a partner's inbound…), each keyed by its own case id
 or partner reference, so no source partition holds a whole case. The router copies each record as it is (bytes
 and headers, plus where it came from) to `<prefix>.metrics.writer-by-case`, in the partition of its correlation id
-(`store.partition_of`): there every event of a case shares one partition, and the writer owning that partition
+(`topics.partition_of`): there every event of a case shares one partition, and the writer owning that partition
 folds the whole case. Writers can then share the work (faust splits the by-case partitions between them).
 
 Each writer process runs a router; the routers share the source partitions in the consumer group
@@ -19,11 +19,13 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Callable
+from types import SimpleNamespace
+from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
 from aiokafka.errors import KafkaError
 
-from services.metrics.store import Positions, by_case_topic, partition_of, route_group
+from services.metrics.topics import Positions, by_case_topic, partition_of, route_group
 from shared import kafka
 from shared.settings import PlatformSettings
 
@@ -117,3 +119,13 @@ class CaseRouter:
         await self._consumer.commit(offsets)
         for tp, offset in offsets.items():
             self.read_to[(tp.topic, tp.partition)] = offset
+
+
+def as_routed(msg: Any) -> Any:
+    """A by-case record as where the router read it (topic, partition, offset), for the dead-letter topic."""
+    origin = origin_of(msg.headers)
+    if origin is None:
+        return msg
+    topic, partition, offset = origin
+    return SimpleNamespace(topic=topic, partition=partition, offset=offset, key=msg.key, value=msg.value,
+                           headers=msg.headers)  # fmt: skip

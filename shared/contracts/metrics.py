@@ -19,7 +19,7 @@ from shared.contracts.common import RegionCode
 from shared.events import Event, event
 
 IndicatorId = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{1,63}$")]
-#: `day:2026-11-29`, `month:2026-11`, `year:2026`, `last_24h`, `last_7d` (see services/metrics/domain.py).
+#: `day:2026-11-29`, `month:2026-11`, `year:2026`, `last_24h`, `last_7d` (see services/metrics/periods.py).
 Period = Annotated[str, StringConstraints(min_length=1, max_length=32)]
 IndicatorStatus = Literal["met", "not_met", "no_data", "no_target"]
 

@@ -24,8 +24,8 @@ import uvicorn
 from services.console.config import Settings as ConsoleSettings
 from services.console.main import create_app as create_console
 from services.metrics.config import Settings as MetricsSettings
+from services.metrics.follower import running_folder
 from services.metrics.main import create_app as create_metrics
-from services.metrics.worker import running_folder
 from shared.settings import PlatformSettings
 
 CHROME_OPTIONS = (

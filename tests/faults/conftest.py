@@ -188,8 +188,8 @@ async def rig(cluster: infra.InfraStatus) -> AsyncIterator[Rig]:
     programs += [
         procs.module("router", "integrations.router"),
         # two writers share the by-case partitions, as in production (scenario d kills one of them)
-        procs.module("metrics-worker", "services.metrics.worker"),
-        procs.module("metrics-worker-2", "services.metrics.worker"),
+        procs.module("metrics-worker", "services.metrics.writer"),
+        procs.module("metrics-worker-2", "services.metrics.writer"),
     ]
     try:
         for program in programs:

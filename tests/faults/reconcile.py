@@ -34,8 +34,8 @@ from psycopg import AsyncConnection, sql
 
 from services.metrics.config import Settings as MetricsSettings
 from services.metrics.rebuild import compare_with_writer
-from services.metrics.store import app_id, by_case_topic, partials_topic, reduce_group, route_group
-from services.metrics.worker import source_topics
+from services.metrics.sources import source_topics
+from services.metrics.topics import app_id, by_case_topic, partials_topic, reduce_group, route_group
 from shared import kafka
 from shared.db import schema_for
 from shared.settings import PlatformSettings

@@ -16,12 +16,12 @@ import pytest
 from aiokafka import TopicPartition
 
 from services.metrics.config import Settings
-from services.metrics.domain import CHINA
 from services.metrics.main import create_app
+from services.metrics.periods import CHINA
 from services.metrics.rebuild import compare_with_writer, rebuild
-from services.metrics.store import app_id, by_case_topic, changelog_topic, route_group
-from services.metrics.stream import running_writer
-from services.metrics.worker import source_topics
+from services.metrics.sources import source_topics
+from services.metrics.topics import app_id, by_case_topic, changelog_topic, route_group
+from services.metrics.writer import running_writer
 from shared import kafka
 from shared.contracts.legal_aid import DefenceNotified, ProviderAssigned
 from shared.envelope import Envelope

@@ -2,7 +2,7 @@
 under load and the other takes them all; every case is folded exactly once into the writers' changelog and every
 published indicator equals one engine rebuilding everything from the topics (what one writer computes).
 
-The joining writer runs as its own process (`python -m services.metrics.worker`, as `make run` and Kubernetes run
+The joining writer runs as its own process (`python -m services.metrics.writer`, as `make run` and Kubernetes run
 it); the first one runs here, so the test can watch its partitions move.
 """
 
@@ -20,8 +20,8 @@ import pytest
 
 from services.metrics.config import Settings
 from services.metrics.rebuild import compare_with_writer
-from services.metrics.store import partition_of
-from services.metrics.stream import running_writer
+from services.metrics.topics import partition_of
+from services.metrics.writer import running_writer
 from shared import kafka
 from shared.contracts.legal_aid import DefenceNotified, ProviderAssigned
 from shared.envelope import Envelope
@@ -70,7 +70,7 @@ async def steady_load(platform: PlatformSettings, stop: asyncio.Event, sent: lis
 def spawn_writer(platform: PlatformSettings, state_dir: Path, log: Path) -> subprocess.Popen[bytes]:
     env = {**os.environ, **platform.to_env(), "METRICS_STATE_DIR": str(state_dir), "METRICS_SESSION_TIMEOUT": "6"}
     with log.open("wb") as out:
-        return subprocess.Popen([sys.executable, "-m", "services.metrics.worker"], env=env, stderr=out, stdout=out)
+        return subprocess.Popen([sys.executable, "-m", "services.metrics.writer"], env=env, stderr=out, stdout=out)
 
 
 async def test_a_writer_joins_and_another_leaves_under_load_and_the_indicators_equal_one_writers(platform, tmp_path):

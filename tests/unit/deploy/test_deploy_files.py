@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 
 from caseflow_cli.acl import PARTNERS, grants_for
-from services.metrics.store import by_case_topic, changelog_topic, partials_topic
+from services.metrics.topics import by_case_topic, changelog_topic, partials_topic
 from shared.settings import PlatformSettings
 from shared.topics import Topics
 
@@ -462,7 +462,7 @@ def test_dockerfile_is_one_multi_stage_non_root_pattern() -> None:
     assert "pip install -r requirements.lock" in text and "pip install --no-deps ." in text
     assert re.search(r"^USER 10001", text, re.M)
     entry = (DEPLOY / "docker" / "entrypoint.sh").read_text()
-    assert "services.${role}.main:create_app" in entry and "services.metrics.worker" in entry
+    assert "services.${role}.main:create_app" in entry and "services.metrics.writer" in entry
     assert "integrations.router" in entry
 
 

@@ -6,8 +6,9 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import shared.contracts  # noqa: F401  (registers every event type)
+from services.metrics.catalogue import load_catalogue
 from services.metrics.engine import MetricsEngine
-from services.metrics.reference import load_catalogue, load_reference
+from services.metrics.reference import load_reference
 from shared.envelope import Envelope
 from shared.events import registry
 

@@ -6,8 +6,8 @@ from datetime import timedelta
 
 import pytest
 
-from services.metrics.domain import CaseState, contributions, fold
-from services.metrics.reference import load_catalogue
+from services.metrics.catalogue import load_catalogue
+from services.metrics.fold import CaseState, contributions, fold
 from tests.unit.metrics.helpers import (
     CHENZHOU_VILLAGE,
     EZHOU_TOWN,

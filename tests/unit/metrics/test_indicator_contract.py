@@ -9,7 +9,8 @@ import pytest
 from pydantic import ValidationError
 
 from services.metrics.config import Settings
-from services.metrics.worker import build_engine, published
+from services.metrics.engine import build_engine
+from services.metrics.publisher import published
 from shared.contracts.metrics import IndicatorChanged, IndicatorTargetCrossed
 from shared.events import registry
 from shared.settings import PlatformSettings

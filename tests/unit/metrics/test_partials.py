@@ -6,10 +6,10 @@ from __future__ import annotations
 
 import pytest
 
-from services.metrics.domain import is_published
+from services.metrics.aggregates import is_published
 from services.metrics.engine import MetricsEngine
 from services.metrics.partials import ADVISOR, Shares, Sums, decode, encode
-from services.metrics.store import partition_of
+from services.metrics.topics import partition_of
 from shared.envelope import Envelope
 from shared.errors import MalformedEvent
 from tests.unit.metrics.helpers import (

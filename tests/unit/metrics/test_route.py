@@ -5,8 +5,7 @@ from __future__ import annotations
 
 from types import SimpleNamespace
 
-from services.metrics.route import correlation_key, origin_of
-from services.metrics.stream import as_routed
+from services.metrics.route import as_routed, correlation_key, origin_of
 
 ORIGIN = [
     ("caseflow_origin_topic", b"cf.legal_aid.events"),

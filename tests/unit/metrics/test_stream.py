@@ -8,8 +8,9 @@ import faust
 from aiokafka.partitioner import DefaultPartitioner
 
 from services.metrics.config import Settings
-from services.metrics.store import partition_of
-from services.metrics.stream import MetricsWriter, app_id, broker_credentials, changelog_topic, make_app
+from services.metrics.faust_app import broker_credentials, make_app
+from services.metrics.topics import app_id, changelog_topic, partition_of
+from services.metrics.writer import MetricsWriter
 from shared.settings import PlatformSettings
 
 

@@ -11,8 +11,11 @@ from types import SimpleNamespace
 import pytest
 
 from services.metrics.config import Settings
-from services.metrics.domain import CHINA
-from services.metrics.worker import Folder, Publisher, build_engine, decode
+from services.metrics.engine import build_engine
+from services.metrics.follower import Folder
+from services.metrics.periods import CHINA
+from services.metrics.publisher import Publisher
+from services.metrics.sources import decode
 from shared.envelope import Envelope
 from shared.errors import MalformedEvent, UnknownEventType
 from shared.events import registry

@@ -1,44 +1,17 @@
-"""The metrics writer: three stages in each writer process, so several writers can share the work.
+"""The metrics writer (`python -m services.metrics.writer`): one process of three stages, so several share the work.
 
-1. **Route** (`services.metrics.route`): the source topics (every department topic and partner inbound topic)
-   copied onto `<prefix>.metrics.writer-by-case`, keyed by correlation id: a case's events share a partition.
-2. **Fold** (this module): a faust-streaming app folds the by-case partitions this process owns, one
-   `MetricsEngine` per partition, and sends each partition's share of every published cell it moved to
-   `<prefix>.metrics.writer-partials` (`services.metrics.partials`).
-3. **Reduce** (`services.metrics.reduce`): one process at a time sums the shares and publishes every changed
-   indicator to `<prefix>.metrics.indicators` (compacted, key `indicator|region|period`) with the target-crossing
-   alert (`worker.Publisher`).
+1. **Route** (`route.py`): the source topics copied onto the by-case topic, keyed by correlation id, so a case's
+   events share a partition.
+2. **Fold** (here): the faust app (`faust_app.py`) gives this writer some by-case partitions; it folds each into an
+   engine of its own, writes every case a batch changed to the changelog and sends the shares of the published
+   cells the batch moved to the partials topic (`partials.py`), all acknowledged before faust acks the batch. A
+   timer sends shares when no batch has for `batch_within` s (deadlines pass while no event arrives). Undecodable
+   or unknown events go to the dead-letter topic with the reason and where the router read them.
+3. **Reduce** (`reduce.py`): one writer at a time sums the shares and publishes the changed indicators.
 
-The fold stage:
-- **App**: id `<prefix>.metrics.writer` (also its consumer group: the metrics principal may use groups named
-  `<prefix>.metrics.*`), broker and SASL credentials from `PlatformSettings`, `topic_partitions` = the platform's
-  partition count. faust splits the by-case partitions between the writers in the group, and moves them when one
-  joins or leaves.
-- **Agent** `metrics-fold` over the by-case topic (raw bytes; CloudEvents binary mode, decoded with
-  `worker.decode`), in batches (`take_events`: `max_batch` events or `batch_within` s): each event is folded into
-  its partition's engine, then each case the batch changed is written to the changelog once and the shares the
-  batch moved are sent once, all acknowledged before faust acks the batch. A timer sends shares when no batch has
-  for `batch_within` s, for deadlines that pass while no event arrives. Undecodable or unknown events go to the
-  dead-letter topic with the reason and where the router read them, and folding goes on.
-- **Changelog** `<prefix>.metrics.writer-cases-changelog` (compacted): correlation id → the case's pickled fold
-  state, in the case's by-case partition. The writer keeps it itself rather than in a faust table: faust 0.15.3's
-  table recovery hung now and then when a rebalance left a writer a partition it already held ("no event received
-  for active tp"; one scale-out run in five). On every assignment the writer reads its partitions' changelog to
-  the end, builds one engine per partition from those cases (the aggregates are the sum of the cases'
-  contributions), sends again every share of those partitions that differs from what the partials topic holds
-  (its predecessor may have died before sending them), and only then lets folding go on; on a revocation it drops
-  the partitions it lost.
-- **Idempotence** instead of Kafka transactions: a case holds the ids of the events folded into it and the fold
-  drops an id it already holds, so an event redelivered after a crash (the changelog is written before offsets are
-  committed), routed twice, replayed or produced twice never counts twice. A work-around for faust 0.15.3 on
-  aiokafka 0.14 stays: partitions never committed are read from offset 0 when faust seeks back to the committed
-  offsets (`seek_unread_partitions_too`), and the writer seeks back once more after each assignment
-  (`_seek_back_after_recovery`): folds are idempotent, so that costs a few refolds and loses nothing.
-- The query API's followers start from this state (`store.WriterState`). The writer needs no database.
-
-faust creates `<prefix>.metrics.writer-__assignor-__leader` at start; the writer creates the by-case, changelog and
-partials topics (`store.ensure_writer_topics`). Under broker ACLs the metrics principal may create only
-`<prefix>.metrics.writer-*`.
+On every assignment the writer rebuilds its partitions' engines from the changelog and sends again every share
+that differs from what the partials topic holds, before folding goes on. Folds are idempotent by event id, so
+nothing needs Kafka transactions. Why the stages and the changelog are built so: docs/decisions/0003 and 0004.
 """
 
 from __future__ import annotations
@@ -47,102 +20,33 @@ import asyncio
 import contextlib
 import functools
 import logging
-import pickle
-import ssl
 from collections.abc import AsyncIterator, Iterable
 from datetime import UTC, datetime
-from types import SimpleNamespace
 from typing import Any
 
-import faust
 from aiokafka import AIOKafkaProducer
 
+from services.metrics.catalogue import load_catalogue
 from services.metrics.config import Settings
-from services.metrics.domain import CaseState
-from services.metrics.engine import MetricsEngine
+from services.metrics.engine import Clock, MetricsEngine, keep_out_of_gc
+from services.metrics.faust_app import make_app, raw_schema, seek_unread_partitions_too
+from services.metrics.fold import CaseState
 from services.metrics.partials import Shares
+from services.metrics.publisher import Publisher
 from services.metrics.reduce import Reducer
-from services.metrics.reference import load_catalogue, load_reference
-from services.metrics.route import CaseRouter, origin_of
-from services.metrics.store import (
-    app_id,
-    by_case_topic,
-    changelog_topic,
-    ensure_writer_topics,
-    partials_topic,
-    partition_of,
-    read_compacted,
-)
-from services.metrics.worker import Clock, Publisher, decode, keep_out_of_gc, source_topics
+from services.metrics.reference import load_reference
+from services.metrics.route import CaseRouter, as_routed
+from services.metrics.sources import decode, source_topics
+from services.metrics.topics import by_case_topic, changelog_topic, ensure_writer_topics, partials_topic, partition_of
+from services.metrics.writer_state import dump_case, load_case, read_compacted
 from shared import kafka
 from shared.errors import CaseflowError
 from shared.events import EventRegistry
 from shared.events import registry as default_registry
-from shared.settings import PlatformSettings, load_settings
+from shared.settings import load_settings
 from shared.topics import Topics
 
 log = logging.getLogger(__name__)
-
-
-def broker_credentials(platform: PlatformSettings) -> faust.SASLCredentials | None:
-    if platform.kafka_security_protocol == "PLAINTEXT":
-        return None
-    return faust.SASLCredentials(
-        username=platform.kafka_username,
-        password=platform.kafka_password.get_secret_value() if platform.kafka_password else None,
-        mechanism=platform.kafka_sasl_mechanism,
-        ssl_context=ssl.create_default_context() if platform.kafka_security_protocol == "SASL_SSL" else None,
-    )
-
-
-def make_app(settings: Settings) -> faust.App:
-    platform = settings.platform
-    return faust.App(
-        app_id(platform),
-        broker=[f"kafka://{hp.strip()}" for hp in platform.kafka_bootstrap.split(",")],
-        broker_credentials=broker_credentials(platform),
-        datadir=str(settings.state_dir / app_id(platform)),
-        topic_partitions=platform.partitions,
-        topic_replication_factor=platform.replication_factor,
-        consumer_auto_offset_reset="earliest",
-        # faust's 60 s default keeps a killed writer's partitions unassigned for a minute after its restart
-        broker_session_timeout=settings.session_timeout,
-        web_enabled=False,  # queries are served by the metrics API (services.metrics.main)
-        autodiscover=False,
-    )
-
-
-def seek_unread_partitions_too(app: faust.App, topics: set[str]) -> None:
-    """Make the app's "seek back to the committed offsets" also rewind partitions committed at 0 or not at all.
-
-    While faust reads a changelog after a rebalance it fetches the paused source partitions too and drops those
-    records, counting on a seek to the committed offsets afterwards; aiokafka 0.14's `seek_to_committed` skips
-    offsets that are 0 or missing, so the dropped records of such a partition were never folded. Patched on this
-    app's own consumer thread only.
-    """
-    thread = app.consumer._thread  # type: ignore[attr-defined]
-
-    async def seek_to_committed() -> dict[Any, int | None]:
-        consumer = thread._ensure_consumer()
-
-        async def in_consumer_thread() -> dict[Any, int | None]:
-            committed: dict[Any, int | None] = await consumer.seek_to_committed()
-            for tp, offset in committed.items():
-                # nothing committed yet: read it all. Not seek_to_beginning: a partition awaiting its offset
-                # reset has no position, and faust's livelock check crashes the consumer reading it
-                if tp.topic in topics and not offset:
-                    consumer.seek(tp, 0)
-            return committed
-
-        result: dict[Any, int | None] = await thread.call_thread(in_consumer_thread)
-        return result
-
-    thread.seek_to_committed = seek_to_committed
-
-
-def raw_schema() -> faust.Schema:
-    """Bytes in, bytes out. A new one per table/topic: faust changes the schema object it is given."""
-    return faust.Schema(key_type=bytes, value_type=bytes, key_serializer="raw", value_serializer="raw")
 
 
 class MetricsWriter:
@@ -271,7 +175,7 @@ class MetricsWriter:
     def _engines_from(self, pickled: Iterable[bytes], partitions: set[int], now: datetime) -> dict[int, MetricsEngine]:
         by_partition: dict[int, list[CaseState]] = {p: [] for p in partitions}
         for raw in pickled:
-            case: CaseState = pickle.loads(raw)  # noqa: S301 — our own changelog, written by this writer
+            case = load_case(raw)
             by_partition[partition_of(case.correlation_id.encode(), self.platform.partitions)].append(case)
         engines = {p: self.new_engine() for p in partitions}
         for p, cases in by_partition.items():
@@ -281,8 +185,7 @@ class MetricsWriter:
     async def _seek_back_after_recovery(self) -> None:
         """Seek the source partitions back to the committed offsets once more, after faust resumed them.
 
-        While recovering, faust fetches source records and drops them, then seeks back; records it fetched
-        around that seek were seen lost in tests (a replay from offset 0 skipped a partition). Folds are
+        Records faust fetches around its own seek after recovery can be lost (docs/decisions/0004). Folds are
         idempotent, so reading again from the committed offsets costs a few refolds and loses nothing.
         """
         try:
@@ -312,7 +215,7 @@ class MetricsWriter:
             # a rebalance swapped the engines while we folded: fold the batch into the new ones (folds are idempotent)
         changelog = changelog_topic(self.platform)
         states = [  # no await in between: the engines cannot change under this
-            (partition, cid, pickle.dumps(engines[partition].cases[cid], protocol=5)) for partition, cid in changed
+            (partition, cid, dump_case(engines[partition].cases[cid])) for partition, cid in changed
         ]
         written = [
             await self._producer.send(changelog, state, key=cid.encode(), partition=partition)
@@ -365,16 +268,6 @@ class MetricsWriter:
             for key, value in self.shares.changes(partition, engine, None if everything else touched):
                 sent.append(await self._producer.send(topic, value, key=key, partition=0))
         await asyncio.gather(*sent)
-
-
-def as_routed(msg: Any) -> Any:
-    """A by-case record as where the router read it (topic, partition, offset), for the dead-letter topic."""
-    origin = origin_of(msg.headers)
-    if origin is None:
-        return msg
-    topic, partition, offset = origin
-    return SimpleNamespace(topic=topic, partition=partition, offset=offset, key=msg.key, value=msg.value,
-                           headers=msg.headers)  # fmt: skip
 
 
 @contextlib.asynccontextmanager

@@ -1,0 +1,121 @@
+"""Aggregates (汇总): the contributions of every case summed per cell `indicator|region|period|dimension`.
+
+A contribution counts in every ancestor region of its case × every period bucket of its hour × the dimensions
+`*`, `dept:<department>` and `channel:<channel>`. The published cells (`is_published`) are those without a
+dimension or an hour. Pure.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime, timedelta
+from functools import lru_cache
+
+from services.metrics.fold import Contribution
+from services.metrics.periods import hour_bucket, hour_of, period_keys
+from shared.contracts.common import region_ancestors
+
+
+def cell_keys(indicator: str, department: str, hour: datetime, region: str, channel: str | None) -> list[str]:
+    dims = ["*", f"dept:{department}"] + ([f"channel:{channel}"] if channel else [])
+    periods = period_keys(hour)
+    return [f"{indicator}|{r}|{p}|{d}" for r in _ancestors(region) for p in periods for d in dims]
+
+
+def is_published(cell_key: str) -> bool:
+    """Cells published as indicators (and summed across writers): every region and calendar period, no
+    dimension and no hour (those are read by queries, off each replica's own state)."""
+    return cell_key.endswith("|*") and "|hour:" not in cell_key
+
+
+@lru_cache(maxsize=65536)
+def _ancestors(region: str) -> tuple[str, ...]:
+    return tuple(region_ancestors(region))
+
+
+_MAX_PENDING = 100_000
+
+
+class Aggregates:
+    """Sums per cell `indicator|region|period|dimension`: [numerator, denominator, amount].
+
+    `add` only sums the change per (indicator, department, hour, region, channel); `settle` spreads the net
+    changes over the cells (every ancestor region × period × dimension, ~100 cells per contribution). Between two
+    settles, the events of one village, hour and indicator merge into one spread (or cancel), so a batch costs
+    what its distinct places and hours cost, not what its events cost. Reads settle first, so they never see a
+    half-applied batch.
+    """
+
+    def __init__(self) -> None:
+        self._cells: dict[str, list[float]] = {}
+        self._pending: dict[tuple[str, str, datetime, str, str | None], list[float]] = {}
+        self._touched: set[str] = set()  # cells changed since `take_touched`
+
+    @property
+    def cells(self) -> dict[str, list[float]]:
+        self.settle()
+        return self._cells
+
+    def add(self, contribs: Iterable[Contribution], region: str | None, channel: str | None, sign: int) -> None:
+        if region is None:
+            return  # a case that never told its region cannot be placed
+        pending = self._pending
+        for c in contribs:
+            key = (c.indicator, c.department, hour_of(c.at), region, channel)
+            delta = pending.get(key)
+            if delta is None:
+                delta = pending[key] = [0.0, 0.0, 0.0]
+            delta[0] += sign * c.num
+            delta[1] += sign * c.den
+            delta[2] += sign * c.amount
+        if len(pending) > _MAX_PENDING:  # a long replay without reads (rebuild, restore) settles as it goes
+            self.settle()
+
+    def set_cell(self, key: str, values: list[float]) -> None:
+        """Set one cell directly (the reducer, summing the writers' shares of it)."""
+        self.settle()
+        if values[0] == 0 and values[1] == 0 and abs(values[2]) < 1e-9:
+            self._cells.pop(key, None)
+        else:
+            self._cells[key] = list(values)
+        self._touched.add(key)
+
+    def touch(self, keys: Iterable[str]) -> None:
+        """Cells whose value moved without a contribution (e.g. a reference-data change)."""
+        self._touched.update(keys)
+
+    def settle(self) -> None:
+        if not self._pending:
+            return
+        pending, self._pending = self._pending, {}
+        cells, touched = self._cells, self._touched
+        for (indicator, department, hour, region, channel), (num, den, amount) in pending.items():
+            if num == 0 and den == 0 and abs(amount) < 1e-9:
+                continue  # added and removed within the batch: no cell moves
+            for key in cell_keys(indicator, department, hour, region, channel):
+                cell = cells.get(key)
+                if cell is None:
+                    cell = cells[key] = [0.0, 0.0, 0.0]
+                cell[0] += num
+                cell[1] += den
+                cell[2] += amount
+                if cell[0] == 0 and cell[1] == 0 and abs(cell[2]) < 1e-9:
+                    del cells[key]
+                touched.add(key)
+
+    def take_touched(self) -> set[str]:
+        """The cells changed since the last call (settling first)."""
+        self.settle()
+        touched, self._touched = self._touched, set()
+        return touched
+
+    def get(self, key: str) -> tuple[float, float, float]:
+        cell = self.cells.get(key)  # `cells` settles
+        return (cell[0], cell[1], cell[2]) if cell else (0.0, 0.0, 0.0)
+
+    def window(self, indicator: str, region: str, dim: str, now: datetime, hours: int) -> tuple[float, float, float]:
+        num = den = amount = 0.0
+        for h in range(hours):
+            n, d, a = self.get(f"{indicator}|{region}|{hour_bucket(now - timedelta(hours=h))}|{dim}")
+            num, den, amount = num + n, den + d, amount + a
+        return num, den, amount
