@@ -19,11 +19,11 @@ from bench import http_command
 from bench.common import Report, bench_platform
 from bench.partner_inbound import Subject, measure
 from services.legal_aid import consumers, domain, views
-from services.legal_aid.api import ApplicationIn
+from services.legal_aid.bootstrap import LegalAid
 from services.legal_aid.config import Settings
-from services.legal_aid.handlers import LegalAid
 from services.legal_aid.main import create_app
 from services.legal_aid.reference import load_profiles, load_providers
+from services.legal_aid.schemas import ApplicationBody
 from shared.contracts.partners import DefenceKind, NotifiedDefenceRequested, ProceedingStage
 from shared.envelope import Envelope
 from shared.runtime import ServiceRuntime
@@ -65,7 +65,8 @@ def notice(i: int) -> Envelope:
 def subject(settings: PlatformSettings) -> Subject:
     runtime = ServiceRuntime("legal_aid", settings)
     cases = runtime.read_model("cases", domain.decider, views.render, views.COLUMNS)
-    svc = LegalAid(runtime.command_bus(domain.decider, cases), cases, load_profiles(), load_providers())
+    bus = runtime.command_bus(domain.decider, cases)
+    svc = LegalAid(runtime, bus, cases, runtime.vault, runtime.clock, load_profiles(), load_providers())
     return Subject(runtime, dict(consumers.partner_handlers(svc)), cases, {})
 
 
@@ -80,7 +81,7 @@ async def run(settings: PlatformSettings, report: Report) -> None:
         subject=subject,
     )
     await http_command.measure_post(
-        report, settings, service="legal_aid", scope="legal_aid:apply", path="/applications", model=ApplicationIn,
+        report, settings, service="legal_aid", scope="legal_aid:apply", path="/applications", model=ApplicationBody,
         body=application, app=lambda own: create_app(Settings(platform=own)),
     )  # fmt: skip
 

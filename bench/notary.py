@@ -10,9 +10,9 @@ import asyncio
 
 from bench import http_command
 from bench.common import Report, bench_platform
-from services.notary.api import ApplicationIn
 from services.notary.config import Settings
 from services.notary.main import create_app
+from services.notary.schemas import ApplicationBody as ApplicationIn
 from shared.settings import PlatformSettings
 
 APPLICATION = {

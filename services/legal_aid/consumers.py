@@ -5,7 +5,9 @@ is the idempotency key and the case keeps the sender's correlation id. A rule br
 
 from __future__ import annotations
 
-from services.legal_aid.handlers import LegalAid
+from typing import TYPE_CHECKING
+
+from services.legal_aid import handlers
 from shared.commands import CommandContext
 from shared.consumer import Handler
 from shared.contracts.common import Department, Partner
@@ -14,6 +16,9 @@ from shared.contracts.partners import DetaineeApplicationForwarded, NotifiedDefe
 from shared.envelope import Envelope
 from shared.errors import ValidationFailed
 from shared.events import Event
+
+if TYPE_CHECKING:  # bootstrap subscribes these handlers
+    from services.legal_aid.bootstrap import LegalAid
 
 
 def _organ(env: Envelope) -> Partner:
@@ -25,23 +30,23 @@ def _organ(env: Envelope) -> Partner:
         raise ValidationFailed(f"unknown notifying organ {env.source!r}", field="source") from None
 
 
-def partner_handlers(svc: LegalAid) -> dict[type[Event], Handler]:
+def partner_handlers(la: LegalAid) -> dict[type[Event], Handler]:
     async def on_notice(env: Envelope, payload: Event) -> None:
         assert isinstance(payload, NotifiedDefenceRequested)
-        await svc.notified_defence(_organ(env), payload, CommandContext.from_event(env))
+        await handlers.notified_defence(la, _organ(env), payload, CommandContext.from_event(env))
 
     async def on_detainee(env: Envelope, payload: Event) -> None:
         assert isinstance(payload, DetaineeApplicationForwarded)
-        await svc.detainee_application(_organ(env), payload, CommandContext.from_event(env))
+        await handlers.detainee_application(la, _organ(env), payload, CommandContext.from_event(env))
 
     return {NotifiedDefenceRequested: on_notice, DetaineeApplicationForwarded: on_detainee}
 
 
-def intake_handlers(svc: LegalAid) -> dict[type[Event], Handler]:
+def intake_handlers(la: LegalAid) -> dict[type[Event], Handler]:
     async def on_referral(env: Envelope, payload: Event) -> None:
         assert isinstance(payload, RequestReferred)
         if payload.to_department is not Department.LEGAL_AID:
             return  # a referral to another department
-        await svc.referral(env.id, env.subject, payload, env.time, CommandContext.from_event(env))
+        await handlers.referral(la, env.id, env.subject, payload, env.time, CommandContext.from_event(env))
 
     return {RequestReferred: on_referral}

@@ -1,31 +1,57 @@
-"""Use cases combining the command bus, the committee registry, the person vault and the clock.
+"""Mediation's use cases: register a dispute (walk-in, partner or intake referral), assign and act on it, record
+the court's ruling, sweep lapsed windows, change the committee registry; and turn outcomes into their views.
 
-Each turns an HTTP request or an incoming event into a domain command: referrals get their dispute id (derived
-from the referrer's own reference, so a re-sent referral lands on the same dispute), their time limit and
-whether a committee can take them; assignments get the committee and mediator looked up (or proposed).
+Routes call these with the wired service (`bootstrap.Mediation`) and the `Call` (who, when, which key);
+consumers with a context made from the incoming event. A referral's dispute id comes from the referrer's own
+reference, so a re-sent referral lands on the same dispute. Nothing here knows HTTP or the database.
 """
 
 from __future__ import annotations
 
 import hashlib
 import uuid
-from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
 
-from services.mediation import committees, domain
-from services.mediation.committees import CommitteeState, MediatorIn
-from services.mediation.config import Settings
-from services.mediation.domain import Dispute
+from services.mediation import committees, domain, views
+from services.mediation.committees import CommitteeState
 from services.mediation.reference import Committee, CommitteeRegistry, Mediator
-from services.mediation.views import overdue_query
-from shared.commands import CommandBus, CommandContext, Outcome
+from services.mediation.schemas import (
+    AckOut,
+    AssignIn,
+    CommandOut,
+    CommitteeIn,
+    CommitteeList,
+    CommitteeOut,
+    DeactivateIn,
+    DisputeList,
+    DisputeOut,
+    Flags,
+    MediatorIn,
+    MediatorOut,
+    PartyIn,
+    ReferralIn,
+    RegisterIn,
+    RegistryOut,
+    RulingIn,
+    recorded_at,
+)
+from shared.auth import Principal
+from shared.commands import CommandContext, Outcome
 from shared.contracts.common import Partner
-from shared.contracts.mediation import CommitteeKind, Referrer, Source
-from shared.contracts.partners import DisputeReferred, ReferralKind
+from shared.contracts.intake import RequestReferred
+from shared.contracts.mediation import AckDecision, Referrer, Source
+from shared.contracts.mediation import Outcome as MediationOutcome
+from shared.contracts.partners import DisputeReferred, JudicialConfirmationDecided, ReferralKind
+from shared.deps import Call
 from shared.errors import NotFound, ValidationFailed
-from shared.readmodel import ReadModel
+from shared.events import Command
 
-Clock = Callable[[], datetime]
+if TYPE_CHECKING:  # bootstrap subscribes the consumers, which call these
+    from services.mediation.bootstrap import Mediation
+
+DisputeOutcome = Outcome[domain.Dispute]
+RegistryOutcome = Outcome[CommitteeState]
 KIND_SOURCE = {
     ReferralKind.POLICE_110: Source.POLICE_110,
     ReferralKind.COURT_PRE_LITIGATION: Source.COURT_PRE_LITIGATION,
@@ -33,17 +59,9 @@ KIND_SOURCE = {
 }
 
 
-def utcnow() -> datetime:
-    return datetime.now(UTC)
-
-
-def _digest(text: str) -> str:
-    return hashlib.sha256(text.encode()).hexdigest()[:24]
-
-
 def referral_dispute_id(referrer: str, reference: str) -> str:
     """Deterministic: the same referral (by the referrer's own reference) always maps to the same dispute."""
-    return f"md-{referrer}-{_digest(reference)}"
+    return f"md-{referrer}-{hashlib.sha256(reference.encode()).hexdigest()[:24]}"
 
 
 def new_dispute_id() -> str:
@@ -51,255 +69,331 @@ def new_dispute_id() -> str:
 
 
 def partner_of_source(source: str) -> Partner:
-    """`partner/<name>` → Partner, refusing an organ the platform does not know."""
+    """An event's `partner/<name>` source → Partner, refusing an organ the platform does not know."""
     kind, _, name = source.partition("/")
+    return _organ(name if kind == "partner" else "", source, "source")
+
+
+def partner_of_caller(principal: Principal) -> Partner:
+    return _organ(principal.partner or "", principal.subject, "authorization")
+
+
+def _organ(name: str, shown: str, field: str) -> Partner:
     try:
-        if kind != "partner":
-            raise ValueError
         return Partner(name)
     except ValueError:
-        raise ValidationFailed(f"unknown referring organ {source!r}", field="source") from None
+        raise ValidationFailed(f"unknown referring organ {shown!r}", field=field) from None
 
 
-class MediationService:
-    def __init__(
-        self,
-        bus: CommandBus[Dispute],
-        cases: ReadModel[Dispute],
-        registry: CommitteeRegistry,
-        settings: Settings,
-        clock: Clock = utcnow,
-    ) -> None:
-        self.bus = bus
-        self.cases = cases
-        self.registry = registry
-        self.settings = settings
-        self.clock = clock
+# -- disputes -----------------------------------------------------------------------------------------------
+async def act(m: Mediation, dispute_id: str, command: Command, call: Call, *, creates: bool = False) -> CommandOut:
+    """Execute one command on one dispute; a replayed key is marked on the answer."""
+    return command_out(call.answered(await m.bus.execute(dispute_id, command, call.context(creates=creates))))
 
-    async def execute(self, dispute_id: str, command: domain.Command, ctx: CommandContext) -> Outcome[Dispute]:
-        return await self.bus.execute(dispute_id, command, ctx)
 
-    # -- registration --------------------------------------------------------------------------------------
-    def registration(
-        self,
-        *,
-        dispute_id: str,
-        at: datetime,
-        source: Source,
-        dispute_type: str,
-        region: str,
-        parties: list[str],
-        claim: str,
-        complex: bool | None = None,
-        referrer: Referrer | None = None,
-        partner_reference: str | None = None,
-        intake_case_id: str | None = None,
-    ) -> domain.RegisterDispute:
-        return domain.RegisterDispute(
-            dispute_id=dispute_id,
-            at=at,
-            source=source,
-            dispute_type=dispute_type,
-            region=region,
-            parties=parties,
-            claim=claim,
-            complex=complex,
-            referrer=referrer,
-            partner_reference=partner_reference,
-            intake_case_id=intake_case_id,
-            time_limit_days=self.settings.time_limit(source),
-            not_covered=self.registry.coverage_problem(region, dispute_type),
-        )
+def _registration(m: Mediation, **fields: Any) -> domain.RegisterDispute:
+    """A registration with the time limit of its source and the registry's word on whether a committee can take it."""
+    return domain.RegisterDispute(
+        **fields,
+        time_limit_days=m.settings.time_limit(fields["source"]),
+        not_covered=m.registry.coverage_problem(fields["region"], fields["dispute_type"]),
+    )
 
-    async def register_partner_referral(
-        self, partner: Partner, referral: DisputeReferred, ctx: CommandContext
-    ) -> Outcome[Dispute]:
-        """警调 / 诉调 / 检调对接: the organ's referral becomes a dispute (or a reasoned decline)."""
-        source = KIND_SOURCE[referral.kind]
-        dispute_id = referral_dispute_id(partner.value, referral.partner_reference)
-        command = self.registration(
-            dispute_id=dispute_id,
-            at=self.clock(),
-            source=source,
-            dispute_type=referral.dispute_type,
-            region=referral.region,
-            parties=list(referral.parties),
-            claim=referral.summary,
-            referrer=Referrer(partner.value),
-            partner_reference=referral.partner_reference,
-        )
-        return await self.bus.execute(dispute_id, command, ctx)
 
-    # -- assignment ----------------------------------------------------------------------------------------
-    async def assign(
-        self, dispute_id: str, committee_id: str | None, mediator_id: str | None, at: datetime, ctx: CommandContext
-    ) -> Outcome[Dispute]:
-        """Assign the named committee/mediator, or the registry's proposal when none is named."""
-        state, _ = await self.bus.load(dispute_id)
-        if state.status is domain.Status.NEW:
-            raise NotFound("no such dispute", field="dispute_id")
-        mediator: Mediator
-        if committee_id is None and mediator_id is None:
-            committee, mediator = self.registry.pick(
-                state.region, state.dispute_type, state.referrer.value if state.referrer else None
+async def register(m: Mediation, body: RegisterIn, call: Call) -> CommandOut:
+    """Walk-in registration (当事人申请) or a petition office referral (访调对接), under a fresh id."""
+    at = recorded_at(body.registered_at, call.now)  # before the vault write: a refused request stores nobody
+    dispute_id = new_dispute_id()
+    command = _registration(
+        m,
+        dispute_id=dispute_id,
+        at=at,
+        source=body.source,
+        dispute_type=body.dispute_type,
+        region=body.region,
+        parties=[await _party(m, p) for p in body.parties],
+        claim=body.claim,
+        complex=body.complex,
+        referrer=Referrer.PETITION_OFFICE if body.source is Source.PETITION else None,
+        partner_reference=body.petition_reference,
+    )
+    return await act(m, dispute_id, command, call, creates=True)
+
+
+async def _party(m: Mediation, party: PartyIn) -> str:
+    if party.person is not None:
+        return await m.vault.register(party.person)
+    assert party.person_ref is not None  # PartyIn holds exactly one of the two
+    return party.person_ref
+
+
+async def register_referral(
+    m: Mediation, partner: Partner, referral: DisputeReferred, at: datetime, ctx: CommandContext
+) -> DisputeOutcome:
+    """警调 / 诉调 / 检调对接: the organ's referral becomes a dispute (or a reasoned decline)."""
+    dispute_id = referral_dispute_id(partner.value, referral.partner_reference)
+    command = _registration(
+        m,
+        dispute_id=dispute_id,
+        at=at,
+        source=KIND_SOURCE[referral.kind],
+        dispute_type=referral.dispute_type,
+        region=referral.region,
+        parties=list(referral.parties),
+        claim=referral.summary,
+        referrer=Referrer(partner.value),
+        partner_reference=referral.partner_reference,
+    )
+    return await m.bus.execute(dispute_id, command, ctx)
+
+
+async def refer(m: Mediation, body: ReferralIn, call: Call) -> AckOut:
+    """A partner organ's referral over HTTP, answered with the acknowledgement its outbound topic gets."""
+    partner = partner_of_caller(call.principal)
+    referral = DisputeReferred(**body.model_dump(exclude={"correlation_id"}))
+    ctx = call.context(correlation_id=body.correlation_id)
+    outcome = call.answered(await register_referral(m, partner, referral, call.now, ctx))
+    declined = outcome.state.status is domain.Status.DECLINED
+    return AckOut(
+        dispute_id=outcome.stream_id,
+        decision=AckDecision.DECLINED if declined else AckDecision.ACCEPTED,
+        reason=outcome.state.decline_reason,
+        correlation_id=outcome.correlation_id,
+    )
+
+
+async def register_intake_referral(
+    m: Mediation, intake_case_id: str, referral: RequestReferred, at: datetime, ctx: CommandContext
+) -> DisputeOutcome:
+    """Intake's triage referral (to mediation) becomes a dispute under an id derived from the intake case."""
+    if not referral.dispute_type:
+        raise ValidationFailed("a mediation referral needs a dispute type", field="dispute_type")
+    if referral.person_ref is None:
+        raise ValidationFailed("a mediation referral needs the person's reference", field="person_ref")
+    dispute_id = referral_dispute_id("intake", intake_case_id)
+    command = _registration(
+        m,
+        dispute_id=dispute_id,
+        at=at,
+        source=Source.INTAKE,
+        dispute_type=referral.dispute_type,
+        region=referral.region,
+        parties=[referral.person_ref],
+        claim=referral.matter,
+        referrer=Referrer.INTAKE,
+        intake_case_id=intake_case_id,
+    )
+    return await m.bus.execute(dispute_id, command, ctx)
+
+
+async def assign(m: Mediation, dispute_id: str, body: AssignIn, call: Call) -> CommandOut:
+    """Assign the named committee/mediator, or the registry's proposal when none is named."""
+    at = recorded_at(body.at, call.now)
+    state, _ = await m.bus.load(dispute_id)
+    if state.status is domain.Status.NEW:
+        raise NotFound("no such dispute", field="dispute_id")
+    committee, mediator = _chosen(m.registry, state, body.committee_id, body.mediator_id)
+    fit = domain.CommitteeFit(
+        committee_id=committee.id,
+        committee_kind=committee.kind,
+        regions=list(committee.regions),
+        dispute_types=list(committee.dispute_types),
+        mediator_id=mediator.id,
+        mediator_committee_id=mediator.committee_id,
+        mediator_active=mediator.active,
+    )
+    return await act(m, dispute_id, domain.AssignMediator(at=at, fit=fit), call)
+
+
+def _chosen(
+    registry: CommitteeRegistry, state: domain.Dispute, committee_id: str | None, mediator_id: str | None
+) -> tuple[Committee, Mediator]:
+    if committee_id is None and mediator_id is None:
+        return registry.pick(state.region, state.dispute_type, state.referrer.value if state.referrer else None)
+    named = registry.mediator(mediator_id) if mediator_id else None
+    committee = registry.committee(committee_id or (named.committee_id if named else ""))
+    if named is not None:
+        return committee, named
+    candidates = sorted(
+        registry.mediators_of(committee.id), key=lambda m: (state.dispute_type not in m.specialisms, m.id)
+    )
+    if not candidates:
+        raise ValidationFailed(f"committee {committee.id} has no active mediator", field="mediator_id")
+    return committee, candidates[0]
+
+
+async def record_ruling(
+    m: Mediation, dispute_id: str, ruling: RulingIn | JudicialConfirmationDecided, ctx: CommandContext
+) -> DisputeOutcome:
+    """The court's ruling on judicial confirmation (司法确认), over HTTP or on its inbound topic."""
+    command = domain.RecordConfirmation(
+        at=ruling.decided_at,
+        outcome=MediationOutcome(ruling.outcome.value),
+        reason=ruling.reason,
+        court_reference=ruling.partner_reference,
+    )
+    return await m.bus.execute(dispute_id, command, ctx)
+
+
+async def sweep_lapsed_windows(m: Mediation, now: datetime, actor: str = "system:mediation") -> list[str]:
+    """Record the lapse of every confirmation window that closed without a request; returns the disputes."""
+    query = {**views.overdue_query(now)["$or"][1], "window_lapsed": False}
+    lapsed: list[str] = []
+    for doc in await m.cases.find(query, limit=1000):
+        ctx = CommandContext(actor=actor, idempotency_key=f"lapse:{doc['_id']}")
+        outcome = await m.bus.execute(doc["_id"], domain.RecordWindowLapse(at=now), ctx)
+        if outcome.events:
+            lapsed.append(doc["_id"])
+    return lapsed
+
+
+def command_out(outcome: DisputeOutcome) -> CommandOut:
+    return CommandOut(
+        dispute_id=outcome.stream_id,
+        status=outcome.state.status.value,
+        version=outcome.version,
+        duplicate=outcome.duplicate,
+        correlation_id=outcome.correlation_id,
+        events=[e.type for e in outcome.events],
+    )
+
+
+def dispute_view(doc: dict[str, Any], now: datetime) -> DisputeOut:
+    fields = {k: doc.get(k) for k in DisputeOut.model_fields if k != "flags"}
+    return DisputeOut(**fields, flags=Flags(**views.flags(doc, now)))
+
+
+def dispute_list(docs: list[dict[str, Any]], now: datetime) -> DisputeList:
+    return DisputeList(items=[dispute_view(d, now) for d in docs], count=len(docs))
+
+
+async def stored_dispute(m: Mediation, dispute_id: str, now: datetime) -> DisputeOut:
+    doc = await m.cases.get(dispute_id)
+    if doc is None:
+        raise NotFound(f"no dispute {dispute_id}", field="dispute_id")
+    return dispute_view(doc, now)
+
+
+# -- the committee registry (名册管理) ------------------------------------------------------------------------
+# Each committee is a stream; the in-memory registry the assignments read is overlaid with the streams' state at
+# start and after every change. A seed committee from the reference file is adopted into a stream (with its
+# mediators) the first time it is changed.
+async def load_overlay(m: Mediation) -> int:
+    docs = await m.committee_view.find({}, limit=100_000)
+    for doc in docs:
+        _put(m.registry, views.committee_state(doc))
+    return len(docs)
+
+
+async def register_committee(m: Mediation, body: CommitteeIn, call: Call) -> RegistryOut:
+    existing = m.registry.committees.get(body.committee_id)
+    if existing is not None and (existing.name, existing.regions) != (body.name, tuple(body.regions)):
+        raise ValidationFailed(f"committee id {body.committee_id} is taken", field="committee_id")
+    command = committees.RegisterCommittee(
+        at=recorded_at(body.at, call.now),
+        committee_id=body.committee_id,
+        name=body.name,
+        kind=body.kind,
+        regions=body.regions,
+        dispute_types=body.dispute_types,
+        serves=body.serves,
+        known_types=list(m.registry.dispute_types),
+    )
+    return await _change(m, body.committee_id, command, call)
+
+
+async def add_mediator(m: Mediation, committee_id: str, body: MediatorIn, call: Call) -> RegistryOut:
+    at = recorded_at(body.at, call.now)
+    mediator = committees.MediatorIn(**body.model_dump(exclude={"at"}))
+    await _adopt(m, committee_id, call)
+    held = m.registry.mediators.get(mediator.mediator_id)
+    command = committees.AddMediator(at=at, mediator=mediator, held_by=held.committee_id if held else None)
+    return await _change(m, committee_id, command, call)
+
+
+async def deactivate_mediator(
+    m: Mediation, committee_id: str, mediator_id: str, body: DeactivateIn, call: Call
+) -> RegistryOut:
+    at = recorded_at(body.at, call.now)
+    await _adopt(m, committee_id, call)
+    command = committees.DeactivateMediator(at=at, mediator_id=mediator_id, reason=body.reason)
+    return await _change(m, committee_id, command, call)
+
+
+async def _change(m: Mediation, committee_id: str, command: Command, call: Call) -> RegistryOut:
+    stream = committees.stream_id(committee_id)
+    outcome = call.answered(await m.committee_bus.execute(stream, command, call.context()))
+    _put(m.registry, outcome.state)
+    return registry_out(outcome)
+
+
+async def _adopt(m: Mediation, committee_id: str, call: Call) -> None:
+    state, _ = await m.committee_bus.load(committees.stream_id(committee_id))
+    if state.exists:
+        return
+    registry = m.registry
+    c = registry.committee(committee_id)  # NotFound when neither the file nor a stream has it
+    seed = committees.RegisterCommittee(
+        at=call.now,
+        committee_id=c.id,
+        name=c.name,
+        kind=c.kind,
+        regions=list(c.regions),
+        dispute_types=list(c.dispute_types),
+        serves=c.serves,
+        mediators=[
+            committees.MediatorIn(
+                mediator_id=x.id, display_name=x.display_name, specialisms=list(x.specialisms), active=x.active
             )
-        else:
-            named = self.registry.mediator(mediator_id) if mediator_id else None
-            committee = self.registry.committee(committee_id or (named.committee_id if named else ""))
-            if named is None:
-                candidates = sorted(
-                    self.registry.mediators_of(committee.id),
-                    key=lambda m: (state.dispute_type not in m.specialisms, m.id),
-                )
-                if not candidates:
-                    raise ValidationFailed(f"committee {committee.id} has no active mediator", field="mediator_id")
-                named = candidates[0]
-            mediator = named
-        fit = domain.CommitteeFit(
-            committee_id=committee.id,
-            committee_kind=committee.kind,
-            regions=list(committee.regions),
-            dispute_types=list(committee.dispute_types),
-            mediator_id=mediator.id,
-            mediator_committee_id=mediator.committee_id,
-            mediator_active=mediator.active,
-        )
-        return await self.bus.execute(dispute_id, domain.AssignMediator(at=at, fit=fit), ctx)
-
-    # -- deadlines -----------------------------------------------------------------------------------------
-    async def sweep_lapsed_windows(self, actor: str = "system:mediation") -> list[str]:
-        """Record the lapse of every confirmation window that closed without a request; returns the disputes."""
-        now = self.clock()
-        query = {**overdue_query(now)["$or"][1], "window_lapsed": False}
-        lapsed: list[str] = []
-        for doc in await self.cases.find(query, limit=1000):
-            ctx = CommandContext(actor=actor, idempotency_key=f"lapse:{doc['_id']}")
-            outcome = await self.bus.execute(doc["_id"], domain.RecordWindowLapse(at=now), ctx)
-            if outcome.events:
-                lapsed.append(doc["_id"])
-        return lapsed
+            for x in registry.mediators_of(c.id, active_only=False)
+        ],
+        known_types=list(registry.dispute_types),
+    )
+    ctx = CommandContext(actor=call.actor, idempotency_key=f"adopt:{c.id}:{registry.version}")
+    await m.committee_bus.execute(committees.stream_id(c.id), seed, ctx)
 
 
-class CommitteeAdmin:
-    """Registry changes as events: committees registered, mediators added and deactivated (名册管理).
+def _put(registry: CommitteeRegistry, state: CommitteeState) -> None:
+    if not state.exists or state.kind is None:
+        return
+    committee = Committee(state.committee_id, state.name, state.kind, state.regions, state.dispute_types, state.serves)
+    mediators = [
+        Mediator(x.mediator_id, state.committee_id, x.display_name, x.specialisms, x.active) for x in state.mediators
+    ]
+    registry.put(committee, mediators)
 
-    Each committee is a stream; the in-memory registry the assignments read is overlaid with the streams'
-    state at start and after every change. A seed committee from the reference file is adopted into a stream
-    (with its mediators) the first time it is changed.
-    """
 
-    def __init__(
-        self,
-        bus: CommandBus[CommitteeState],
-        view: ReadModel[CommitteeState],
-        registry: CommitteeRegistry,
-        clock: Clock = utcnow,
-    ) -> None:
-        self.bus = bus
-        self.view = view
-        self.registry = registry
-        self.clock = clock
+def registry_out(outcome: RegistryOutcome) -> RegistryOut:
+    s = outcome.state
+    return RegistryOut(
+        committee_id=s.committee_id,
+        version=outcome.version,
+        duplicate=outcome.duplicate,
+        events=[e.type for e in outcome.events],
+        mediators=[
+            MediatorOut(id=x.mediator_id, display_name=x.display_name, specialisms=list(x.specialisms), active=x.active)
+            for x in s.mediators
+        ],
+    )
 
-    async def load_overlay(self) -> int:
-        docs = await self.view.find({}, limit=100_000)
-        for doc in docs:
-            self._put(_state_of(doc))
-        return len(docs)
 
-    async def register(self, command: committees.RegisterCommittee, ctx: CommandContext) -> Outcome[CommitteeState]:
-        outcome = await self.bus.execute(committees.stream_id(command.committee_id), command, ctx)
-        self._put(outcome.state)
-        return outcome
-
-    async def add_mediator(
-        self, committee_id: str, mediator: MediatorIn, at: datetime, ctx: CommandContext
-    ) -> Outcome[CommitteeState]:
-        await self._adopt(committee_id, ctx.actor)
-        held = self.registry.mediators.get(mediator.mediator_id)
-        command = committees.AddMediator(at=at, mediator=mediator, held_by=held.committee_id if held else None)
-        outcome = await self.bus.execute(committees.stream_id(committee_id), command, ctx)
-        self._put(outcome.state)
-        return outcome
-
-    async def deactivate(
-        self, committee_id: str, mediator_id: str, reason: str, at: datetime, ctx: CommandContext
-    ) -> Outcome[CommitteeState]:
-        await self._adopt(committee_id, ctx.actor)
-        command = committees.DeactivateMediator(at=at, mediator_id=mediator_id, reason=reason)
-        outcome = await self.bus.execute(committees.stream_id(committee_id), command, ctx)
-        self._put(outcome.state)
-        return outcome
-
-    async def _adopt(self, committee_id: str, actor: str) -> None:
-        state, _ = await self.bus.load(committees.stream_id(committee_id))
-        if state.exists:
-            return
-        c = self.registry.committee(committee_id)  # NotFound when neither the file nor a stream has it
-        seed = committees.RegisterCommittee(
-            at=self.clock(),
-            committee_id=c.id,
+def committee_list(registry: CommitteeRegistry, region: str | None, dispute_type: str | None) -> CommitteeList:
+    if region is not None:
+        found = registry.covering(region, dispute_type)
+    else:
+        found = [c for c in registry.committees.values() if dispute_type is None or dispute_type in c.dispute_types]
+    items = [
+        CommitteeOut(
+            id=c.id,
             name=c.name,
-            kind=c.kind,
+            kind=c.kind.value,
             regions=list(c.regions),
             dispute_types=list(c.dispute_types),
-            serves=c.serves,
             mediators=[
-                MediatorIn(
-                    mediator_id=m.id, display_name=m.display_name, specialisms=list(m.specialisms), active=m.active
-                )
-                for m in self.registry.mediators_of(c.id, active_only=False)
+                MediatorOut(id=x.id, display_name=x.display_name, specialisms=list(x.specialisms), active=x.active)
+                for x in registry.mediators_of(c.id, active_only=False)
             ],
-            known_types=list(self.registry.dispute_types),
         )
-        ctx = CommandContext(actor=actor, idempotency_key=f"adopt:{c.id}:{self.registry.version}")
-        await self.bus.execute(committees.stream_id(c.id), seed, ctx)
-
-    def _put(self, state: CommitteeState) -> None:
-        if not state.exists or state.kind is None:
-            return
-        committee = Committee(
-            state.committee_id, state.name, state.kind, state.regions, state.dispute_types, state.serves
-        )
-        mediators = [
-            Mediator(m.mediator_id, state.committee_id, m.display_name, m.specialisms, m.active)
-            for m in state.mediators
-        ]
-        self.registry.put(committee, mediators)
-
-
-def render_committee(stream_id: str, s: CommitteeState, version: int) -> dict[str, object]:
-    return {
-        "committee_id": s.committee_id,
-        "name": s.name,
-        "kind": s.kind.value if s.kind else None,
-        "regions": list(s.regions),
-        "dispute_types": list(s.dispute_types),
-        "serves": s.serves,
-        "mediators": [
-            {
-                "mediator_id": m.mediator_id,
-                "display_name": m.display_name,
-                "specialisms": list(m.specialisms),
-                "active": m.active,
-            }
-            for m in s.mediators
-        ],
-        "version": version,
-    }
-
-
-def _state_of(doc: dict[str, object]) -> CommitteeState:
-    mediators = doc.get("mediators") or []
-    assert isinstance(mediators, list)
-    return CommitteeState(
-        committee_id=str(doc["committee_id"]),
-        name=str(doc["name"]),
-        kind=CommitteeKind(str(doc["kind"])),
-        regions=tuple(doc["regions"]),  # type: ignore[arg-type]
-        dispute_types=tuple(doc["dispute_types"]),  # type: ignore[arg-type]
-        serves=doc.get("serves"),  # type: ignore[arg-type]
-        mediators=tuple(
-            committees.MediatorState(m["mediator_id"], m["display_name"], tuple(m["specialisms"]), m["active"])
-            for m in mediators
-        ),
-    )
+        for c in found
+    ]
+    return CommitteeList(version=registry.version, dispute_types=registry.dispute_types, items=items)

@@ -1,4 +1,5 @@
-"""The dispute read model (one document per dispute), its deadline flags and the worklist queries.
+"""The read models: one document per dispute (with its deadline flags, list filters and worklist queries) and
+one per committee of the registry.
 
 Deadline flags (due | met | missed) depend on the time of reading, so they are computed when a view is served,
 from the deadlines the document stores; the list filters turn the same rules into view queries.
@@ -9,8 +10,10 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
+from services.mediation.committees import CommitteeState, MediatorState
 from services.mediation.domain import ACTIVE, WITH_MEDIATOR, Dispute, Status, deadline_status
 from shared.contracts.common import region_ancestors
+from shared.contracts.mediation import CommitteeKind, Source
 
 #: the fields the lists and worklists filter and sort on: indexed columns of the view's table
 COLUMNS = {
@@ -112,6 +115,32 @@ def overdue_query(now: datetime) -> dict[str, Any]:
     }
 
 
+def dispute_query(
+    now: datetime,
+    *,
+    source: Source | None = None,
+    status: Status | None = None,
+    region: str | None = None,
+    committee: str | None = None,
+    overdue: bool | None = None,
+) -> dict[str, Any]:
+    """The list filters as a view query (`region` matches the region or any ancestor)."""
+    query: dict[str, Any] = {}
+    if source is not None:
+        query["source"] = source.value
+    if status is not None:
+        query["status"] = status.value
+    if region is not None:
+        query["regions"] = region
+    if committee is not None:
+        query["committee_id"] = committee
+    if overdue is True:
+        query.update(overdue_query(now))
+    elif overdue is False:
+        query["$nor"] = overdue_query(now)["$or"]
+    return query
+
+
 def worklist_query(name: str, now: datetime, within_days: int) -> tuple[dict[str, Any], str]:
     """(query, sort field) of a worklist; `within_days` is the look-ahead horizon."""
     horizon = now + timedelta(days=within_days)
@@ -137,3 +166,40 @@ def worklist_query(name: str, now: datetime, within_days: int) -> tuple[dict[str
             "followed_up_at": None,
         }, "follow_up_due_by"
     raise KeyError(name)
+
+
+def render_committee(stream_id: str, s: CommitteeState, version: int) -> dict[str, object]:
+    return {
+        "committee_id": s.committee_id,
+        "name": s.name,
+        "kind": s.kind.value if s.kind else None,
+        "regions": list(s.regions),
+        "dispute_types": list(s.dispute_types),
+        "serves": s.serves,
+        "mediators": [
+            {
+                "mediator_id": m.mediator_id,
+                "display_name": m.display_name,
+                "specialisms": list(m.specialisms),
+                "active": m.active,
+            }
+            for m in s.mediators
+        ],
+        "version": version,
+    }
+
+
+def committee_state(doc: dict[str, Any]) -> CommitteeState:
+    """A committee's state back from its document (the registry overlay at start)."""
+    return CommitteeState(
+        committee_id=str(doc["committee_id"]),
+        name=str(doc["name"]),
+        kind=CommitteeKind(str(doc["kind"])),
+        regions=tuple(doc["regions"]),
+        dispute_types=tuple(doc["dispute_types"]),
+        serves=doc.get("serves"),
+        mediators=tuple(
+            MediatorState(m["mediator_id"], m["display_name"], tuple(m["specialisms"]), m["active"])
+            for m in doc.get("mediators") or []
+        ),
+    )

@@ -1,18 +1,14 @@
-"""Notary settings (prefix `NOTARY_`) and the loading of its versioned reference data, validated at start."""
+"""Notary settings (prefix `NOTARY_`; platform settings under `CASEFLOW_`), validated at start."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
-from typing import Any
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from services.notary.domain import HolidayCalendar, MatterCatalogue
+from services.notary.reference import HERE
 from shared.settings import PlatformSettings
-
-HERE = Path(__file__).resolve().parent
 
 
 class Settings(BaseSettings):
@@ -29,16 +25,3 @@ class Settings(BaseSettings):
         if not v.is_file():
             raise ValueError(f"file not found: {v}")
         return v
-
-
-def _data(path: Path) -> dict[str, Any]:
-    raw = json.loads(path.read_text(encoding="utf-8"))
-    return {k: v for k, v in raw.items() if not k.startswith("_")}  # "_comment" marks sample data
-
-
-def load_catalogue(path: Path) -> MatterCatalogue:
-    return MatterCatalogue.model_validate(_data(path))
-
-
-def load_calendar(path: Path) -> HolidayCalendar:
-    return HolidayCalendar.model_validate(_data(path))

@@ -1,70 +1,80 @@
-"""Use cases that combine more than one aggregate or a read model: issuing (register + application), fee
-assessment (waiver registry + application), court feedback (certificate lookup + application), and the fee-waiver
-registry fed by legal aid.
+"""Notary's use cases: open an application, act on one, assess its fee against legal aid's waivers, issue its
+certificate through the register, record a court's feedback, accept and act on a court's commission — and turn
+each outcome into its view.
+
+Routes call these with the wired service (`bootstrap.Notary`) and the `Call` (who, when, which key); consumers
+with a context built from the incoming event. Nothing here knows HTTP or the database.
 
 Certificate numbers (出证编号): the register stream of (office, year) allocates the next sequence *after* the
-application was checked issuable, bound to that application id. Issuance then appends to the application with the
-number. If that append fails (crash, timeout), the number stays bound to the application and a retried issue
-gets the same number back — no other application can take it and no new number is drawn, so the register never
-has a hole made by a failed issue. (A failed issue retried only in the next calendar year would leave its number
-unused in the old year's register; the register still shows to which application it belongs.)
-
-Late waivers: legal aid's waiver may arrive after the application. Fee assessment looks the registry up at
-assessment time; an aid-linked application whose waiver has not arrived is refused assessment (409, nothing
-written) until it arrives, unless the clerk explicitly proceeds without it.
+application was checked issuable, bound to that application id, so a retried issue gets the same number back and
+a failed issue never leaves a hole in the register.
 """
 
 from __future__ import annotations
 
 import asyncio
-from datetime import datetime
+import uuid
+from datetime import date, datetime
+from typing import TYPE_CHECKING, Any
 
+from services.notary import views
 from services.notary.domain import (
+    AcceptCommission,
     AllocateNumber,
     Application,
     AssessFee,
+    Commission,
+    HolidayCalendar,
     IssueCertificate,
     RecordCourtFeedback,
     Register,
-    WaiverGrant,
+    SubmitApplication,
+    commission_stream,
     ensure_issuable,
     local_date,
     register_stream,
+    working_days_between,
+)
+from services.notary.schemas import (
+    ApplicationBody,
+    ApplicationView,
+    AssessFeeBody,
+    CommissionBody,
+    CommissionView,
+    FeedbackBody,
 )
 from shared.commands import CommandBus, CommandContext, Outcome
-from shared.contracts.legal_aid import NotaryFeeWaiverGranted
-from shared.db import Database
+from shared.contracts.partners import NotarialDocumentFeedback, NotaryCommissioned
+from shared.deps import Call
 from shared.errors import NotFound
-from shared.readmodel import ReadModel
+from shared.events import Command
+
+if TYPE_CHECKING:  # the container holds this module's issuer: imported for annotations only
+    from services.notary.bootstrap import Notary
 
 
-class WaiverRegistry:
-    """Fee waivers granted by legal aid (flow 7), one row per (person, matter, aid case): table `fee_waivers`."""
-
-    def __init__(self, db: Database) -> None:
-        self.db = db
-
-    async def record(self, w: NotaryFeeWaiverGranted, event_id: str) -> None:
-        async with self.db.pool.connection() as conn:
-            await conn.execute(
-                "INSERT INTO fee_waivers (person_ref, notary_matter, aid_case_id, waiver, granted_at, event_id)"
-                " VALUES (%s, %s, %s, %s, %s, %s) ON CONFLICT (person_ref, notary_matter, aid_case_id) DO UPDATE"
-                " SET waiver = EXCLUDED.waiver, granted_at = EXCLUDED.granted_at, event_id = EXCLUDED.event_id",
-                (w.person_ref, w.notary_matter, w.aid_case_id, w.waiver, w.granted_at, event_id),
-            )
-
-    async def find(self, person_ref: str, matter: str, aid_case_id: str | None = None) -> WaiverGrant | None:
-        """The most generous waiver covering this person and matter (for `aid_case_id` only, when given)."""
-        async with self.db.pool.connection() as conn:
-            cur = await conn.execute(
-                "SELECT aid_case_id, waiver FROM fee_waivers WHERE person_ref = %s AND notary_matter = %s"
-                " AND (%s::text IS NULL OR aid_case_id = %s) ORDER BY waiver DESC LIMIT 1",
-                (person_ref, matter, aid_case_id, aid_case_id),
-            )
-            row = await cur.fetchone()
-        if row is None:
-            return None
-        return WaiverGrant(aid_case_id=row[0], person_ref=person_ref, notary_matter=matter, waiver=row[1])
+# -- applications -----------------------------------------------------------------------------------------------
+async def submit_application(svc: Notary, body: ApplicationBody, call: Call) -> ApplicationView:
+    matter = svc.catalogue.get(body.matter)  # unknown matter → 422 naming the field
+    applicant_ref = body.applicant_ref
+    if applicant_ref is None:
+        assert body.applicant is not None  # the body holds exactly one of the two
+        applicant_ref = await svc.vault.register(body.applicant)
+    application_id = f"na-{uuid.uuid4().hex[:20]}"
+    command = SubmitApplication(
+        application_id=application_id,
+        region=body.region,
+        office=body.office,
+        matter=matter,
+        catalogue_version=svc.catalogue.version,
+        applicant_ref=applicant_ref,
+        materials_supplied=body.materials_supplied,
+        aid_case_id=body.aid_case_id,
+        in_person=body.in_person,
+        at=call.now,
+    )
+    outcome = await svc.applications.execute(application_id, command, call.context(creates=True))
+    return application_view(svc, call.answered(outcome), call.now)
 
 
 async def load_application(bus: CommandBus[Application], application_id: str) -> Application:
@@ -74,22 +84,33 @@ async def load_application(bus: CommandBus[Application], application_id: str) ->
     return state
 
 
-async def assess_fee(
-    bus: CommandBus[Application],
-    waivers: WaiverRegistry,
-    application_id: str,
-    *,
-    claimed_aid_case_id: str | None,
-    proceed_without_waiver: bool,
-    at: datetime,
-    ctx: CommandContext,
-) -> Outcome[Application]:
-    state = await load_application(bus, application_id)
-    waiver = await waivers.find(state.applicant_ref, state.matter, claimed_aid_case_id)
+async def act_on_application(svc: Notary, application_id: str, command: Command, call: Call) -> ApplicationView:
+    """Execute one command on an existing application (404 when there is none); a replayed key is marked."""
+    await load_application(svc.applications, application_id)
+    outcome = await svc.applications.execute(application_id, command, call.context())
+    return application_view(svc, call.answered(outcome), call.now)
+
+
+async def assess_fee(svc: Notary, application_id: str, body: AssessFeeBody, call: Call) -> ApplicationView:
+    """Late waivers: the registry is looked up now; an aid-linked application whose waiver has not arrived is
+    refused (409, nothing written) until it arrives, unless the clerk proceeds without it."""
+    state = await load_application(svc.applications, application_id)
+    waiver = await svc.waivers.find(state.applicant_ref, state.matter, body.waiver_aid_case_id)
     command = AssessFee(
-        waiver=waiver, claimed_aid_case_id=claimed_aid_case_id, proceed_without_waiver=proceed_without_waiver, at=at
+        waiver=waiver,
+        claimed_aid_case_id=body.waiver_aid_case_id,
+        proceed_without_waiver=body.proceed_without_waiver,
+        at=call.now,
     )
-    return await bus.execute(application_id, command, ctx)
+    outcome = await svc.applications.execute(application_id, command, call.context())
+    return application_view(svc, call.answered(outcome), call.now)
+
+
+async def issue_certificate(svc: Notary, application_id: str, collected_in_person: bool, call: Call) -> ApplicationView:
+    outcome = await svc.issuer.issue(
+        application_id, collected_in_person=collected_in_person, at=call.now, ctx=call.context()
+    )
+    return application_view(svc, call.answered(outcome), call.now)
 
 
 class CertificateIssuer:
@@ -127,27 +148,75 @@ class CertificateIssuer:
         return await self.applications.execute(application_id, command, ctx)
 
 
+# -- the court: document feedback and commissions ---------------------------------------------------------------
 async def record_feedback(
-    bus: CommandBus[Application],
-    applications: ReadModel[Application],
-    *,
-    certificate_no: str,
-    partner_reference: str | None,
-    adopted: bool,
-    reason: str | None,
-    decided_at: datetime,
-    at: datetime,
-    ctx: CommandContext,
+    svc: Notary, feedback: FeedbackBody | NotarialDocumentFeedback, *, at: datetime, ctx: CommandContext
 ) -> Outcome[Application]:
-    found = await applications.find({"certificate_no": certificate_no}, limit=1)
+    """The court says whether a notarial document used as evidence was adopted (采信)."""
+    found = await svc.application_views.find({"certificate_no": feedback.certificate_no}, limit=1)
     if not found:
-        raise NotFound(f"no notarial certificate {certificate_no!r} was issued here", field="certificate_no")
-    command = RecordCourtFeedback(
-        certificate_no=certificate_no,
-        partner_reference=partner_reference,
-        adopted=adopted,
-        reason=reason,
-        decided_at=decided_at,
-        at=at,
+        raise NotFound(f"no notarial certificate {feedback.certificate_no!r} was issued here", field="certificate_no")
+    command = RecordCourtFeedback(**feedback.model_dump(), at=at)
+    return await svc.applications.execute(found[0]["_id"], command, ctx)
+
+
+async def court_feedback(svc: Notary, body: FeedbackBody, call: Call) -> ApplicationView:
+    outcome = await record_feedback(svc, body, at=call.now, ctx=call.context())
+    return application_view(svc, call.answered(outcome), call.now)
+
+
+async def accept_commission(
+    svc: Notary, body: CommissionBody | NotaryCommissioned, *, at: datetime, ctx: CommandContext
+) -> Outcome[Commission]:
+    """The same commission over HTTP and Kafka lands on one stream (its id derives from the court's reference)."""
+    command = AcceptCommission(**body.model_dump(), at=at)
+    return await svc.commissions.execute(commission_stream(body.partner_reference), command, ctx)
+
+
+async def act_on_commission(svc: Notary, commission_id: str, command: Command, call: Call) -> CommissionView:
+    """Execute one command on an existing commission (404 when there is none); a replayed key is marked."""
+    await stored_commission(svc, commission_id)
+    return commission_view(call.answered(await svc.commissions.execute(commission_id, command, call.context())))
+
+
+# -- views ------------------------------------------------------------------------------------------------------
+def application_out(doc: dict[str, Any], calendar: HolidayCalendar, today: date) -> ApplicationView:
+    """An application's view as of `today` (China time): working days left on the issuance clock, overdue."""
+    due = date.fromisoformat(doc["due_on"]) if doc.get("due_on") else None
+    running = doc["status"] in views.OPEN_STATUSES
+    left = working_days_between(today, due, calendar) if due and running else None
+    fields = {k: v for k, v in doc.items() if k in ApplicationView.model_fields}
+    return ApplicationView(
+        **{**fields, "due_on": due},
+        application_id=doc["_id"],
+        working_days_left=left,
+        overdue=bool(due and running and today > due),
     )
-    return await bus.execute(found[0]["_id"], command, ctx)
+
+
+def application_view(svc: Notary, outcome: Outcome[Application], now: datetime) -> ApplicationView:
+    doc = views.render_application(outcome.stream_id, outcome.state, outcome.version)
+    return application_out(doc, svc.calendar, local_date(now))
+
+
+async def stored_application(svc: Notary, application_id: str, now: datetime) -> ApplicationView:
+    doc = await svc.application_views.get(application_id)
+    if doc is None or doc.get("kind") != "application":
+        raise NotFound(f"no notary application {application_id}", field="application_id")
+    return application_out(doc, svc.calendar, local_date(now))
+
+
+def commission_out(doc: dict[str, Any]) -> CommissionView:
+    fields = {k: v for k, v in doc.items() if k in CommissionView.model_fields and k != "kind"}
+    return CommissionView(**fields, commission_id=doc["_id"], kind=doc.get("commission_kind"))
+
+
+def commission_view(outcome: Outcome[Commission]) -> CommissionView:
+    return commission_out(views.render_commission(outcome.stream_id, outcome.state, outcome.version))
+
+
+async def stored_commission(svc: Notary, commission_id: str) -> CommissionView:
+    doc = await svc.commission_views.get(commission_id)
+    if doc is None or doc.get("kind") != "commission":
+        raise NotFound(f"no court commission {commission_id}", field="commission_id")
+    return commission_out(doc)

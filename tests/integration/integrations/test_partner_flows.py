@@ -198,10 +198,10 @@ async def test_flow5_6_and_7_partner_notices_to_assignment_notices_and_the_notar
         await send(net.as_("court"), topics.partner_inbound("court"), env)
 
         async def opened() -> bool:
-            return bool(await app.state.cases.find({"organ": "court"}))
+            return bool(await app.state.legal_aid.cases.find({"organ": "court"}))
 
         await eventually(opened, timeout=20, what="legal aid case opened from the court notice")
-        case = (await app.state.cases.find({"organ": "court"}))[0]
+        case = (await app.state.legal_aid.cases.find({"organ": "court"}))[0]
         staff = token(net.admin, "dept:legal_aid", ["legal_aid:review", "legal_aid:write"])
         r = await client.post(
             f"/applications/{case['_id']}/assign",
@@ -235,10 +235,10 @@ async def test_flow5_6_and_7_partner_notices_to_assignment_notices_and_the_notar
         await send(net.as_("police"), topics.partner_inbound("police"), env)
 
         async def forwarded_case() -> bool:
-            return bool(await app.state.cases.find({"organ": "police"}))
+            return bool(await app.state.legal_aid.cases.find({"organ": "police"}))
 
         await eventually(forwarded_case, timeout=20, what="legal aid case opened from the detainee application")
-        detainee = (await app.state.cases.find({"organ": "police"}))[0]
+        detainee = (await app.state.legal_aid.cases.find({"organ": "police"}))[0]
         view = (await client.get(f"/applications/{detainee['_id']}", headers=staff)).json()
         assert {d["name"]: d["status"] for d in view["deadlines"]}["forwarding"] == "met"
         for step, body in (
@@ -256,10 +256,9 @@ async def test_flow5_6_and_7_partner_notices_to_assignment_notices_and_the_notar
             f"/applications/{detainee['_id']}/fee-waivers", json={"notary_matter": "power_of_attorney"}, headers=staff
         )
         assert r.status_code == 200, r.text
-        await eventually(
-            lambda: notary.state.waivers.find("p-" + "e" * 32, "power_of_attorney"), timeout=20, what="waiver at notary"
-        )
-        waiver = await notary.state.waivers.find("p-" + "e" * 32, "power_of_attorney")
+        waivers, recipient = notary.state.notary.waivers, "p-" + "e" * 32
+        await eventually(lambda: waivers.find(recipient, "power_of_attorney"), timeout=20, what="waiver at notary")
+        waiver = await waivers.find(recipient, "power_of_attorney")
         assert waiver.aid_case_id == detainee["_id"]
 
 
@@ -286,7 +285,7 @@ async def test_flow8_court_commission_to_report_and_document_feedback_on_court_o
         stream = commission_stream(ref)
 
         async def accepted() -> bool:
-            return await app.state.commissions.get(stream) is not None
+            return await app.state.notary.commission_views.get(stream) is not None
 
         await eventually(accepted, timeout=20, what="commission accepted")
         staff = token(net.admin, "dept:notary", ["notary:read", "notary:write"])
@@ -375,7 +374,7 @@ async def test_flow3_and_4_court_confirmation_answered_by_the_simulated_court_an
                 await send(net.as_(partner), topics.partner_inbound(partner), env)
 
             async def status(dispute_id: str) -> str | None:
-                doc = await app.state.cases.get(dispute_id)
+                doc = await app.state.mediation.cases.get(dispute_id)
                 return doc["status"] if doc else None
 
             for case in (court_case, proc_case):

@@ -79,7 +79,7 @@ async def test_court_notice_on_kafka_to_assignment_notice_on_the_courts_outbound
                 actor="partner:court",
             )
             await send(platform, topics.partner_inbound("court"), env)
-            cases = app.state.cases
+            cases = app.state.legal_aid.cases
 
             async def opened() -> bool:
                 return bool(await cases.find({"organ": "court"}))
@@ -149,14 +149,15 @@ async def test_bad_kafka_input_is_dead_lettered_with_a_reason_and_referrals_open
         assert "does not match the sending partner" in reasons["X-1"]
 
         async def referred() -> bool:
-            return bool(await app.state.cases.find({"referral_case_id": "in-42"}))
+            return bool(await app.state.legal_aid.cases.find({"referral_case_id": "in-42"}))
 
         await eventually(referred, timeout=20, what="application opened from the referral")
-        doc = (await app.state.cases.find({"referral_case_id": "in-42"}))[0]
+        doc = (await app.state.legal_aid.cases.find({"referral_case_id": "in-42"}))[0]
         assert doc["channel"] == "intake_referral" and doc["matter_type"] == "unspecified"
         stored = await app.state.runtime.store.read_stream(doc["_id"])
         assert stored.events[0].correlationid == "corr-intake-42"
-        assert await app.state.cases.find({"organ": {"$in": ["court", "police"]}}) == []  # nothing half-written
+        nothing_half_written = await app.state.legal_aid.cases.find({"organ": {"$in": ["court", "police"]}})
+        assert nothing_half_written == []
 
 
 async def test_http_application_review_assign_and_bad_input(platform):

@@ -81,7 +81,7 @@ def types(records) -> list[str]:
 
 
 async def status_of(app, dispute_id: str) -> str | None:
-    doc = await app.state.cases.get(dispute_id)
+    doc = await app.state.mediation.cases.get(dispute_id)
     return doc["status"] if doc else None
 
 
@@ -97,7 +97,7 @@ async def test_court_pre_litigation_referral_to_confirmation_round_trip(platform
         r = await client.post(f"/disputes/{dispute_id}/assign", json={})
         assert r.status_code == 200, r.text
         assert r.json()["status"] == "assigned"
-        doc = await app.state.cases.get(dispute_id)
+        doc = await app.state.mediation.cases.get(dispute_id)
         assert doc["committee_id"] == "431002-court"  # the stationed court committee for 北湖区 debt disputes
         r = await client.post(f"/disputes/{dispute_id}/sessions", json={"minutes": "双方同意分期还款"})
         assert r.status_code == 200, r.text
@@ -229,7 +229,7 @@ async def test_police_referral_agreement_goes_back_to_police_and_bad_input_is_de
 
         intake_id = referral_dispute_id("intake", "in-2026-77")
         await eventually(lambda: _is(app, intake_id, "registered"), what="intake referral registered")
-        doc = await app.state.cases.get(intake_id)
+        doc = await app.state.mediation.cases.get(intake_id)
         assert doc["source"] == "intake" and doc["intake_case_id"] == "in-2026-77"
 
 
@@ -267,7 +267,7 @@ async def test_thirty_day_window_is_computed_and_flagged_missed(platform):
         r = await client.post("/deadlines/sweep")
         assert r.json()["lapsed"] == [dispute_id]
         assert (await client.post("/deadlines/sweep")).json()["lapsed"] == []
-        doc = await app.state.cases.get(dispute_id)
+        doc = await app.state.mediation.cases.get(dispute_id)
         assert doc["window_lapsed"] is True
         assert doc["history"][-1] == "caseflow.mediation.confirmation_window_lapsed"
 
@@ -298,7 +298,7 @@ async def test_worklists_and_filters_on_postgres(platform):
             assert (await client.post(f"/disputes/{d}/assign", json={"at": at})).status_code == 200
         await client.post(f"/disputes/{closing}/agreement", json={"terms": "t", "at": ago(27)})
         await client.post(f"/disputes/{medical}/agreement", json={"terms": "赔偿", "at": ago(40)})
-        assert (await app.state.cases.get(medical))["committee_id"] == "340300-medical"
+        assert (await app.state.mediation.cases.get(medical))["committee_id"] == "340300-medical"
 
         async def ids(path: str, **params) -> list[str]:
             r = await client.get(path, params=params)
@@ -342,7 +342,7 @@ async def test_registry_changes_are_published_and_survive_a_restart(platform):
 
         restarted = create_app(Settings(platform=platform, sweep_interval_seconds=0))
         async with restarted.router.lifespan_context(restarted):
-            registry = restarted.state.committees
+            registry = restarted.state.mediation.registry
             assert registry.committee("420703-traffic").regions == ("420703000000",)
             assert registry.mediator("m-420703-traffic-1").active is True
             assert registry.pick("420703100203", "traffic")[0].id == "420703-traffic"

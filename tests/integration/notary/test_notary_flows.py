@@ -123,7 +123,7 @@ async def test_aid_recipient_application_from_apply_to_issue_with_every_refusal(
         accepted = r.json()
         assert accepted["status"] == "accepted" and accepted["due_on"] and accepted["working_days_left"] >= 14
 
-        await eventually(lambda: app.state.waivers.find(ALICE, "birth"), what="waiver from legal aid")
+        await eventually(lambda: app.state.notary.waivers.find(ALICE, "birth"), what="waiver from legal aid")
         r = await c.post(f"/applications/{app_id}/assess-fee", json={})
         fee = r.json()
         assert (fee["charged_fee"], fee["waived"], fee["aid_linked"]) == (0, True, True)

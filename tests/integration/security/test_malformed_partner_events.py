@@ -222,7 +222,7 @@ async def test_malformed_partner_events_are_dead_lettered_with_reasons_and_the_c
                 await producer.stop()
 
             async def opened() -> bool:
-                return bool(await app.state.cases.find({"partner_reference": "(2026)皖0302刑初99号"}))
+                return bool(await app.state.legal_aid.cases.find({"partner_reference": "(2026)皖0302刑初99号"}))
 
             await eventually(opened, timeout=30, what="the valid notice processed after the malformed ones")
             stats = [c.stats for c in app.state.runtime.consumers if c.name.endswith(".partners")][0]

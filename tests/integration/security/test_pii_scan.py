@@ -136,7 +136,7 @@ async def test_no_seeded_id_or_phone_on_any_topic_log_line_or_span(platform, tmp
                     assert r.status_code == 200, r.text
 
                     async def referred() -> bool:
-                        return bool(await legal_aid.state.cases.find({"channel": "intake_referral"}))
+                        return bool(await legal_aid.state.legal_aid.cases.find({"channel": "intake_referral"}))
 
                     await eventually(referred, timeout=30, what="legal aid case opened from the intake referral")
                     # the events reached the topics (the relays publish after the commit)

@@ -152,7 +152,7 @@ async def test_lists_page_by_cursor_to_the_end_without_repeats(service):
     app, _, now = service
     async with client(app) as c:
         made = []
-        for i in range(7):
+        for _ in range(7):
             now[0] += timedelta(minutes=1)
             made.append((await c.post("/requests", json=walk_in())).json()["request_id"])
         seen, after = [], None

@@ -8,41 +8,15 @@ from typing import Any
 import httpx
 import pytest
 
-from services.mediation import api, committees, domain, views
 from services.mediation.config import Settings
-from services.mediation.handlers import CommitteeAdmin, MediationService, referral_dispute_id, render_committee
-from services.mediation.reference import CommitteeRegistry
-from shared.api import create_app
+from services.mediation.handlers import referral_dispute_id
+from services.mediation.main import create_app
 from shared.auth import issue_token
-from shared.commands import CommandBus
-from shared.eventstore import InMemoryEventStore
-from shared.pii import PersonData, person_ref
 from shared.settings import PlatformSettings
+from tests.fakes import FixedClock, memory_adapters
 
 NOW = datetime(2026, 5, 6, 8, 0, tzinfo=UTC)
 P1, P2 = "p-" + "c" * 32, "p-" + "d" * 32
-
-
-class FakeView:
-    """The read model's port, in memory (the query language is tested against PostgreSQL)."""
-
-    def __init__(self, render=views.render) -> None:
-        self.docs: dict[str, dict[str, Any]] = {}
-        self.render = render
-
-    async def apply(self, stream_id: str, state: Any, version: int) -> None:
-        self.docs[stream_id] = {"_id": stream_id, **self.render(stream_id, state, version)}
-
-    async def get(self, stream_id: str) -> dict[str, Any] | None:
-        return self.docs.get(stream_id)
-
-    async def find(self, query: dict[str, Any], **_: Any) -> list[dict[str, Any]]:
-        return list(self.docs.values())
-
-
-class FakeVault:
-    async def register(self, person: PersonData) -> str:
-        return person_ref(person.id_number, "test-pepper")
 
 
 @pytest.fixture
@@ -51,32 +25,18 @@ def platform() -> PlatformSettings:
 
 
 @pytest.fixture
-def app(platform):
-    store = InMemoryEventStore()
-    cases = FakeView()
+def adapters() -> dict[str, Any]:
+    return memory_adapters(FixedClock(NOW))
 
-    async def committed(stream_id, state, version, _envs):
-        await cases.apply(stream_id, state, version)
 
-    bus = CommandBus(domain.decider, store, source="caseflow/mediation", on_committed=committed)
-    service = MediationService(bus, cases, CommitteeRegistry.from_file(), Settings(platform=platform), lambda: NOW)
-    committee_view = FakeView(render_committee)
+@pytest.fixture
+def app(platform, adapters):
+    return create_app(Settings(platform=platform, sweep_interval_seconds=0), **adapters)
 
-    async def registry_committed(stream_id, state, version, _envs):
-        await committee_view.apply(stream_id, state, version)
 
-    registry_bus = CommandBus(committees.decider, InMemoryEventStore(), source="m", on_committed=registry_committed)
-    app_admin = CommitteeAdmin(registry_bus, committee_view, service.registry, lambda: NOW)
-    app = create_app(service="mediation", settings=platform)
-    app.state.service, app.state.committees, app.state.vault, app.state.store = (
-        service,
-        service.registry,
-        FakeVault(),
-        store,
-    )
-    app.state.admin = app_admin
-    app.include_router(api.router)
-    return app
+@pytest.fixture
+def store(adapters):
+    return adapters["store"]
 
 
 def auth(platform, sub="dept:mediation", scopes=("mediation:read", "mediation:write")) -> dict[str, str]:
@@ -90,6 +50,15 @@ async def client(app, platform):
         yield c
 
 
+COURT_REFERRAL = {
+    "partner_reference": "(2026)粤0204民诉前调7号",
+    "kind": "court_pre_litigation",
+    "dispute_type": "property_management",
+    "region": "440204001000",
+    "parties": [P1, P2],
+    "summary": "物业费拖欠",
+    "referred_at": NOW.isoformat(),
+}
 WALK_IN = {
     "dispute_type": "marriage_family",
     "region": "420703100203",  # 鄂州市华容区华容镇龙港村
@@ -144,12 +113,65 @@ async def test_scopes_are_enforced(client, platform):
     assert (await client.get("/committees", headers=police)).status_code == 403
 
 
-async def test_idempotency_key_replays_the_first_outcome(client, app):
+async def test_idempotency_key_replays_the_first_outcome(client, store):
     h = {"Idempotency-Key": "reg-000001"}
     first = (await client.post("/disputes", json=WALK_IN, headers=h)).json()
     second = (await client.post("/disputes", json=WALK_IN, headers=h)).json()
     assert second["dispute_id"] == first["dispute_id"] and second["duplicate"] is True
-    assert len(app.state.store.commits) == 1
+    assert len(store.commits) == 1
+
+
+async def test_a_key_reused_on_another_dispute_is_refused_and_on_another_route_is_another_key(client, store):
+    a = (await client.post("/disputes", json=WALK_IN)).json()["dispute_id"]
+    b = (await client.post("/disputes", json=WALK_IN)).json()["dispute_id"]
+    key = {"Idempotency-Key": "assign-key-0001"}
+    first = await client.post(f"/disputes/{a}/assign", json={}, headers=key)
+    assert first.status_code == 200 and "Idempotent-Replay" not in first.headers
+    retry = await client.post(f"/disputes/{a}/assign", json={}, headers=key)
+    assert retry.json()["duplicate"] is True and retry.headers["Idempotent-Replay"] == "true"
+    before = len(store.commits)
+    r = await client.post(f"/disputes/{b}/assign", json={}, headers=key)
+    assert r.status_code == 409 and r.json()["title"] == "idempotency_key_reused"
+    assert r.json()["errors"][0]["field"] == "Idempotency-Key"
+    assert len(store.commits) == before and (await client.get(f"/disputes/{b}")).json()["status"] == "registered"
+    session = await client.post(f"/disputes/{a}/sessions", json={"minutes": "首次调解"}, headers=key)
+    assert session.status_code == 200 and session.json()["duplicate"] is False  # another route: another key
+
+
+async def test_an_act_recorded_later_counts_at_its_time_but_never_in_the_future(client):
+    d = (await client.post("/disputes", json=WALK_IN)).json()["dispute_id"]
+    assert (await client.post(f"/disputes/{d}/assign", json={})).status_code == 200
+    r = await client.post(
+        f"/disputes/{d}/sessions", json={"minutes": "m", "at": (NOW + timedelta(hours=1)).isoformat()}
+    )
+    assert r.status_code == 422 and r.json()["errors"][0]["field"] == "at"
+    r = await client.post(f"/disputes/{d}/sessions", json={"minutes": "m", "at": "2026-05-06T07:00:00"})
+    assert r.status_code == 422 and r.json()["errors"][0]["field"] == "at"  # no timezone
+    within_skew = (NOW + timedelta(minutes=4)).isoformat()
+    assert (await client.post(f"/disputes/{d}/sessions", json={"minutes": "m", "at": within_skew})).status_code == 200
+    view = (await client.get(f"/disputes/{d}")).json()
+    assert view["sessions"] == 1 and view["status"] == "in_mediation"
+
+
+async def test_organs_choosing_the_same_key_never_meet(client, platform):
+    """Each organ's key names its own referral: another organ's same key is not a replay of (or a refusal naming)
+    its dispute; an organ reusing its key for another referral is refused."""
+    key = {"Idempotency-Key": "referral-0001"}
+    court = auth(platform, "partner:court", ("partner:court",)) | key
+    police = auth(platform, "partner:police", ("partner:police",)) | key
+    by_court = {**COURT_REFERRAL, "partner_reference": "(2026)粤0204民诉前调8号"}
+    by_police = {**by_court, "partner_reference": "110-0001", "kind": "police_110", "dispute_type": "neighbourhood"}
+    by_police["region"] = "431002001000"
+    c = await client.post("/referrals", json=by_court, headers=court)
+    p = await client.post("/referrals", json=by_police, headers=police)
+    assert c.status_code == p.status_code == 201, (c.text, p.text)
+    assert c.json()["dispute_id"] == referral_dispute_id("court", by_court["partner_reference"])
+    assert p.json()["dispute_id"] == referral_dispute_id("police", "110-0001")
+    assert "Idempotent-Replay" not in p.headers
+    again = await client.post("/referrals", json=by_court, headers=court)
+    assert again.json() == c.json() and again.headers["Idempotent-Replay"] == "true"
+    other = await client.post("/referrals", json={**by_court, "partner_reference": "(2026)9号"}, headers=court)
+    assert other.status_code == 409 and other.json()["errors"][0]["field"] == "Idempotency-Key"
 
 
 async def test_lifecycle_refusals_are_problem_json(client):
@@ -173,24 +195,16 @@ async def test_lifecycle_refusals_are_problem_json(client):
     assert r.status_code == 404 and r.json()["errors"][0]["field"] == "dispute_id"
 
 
-async def test_partner_referral_over_http_is_acknowledged_and_a_resend_changes_nothing(client, platform, app):
+async def test_partner_referral_over_http_is_acknowledged_and_a_resend_changes_nothing(client, platform, store):
     court = auth(platform, "partner:court", ("partner:court",))
-    body = {
-        "partner_reference": "(2026)粤0204民诉前调7号",
-        "kind": "court_pre_litigation",
-        "dispute_type": "property_management",
-        "region": "440204001000",
-        "parties": [P1, P2],
-        "summary": "物业费拖欠",
-        "referred_at": NOW.isoformat(),
-    }
+    body = COURT_REFERRAL
     r = await client.post("/referrals", json=body, headers=court)
     assert r.status_code == 201, r.text
     assert r.json()["decision"] == "accepted"
     assert r.json()["dispute_id"] == referral_dispute_id("court", body["partner_reference"])
     again = await client.post("/referrals", json=body, headers=court)
     assert again.json()["dispute_id"] == r.json()["dispute_id"]
-    assert len(app.state.store.commits) == 1
+    assert len(store.commits) == 1
     declined = await client.post(
         "/referrals", json={**body, "partner_reference": "r2", "dispute_type": "ufo"}, headers=court
     )
@@ -215,7 +229,7 @@ async def test_unknown_worklist_is_422(client):
     assert (await client.get("/worklists/awaiting-assignment")).status_code == 200
 
 
-async def test_procuratorate_reconciliation_over_http_through_court_ruling_to_archive(client, platform, app):
+async def test_procuratorate_reconciliation_over_http_through_court_ruling_to_archive(client, platform, store):
     """检调对接: referral → assignment to the stationed room → agreement → court rules over HTTP → archive."""
     procuratorate = auth(platform, "partner:procuratorate", ("partner:procuratorate",))
     body = {
@@ -241,7 +255,7 @@ async def test_procuratorate_reconciliation_over_http_through_court_ruling_to_ar
     court = auth(platform, "partner:court", ("partner:court",))
     r = await client.post(f"/disputes/{d}/confirmation-ruling", json=ruling, headers=court)
     assert r.status_code == 200 and r.json()["status"] == "rejected"
-    notices = [e for e in app.state.store.all_events() if e.type.endswith("outcome_notified")]
+    notices = [e for e in store.all_events() if e.type.endswith("outcome_notified")]
     assert [n.data["outcome"] for n in notices] == ["agreement", "rejected"]
     assert {n.data["recipient"] for n in notices} == {"procuratorate"}
     assert {n.correlationid for n in notices} == {"corr-proc-3"}
@@ -249,7 +263,7 @@ async def test_procuratorate_reconciliation_over_http_through_court_ruling_to_ar
     assert r.status_code == 200 and r.json()["status"] == "archived"  # two parties, not a complex type: no visit
 
 
-async def test_registry_changes_are_events_and_steer_assignment(client, platform, app):
+async def test_registry_changes_are_events_and_steer_assignment(client, platform):
     admin = auth(platform, scopes=("mediation:read", "mediation:write", "mediation:admin"))
     assert (
         await client.post("/committees/340300-labour/mediators", json={"mediator_id": "m-x1", "display_name": "x"})

@@ -6,7 +6,6 @@ from datetime import UTC, date, datetime
 import pytest
 
 from services.notary import domain
-from services.notary.config import HERE, load_calendar, load_catalogue
 from services.notary.domain import (
     AcceptApplication,
     AcceptCommission,
@@ -26,6 +25,7 @@ from services.notary.domain import (
     issuance_due,
     working_days_between,
 )
+from services.notary.reference import load_calendar, load_catalogue
 from shared.contracts.notary import (
     ApplicationAccepted,
     CertificateIssued,
@@ -38,8 +38,8 @@ from shared.contracts.notary import (
 from shared.contracts.partners import CommissionKind
 from shared.errors import DomainError, InvalidTransition, ValidationFailed
 
-CATALOGUE = load_catalogue(HERE / "matters.json")
-CALENDAR = load_calendar(HERE / "holidays.json")
+CATALOGUE = load_catalogue()
+CALENDAR = load_calendar()
 T0 = datetime(2026, 3, 2, 2, 0, tzinfo=UTC)  # Monday 10:00 in China
 ALICE = "p-" + "a" * 32
 BOB = "p-" + "b" * 32

@@ -9,16 +9,16 @@ import pytest
 from pydantic import ValidationError
 
 from services.notary import domain
-from services.notary.config import HERE, load_calendar, load_catalogue
 from services.notary.domain import AcceptApplication, AssessFee, SubmitApplication, register_stream
 from services.notary.handlers import CertificateIssuer
+from services.notary.reference import load_calendar, load_catalogue
 from shared.commands import CommandBus, CommandContext
 from shared.errors import InvalidTransition
 from shared.events import registry
 from shared.eventstore import InMemoryEventStore
 
-CATALOGUE = load_catalogue(HERE / "matters.json")
-CALENDAR = load_calendar(HERE / "holidays.json")
+CATALOGUE = load_catalogue()
+CALENDAR = load_calendar()
 AT = datetime(2026, 6, 1, 3, 0, tzinfo=UTC)
 
 
@@ -107,7 +107,7 @@ def test_invalid_catalogue_file_fails_at_start(tmp_path):
 def test_worklist_view_counts_working_days_left_and_flags_overdue():
     from datetime import date
 
-    from services.notary.api import application_out
+    from services.notary.handlers import application_out
     from services.notary.views import render_application
 
     state, _ = domain.application.run(

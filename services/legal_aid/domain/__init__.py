@@ -1,0 +1,90 @@
+"""Legal aid case (法律援助案件): eligibility rules, statutory deadlines and the case decider. Pure: no I/O, no clock.
+
+Lifecycle: applied (citizen, intake referral, or a detainee's application forwarded by an organ) or notified
+(通知辩护 / 法律帮助: granted on receipt) → reviewed (granted | refused with a written reason; a refusal can be
+contested once, then reviewed again) → assigned (lawyer | grassroots worker | aid-centre staff; the notifying
+organ is told) → closed (outcome) → quality reviewed → subsidy paid. A granted recipient may be given a notary
+fee waiver (flow 7) at any point after the grant.
+
+Modules: eligibility.py (who gets aid), deadlines.py (the statutory periods), case.py (state and commands),
+decider.py (decide and evolve).
+"""
+
+from services.legal_aid.domain.case import (
+    AidCase,
+    Assign,
+    Close,
+    Contest,
+    FeeWaiver,
+    GrantNotaryFeeWaiver,
+    PaySubsidy,
+    ProviderFacts,
+    ReceiveApplication,
+    ReceiveNotice,
+    Review,
+    ReviewQuality,
+    Status,
+)
+from services.legal_aid.domain.deadlines import (
+    ASSIGN_DAYS,
+    CHINA,
+    DUE_SOON,
+    FORWARD_HOURS,
+    REVIEW_DAYS,
+    Deadline,
+    DeadlineName,
+    DeadlineStatus,
+    assignment_due,
+    days_deadline,
+    deadline_status,
+    forwarding_due,
+    review_due,
+)
+from services.legal_aid.domain.decider import GRANTED_STATES, decide, decider, evolve
+from services.legal_aid.domain.eligibility import (
+    EXEMPT_ONLY_FOR,
+    GROUP_NAMES,
+    IN_SCOPE,
+    Assessment,
+    Threshold,
+    assess,
+)
+
+__all__ = [
+    "ASSIGN_DAYS",
+    "CHINA",
+    "DUE_SOON",
+    "EXEMPT_ONLY_FOR",
+    "FORWARD_HOURS",
+    "GRANTED_STATES",
+    "GROUP_NAMES",
+    "IN_SCOPE",
+    "REVIEW_DAYS",
+    "AidCase",
+    "Assessment",
+    "Assign",
+    "Close",
+    "Contest",
+    "Deadline",
+    "DeadlineName",
+    "DeadlineStatus",
+    "FeeWaiver",
+    "GrantNotaryFeeWaiver",
+    "PaySubsidy",
+    "ProviderFacts",
+    "ReceiveApplication",
+    "ReceiveNotice",
+    "Review",
+    "ReviewQuality",
+    "Status",
+    "Threshold",
+    "assess",
+    "assignment_due",
+    "days_deadline",
+    "deadline_status",
+    "decide",
+    "decider",
+    "evolve",
+    "forwarding_due",
+    "review_due",
+]

@@ -1,0 +1,57 @@
+"""The one place the mediation service is wired: runtime, the disputes' and the committee registry's buses and
+read models (one store), the registry the assignments read, vault, clock, and the consumers it subscribes."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Unpack
+
+import shared.contracts  # noqa: F401  (registers every event type)
+from services.mediation import committees, consumers, domain, views
+from services.mediation.config import Settings
+from services.mediation.reference import CommitteeRegistry
+from shared.commands import CommandBus
+from shared.deps import Clock
+from shared.partners import inbound_guard
+from shared.pii import Vault
+from shared.readmodel import Views
+from shared.runtime import Adapters, ServiceRuntime
+from shared.topics import PARTNERS
+
+
+@dataclass(frozen=True)
+class Mediation:
+    """What mediation's routes, consumers and use cases work with."""
+
+    runtime: ServiceRuntime
+    bus: CommandBus[domain.Dispute]
+    cases: Views[domain.Dispute]
+    committee_bus: CommandBus[committees.CommitteeState]
+    committee_view: Views[committees.CommitteeState]
+    registry: CommitteeRegistry  # the reference file, overlaid with the committee streams (handlers.load_overlay)
+    vault: Vault
+    clock: Clock
+    settings: Settings
+
+
+def bootstrap(settings: Settings, **adapters: Unpack[Adapters]) -> Mediation:
+    runtime = ServiceRuntime("mediation", settings.platform, **adapters)
+    cases = runtime.read_model("disputes", domain.decider, views.render, views.COLUMNS, views.is_dispute)
+    committee_view = runtime.read_model(
+        "committees", committees.decider, views.render_committee, streams=committees.is_committee
+    )
+    mediation = Mediation(
+        runtime,
+        runtime.command_bus(domain.decider, cases),
+        cases,
+        runtime.command_bus(committees.decider, committee_view),
+        committee_view,
+        CommitteeRegistry.from_file(settings.committees_file),
+        runtime.vault,
+        runtime.clock,
+        settings,
+    )
+    partner_topics = [runtime.topics.partner_inbound(p) for p in PARTNERS]
+    runtime.subscribe("partners", partner_topics, consumers.partner_handlers(mediation), accept=inbound_guard)
+    runtime.subscribe("intake", [runtime.topics.department("intake")], consumers.intake_handlers(mediation))
+    return mediation

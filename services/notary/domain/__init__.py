@@ -1,0 +1,90 @@
+"""The notary domain (公证): applications, the certificate register, court commissions — pure rules.
+
+Three aggregates, each a `Decider`: `application` (applications.py, fees in fees.py), `register` (registers.py:
+certificate numbers) and `commission` (commissions.py); with the reference-data types of the matter catalogue
+(catalogue.py) and the working-day calendar of the issuance deadline (calendar.py). Nothing here reads a clock
+or does I/O.
+"""
+
+from services.notary.domain.applications import (
+    AcceptApplication,
+    Application,
+    Feedback,
+    IssueCertificate,
+    IssueMaterialsNotice,
+    RecordCourtFeedback,
+    RefuseApplication,
+    Status,
+    SubmitApplication,
+    SupplementMaterials,
+    application,
+    ensure_issuable,
+)
+from services.notary.domain.calendar import (
+    CST,
+    ISSUE_WITHIN_WORKING_DAYS,
+    HolidayCalendar,
+    add_working_days,
+    end_of_day,
+    issuance_due,
+    local_date,
+    working_days_between,
+)
+from services.notary.domain.catalogue import MaterialSpec, MatterCatalogue, MatterSpec
+from services.notary.domain.commissions import (
+    AcceptCommission,
+    Commission,
+    CommissionStatus,
+    PerformCommission,
+    ReportCommission,
+    commission,
+    commission_stream,
+)
+from services.notary.domain.fees import AssessFee, WaiverGrant
+from services.notary.domain.registers import (
+    AllocateNumber,
+    Register,
+    certificate_number,
+    register,
+    register_stream,
+)
+
+__all__ = [
+    "CST",
+    "ISSUE_WITHIN_WORKING_DAYS",
+    "AcceptApplication",
+    "AcceptCommission",
+    "AllocateNumber",
+    "Application",
+    "AssessFee",
+    "Commission",
+    "CommissionStatus",
+    "Feedback",
+    "HolidayCalendar",
+    "IssueCertificate",
+    "IssueMaterialsNotice",
+    "MaterialSpec",
+    "MatterCatalogue",
+    "MatterSpec",
+    "PerformCommission",
+    "RecordCourtFeedback",
+    "RefuseApplication",
+    "Register",
+    "ReportCommission",
+    "Status",
+    "SubmitApplication",
+    "SupplementMaterials",
+    "WaiverGrant",
+    "add_working_days",
+    "application",
+    "certificate_number",
+    "commission",
+    "commission_stream",
+    "end_of_day",
+    "ensure_issuable",
+    "issuance_due",
+    "local_date",
+    "register",
+    "register_stream",
+    "working_days_between",
+]

@@ -1,0 +1,25 @@
+"""Notary reference data: the matter catalogue (`matters.json`) and the holiday calendar (`holidays.json`), the
+versioned files beside this module, loaded and validated at start (sample data is marked with `_comment`)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from services.notary.domain import HolidayCalendar, MatterCatalogue
+
+HERE = Path(__file__).resolve().parent
+
+
+def _data(path: Path) -> dict[str, Any]:
+    raw = json.loads(path.read_text(encoding="utf-8"))
+    return {k: v for k, v in raw.items() if not k.startswith("_")}  # "_comment" marks sample data
+
+
+def load_catalogue(path: Path = HERE / "matters.json") -> MatterCatalogue:
+    return MatterCatalogue.model_validate(_data(path))
+
+
+def load_calendar(path: Path = HERE / "holidays.json") -> HolidayCalendar:
+    return HolidayCalendar.model_validate(_data(path))
