@@ -18,17 +18,14 @@ from __future__ import annotations
 import importlib.util
 import os
 import signal
-import subprocess
-import sys
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
 
-import httpx
 import typer
 from rich.console import Console
 
 from caseflow_cli import acl, infra
+from caseflow_cli.supervisor import Program, Supervisor, module, service
 from shared.auth import issue_token
 from shared.settings import PlatformSettings, load_settings
 from shared.topics import PARTNERS
@@ -37,72 +34,24 @@ REPO = Path(__file__).resolve().parents[1]
 console = Console(stderr=True)
 
 
-@dataclass(frozen=True)
-class Program:
-    name: str
-    module: str  # importable module that must exist for the program to start
-    argv: list[str]
-    port: int | None = None
-    env: dict[str, str] = field(default_factory=dict)
-    principal: str | None = None  # the broker user it connects as in secure mode (None: no Kafka)
-    database: str | None = None  # its PostgreSQL role and database (infra.DATABASE_SERVICES; None: no database)
-
-    @property
-    def url(self) -> str | None:
-        return f"http://127.0.0.1:{self.port}" if self.port else None
-
-
-def _service(name: str, port: int, principal: str | None = None, database: str | None = None) -> Program:
-    return Program(
-        name,
-        f"services.{name}.main",
-        [
-            sys.executable,
-            "-m",
-            "uvicorn",
-            "--factory",
-            f"services.{name}.main:create_app",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--log-level",
-            "warning",
-        ],
-        port,
-        principal=principal,
-        database=database,
-    )
-
-
 SERVICES = [
-    _service("intake", 8101, "intake", "intake"),
-    _service("legal_aid", 8102, "legal_aid", "legal_aid"),
-    _service("mediation", 8103, "mediation", "mediation"),
-    _service("notary", 8104, "notary", "notary"),
-    _service("metrics", 8105, "metrics", "metrics"),
-    _service("gateway", 8106, "gateway", "gateway"),
-    _service("console", 8100),  # calls the other services over HTTP only: no broker user, no database
-]
+    *(
+        service(name, port, principal=name, database=name)
+        for name, port in (
+            ("intake", 8101), ("legal_aid", 8102), ("mediation", 8103), ("notary", 8104), ("metrics", 8105),
+            ("gateway", 8106),
+        )
+    ),
+    service("console", 8100),  # calls the other services over HTTP only: no broker user, no database
+]  # fmt: skip
 SIMULATED_RATE = 0.5  # partner events per second over all three partners: gentle, yet visible within a minute
 PROGRAMS: list[Program] = [
-    Program(
-        "metrics-worker", "services.metrics.writer", [sys.executable, "-m", "services.metrics.writer"],
-        principal="metrics", database="metrics",
-    ),
-    Program(
-        "partner-router", "integrations.router", [sys.executable, "-m", "integrations.router"],
-        principal="router", database="router",
-    ),
+    module("metrics-worker", "services.metrics.writer", principal="metrics", database="metrics"),
+    module("partner-router", "integrations.router", principal="router", database="router"),
     # one simulator per partner, so each plays its organ as that organ's own principal
     *(
-        Program(
-            f"simulator-{p}",
-            "integrations.simulate",
-            [sys.executable, "-m", "integrations.simulate", "--partners", p,
-             "--rate", f"{SIMULATED_RATE / len(PARTNERS):.3f}", "--minutes", "0"],
-            principal=p,
-        )
+        module(f"simulator-{p}", "integrations.simulate", "--partners", p,
+               "--rate", f"{SIMULATED_RATE / len(PARTNERS):.3f}", "--minutes", "0", principal=p)
         for p in PARTNERS
     ),
 ]  # fmt: skip
@@ -134,26 +83,9 @@ def _exists(module: str) -> bool:
         return False
 
 
-def _wait_healthy(p: Program, proc: subprocess.Popen[bytes], timeout: float = 60) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            return False
-        try:
-            if httpx.get(f"{p.url}/readyz", timeout=2).status_code == 200:
-                return True
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.5)
-    return False
-
-
 def _staff_token() -> str:
     """A local operator's console sign-in token, signed with the secret the services use (CASEFLOW_AUTH_SECRET)."""
     return issue_token(load_settings(PlatformSettings), "user:ops", ["console:read"])
-
-
-Children = list[tuple[Program, "subprocess.Popen[bytes]"]]
 
 
 def _start_infra(settings: infra.InfraSettings) -> tuple[infra.InfraStatus, dict[str, str]]:
@@ -166,19 +98,8 @@ def _start_infra(settings: infra.InfraSettings) -> tuple[infra.InfraStatus, dict
     return status, acl.load_credentials(settings.credentials_file)
 
 
-def _stop_all(procs: Children) -> None:
-    for _p, proc in procs:
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGTERM)
-    for _p, proc in procs:
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-
-
 def _print_banner(
-    settings: infra.InfraSettings, status: infra.InfraStatus, procs: Children, missing: list[str]
+    settings: infra.InfraSettings, status: infra.InfraStatus, sup: Supervisor, missing: list[str]
 ) -> None:
     console.print("\n[bold green]caseflow is running[/bold green]")
     mode = "SASL/SCRAM + ACLs, each program its own principal" if settings.secure else "plaintext"
@@ -188,7 +109,7 @@ def _print_banner(
         f"superuser {infra.redact(status.database_url)} (password: `caseflow infra status --json`)",
         highlight=False,
     )
-    for p, _proc in procs:
+    for p in sup.programs.values():
         if p.name == "console":
             console.print(f"  {p.name:<10} {p.url}/   <- open this: live scorecard, case trace, worklists")
             console.print(f"  {'':<10} sign in there with this staff token (console:read, 12 h):")
@@ -200,19 +121,17 @@ def _print_banner(
     console.print("Ctrl-C stops the services; `make infra-down` stops Kafka and PostgreSQL.\n")
 
 
-def _watch(procs: Children) -> int:
+def _watch(sup: Supervisor) -> int:
     """Until one program exits (1) or Ctrl-C / SIGTERM (0); stops them all either way."""
     try:
-        while True:
-            for p, proc in procs:
-                if proc.poll() is not None:
-                    console.print(f"[red]{p.name} exited with {proc.returncode}; stopping[/red]")
-                    _stop_all(procs)
-                    return 1
+        while (gone := sup.exited()) is None:
             time.sleep(1)
+        console.print(f"[red]{gone[0]} exited with {gone[1]}; stopping[/red]")
+        sup.stop_all()
+        return 1
     except KeyboardInterrupt:
         console.print("stopping...")
-        _stop_all(procs)
+        sup.stop_all()
         return 0
 
 
@@ -225,18 +144,15 @@ def run(with_programs: bool = True) -> int:
         return 1
     env = {
         # traces go to a file the console's trace view reads, unless a collector is configured
-        "CASEFLOW_OTEL_EXPORTER": "file",
-        "CASEFLOW_OTEL_FILE": str(REPO / ".cache" / "traces.jsonl"),
-        **{k: v for k, v in os.environ.items() if k != "CASEFLOW_DATABASE_URL"},  # each program gets its own
+        "CASEFLOW_OTEL_EXPORTER": os.environ.get("CASEFLOW_OTEL_EXPORTER", "file"),
+        "CASEFLOW_OTEL_FILE": os.environ.get("CASEFLOW_OTEL_FILE", str(REPO / ".cache" / "traces.jsonl")),
         "CASEFLOW_KAFKA_BOOTSTRAP": status.kafka_bootstrap,
-        "PYTHONPATH": str(REPO),
     }
     candidates = SERVICES + (PROGRAMS if with_programs else [])
-    wanted = [p for p in candidates if _exists(p.module)]
+    wanted = [p for p in candidates if p.module is not None and _exists(p.module)]
     missing = [p.name for p in candidates if p not in wanted]
-    procs: Children = []
-    log_dir = settings.logs_dir
-    log_dir.mkdir(parents=True, exist_ok=True)
+    # each program gets its own database URL, or none
+    sup = Supervisor(env, settings.logs_dir, unset=frozenset({"CASEFLOW_DATABASE_URL"}))
 
     def on_term(*_: object) -> None:
         raise KeyboardInterrupt  # SIGTERM stops the children just as Ctrl-C does
@@ -244,25 +160,21 @@ def run(with_programs: bool = True) -> int:
     signal.signal(signal.SIGTERM, on_term)
     try:
         for p in wanted:
-            # own session: Ctrl-C reaches only this supervisor, which stops the children in order
-            child_env = {**env, **kafka_env(settings, p, credentials), **database_env(settings, p), **p.env}
-            with (log_dir / f"{p.name}.log").open("ab") as log:
-                proc = subprocess.Popen(
-                    p.argv, cwd=REPO, env=child_env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
-                )
-            procs.append((p, proc))
-            console.print(f"started {p.name} (pid {proc.pid}, log {log_dir / (p.name + '.log')})")
-        for p, proc in procs:
-            if p.port and not _wait_healthy(p, proc):
-                console.print(f"[red]{p.name} did not become ready; see {log_dir / (p.name + '.log')}[/red]")
-                _stop_all(procs)
-                return 1
+            proc = sup.start(p, {**kafka_env(settings, p, credentials), **database_env(settings, p)})
+            console.print(f"started {p.name} (pid {proc.pid}, log {sup.log_of(p.name)})")
+        for p in wanted:
+            if p.port:
+                sup.wait_ready(p.name, timeout=60)
+    except (RuntimeError, TimeoutError) as exc:
+        console.print(f"[red]{exc}[/red]")
+        sup.stop_all()
+        return 1
     except KeyboardInterrupt:
         console.print("stopping...")
-        _stop_all(procs)
+        sup.stop_all()
         return 0
-    _print_banner(settings, status, procs, missing)
-    return _watch(procs)
+    _print_banner(settings, status, sup, missing)
+    return _watch(sup)
 
 
 def run_command(programs: bool = typer.Option(True, help="also start the worker, router and simulators")) -> None:

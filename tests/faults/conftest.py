@@ -22,13 +22,13 @@ from aiokafka import AIOKafkaConsumer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
 from caseflow_cli import infra
+from caseflow_cli.supervisor import Supervisor, module, service
 from integrations.simulate import PartnerSimulator
 from shared import kafka
 from shared.auth import issue_token
 from shared.db import schema_for
 from shared.settings import PlatformSettings
 from shared.topics import PARTNERS, Topics
-from tests.faults import procs
 from tests.faults.load import Ledger, LoadDriver
 from tests.faults.reconcile import Figures, Group
 
@@ -90,7 +90,7 @@ class Rig:
 
     infra: infra.InfraSettings
     settings: PlatformSettings
-    sup: procs.Supervisor
+    sup: Supervisor
     groups: list[Group]
     ledger: Ledger = field(default_factory=Ledger)
     last: Figures = field(default_factory=Figures)
@@ -183,13 +183,13 @@ async def rig(cluster: infra.InfraStatus) -> AsyncIterator[Rig]:
         "METRICS_STATE_DIR": str(s.home / "metrics-state" / settings.topic_prefix),
         "METRICS_PORT": str(base + 10),
     }
-    sup = procs.Supervisor(env, s.logs_dir / settings.topic_prefix)
-    programs = [procs.service(name, base + i) for i, name in enumerate(SERVICES)]
+    sup = Supervisor(env, s.logs_dir / settings.topic_prefix)
+    programs = [service(name, base + i) for i, name in enumerate(SERVICES)]
     programs += [
-        procs.module("router", "integrations.router"),
+        module("router", "integrations.router"),
         # two writers share the by-case partitions, as in production (scenario d kills one of them)
-        procs.module("metrics-worker", "services.metrics.writer"),
-        procs.module("metrics-worker-2", "services.metrics.writer"),
+        module("metrics-worker", "services.metrics.writer"),
+        module("metrics-worker-2", "services.metrics.writer"),
     ]
     try:
         for program in programs:

@@ -25,9 +25,10 @@ from aiokafka import TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 
 from caseflow_cli import infra
+from caseflow_cli.supervisor import service
 from shared import kafka
 from shared.topics import Topics
-from tests.faults import groups, procs
+from tests.faults import groups
 from tests.faults.conftest import ROWS, SERVICES, Rig
 from tests.faults.load import LoadDriver
 from tests.faults.reconcile import reconcile
@@ -189,7 +190,7 @@ async def test_pause_a_consumer_past_its_session_timeout(rig: Rig) -> None:
     await probe.stop()
     # a port the OS says is free now: a fixed one next to the others can be held by a client socket's ephemeral port
     [port] = free_ports(1)
-    rig.sup.start(procs.service("mediation", port, label="mediation-2"))
+    rig.sup.start(service("mediation", port, label="mediation-2"))
     try:
         await asyncio.to_thread(rig.sup.wait_ready, "mediation-2", 120)
         await _group_settles(rig, group, members=2, timeout=90)
