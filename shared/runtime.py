@@ -12,11 +12,13 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator, Callable, Mapping
 from pathlib import Path
-from typing import Any, TypedDict, TypeVar
+from typing import Any, Protocol, TypedDict, TypeVar
 
 from aiokafka import AIOKafkaProducer, ConsumerRecord
+from fastapi import APIRouter, FastAPI
 
 from shared import kafka
+from shared.api import create_app as create_service_app
 from shared.commands import CommandBus
 from shared.consumer import DeadLetters, EventConsumer, Handler, Inbox
 from shared.db import Database
@@ -191,3 +193,37 @@ class ServiceRuntime:
             await asyncio.wait_for(self.producer.client.fetch_all_metadata(), timeout=3)
 
         return {"postgres": postgres, "kafka": kafka_probe}
+
+
+class Department(Protocol):
+    """A department's container as its bootstrap returns it: at least its runtime and its clock."""
+
+    @property
+    def runtime(self) -> ServiceRuntime: ...
+
+    @property
+    def clock(self) -> Clock: ...
+
+
+def department_app(
+    name: str,
+    department: Department,
+    router: APIRouter,
+    *,
+    description: str,
+    lifespan: Callable[[Any], contextlib.AbstractAsyncContextManager[Any]] | None = None,
+) -> FastAPI:
+    """The app of a department: the shared HTTP base around its container (`app.state.<name>`) and routes."""
+    runtime = department.runtime
+    app = create_service_app(
+        service=name,
+        settings=runtime.settings,
+        lifespan=lifespan or runtime.running,
+        probes=runtime.probes(),
+        clock=department.clock,
+        description=description,
+    )
+    setattr(app.state, name, department)
+    app.state.runtime = runtime
+    app.include_router(router)
+    return app

@@ -9,22 +9,16 @@ from fastapi import FastAPI
 from services.intake.bootstrap import bootstrap
 from services.intake.config import Settings
 from services.intake.routes import router
-from shared.api import create_app as create_service_app
-from shared.runtime import Adapters
+from shared.runtime import Adapters, department_app
 from shared.settings import load_settings
 
 
 def create_app(settings: Settings | None = None, **adapters: Unpack[Adapters]) -> FastAPI:
     settings = settings or load_settings(Settings)
     intake = bootstrap(settings, **adapters)
-    app = create_service_app(
-        service="intake",
-        settings=settings.platform,
-        lifespan=intake.runtime.running,
-        probes=intake.runtime.probes(),
-        clock=intake.clock,
+    return department_app(
+        "intake",
+        intake,
+        router,
         description="One-stop front door (公共法律服务中心, 12348 hotline and web): requests, triage, referral.",
     )
-    app.state.intake, app.state.runtime = intake, intake.runtime
-    app.include_router(router)
-    return app

@@ -14,8 +14,7 @@ from services.mediation import handlers
 from services.mediation.bootstrap import Mediation, bootstrap
 from services.mediation.config import Settings
 from services.mediation.routes import router
-from shared.api import create_app as create_service_app
-from shared.runtime import Adapters
+from shared.runtime import Adapters, department_app
 from shared.settings import load_settings
 
 log = logging.getLogger(__name__)
@@ -37,17 +36,8 @@ def create_app(settings: Settings | None = None, **adapters: Unpack[Adapters]) -
                 with contextlib.suppress(asyncio.CancelledError, Exception):
                     await sweep
 
-    app = create_service_app(
-        service="mediation",
-        settings=settings.platform,
-        lifespan=lifespan,
-        probes=mediation.runtime.probes(),
-        clock=mediation.clock,
-        description="People's mediation (人民调解) with police, court, procuratorate and petition linkage",
-    )
-    app.state.mediation, app.state.runtime = mediation, mediation.runtime
-    app.include_router(router)
-    return app
+    description = "People's mediation (人民调解) with police, court, procuratorate and petition linkage"
+    return department_app("mediation", mediation, router, description=description, lifespan=lifespan)
 
 
 async def _sweep_forever(mediation: Mediation) -> None:

@@ -10,8 +10,7 @@ from services.notary.bootstrap import bootstrap
 from services.notary.config import Settings
 from services.notary.routes import router
 from services.notary.waivers import Waivers
-from shared.api import create_app as create_service_app
-from shared.runtime import Adapters
+from shared.runtime import Adapters, department_app
 from shared.settings import load_settings
 
 
@@ -20,14 +19,9 @@ def create_app(
 ) -> FastAPI:
     settings = settings or load_settings(Settings)
     notary = bootstrap(settings, waivers=waivers, **adapters)
-    app = create_service_app(
-        service="notary",
-        settings=settings.platform,
-        lifespan=notary.runtime.running,
-        probes=notary.runtime.probes(),
-        clock=notary.clock,
+    return department_app(
+        "notary",
+        notary,
+        router,
         description="公证: applications, fee waivers for aid recipients, certificates, court commissions",
     )
-    app.state.notary, app.state.runtime = notary, notary.runtime
-    app.include_router(router)
-    return app
