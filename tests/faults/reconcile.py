@@ -328,6 +328,24 @@ def check(
     entry: str,
 ) -> Result:
     """The checks, on data already read (pure: unit-testable without servers)."""
+    res = Result(_figures(ledger, dead))
+    dead_ids: dict[str, set[str]] = defaultdict(set)  # consumer (service) → event ids it dead-lettered
+    for m in dead:
+        dead_ids[m.headers.get("dlq_consumer", "")].add(m.ce_id)
+    event_at: dict[str, tuple[str, StoredEvent]] = {}  # id → service, event
+    stored_keys: dict[str, dict[str, KeyClaim]] = {}  # service → key → commit, only keys whose commit is stored
+    for service, store in stores.items():
+        stored_keys[service] = _check_store(res, service, store, event_at, service == entry)
+    res.figures.events_stored = len(event_at)
+    _check_commands(res, ledger, stored_keys.get(entry, {}), entry)
+    for service, msgs in on_topic.items():
+        _check_topic(res, service, msgs, event_at, topics)
+    _check_consumers(res, ledger, on_topic, inbox_ids, dead_ids, groups, topics)
+    _check_handled(res, ledger, stores, stored_keys, event_at, dead_ids, entry)
+    return res
+
+
+def _figures(ledger: Ledger, dead: list[Message]) -> Figures:
     fig = Figures(
         commands_sent=len(ledger.commands),
         acknowledged=sum(c.acked for c in ledger.commands),
@@ -337,59 +355,78 @@ def check(
         dlq=len(dead),
     )
     fig.unacknowledged = fig.commands_sent - fig.acknowledged - fig.refused
-    res = Result(fig)
-    dead_ids: dict[str, set[str]] = defaultdict(set)  # consumer (service) → event ids it dead-lettered
-    for m in dead:
-        dead_ids[m.headers.get("dlq_consumer", "")].add(m.ce_id)
-    all_dead = set().union(*dead_ids.values()) if dead_ids else set()
+    return fig
 
-    # events in the stores; each key names one whole stored commit, and no command's commit is stored twice
-    event_at: dict[str, tuple[str, StoredEvent]] = {}  # id → service, event
-    stored_keys: dict[str, dict[str, KeyClaim]] = {}  # service → key → commit, only keys whose commit is stored
-    for service, store in stores.items():
-        at = {(ev.stream_id, ev.version): ev for ev in store.events}
+
+def _check_store(
+    res: Result, service: str, store: Store, event_at: dict[str, tuple[str, StoredEvent]], is_entry: bool
+) -> dict[str, KeyClaim]:
+    """Events in one store; each key names one whole stored commit, and no command's commit is stored twice.
+    Records the store's events in `event_at`; returns the keys whose commit is stored."""
+    at = {(ev.stream_id, ev.version): ev for ev in store.events}
+    for ev in store.events:
+        if ev.id in event_at:
+            first = event_at[ev.id]
+            res.add(
+                "double_counted",
+                f"event {ev.id} stored twice: {first[0]} {first[1].stream_id} v{first[1].version}"
+                f" and {service} {ev.stream_id} v{ev.version}",
+            )
+        event_at.setdefault(ev.id, (service, ev))
+    stored, keyed = _check_keys(res, service, store, at)
+    _check_caused_again(res, service, store, stored, at)
+    if is_entry:  # every command the clients send carries a key: a keyless commit is one stored twice
         for ev in store.events:
-            if ev.id in event_at:
-                first = event_at[ev.id]
+            if (ev.stream_id, ev.version) not in keyed:
+                res.add("double_counted", f"{service}: {ev.stream_id} v{ev.version} ({ev.type}) under no key")
+    return stored
+
+
+def _check_keys(
+    res: Result, service: str, store: Store, at: dict[tuple[str, int], StoredEvent]
+) -> tuple[dict[str, KeyClaim], dict[tuple[str, int], str]]:
+    """The keys whose commit is stored, and the key naming each stored (stream, version)."""
+    stored: dict[str, KeyClaim] = {}
+    keyed: dict[tuple[str, int], str] = {}  # (stream, version) → the key naming it
+    for key, claim in store.keys.items():
+        absent = [v for v in claim.versions() if (claim.stream_id, v) not in at]
+        if absent:  # a retry under this key would be told "done" for a commit that is not there
+            res.add("key_without_commit", f"{service}: key {key} names {claim.stream_id} v{absent}, not stored")
+            continue
+        stored[key] = claim
+        for v in claim.versions():
+            other = keyed.setdefault((claim.stream_id, v), key)
+            if other != key:
+                res.add("double_counted", f"{service}: {claim.stream_id} v{v} under keys {other} and {key}")
+    return stored, keyed
+
+
+def _check_caused_again(
+    res: Result, service: str, store: Store, stored: dict[str, KeyClaim], at: dict[tuple[str, int], StoredEvent]
+) -> None:
+    """A command made from an event, stored again on its case beside the commit its key names."""
+    by_stream: dict[str, list[StoredEvent]] = defaultdict(list)
+    for ev in store.events:
+        by_stream[ev.stream_id].append(ev)
+    for key, claim in stored.items():
+        causes = {at[(claim.stream_id, v)].causation for v in claim.versions()} - {None}
+        for ev in by_stream[claim.stream_id] if causes else ():
+            if ev.causation in causes and ev.version not in claim.versions():
                 res.add(
                     "double_counted",
-                    f"event {ev.id} stored twice: {first[0]} {first[1].stream_id} v{first[1].version}"
-                    f" and {service} {ev.stream_id} v{ev.version}",
+                    f"{service}: {ev.stream_id} v{ev.version} caused by {ev.causation} again, beside key {key}"
+                    f" (v{claim.first_version}-{claim.last_version})",
                 )
-            event_at.setdefault(ev.id, (service, ev))
-        keyed: dict[tuple[str, int], str] = {}  # (stream, version) → the key naming it
-        stored_keys[service] = {}
-        for key, claim in store.keys.items():
-            absent = [v for v in claim.versions() if (claim.stream_id, v) not in at]
-            if absent:  # a retry under this key would be told "done" for a commit that is not there
-                res.add("key_without_commit", f"{service}: key {key} names {claim.stream_id} v{absent}, not stored")
-                continue
-            stored_keys[service][key] = claim
-            for v in claim.versions():
-                other = keyed.setdefault((claim.stream_id, v), key)
-                if other != key:
-                    res.add("double_counted", f"{service}: {claim.stream_id} v{v} under keys {other} and {key}")
-        # a command made from an event, stored again on its case beside the commit its key names
-        by_stream: dict[str, list[StoredEvent]] = defaultdict(list)
-        for ev in store.events:
-            by_stream[ev.stream_id].append(ev)
-        for key, claim in stored_keys[service].items():
-            causes = {at[(claim.stream_id, v)].causation for v in claim.versions()} - {None}
-            for ev in by_stream[claim.stream_id] if causes else ():
-                if ev.causation in causes and ev.version not in claim.versions():
-                    res.add(
-                        "double_counted",
-                        f"{service}: {ev.stream_id} v{ev.version} caused by {ev.causation} again, beside key {key}"
-                        f" (v{claim.first_version}-{claim.last_version})",
-                    )
-        if service == entry:  # every command the clients send carries a key: a keyless commit is one stored twice
-            for ev in store.events:
-                if (ev.stream_id, ev.version) not in keyed:
-                    res.add("double_counted", f"{entry}: {ev.stream_id} v{ev.version} ({ev.type}) under no key")
-    fig.events_stored = len(event_at)
 
-    # HTTP commands: acknowledged → stored, where the response said; refused → nothing stored
-    entry_keys = stored_keys.get(entry, {})
+
+def client_key(stored: str) -> str:
+    """The key a client sent, from the key the store holds (`http:<METHOD> <route>:<key>`: shared/deps.py)."""
+    return stored.split(":", 2)[2] if stored.startswith("http:") else stored
+
+
+def _check_commands(res: Result, ledger: Ledger, stored_keys: dict[str, KeyClaim], entry: str) -> None:
+    """HTTP commands: acknowledged → stored, where the response said; refused → nothing stored."""
+    entry_keys = {client_key(k): claim for k, claim in stored_keys.items()}
     sent_keys = {c.key for c in ledger.commands}
     for cmd in ledger.commands:
         hit = entry_keys.get(cmd.key)
@@ -408,31 +445,45 @@ def check(
         if key.startswith("fault-") and key not in sent_keys:
             res.add("phantom_command", f"{entry}: commit with key {key} no client sent")
 
-    # topics: every stored event delivered once (distinct), nothing unknown, order per case
-    for service, msgs in on_topic.items():
-        copies = Counter(m.ce_id for m in msgs)
-        fig.duplicates += sum(n - 1 for n in copies.values())
-        stored_here = {eid for eid, (where, _ev) in event_at.items() if where == service}
-        fig.delivered += len(stored_here & copies.keys())
-        for eid in stored_here - copies.keys():
-            res.add("not_published", f"{service}: event {eid} stored, not on {topics.department(service)}")
-        notices = {m.ce_id for m in msgs if m.headers.get("ce_type") == REJECTED}
-        for eid in copies.keys() - stored_here - notices:  # rejection notices go straight to the topic
-            res.add("unknown_on_topic", f"{service}: {eid} on the topic but in no store")
-        last: dict[str, tuple[int, int]] = {}
-        seen: set[str] = set()
-        for m in sorted(msgs, key=lambda m: (m.partition, m.offset)):
-            if m.ce_id in seen or m.ce_id not in event_at:
-                continue
-            seen.add(m.ce_id)
-            ev = event_at[m.ce_id][1]
-            stream, version = ev.stream_id, ev.version
-            prev = last.get(stream)
-            if prev is not None and (prev[0] != m.partition or version <= prev[1]):
-                res.add("order", f"{stream}: v{version}@p{m.partition} after v{prev[1]}@p{prev[0]}")
-            last[stream] = (m.partition, version)
 
-    # consumer groups: every event of their topics reached the inbox, or was dead-lettered by that group
+def _check_topic(
+    res: Result, service: str, msgs: list[Message], event_at: dict[str, tuple[str, StoredEvent]], topics: Topics
+) -> None:
+    """A department topic: every stored event delivered once (distinct), nothing unknown, order per case."""
+    fig = res.figures
+    copies = Counter(m.ce_id for m in msgs)
+    fig.duplicates += sum(n - 1 for n in copies.values())
+    stored_here = {eid for eid, (where, _ev) in event_at.items() if where == service}
+    fig.delivered += len(stored_here & copies.keys())
+    for eid in stored_here - copies.keys():
+        res.add("not_published", f"{service}: event {eid} stored, not on {topics.department(service)}")
+    notices = {m.ce_id for m in msgs if m.headers.get("ce_type") == REJECTED}
+    for eid in copies.keys() - stored_here - notices:  # rejection notices go straight to the topic
+        res.add("unknown_on_topic", f"{service}: {eid} on the topic but in no store")
+    last: dict[str, tuple[int, int]] = {}
+    seen: set[str] = set()
+    for m in sorted(msgs, key=lambda m: (m.partition, m.offset)):
+        if m.ce_id in seen or m.ce_id not in event_at:
+            continue
+        seen.add(m.ce_id)
+        ev = event_at[m.ce_id][1]
+        stream, version = ev.stream_id, ev.version
+        prev = last.get(stream)
+        if prev is not None and (prev[0] != m.partition or version <= prev[1]):
+            res.add("order", f"{stream}: v{version}@p{m.partition} after v{prev[1]}@p{prev[0]}")
+        last[stream] = (m.partition, version)
+
+
+def _check_consumers(
+    res: Result,
+    ledger: Ledger,
+    on_topic: dict[str, list[Message]],
+    inbox_ids: dict[str, set[str]],
+    dead_ids: dict[str, set[str]],
+    groups: list[Group],
+    topics: Topics,
+) -> None:
+    """Consumer groups: every event of their topics reached the inbox, or was dead-lettered by that group."""
     topic_ids: dict[str, set[str]] = {}
     for service, msgs in on_topic.items():
         topic_ids[topics.department(service)] = {m.ce_id for m in msgs}
@@ -450,13 +501,24 @@ def check(
         if len(missing) > 20:
             res.add("not_consumed", f"{g.name}: ... {len(missing) - 20} more")
 
-    # events turned into commands downstream: one commit each (or dead-lettered)
+
+def _check_handled(
+    res: Result,
+    ledger: Ledger,
+    stores: dict[str, Store],
+    stored_keys: dict[str, dict[str, KeyClaim]],
+    event_at: dict[str, tuple[str, StoredEvent]],
+    dead_ids: dict[str, set[str]],
+    entry: str,
+) -> None:
+    """Events turned into commands downstream: one commit each (or dead-lettered)."""
+    all_dead = set().union(*dead_ids.values()) if dead_ids else set()
     handled_keys: Counter[str] = Counter()  # event id → commits made from it (keys `evt:<event id>[:<step>]`)
     for keys in stored_keys.values():
         for key in keys:
             if key.startswith("evt:"):
                 handled_keys[key.split(":")[1]] += 1
-    fig.handled_from_events = sum(handled_keys.values())
+    res.figures.handled_from_events = sum(handled_keys.values())
     expected: list[tuple[str, str]] = []
     for eid, (service, ev) in event_at.items():
         if service == entry and ev.type == REFERRED and ev.data.get("to_department") in stores:
@@ -465,4 +527,3 @@ def check(
     for eid, what in expected:
         if handled_keys[eid] == 0 and eid not in all_dead:
             res.add("not_handled", f"{what} ({eid}): no commit, not dead-lettered")
-    return res

@@ -58,8 +58,14 @@ def world() -> tuple[Ledger, dict[str, list[Commit]], dict[str, list[Message]]]:
     )
     commits = {
         "intake": [
-            commit("rq-1", 1, "fault-1", ("e1", "received", {})),
-            commit("rq-1", 2, "fault-2", ("e2", REFERRED, {"to_department": "mediation"})),
+            # the store keeps a client's key scoped to the route it came on (shared/deps.py)
+            commit("rq-1", 1, "http:POST /requests:fault-1", ("e1", "received", {})),
+            commit(
+                "rq-1",
+                2,
+                "http:POST /requests/{request_id}/refer:fault-2",
+                ("e2", REFERRED, {"to_department": "mediation"}),
+            ),
         ],
         "mediation": [
             commit("d-1", 1, "evt:e2", ("m1", "registered", {}), cause="e2"),
