@@ -26,6 +26,7 @@ MODULES = [
 # seconds (bench.metrics folds 1M cases for ~8 min; bench.core builds the 10M-event preload on a first run, ~15 min):
 # a hung benchmark is reported as failed
 MODULE_TIMEOUT = 2700.0
+REPO = Path(__file__).resolve().parents[1]
 
 
 def main(selected: list[str]) -> int:
@@ -58,11 +59,15 @@ def main(selected: list[str]) -> int:
             failures += 1
             absent.append(f"{name} (failed: {type(exc).__name__})")
             print(f"  FAILED: {type(exc).__name__}: {exc}", flush=True)
-    write_report(report, absent)
+    # only a whole run at full size replaces bench/REPORT.md; a selection or a quick run goes beside the cache
+    whole = not selected and not os.environ.get("CASEFLOW_BENCH_QUICK")
+    target = Path(__file__).with_name("REPORT.md") if whole else REPO / ".cache" / "bench-report-partial.md"
+    write_report(report, absent, target)
+    print(f"\nreport: {target}", flush=True)
     return 1 if failures else 0
 
 
-def write_report(report: Report, absent: list[str] | None = None) -> None:
+def write_report(report: Report, absent: list[str] | None, target: Path) -> None:
     lines = [
         "# Benchmark report",
         "",
@@ -79,7 +84,8 @@ def write_report(report: Report, absent: list[str] | None = None) -> None:
         details = ", ".join(f"{k} {v:,.2f}" for k, v in r.extra.items())
         lines.append(f"| {r.name} | {r.figure:,.1f} {r.unit} | {base} | {ratio} | {r.goal} | {details} |")
     lines += ["", READING]
-    Path(__file__).with_name("REPORT.md").write_text("\n".join(lines) + "\n")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text("\n".join(lines) + "\n")
 
 
 READING = """## Reading these figures
