@@ -6,9 +6,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 from shared.events import Command, Event
 
@@ -40,3 +40,20 @@ class Decider(Generic[S]):
             recorded.extend(new)
             current = self.fold(new, current)
         return current, recorded
+
+
+#: One pure rule per command type: `rule(command, state) -> events`.
+Rules = Mapping[type[Command], Callable[[Any, S], list[Event]]]
+
+
+def decide_by_type(rules: Rules[S], unknown: Callable[[Command, S], Exception]) -> Callable[[Command, S], list[Event]]:
+    """A `decide` that looks up the rule for the command's type in `rules` (one pure function per command, as in a
+    handler table); a command with no rule is refused with the error `unknown` makes."""
+
+    def decide(command: Command, state: S) -> list[Event]:
+        rule = rules.get(type(command))
+        if rule is None:
+            raise unknown(command, state)
+        return rule(command, state)
+
+    return decide

@@ -1,4 +1,4 @@
-"""Intake's request bodies and response views (the HTTP contract; the domain's commands are in domain.py)."""
+"""Intake's request bodies and response views (the HTTP contract; the domain's commands are in domain/commands.py)."""
 
 from __future__ import annotations
 

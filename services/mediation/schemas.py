@@ -1,4 +1,4 @@
-"""Mediation's request bodies and response views (the HTTP contract; the domain's commands are in domain.py).
+"""Mediation's request bodies and response views (the HTTP contract; the domain's commands are in domain/commands.py).
 
 A body may carry `at`, when the act happened (a session written up the next morning): it must carry a timezone
 and may not lie in the future beyond the clock skew (`recorded_at`).

@@ -1,4 +1,5 @@
-"""The case decider: `decide(command, state) -> events` (the rules of each step) and `evolve(state, event)`."""
+"""The case decider: `decide(command, state) -> events` (one rule per command, looked up by its type) and
+`evolve(state, event)`."""
 
 from __future__ import annotations
 
@@ -37,60 +38,57 @@ from shared.contracts.legal_aid import (
     RefusalContested,
     SubsidyPaid,
 )
-from shared.decider import Decider
+from shared.decider import Decider, Rules, decide_by_type
 from shared.errors import DomainError, InvalidTransition, ValidationFailed
-from shared.events import Command, Event
+from shared.events import Event
 
 # -- decide ------------------------------------------------------------------------------------------------------------
 
 GRANTED_STATES = ("granted", "assigned", "closed", "quality_reviewed", "subsidy_paid")
 
 
-def decide(command: Command, state: AidCase) -> list[Event]:
-    match command:
-        case ReceiveApplication():
-            return _receive_application(command, state)
-        case ReceiveNotice():
-            return _receive_notice(command, state)
-        case Review():
-            return _review(command, state)
-        case Contest():
-            if state.status != "refused":
-                raise InvalidTransition("contest", state.status, "only a refusal can be contested")
-            if state.contested:
-                raise DomainError("a refusal can be contested only once", field="grounds", code="already_contested")
-            return [RefusalContested(grounds=command.grounds, contested_at=command.at)]
-        case Assign():
-            return _assign(command, state)
-        case Close():
-            if state.status != "assigned":
-                raise InvalidTransition("close", state.status, "only an assigned case can be closed")
-            return [CaseClosed(outcome=command.outcome, summary=command.summary, closed_at=command.at)]
-        case ReviewQuality():
-            if state.status != "closed":
-                raise InvalidTransition("quality-review", state.status, "only a closed case is quality reviewed")
-            return [QualityReviewed(score=command.score, method=command.method, reviewed_at=command.at)]
-        case PaySubsidy():
-            if state.status != "quality_reviewed":
-                raise InvalidTransition("pay the subsidy of", state.status, "the quality review comes first")
-            return [SubsidyPaid(amount=command.amount, paid_at=command.at)]
-        case GrantNotaryFeeWaiver():
-            if state.status not in GRANTED_STATES:
-                raise InvalidTransition("grant a notary fee waiver for", state.status, "aid has not been granted")
-            if state.client_ref is None:
-                raise DomainError("the case has no identified aid recipient", field="person_ref")
-            if any(w.notary_matter == command.notary_matter for w in state.fee_waivers):
-                return []  # already waived for this matter
-            return [
-                NotaryFeeWaiverGranted(
-                    aid_case_id=command.case_id,
-                    person_ref=state.client_ref,
-                    notary_matter=command.notary_matter,
-                    waiver=command.waiver,
-                    granted_at=command.at,
-                )
-            ]
-    raise ValidationFailed(f"unknown command {type(command).__name__}")
+def _contest(c: Contest, state: AidCase) -> list[Event]:
+    if state.status != "refused":
+        raise InvalidTransition("contest", state.status, "only a refusal can be contested")
+    if state.contested:
+        raise DomainError("a refusal can be contested only once", field="grounds", code="already_contested")
+    return [RefusalContested(grounds=c.grounds, contested_at=c.at)]
+
+
+def _close(c: Close, state: AidCase) -> list[Event]:
+    if state.status != "assigned":
+        raise InvalidTransition("close", state.status, "only an assigned case can be closed")
+    return [CaseClosed(outcome=c.outcome, summary=c.summary, closed_at=c.at)]
+
+
+def _review_quality(c: ReviewQuality, state: AidCase) -> list[Event]:
+    if state.status != "closed":
+        raise InvalidTransition("quality-review", state.status, "only a closed case is quality reviewed")
+    return [QualityReviewed(score=c.score, method=c.method, reviewed_at=c.at)]
+
+
+def _pay_subsidy(c: PaySubsidy, state: AidCase) -> list[Event]:
+    if state.status != "quality_reviewed":
+        raise InvalidTransition("pay the subsidy of", state.status, "the quality review comes first")
+    return [SubsidyPaid(amount=c.amount, paid_at=c.at)]
+
+
+def _grant_notary_fee_waiver(c: GrantNotaryFeeWaiver, state: AidCase) -> list[Event]:
+    if state.status not in GRANTED_STATES:
+        raise InvalidTransition("grant a notary fee waiver for", state.status, "aid has not been granted")
+    if state.client_ref is None:
+        raise DomainError("the case has no identified aid recipient", field="person_ref")
+    if any(w.notary_matter == c.notary_matter for w in state.fee_waivers):
+        return []  # already waived for this matter
+    return [
+        NotaryFeeWaiverGranted(
+            aid_case_id=c.case_id,
+            person_ref=state.client_ref,
+            notary_matter=c.notary_matter,
+            waiver=c.waiver,
+            granted_at=c.at,
+        )
+    ]
 
 
 def _receive_application(c: ReceiveApplication, state: AidCase) -> list[Event]:
@@ -213,6 +211,22 @@ def _assign(c: Assign, state: AidCase) -> list[Event]:
             )
         )
     return events
+
+
+_RULES: Rules[AidCase] = {
+    ReceiveApplication: _receive_application,
+    ReceiveNotice: _receive_notice,
+    Review: _review,
+    Contest: _contest,
+    Assign: _assign,
+    Close: _close,
+    ReviewQuality: _review_quality,
+    PaySubsidy: _pay_subsidy,
+    GrantNotaryFeeWaiver: _grant_notary_fee_waiver,
+}
+
+
+decide = decide_by_type(_RULES, lambda command, _state: ValidationFailed(f"unknown command {type(command).__name__}"))
 
 
 # -- evolve ------------------------------------------------------------------------------------------------------------

@@ -26,7 +26,7 @@ from shared.contracts.notary import (
     MaterialsSupplemented,
     OfficeCode,
 )
-from shared.decider import Decider
+from shared.decider import Decider, Rules, decide_by_type
 from shared.errors import DomainError, InvalidTransition, ValidationFailed
 from shared.events import Command, Event
 
@@ -129,81 +129,80 @@ def ensure_issuable(state: Application) -> None:
         raise InvalidTransition("issue a certificate for", state.status, "the fee must be assessed after acceptance")
 
 
-def _decide_application(command: Command, state: Application) -> list[Event]:
-    match command:
-        case SubmitApplication():
-            return _submit(command, state)
-        case IssueMaterialsNotice():
-            _require(state, ("applied",), "give the one-time notice for")
-            if state.notice_given is not None:
-                raise DomainError(
-                    "一次性告知 was already given for this application; a second notice is refused",
-                    field="notice",
-                )
-            if not state.missing:
-                raise DomainError("no material is missing: nothing to notify", field="notice")
-            return [MaterialsNoticeIssued(missing=list(state.missing), notified_at=command.at)]
-        case SupplementMaterials():
-            _require(state, ("applied",), "supplement materials of")
-            _check_materials(command.materials, state.required, "materials")
-            return [
-                MaterialsSupplemented(materials=command.materials, in_person=command.in_person, supplied_at=command.at)
-            ]
-        case AcceptApplication():
-            _require(state, ("applied",), "accept")
-            if state.missing:
-                raise DomainError(f"materials missing: {', '.join(state.missing)}", field="materials")
-            due_on = issuance_due(command.at, command.calendar)
-            return [ApplicationAccepted(accepted_at=command.at, due_on=due_on, due_by=end_of_day(due_on))]
-        case RefuseApplication():
-            _require(state, ("applied",), "refuse")
-            return [ApplicationRefused(reason=command.reason, refused_at=command.at)]
-        case AssessFee():
-            return assess(command, state)
-        case IssueCertificate():
-            ensure_issuable(state)
-            if command.year != local_date(command.at).year:
-                raise ValidationFailed("certificate year must be the year of issuance", field="year")
-            assert state.due_on is not None  # set on acceptance
-            visits = state.visits + (1 if command.collected_in_person else 0)
-            return [
-                CertificateIssued(
-                    certificate_no=certificate_number(state.office, command.year, command.sequence),
-                    office=state.office,
-                    year=command.year,
-                    sequence=command.sequence,
-                    issued_at=command.at,
-                    visits=visits,
-                    one_trip=visits <= 1,
-                    due_on=state.due_on,
-                    within_deadline=local_date(command.at) <= state.due_on,
-                )
-            ]
-        case RecordCourtFeedback():
-            _require(state, ("issued",), "record court feedback for")
-            if command.certificate_no != state.certificate_no:
-                raise ValidationFailed("certificate number does not belong to this application", field="certificate_no")
-            if not command.adopted and not command.reason:
-                raise ValidationFailed("a document not adopted needs the court's reason", field="reason")
-            if command.partner_reference and any(
-                f.partner_reference == command.partner_reference for f in state.feedback
-            ):
-                raise DomainError(
-                    f"feedback from court case {command.partner_reference} already recorded", field="partner_reference"
-                )
-            return [
-                CourtFeedbackRecorded(
-                    recipient=Partner.COURT,
-                    partner_reference=command.partner_reference,
-                    application_id=state.application_id,
-                    certificate_no=command.certificate_no,
-                    adopted=command.adopted,
-                    reason=command.reason,
-                    decided_at=command.decided_at,
-                    recorded_at=command.at,
-                )
-            ]
-    raise TypeError(f"not an application command: {type(command).__name__}")
+def _give_materials_notice(command: IssueMaterialsNotice, state: Application) -> list[Event]:
+    _require(state, ("applied",), "give the one-time notice for")
+    if state.notice_given is not None:
+        raise DomainError(
+            "一次性告知 was already given for this application; a second notice is refused",
+            field="notice",
+        )
+    if not state.missing:
+        raise DomainError("no material is missing: nothing to notify", field="notice")
+    return [MaterialsNoticeIssued(missing=list(state.missing), notified_at=command.at)]
+
+
+def _supplement(command: SupplementMaterials, state: Application) -> list[Event]:
+    _require(state, ("applied",), "supplement materials of")
+    _check_materials(command.materials, state.required, "materials")
+    return [MaterialsSupplemented(materials=command.materials, in_person=command.in_person, supplied_at=command.at)]
+
+
+def _accept(command: AcceptApplication, state: Application) -> list[Event]:
+    _require(state, ("applied",), "accept")
+    if state.missing:
+        raise DomainError(f"materials missing: {', '.join(state.missing)}", field="materials")
+    due_on = issuance_due(command.at, command.calendar)
+    return [ApplicationAccepted(accepted_at=command.at, due_on=due_on, due_by=end_of_day(due_on))]
+
+
+def _refuse(command: RefuseApplication, state: Application) -> list[Event]:
+    _require(state, ("applied",), "refuse")
+    return [ApplicationRefused(reason=command.reason, refused_at=command.at)]
+
+
+def _issue(command: IssueCertificate, state: Application) -> list[Event]:
+    ensure_issuable(state)
+    if command.year != local_date(command.at).year:
+        raise ValidationFailed("certificate year must be the year of issuance", field="year")
+    assert state.due_on is not None  # set on acceptance
+    visits = state.visits + (1 if command.collected_in_person else 0)
+    return [
+        CertificateIssued(
+            certificate_no=certificate_number(state.office, command.year, command.sequence),
+            office=state.office,
+            year=command.year,
+            sequence=command.sequence,
+            issued_at=command.at,
+            visits=visits,
+            one_trip=visits <= 1,
+            due_on=state.due_on,
+            within_deadline=local_date(command.at) <= state.due_on,
+        )
+    ]
+
+
+def _record_court_feedback(command: RecordCourtFeedback, state: Application) -> list[Event]:
+    _require(state, ("issued",), "record court feedback for")
+    if command.certificate_no != state.certificate_no:
+        raise ValidationFailed("certificate number does not belong to this application", field="certificate_no")
+    if not command.adopted and not command.reason:
+        raise ValidationFailed("a document not adopted needs the court's reason", field="reason")
+    if command.partner_reference and any(f.partner_reference == command.partner_reference for f in state.feedback):
+        raise DomainError(
+            f"feedback from court case {command.partner_reference} already recorded", field="partner_reference"
+        )
+    return [
+        CourtFeedbackRecorded(
+            recipient=Partner.COURT,
+            partner_reference=command.partner_reference,
+            application_id=state.application_id,
+            certificate_no=command.certificate_no,
+            adopted=command.adopted,
+            reason=command.reason,
+            decided_at=command.decided_at,
+            recorded_at=command.at,
+        )
+    ]
 
 
 def _submit(command: SubmitApplication, state: Application) -> list[Event]:
@@ -241,6 +240,23 @@ def _check_materials(materials: list[str], checklist: tuple[str, ...], field_nam
             f"not on this matter's checklist: {', '.join(unknown)} (checklist: {', '.join(checklist)})",
             field=field_name,
         )
+
+
+_RULES: Rules[Application] = {
+    SubmitApplication: _submit,
+    IssueMaterialsNotice: _give_materials_notice,
+    SupplementMaterials: _supplement,
+    AcceptApplication: _accept,
+    RefuseApplication: _refuse,
+    AssessFee: assess,
+    IssueCertificate: _issue,
+    RecordCourtFeedback: _record_court_feedback,
+}
+
+
+_decide_application = decide_by_type(
+    _RULES, lambda command, _state: TypeError(f"not an application command: {type(command).__name__}")
+)
 
 
 def _evolve_application(state: Application, event: Event) -> Application:

@@ -16,6 +16,7 @@ import json
 import traceback
 from collections import Counter
 from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
@@ -31,7 +32,7 @@ from shared.auth import issue_token
 from shared.settings import PlatformSettings
 from shared.topics import PARTNERS
 from tests.integration.helpers import drop_schemas
-from tests.security.routes import SERVICES, operations
+from tests.security.routes import SERVICES, Operation, operations
 
 pytestmark = [
     pytest.mark.integration,
@@ -109,28 +110,62 @@ def _problem_error(status: int, resp: httpx.Response, html_ok: bool) -> str | No
     return None
 
 
+@dataclass
+class Tally:
+    """What the campaign saw: statuses, requests and 401s per operation."""
+
+    statuses: Counter[int] = field(default_factory=Counter)
+    sent: Counter[str] = field(default_factory=Counter)  # requests per operation
+    unauthorized: Counter[str] = field(default_factory=Counter)  # 401s per operation
+
+    def record(self, where: str, resp: httpx.Response, html_ok: bool) -> str | None:
+        """Count the response; what is wrong with it (a 5xx, a 4xx that is not problem+json), or None."""
+        operation = where.rsplit(" [", 1)[0]
+        self.statuses[resp.status_code] += 1
+        if resp.status_code == 401:
+            self.unauthorized[operation] += 1
+        self.sent[operation] += 1
+        if resp.status_code >= 500:
+            return f"{resp.status_code}: {resp.text[:400]}"
+        if resp.status_code >= 400:
+            return _problem_error(resp.status_code, resp, html_ok)
+        return None
+
+
+async def _send(client: httpx.AsyncClient, kwargs: dict[str, Any]) -> httpx.Response | str:
+    try:
+        request = client.build_request(**kwargs)
+    except (ValueError, TypeError, UnicodeError, httpx.InvalidURL):
+        return "unsendable"  # not representable over HTTP (e.g. a non-latin-1 header): not the app's fault
+    try:
+        return await client.send(request)
+    except Exception:
+        return traceback.format_exc(limit=-8)
+
+
+def _credentials(
+    platform: PlatformSettings, service: str, op: Operation, operation: Any, service_scopes: set[str]
+) -> tuple[str, dict[str, str]]:
+    """The Authorization header for the operation, and the path parameters it must be sent with."""
+    fixed_path: dict[str, str] = {}
+    if op.partner_only or service == "gateway":
+        partner = "court"
+        if "partner" in {p.name for p in operation.path_parameters}:
+            fixed_path["partner"] = partner
+        return _token(platform, f"partner:{partner}", {f"partner:{p}" for p in PARTNERS}), fixed_path
+    return _token(platform, f"dept:{service}", service_scopes), fixed_path
+
+
 async def test_schemathesis_campaign_no_5xx_and_problem_json(service: str, platform: PlatformSettings) -> None:
     loop = asyncio.get_running_loop()
     failures: list[str] = []
-    statuses: Counter[int] = Counter()
-    sent: Counter[str] = Counter()  # requests per operation
-    unauthorized: Counter[str] = Counter()  # 401s per operation
+    tally = Tally()
     async with serving(service, platform) as app:
         ops = {(o.method, o.path): o for o in operations(app)}
         service_scopes = {s for o in ops.values() for s in o.scopes}
         schema = schemathesis.openapi.from_dict(app.openapi())
         transport = httpx.ASGITransport(app)  # app exceptions propagate: they are failures, with their traceback
         async with httpx.AsyncClient(transport=transport, base_url=f"http://{service}", timeout=30) as client:
-
-            async def send(kwargs: dict[str, Any]) -> httpx.Response | str:
-                try:
-                    request = client.build_request(**kwargs)
-                except (ValueError, TypeError, UnicodeError, httpx.InvalidURL):
-                    return "unsendable"  # not representable over HTTP (e.g. a non-latin-1 header): not the app's fault
-                try:
-                    return await client.send(request)
-                except Exception:
-                    return traceback.format_exc(limit=-8)
 
             def probe(where: str, strategy: Any) -> list[str]:
                 """Run the strategy's examples; the failures found (a few per operation are enough to act on)."""
@@ -150,7 +185,7 @@ async def test_schemathesis_campaign_no_5xx_and_problem_json(service: str, platf
                         kwargs = _request_kwargs(case.as_transport_kwargs(base_url=f"http://{service}"))
                     except Exception:
                         return  # schemathesis could not serialise this case
-                    resp = asyncio.run_coroutine_threadsafe(send(kwargs), loop).result(timeout=120)
+                    resp = asyncio.run_coroutine_threadsafe(_send(client, kwargs), loop).result(timeout=120)
                     if resp == "unsendable":
                         return
                     req = f"{kwargs.get('method')} {kwargs.get('url')} params={kwargs.get('params')} " + (
@@ -159,15 +194,7 @@ async def test_schemathesis_campaign_no_5xx_and_problem_json(service: str, platf
                     if isinstance(resp, str):
                         seen.append(f"{where}: unhandled exception for {req}\n{resp}")
                         return
-                    statuses[resp.status_code] += 1
-                    if resp.status_code == 401:
-                        unauthorized[where.rsplit(" [", 1)[0]] += 1
-                    sent[where.rsplit(" [", 1)[0]] += 1
-                    problem = None
-                    if resp.status_code >= 500:
-                        problem = f"{resp.status_code}: {resp.text[:400]}"
-                    elif resp.status_code >= 400:
-                        problem = _problem_error(resp.status_code, resp, service == HTML_PAGES)
+                    problem = tally.record(where, resp, service == HTML_PAGES)
                     if problem:
                         seen.append(f"{where}: {problem}\n  request: {req}")
 
@@ -183,15 +210,7 @@ async def test_schemathesis_campaign_no_5xx_and_problem_json(service: str, platf
                     method, path = operation.method.upper(), operation.path
                     if (service, method, path) in STREAMS:
                         continue
-                    op = ops[(method, path)]
-                    fixed_path: dict[str, str] = {}
-                    if op.partner_only or service == "gateway":
-                        partner = "court"
-                        if "partner" in {p.name for p in operation.path_parameters}:
-                            fixed_path["partner"] = partner
-                        auth = _token(platform, f"partner:{partner}", {f"partner:{p}" for p in PARTNERS})
-                    else:
-                        auth = _token(platform, f"dept:{service}", service_scopes)
+                    auth, fixed_path = _credentials(platform, service, ops[(method, path)], operation, service_scopes)
                     for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE):
                         strategy = operation.as_strategy(
                             mode,
@@ -202,10 +221,11 @@ async def test_schemathesis_campaign_no_5xx_and_problem_json(service: str, platf
 
             await asyncio.to_thread(campaign)
 
+    statuses, unauthorized = tally.statuses, tally.unauthorized
     print(f"{service}: statuses {dict(sorted(statuses.items()))}")
     assert not failures, f"{len(failures)} failing requests:\n\n" + "\n\n".join(failures)
     documented = {f"{service} {o.method} {o.path}" for o in ops.values() if o.in_schema}
-    unreached = documented - {f"{s} {m} {p}" for s, m, p in STREAMS} - set(sent)
+    unreached = documented - {f"{s} {m} {p}" for s, m, p in STREAMS} - set(tally.sent)
     assert not unreached, f"operations that received no request: {sorted(unreached)}"
     # the token was good: requests reached the handlers (not only validation and auth refusals)
     assert sum(n for s, n in statuses.items() if 200 <= s < 300) > 0, dict(statuses)

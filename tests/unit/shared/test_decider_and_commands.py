@@ -3,6 +3,7 @@ import asyncio
 import pytest
 
 from shared.commands import CommandBus, CommandContext
+from shared.decider import decide_by_type
 from shared.errors import InvalidTransition
 from shared.eventstore import InMemoryEventStore
 from tests.unit.shared.sample import (
@@ -29,6 +30,17 @@ def test_invalid_transition_names_state_and_command():
     with pytest.raises(InvalidTransition) as err:
         ticket.decide(Note(text="late"), state)
     assert err.value.state == "closed" and "note" in err.value.message
+
+
+def test_decide_by_type_runs_the_rule_for_the_command_and_refuses_the_others():
+    decide = decide_by_type(
+        {Open: lambda c, s: [TicketOpened(title=c.title)]},
+        lambda c, s: InvalidTransition(type(c).__name__, s.status, "no rule"),
+    )
+    assert decide(Open(title="t"), Ticket()) == [TicketOpened(title="t")]
+    with pytest.raises(InvalidTransition) as err:
+        decide(Close(), Ticket(status="open"))
+    assert err.value.state == "open" and "no rule" in err.value.message
 
 
 def bus(store=None) -> CommandBus:
