@@ -263,8 +263,8 @@ def dispute_view(doc: dict[str, Any], now: datetime) -> DisputeOut:
     return DisputeOut(**fields, flags=Flags(**views.flags(doc, now)))
 
 
-def dispute_list(docs: list[dict[str, Any]], now: datetime) -> DisputeList:
-    return DisputeList(items=[dispute_view(d, now) for d in docs], count=len(docs))
+def dispute_list(docs: list[dict[str, Any]], now: datetime, next_page: str | None = None) -> DisputeList:
+    return DisputeList(items=[dispute_view(d, now) for d in docs], count=len(docs), next=next_page)
 
 
 async def stored_dispute(m: Mediation, dispute_id: str, now: datetime) -> DisputeOut:

@@ -208,6 +208,7 @@ class AckOut(BaseModel):
 class DisputeList(BaseModel):
     items: list[DisputeOut]
     count: int
+    next: str | None = Field(default=None, description="cursor for the next page (`after=`), none on the last")
 
 
 class MediatorOut(BaseModel):

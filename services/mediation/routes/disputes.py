@@ -24,6 +24,7 @@ from services.mediation.schemas import (
     recorded_at,
 )
 from shared.contracts.mediation import Source
+from shared.deps import Cursor, next_page
 
 router = APIRouter(tags=["mediation"])
 DisputeId = Annotated[str, Path(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9._:-]+$")]
@@ -113,8 +114,10 @@ async def list_disputes(
     overdue: bool | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
     skip: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
+    after: Cursor = None,
 ) -> DisputeList:
     query = views.dispute_query(
         call.now, source=source, status=status, region=region, committee=committee, overdue=overdue
     )
-    return handlers.dispute_list(await m.cases.find(query, sort="registered_at", limit=limit, skip=skip), call.now)
+    docs = await m.cases.find(query, sort="registered_at", limit=limit, skip=skip, after=after)
+    return handlers.dispute_list(docs, call.now, next_page(docs, limit, "registered_at"))

@@ -313,3 +313,14 @@ async def test_registry_changes_are_events_and_steer_assignment(client, platform
         "/committees/340300-medical/mediators/m-nobody/deactivate", json={"reason": "x"}, headers=admin
     )
     assert r.status_code == 404
+
+
+async def test_the_dispute_list_pages_by_cursor_through_ties(client):
+    made = {(await client.post("/disputes", json=WALK_IN)).json()["dispute_id"] for _ in range(5)}
+    seen, after = [], None
+    while True:  # every dispute registered at the same instant: the id breaks the tie
+        page = (await client.get("/disputes", params={"limit": 2, **({"after": after} if after else {})})).json()
+        seen += [d["dispute_id"] for d in page["items"]]
+        if (after := page["next"]) is None:
+            break
+    assert sorted(seen) == sorted(made) and len(seen) == len(made)
