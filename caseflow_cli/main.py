@@ -4,6 +4,7 @@ import typer
 
 from caseflow_cli.indicators import indicators_command
 from caseflow_cli.infra import infra_app
+from caseflow_cli.lag import lag_command
 from caseflow_cli.rebuild import rebuild_command
 from caseflow_cli.run import run_command
 from caseflow_cli.token import token_command
@@ -18,6 +19,7 @@ app.command("trace")(trace_command)
 app.command("indicators")(indicators_command)
 app.command("simulate")(simulate_command)
 app.command("rebuild")(rebuild_command)
+app.command("lag")(lag_command)
 
 if __name__ == "__main__":
     app()
