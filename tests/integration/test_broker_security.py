@@ -1,6 +1,6 @@
 """The secure broker: SASL/SCRAM authentication and the ACLs from `caseflow_cli.acl`, against a real Kafka.
 
-Uses the session's secure Kafka + FerretDB (`secure_infra` in tests/conftest.py: own home under tmp, own free
+Uses the session's secure Kafka + PostgreSQL (`secure_infra` in tests/conftest.py: own home under tmp, own free
 ports; the shared test servers are not touched), applies the ACLs for a test prefix and then acts as the
 principals with aiokafka clients: the broker itself must refuse what a principal was not granted.
 """
