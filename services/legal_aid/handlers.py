@@ -259,19 +259,18 @@ async def find_cases(
 
 
 async def list_providers(la: LegalAid, city: str | None = None) -> list[ProviderView]:
-    """The registry with each provider's open (assigned) cases against its capacity."""
-    loads: dict[str, int] = {}
-    for d in await la.cases.find({"status": "assigned"}, limit=100_000):
-        loads[d["provider_id"]] = loads.get(d["provider_id"], 0) + 1
+    """The registry with each provider's open (assigned) cases against its capacity: one indexed count per
+    provider, whatever the number of cases stored."""
+    listed = [p for p in la.providers.providers if city is None or p.city == city]
+    loads = {p.id: await la.cases.count({"status": "assigned", "provider_id": p.id}) for p in listed}
     return [
         ProviderView(
             id=p.id,
             type=p.type,
             city=p.city,
             capacity=p.capacity,
-            open_cases=loads.get(p.id, 0),
-            available=loads.get(p.id, 0) < p.capacity,
+            open_cases=loads[p.id],
+            available=loads[p.id] < p.capacity,
         )
-        for p in la.providers.providers
-        if city is None or p.city == city
+        for p in listed
     ]
