@@ -18,15 +18,13 @@ import shared.contracts  # noqa: F401  (registers every event type)
 from bench import http_command
 from bench.common import Report, bench_platform
 from bench.partner_inbound import Subject, measure
-from services.legal_aid import consumers, domain, views
-from services.legal_aid.bootstrap import LegalAid
+from services.legal_aid import consumers
+from services.legal_aid.bootstrap import assemble
 from services.legal_aid.config import Settings
 from services.legal_aid.main import create_app
-from services.legal_aid.reference import load_profiles, load_providers
 from services.legal_aid.schemas import ApplicationBody
 from shared.contracts.partners import DefenceKind, NotifiedDefenceRequested, ProceedingStage
 from shared.envelope import Envelope
-from shared.runtime import ServiceRuntime
 from shared.settings import PlatformSettings
 
 N_NOTICES = 500
@@ -63,11 +61,8 @@ def notice(i: int) -> Envelope:
 
 
 def subject(settings: PlatformSettings) -> Subject:
-    runtime = ServiceRuntime("legal_aid", settings)
-    cases = runtime.read_model("cases", domain.decider, views.render, views.COLUMNS)
-    bus = runtime.command_bus(domain.decider, cases)
-    svc = LegalAid(runtime, bus, cases, runtime.vault, runtime.clock, load_profiles(), load_providers())
-    return Subject(runtime, dict(consumers.partner_handlers(svc)), cases, {})
+    legal_aid = assemble(Settings(platform=settings))
+    return Subject(legal_aid.runtime, dict(consumers.partner_handlers(legal_aid)), legal_aid.cases, {})
 
 
 async def run(settings: PlatformSettings, report: Report) -> None:

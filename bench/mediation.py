@@ -19,15 +19,13 @@ import shared.contracts  # noqa: F401  (registers every event type)
 from bench import http_command
 from bench.common import Report, bench_platform
 from bench.partner_inbound import Subject, measure
-from services.mediation import committees, consumers, domain, views
-from services.mediation.bootstrap import Mediation
+from services.mediation import consumers
+from services.mediation.bootstrap import assemble
 from services.mediation.config import Settings
 from services.mediation.main import create_app
-from services.mediation.reference import CommitteeRegistry
 from services.mediation.schemas import RegisterIn
 from shared.contracts.partners import DisputeReferred, ReferralKind
 from shared.envelope import Envelope
-from shared.runtime import ServiceRuntime
 from shared.settings import PlatformSettings
 
 N_REFERRALS = 500
@@ -63,24 +61,9 @@ def referral(i: int) -> Envelope:
 
 
 def subject(settings: PlatformSettings) -> Subject:
-    """The service's ports without its own consumer groups: the benchmark subscribes the timed one itself."""
-    runtime = ServiceRuntime("mediation", settings)
-    cases = runtime.read_model("disputes", domain.decider, views.render, views.COLUMNS, views.is_dispute)
-    committee_view = runtime.read_model(
-        "committees", committees.decider, views.render_committee, streams=committees.is_committee
-    )
-    mediation = Mediation(
-        runtime,
-        runtime.command_bus(domain.decider, cases),
-        cases,
-        runtime.command_bus(committees.decider, committee_view),
-        committee_view,
-        CommitteeRegistry.from_file(),
-        runtime.vault,
-        runtime.clock,
-        Settings(platform=settings, sweep_interval_seconds=0),
-    )
-    return Subject(runtime, dict(consumers.partner_handlers(mediation)), cases, {"status": "registered"})
+    mediation = assemble(Settings(platform=settings, sweep_interval_seconds=0))
+    handlers = dict(consumers.partner_handlers(mediation))
+    return Subject(mediation.runtime, handlers, mediation.cases, {"status": "registered"})
 
 
 async def run(settings: PlatformSettings, report: Report) -> None:

@@ -22,7 +22,6 @@ from psycopg import sql
 
 from shared.db import Database
 from shared.decider import Decider
-from shared.envelope import Envelope
 from shared.events import EventRegistry
 from shared.events import registry as default_registry
 from shared.eventstore import EventStore, ViewWrite
@@ -264,7 +263,3 @@ def _column_value(value: Any) -> Any:
     if isinstance(value, tuple | set | frozenset):
         return list(value)
     return value
-
-
-def payloads(envelopes: tuple[Envelope, ...], registry: EventRegistry) -> list[Any]:
-    return [e.payload(registry) for e in envelopes]

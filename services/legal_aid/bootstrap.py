@@ -31,12 +31,18 @@ class LegalAid:
     providers: Providers  # the provider registry
 
 
-def bootstrap(settings: Settings, **adapters: Unpack[Adapters]) -> LegalAid:
+def assemble(settings: Settings, **adapters: Unpack[Adapters]) -> LegalAid:
+    """The container without its consumer groups (a benchmark subscribes a timed one of its own)."""
     runtime = ServiceRuntime("legal_aid", settings.platform, **adapters)
     cases = runtime.read_model("cases", domain.decider, views.render, views.COLUMNS)
     bus = runtime.command_bus(domain.decider, cases)
     profiles, providers = load_profiles(settings.profiles_file), load_providers(settings.providers_file)
-    legal_aid = LegalAid(runtime, bus, cases, runtime.vault, runtime.clock, profiles, providers)
+    return LegalAid(runtime, bus, cases, runtime.vault, runtime.clock, profiles, providers)
+
+
+def bootstrap(settings: Settings, **adapters: Unpack[Adapters]) -> LegalAid:
+    legal_aid = assemble(settings, **adapters)
+    runtime = legal_aid.runtime
     partner_topics = [runtime.topics.partner_inbound(p) for p in PARTNERS]
     runtime.subscribe("partners", partner_topics, consumers.partner_handlers(legal_aid), accept=inbound_guard)
     runtime.subscribe("intake", [runtime.topics.department("intake")], consumers.intake_handlers(legal_aid))

@@ -34,13 +34,14 @@ class Mediation:
     settings: Settings
 
 
-def bootstrap(settings: Settings, **adapters: Unpack[Adapters]) -> Mediation:
+def assemble(settings: Settings, **adapters: Unpack[Adapters]) -> Mediation:
+    """The container without its consumer groups (a benchmark subscribes a timed one of its own)."""
     runtime = ServiceRuntime("mediation", settings.platform, **adapters)
     cases = runtime.read_model("disputes", domain.decider, views.render, views.COLUMNS, views.is_dispute)
     committee_view = runtime.read_model(
         "committees", committees.decider, views.render_committee, streams=committees.is_committee
     )
-    mediation = Mediation(
+    return Mediation(
         runtime,
         runtime.command_bus(domain.decider, cases),
         cases,
@@ -51,6 +52,11 @@ def bootstrap(settings: Settings, **adapters: Unpack[Adapters]) -> Mediation:
         runtime.clock,
         settings,
     )
+
+
+def bootstrap(settings: Settings, **adapters: Unpack[Adapters]) -> Mediation:
+    mediation = assemble(settings, **adapters)
+    runtime = mediation.runtime
     partner_topics = [runtime.topics.partner_inbound(p) for p in PARTNERS]
     runtime.subscribe("partners", partner_topics, consumers.partner_handlers(mediation), accept=inbound_guard)
     runtime.subscribe("intake", [runtime.topics.department("intake")], consumers.intake_handlers(mediation))

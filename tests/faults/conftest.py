@@ -23,7 +23,7 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
 from caseflow_cli import infra
 from caseflow_cli.supervisor import Supervisor, module, service
-from integrations.simulate import PartnerSimulator
+from integrations.simulator import PartnerSimulator
 from shared import kafka
 from shared.auth import issue_token
 from shared.db import schema_for

@@ -21,7 +21,7 @@ from typing import Any
 
 import httpx
 
-from integrations.simulate import PartnerSimulator
+from integrations.simulator import PartnerSimulator
 from shared import kafka
 from shared.settings import PlatformSettings
 

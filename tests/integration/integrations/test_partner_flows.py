@@ -15,7 +15,7 @@ import httpx
 import pytest
 
 from integrations.router import PartnerRouter
-from integrations.simulate import PartnerSimulator
+from integrations.simulator import PartnerSimulator
 from services.gateway.config import Settings as GatewaySettings
 from services.gateway.main import create_app as gateway_app
 from services.legal_aid.config import Settings as LegalAidSettings

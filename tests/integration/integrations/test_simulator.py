@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from integrations.simulate import PartnerSimulator
+from integrations.simulator import PartnerSimulator
 from shared import kafka
 from shared.contracts.mediation import ConfirmationRequested
 from shared.contracts.partners import DisputeReferred, JudicialConfirmationDecided
