@@ -14,6 +14,10 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 
 from shared.errors import MalformedEvent, UnknownEventType
 
+#: Validation context of a payload read back from a store or topic: value types that tightened a rule after events
+#: were written (e.g. `Money`'s two decimal places) accept what was stored instead of refusing history.
+STORED = "stored"
+
 
 class Event(BaseModel):
     """Base of every event payload. Subclasses set `event_type` and `version` and list their fields."""
@@ -88,7 +92,7 @@ class EventRegistry:
             data = step(dict(data))
             version += 1
         try:
-            return model.model_validate(data)
+            return model.model_validate(data, context={STORED: True})
         except ValidationError as exc:
             raise MalformedEvent(f"{event_type} v{version} payload invalid: {_first_error(exc)}") from exc
 

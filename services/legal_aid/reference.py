@@ -1,19 +1,22 @@
 """Legal aid reference data: city profiles (economic thresholds) and the provider registry, loaded and validated.
 
 Both are configuration files beside this module (`profiles.json`, `providers.json`; sample values, marked as
-such), so a city's threshold changes without a code change. A region code picks its city profile by its first 6
-digits (a city-level or county-level code such as 500114), else its first 4 digits + "00" (a city).
+such), so a city's threshold changes without a code change; amounts are read as exact decimals, never floats. A
+region code picks its city profile by its first 6 digits (a city-level or county-level code such as 500114), else
+its first 4 digits + "00" (a city).
 """
 
 from __future__ import annotations
 
 import json
+from decimal import Decimal
 from pathlib import Path
 from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 from services.legal_aid.domain import Threshold
+from shared.contracts.common import Money
 from shared.contracts.legal_aid import ProviderId, ProviderType
 
 HERE = Path(__file__).parent
@@ -25,8 +28,8 @@ class CityProfile(BaseModel):
 
     code: CityCode
     name: str = Field(min_length=1)
-    minimum_living_standard: float = Field(gt=0, allow_inf_nan=False)  # yuan per person per month (低保)
-    multiplier: float = Field(gt=0, le=10, allow_inf_nan=False)
+    minimum_living_standard: Annotated[Money, Field(gt=0)]  # yuan per person per month (低保)
+    multiplier: Decimal = Field(gt=0, le=10, max_digits=6, decimal_places=3, allow_inf_nan=False)  # seed 004: 2.5
     sample: bool = True  # the figure is sample configuration, not an official rate
 
     @property
@@ -73,7 +76,7 @@ class Providers(BaseModel):
 
 
 def load_profiles(path: Path | str = HERE / "profiles.json") -> Profiles:
-    return Profiles.model_validate(json.loads(Path(path).read_text(encoding="utf-8")))
+    return Profiles.model_validate(json.loads(Path(path).read_text(encoding="utf-8"), parse_float=Decimal))
 
 
 def load_providers(path: Path | str = HERE / "providers.json") -> Providers:

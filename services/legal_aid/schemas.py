@@ -3,17 +3,18 @@
 from __future__ import annotations
 
 from datetime import datetime
+from decimal import Decimal
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from shared.contracts.common import Partner, PersonRef, RegionCode, ShortText
-from shared.contracts.legal_aid import Channel, MatterType, ProviderId, ProviderType, QualityMethod, SpecialGroup
+from shared.contracts.common import Money, Partner, PersonRef, RegionCode, Share, ShortText
+from shared.contracts.legal_aid import Channel, ExemptionGround, MatterType, ProviderId, ProviderType, QualityMethod
 from shared.contracts.legal_aid import Outcome as CaseOutcome
 from shared.contracts.partners import ProceedingStage
 from shared.pii import PersonData
 
-Income = Annotated[float, Field(ge=0, allow_inf_nan=False, description="yuan per household member per month")]
+Income = Annotated[Money, Field(description="yuan per household member per month, at most two decimals")]
 PartnerReference = Annotated[str, Field(min_length=1, max_length=64)]
 Status = Literal["applied", "refused", "contested", "granted", "assigned", "closed", "quality_reviewed", "subsidy_paid"]
 
@@ -33,7 +34,7 @@ class ApplicationBody(Body):
     applicant: PersonData
     opposing_parties: list[PersonData] = Field(default_factory=list, max_length=20)
     household_income_per_head: Income | None = None
-    special_groups: list[SpecialGroup] = Field(default_factory=list, max_length=10)
+    special_groups: list[ExemptionGround] = Field(default_factory=list, max_length=10)
 
 
 class DefenceNoticeBody(Body):
@@ -71,7 +72,7 @@ NoticeBody = Annotated[DefenceNoticeBody | DetaineeNoticeBody, Field(discriminat
 class ReviewBody(Body):
     matter_type: MatterType | None = None
     household_income_per_head: Income | None = None
-    special_groups: list[SpecialGroup] | None = None
+    special_groups: list[ExemptionGround] | None = None
     refuse_reason: ShortText | None = None
 
 
@@ -94,12 +95,12 @@ class QualityBody(Body):
 
 
 class SubsidyBody(Body):
-    amount: float = Field(gt=0, le=1_000_000, allow_inf_nan=False)
+    amount: Annotated[Money, Field(gt=0, le=1_000_000)]
 
 
 class FeeWaiverBody(Body):
     notary_matter: ShortText
-    waiver: float = Field(default=1.0, gt=0, le=1, allow_inf_nan=False)
+    waiver: Annotated[Share, Field(gt=0)] = Decimal(1)
 
 
 # -- views -------------------------------------------------------------------------------------------------------
@@ -141,7 +142,7 @@ class CaseView(BaseModel):
     closed_at: datetime | None = None
     quality_score: int | None = None
     quality_method: str | None = None
-    subsidy: float | None = None
+    subsidy: Money | None = None
     fee_waivers: list[dict[str, Any]] = []
     deadlines: list[DeadlineView]
     version: int

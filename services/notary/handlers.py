@@ -93,11 +93,14 @@ async def act_on_application(svc: Notary, application_id: str, command: Command,
 
 async def assess_fee(svc: Notary, application_id: str, body: AssessFeeBody, call: Call) -> ApplicationView:
     """Late waivers: the registry is looked up now; an aid-linked application whose waiver has not arrived is
-    refused (409, nothing written) until it arrives, unless the clerk proceeds without it."""
+    refused (409, nothing written) until it arrives, unless the clerk proceeds without it. The registry also says
+    whether legal aid vouches for the claimed aid case at all (the fee-waiver indicator counts only those)."""
     state = await load_application(svc.applications, application_id)
     waiver = await svc.waivers.find(state.applicant_ref, state.matter, body.waiver_aid_case_id)
+    claimed = body.waiver_aid_case_id or state.aid_case_id
     command = AssessFee(
         waiver=waiver,
+        claim_vouched=claimed is not None and await svc.waivers.vouches(state.applicant_ref, claimed),
         claimed_aid_case_id=body.waiver_aid_case_id,
         proceed_without_waiver=body.proceed_without_waiver,
         at=call.now,

@@ -4,6 +4,7 @@ versioned files beside this module, loaded and validated at start (sample data i
 from __future__ import annotations
 
 import json
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +14,7 @@ HERE = Path(__file__).resolve().parent
 
 
 def _data(path: Path) -> dict[str, Any]:
-    raw = json.loads(path.read_text(encoding="utf-8"))
+    raw = json.loads(path.read_text(encoding="utf-8"), parse_float=Decimal)  # fees are exact yuan
     return {k: v for k, v in raw.items() if not k.startswith("_")}  # "_comment" marks sample data
 
 

@@ -7,7 +7,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from shared.contracts.common import CaseId, LongText, PersonRef, RegionCode, ShortText
+from shared.contracts.common import CaseId, LongText, Money, PersonRef, RegionCode, ShortText
 from shared.contracts.notary import MaterialId, MatterId, OfficeCode
 from shared.contracts.partners import CommissionKind
 from shared.pii import PersonData
@@ -102,10 +102,11 @@ class ApplicationView(BaseModel):
     working_days_left: int | None = None
     overdue: bool = False
     refused_reason: str | None
-    standard_fee: float
-    charged_fee: float | None
+    standard_fee: Money
+    charged_fee: Money | None
     waived: bool
     aid_linked: bool
+    aid_link_verified: bool = False  # legal aid vouched for the aid claim (its waiver registry names the applicant)
     certificate_no: str | None
     issued_at: datetime | None
     feedback: list[FeedbackView]
@@ -141,7 +142,7 @@ class MatterView(BaseModel):
     id: str
     name_zh: str
     name_en: str
-    standard_fee: float
+    standard_fee: Money
     materials: list[MaterialView]
 
 

@@ -58,6 +58,7 @@ def render_application(stream_id: str, s: Application, version: int) -> dict[str
         "charged_fee": s.charged_fee,
         "waived": s.waived,
         "aid_linked": s.aid_linked,
+        "aid_link_verified": s.aid_link_verified,
         "certificate_no": s.certificate_no,
         "issued_at": s.issued_at,
         "feedback": [

@@ -1,7 +1,8 @@
 """The fee-waiver registry: waivers legal aid grants its recipients (flow 7), looked up at fee assessment.
 
 `Waivers` is what the use cases and consumers need; `PostgresWaivers` keeps them in this service's
-`fee_waivers` table (sql/0001_fee_waivers.sql), one row per (person, matter, aid case).
+`fee_waivers` table (sql/0001_fee_waivers.sql; the share exact since sql/0002_fee_waiver_share_exact.sql), one
+row per (person, matter, aid case).
 """
 
 from __future__ import annotations
@@ -19,6 +20,10 @@ class Waivers(Protocol):
 
     async def find(self, person_ref: str, matter: str, aid_case_id: str | None = None) -> WaiverGrant | None:
         """The most generous waiver covering this person and matter (for `aid_case_id` only, when given)."""
+
+    async def vouches(self, person_ref: str, aid_case_id: str) -> bool:
+        """Whether legal aid granted this person a waiver (any matter) on that aid case: its word that the case
+        exists, aid was granted and the person is its recipient."""
 
 
 class PostgresWaivers:
@@ -46,3 +51,11 @@ class PostgresWaivers:
         if row is None:
             return None
         return WaiverGrant(aid_case_id=row[0], person_ref=person_ref, notary_matter=matter, waiver=row[1])
+
+    async def vouches(self, person_ref: str, aid_case_id: str) -> bool:
+        async with self.db.pool.connection() as conn:
+            cur = await conn.execute(
+                "SELECT 1 FROM fee_waivers WHERE person_ref = %s AND aid_case_id = %s LIMIT 1",
+                (person_ref, aid_case_id),
+            )
+            return await cur.fetchone() is not None

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from decimal import Decimal
 from enum import StrEnum
-from typing import Annotated
+from typing import Annotated, Any
 
-from pydantic import StringConstraints
+from pydantic import AfterValidator, BeforeValidator, Field, PlainSerializer, StringConstraints, ValidationInfo
+from pydantic_core import PydanticCustomError
 
-from shared.events import Event, event
+from shared.events import STORED, Event, event
 
 #: 12-digit statistical division code (GB/T 2260 + town/village digits), e.g. 431002001001
 RegionCode = Annotated[str, StringConstraints(pattern=r"^\d{12}$")]
@@ -17,6 +20,53 @@ PersonRef = Annotated[str, StringConstraints(pattern=r"^p-[0-9a-f]{16,64}$")]
 CaseId = Annotated[str, StringConstraints(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9._:-]+$")]
 ShortText = Annotated[str, StringConstraints(min_length=1, max_length=500, strip_whitespace=True)]
 LongText = Annotated[str, StringConstraints(min_length=1, max_length=5000, strip_whitespace=True)]
+
+FEN = Decimal("0.01")
+MONEY_MAX = Decimal("999999999999.99")  # under a trillion yuan: beyond any fee, income or subsidy; exact in 28 digits
+
+
+def _as_written(value: Any) -> Any:
+    """A JSON number reaches us as a float: take the decimal its shortest repr spells (what the sender wrote)."""
+    if isinstance(value, float):
+        return Decimal(repr(value))
+    return value
+
+
+def _in_cents(rule: str) -> Callable[[Decimal, ValidationInfo], Decimal]:
+    """Refuse a value finer than 0.01 (new input), or keep it as written (an event stored before the rule)."""
+
+    def check(value: Decimal, info: ValidationInfo) -> Decimal:
+        if value == value.quantize(FEN):
+            return value.quantize(FEN)
+        if info.context and info.context.get(STORED):
+            return value
+        raise PydanticCustomError("decimal_max_places", "{rule}, got {value}", {"rule": rule, "value": str(value)})
+
+    return check
+
+
+def _text(value: Decimal) -> str:
+    return format(value, "f")
+
+
+#: An amount of money in yuan (元), exact: non-negative, at most two decimal places (fen, 分). JSON carries it as a
+#: string ("1999.99"); a JSON number is read as the decimal it spells (events stored before this type decode).
+#: Finer input is refused with "at most two decimal places (fen)" (docs/decisions/0006-money-is-exact.md).
+Money = Annotated[
+    Decimal,
+    BeforeValidator(_as_written),
+    Field(ge=0, le=MONEY_MAX, allow_inf_nan=False),
+    AfterValidator(_in_cents("at most two decimal places (fen)")),
+    PlainSerializer(_text, return_type=str, when_used="json"),
+]
+#: A share of a fee (0 to 1, e.g. 0.5 = halved), exact to a whole percent; carried like Money.
+Share = Annotated[
+    Decimal,
+    BeforeValidator(_as_written),
+    Field(ge=0, le=1, allow_inf_nan=False),
+    AfterValidator(_in_cents("at most two decimal places (a whole percent)")),
+    PlainSerializer(_text, return_type=str, when_used="json"),
+]
 
 
 class Department(StrEnum):

@@ -11,8 +11,8 @@ Event types, in lifecycle order (every payload is self-describing; times are tim
   matter_type ("criminal"), notified_at (3-day assignment clock), notified_by, partner_reference. A notified case
   is granted on receipt: there is NO review event for it (count it as granted at notified_at).
 - `caseflow.legal_aid.application_reviewed` ApplicationReviewed — decision (granted | refused), decided_at,
-  reason (the written explanation), the eligibility grounds, and on_contest (true when it re-decides a contested
-  refusal).
+  reason (the written explanation, both amounts exact), the eligibility grounds, threshold (Money, when the
+  economic test applied), and on_contest (true when it re-decides a contested refusal).
 - `caseflow.legal_aid.refusal_contested` RefusalContested — the applicant contests a refusal (异议), once.
 - `caseflow.legal_aid.provider_assigned` ProviderAssigned — provider_type (lawyer | grassroots_worker |
   aid_centre_staff), provider_id, assigned_at, and due_at/on_time of the 3-day assignment deadline.
@@ -21,19 +21,23 @@ Event types, in lifecycle order (every payload is self-describing; times are tim
 - `caseflow.legal_aid.case_closed` CaseClosed — outcome, closed_at.
 - `caseflow.legal_aid.quality_reviewed` QualityReviewed — score (0–100), method (file_review |
   court_attendance | client_follow_up), reviewed_at.
-- `caseflow.legal_aid.subsidy_paid` SubsidyPaid — amount (yuan), paid_at.
-- `caseflow.legal_aid.notary_fee_waiver_granted` NotaryFeeWaiverGranted — flow 7, consumed by the notary service.
+- `caseflow.legal_aid.subsidy_paid` SubsidyPaid — amount (Money, yuan), paid_at.
+- `caseflow.legal_aid.notary_fee_waiver_granted` NotaryFeeWaiverGranted — flow 7 (法律援助法 art. 53), consumed by the
+  notary service: aid_case_id, person_ref, notary_matter, waiver (Share of the fee waived), granted_at.
+
+Amounts are `Money` (shared/contracts/common.py): exact decimals in yuan, at most two places, strings in JSON.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
+from decimal import Decimal
 from enum import StrEnum
 from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from shared.contracts.common import CaseId, Partner, PartnerNotice, PersonRef, RegionCode, ShortText
+from shared.contracts.common import CaseId, Money, Partner, PartnerNotice, PersonRef, RegionCode, Share, ShortText
 from shared.events import Event, event
 
 #: A provider's registry id (a lawyer's licence-based id, a worker's or staff member's id): not personal data.
@@ -76,17 +80,25 @@ class MatterType(StrEnum):
     UNSPECIFIED = "unspecified"  # a referral before the reviewer classified it
 
 
-class SpecialGroup(StrEnum):
-    """Groups exempt from the economic test (法律援助法 art. 42; seed 001)."""
+class ExemptionGround(StrEnum):
+    """Why an applicant skips the economic test, each ground its own source (the domain's `EXEMPTIONS` cites it):
+    法律援助法 art. 32 (不受经济困难条件的限制), art. 42 (免予核查经济困难状况), and groups a seed policy adds
+    under art. 32(5) / 42(4) (seed 001). Stored events keep the values they were written with: add, never rename."""
 
-    DISTRESSED_CHILD = "distressed_child"  # 困境儿童
-    SEVERELY_DISABLED = "severely_disabled"  # 重度残疾人
-    SERIOUSLY_ILL = "seriously_ill"  # 重病患者
-    ELDERLY_WITHOUT_INCOME = "elderly_without_income"  # 无固定生活来源的老年人
-    SOCIAL_ASSISTANCE_RECIPIENT = "social_assistance_recipient"  # 低保、特困等社会救助对象
-    MIGRANT_WORKER = "migrant_worker"  # 进城务工人员 (wages or work-injury claims only)
-    SERVICEMAN_FAMILY = "serviceman_family"  # 军人军属、优抚对象
-    HERO_MARTYR_RELATIVE = "hero_martyr_relative"  # 英雄烈士近亲属 (hero honour matters only)
+    HERO_MARTYR_RELATIVE = "hero_martyr_relative"  # 英雄烈士近亲属维护英雄烈士人格权益 (art. 32(1))
+    BRAVE_ACT = "brave_act"  # 因见义勇为行为主张相关民事权益 (art. 32(2))
+    RETRIAL_ACQUITTAL = "retrial_acquittal"  # 再审改判无罪请求国家赔偿 (art. 32(3))
+    ABUSE_VICTIM = "abuse_victim"  # 遭受虐待、遗弃或者家庭暴力的受害人 (art. 32(4))
+    MINOR_WITHOUT_INCOME = "minor_without_income"  # 无固定生活来源的未成年人 (art. 42(1))
+    ELDERLY_WITHOUT_INCOME = "elderly_without_income"  # 无固定生活来源的老年人 (art. 42(1))
+    DISABLED_WITHOUT_INCOME = "disabled_without_income"  # 无固定生活来源的残疾人 (art. 42(1))
+    SOCIAL_ASSISTANCE_RECIPIENT = "social_assistance_recipient"  # 社会救助对象 (art. 42(2))
+    JUDICIAL_ASSISTANCE_RECIPIENT = "judicial_assistance_recipient"  # 司法救助对象 (art. 42(2))
+    SERVICEMAN_FAMILY = "serviceman_family"  # 优抚对象: 军人军属、烈属、伤残军人 (art. 42(2))
+    MIGRANT_WORKER = "migrant_worker"  # 进城务工人员, wages or work-injury claims only (art. 42(3))
+    DISTRESSED_CHILD = "distressed_child"  # 困境儿童 (seed 001)
+    SEVERELY_DISABLED = "severely_disabled"  # 重度残疾人 (seed 001)
+    SERIOUSLY_ILL = "seriously_ill"  # 重病患者 (seed 001)
 
 
 class Decision(StrEnum):
@@ -135,8 +147,8 @@ class ApplicationReceived(Event):
     matter: ShortText
     applicant_ref: PersonRef | None = None
     opposing_party_refs: list[PersonRef] = Field(default_factory=list, max_length=20)
-    household_income_per_head: float | None = Field(default=None, ge=0)  # yuan per month
-    special_groups: list[SpecialGroup] = Field(default_factory=list, max_length=10)
+    household_income_per_head: Money | None = None  # yuan per household member per month
+    special_groups: list[ExemptionGround] = Field(default_factory=list, max_length=10)  # grounds claimed
     applied_at: datetime
     referral_case_id: CaseId | None = None  # the intake case this came from
     forwarded_by: Partner | None = None
@@ -167,7 +179,7 @@ class ApplicationReviewed(Event):
     reason: ShortText
     grounds: list[Ground] = Field(default_factory=list, max_length=20)
     matter_type: MatterType
-    threshold: float | None = None  # yuan per head per month applied by the economic test
+    threshold: Money | None = None  # yuan per head per month applied by the economic test
     on_contest: bool = False
     decided_at: datetime
 
@@ -219,17 +231,18 @@ class QualityReviewed(Event):
 @event
 class SubsidyPaid(Event):
     event_type = "caseflow.legal_aid.subsidy_paid"
-    amount: float = Field(gt=0)  # yuan
+    amount: Annotated[Money, Field(gt=0)]  # yuan
     paid_at: datetime
 
 
 @event
 class NotaryFeeWaiverGranted(Event):
-    """Flow 7: an aid recipient's notarisation for this aid matter has its fee reduced or waived."""
+    """Flow 7: an aid recipient's notarisation for this aid matter has its fee reduced or waived (法律援助法 art. 53:
+    公证机构应当对受援人减收或者免收公证费)."""
 
     event_type = "caseflow.legal_aid.notary_fee_waiver_granted"
     aid_case_id: CaseId
     person_ref: PersonRef
     notary_matter: ShortText  # matter catalogue id the waiver covers
-    waiver: float = 1.0  # share of the standard fee waived: 1.0 = full waiver, 0.5 = halved
+    waiver: Annotated[Share, Field(gt=0)] = Decimal(1)  # share of the standard fee waived: 1 = full, 0.5 = halved
     granted_at: datetime

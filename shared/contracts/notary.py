@@ -9,8 +9,9 @@ Event types (all `caseflow.notary.*`, version 1; payloads are self-describing fo
 - application_accepted: 受理 — accepted_at, due_on (date: 15 working days later, holidays excluded), due_by
   (datetime: end of that day, China time).
 - application_refused: 不予受理 — reason, refused_at.
-- fee_assessed: matter, standard_fee, charged_fee, waived (bool: reduced or waived), waiver_share, aid_linked (bool),
-  aid_case_id, assessed_at.
+- fee_assessed: matter, standard_fee, charged_fee, waived (bool: reduced or waived), waiver_share, aid_linked (bool:
+  an aid case claimed), aid_link_verified (bool: legal aid vouches for the claim), aid_case_id, waiver_basis
+  (法律援助法 art. 53 when waived), assessed_at.
 - certificate_issued: 出证 — certificate_no, office, year, sequence, issued_at, visits, one_trip (bool: 最多跑一次),
   due_on, within_deadline (bool).
 - certificate_number_allocated: entry of the per-(office, year) certificate register (office, year, sequence,
@@ -21,16 +22,20 @@ Event types (all `caseflow.notary.*`, version 1; payloads are self-describing fo
   accepted_at.
 - commission_performed: the auxiliary work done — summary, performed_at.
 - commission_reported: report back to the court (PartnerNotice → court) — kind, summary, performed_at, reported_at.
+
+Amounts (standard_fee, charged_fee) are `Money` and waiver_share a `Share` (shared/contracts/common.py): exact
+decimals, strings in JSON.
 """
 
 from __future__ import annotations
 
 from datetime import date, datetime
+from decimal import Decimal
 from typing import Annotated
 
 from pydantic import Field, StringConstraints
 
-from shared.contracts.common import CaseId, LongText, PartnerNotice, PersonRef, RegionCode, ShortText
+from shared.contracts.common import CaseId, LongText, Money, PartnerNotice, PersonRef, RegionCode, Share, ShortText
 from shared.contracts.partners import CommissionKind
 from shared.events import Event, event
 
@@ -55,7 +60,7 @@ class ApplicationSubmitted(Event):
     applicant_ref: PersonRef
     required_materials: list[MaterialId] = Field(min_length=1, max_length=50)  # the checklist at application
     materials_supplied: list[MaterialId] = Field(default_factory=list, max_length=50)
-    standard_fee: float = Field(ge=0)
+    standard_fee: Money
     aid_case_id: CaseId | None = None
     in_person: bool = True
     catalogue_version: ShortText
@@ -100,16 +105,24 @@ class ApplicationRefused(Event):
 
 @event
 class FeeAssessed(Event):
-    """Fee assessed; reduced or waived when legal aid's fee waiver covers this applicant and matter (flow 7)."""
+    """Fee assessed; reduced or waived when legal aid's fee waiver covers this applicant and matter (flow 7,
+    法律援助法 art. 53).
+
+    `aid_linked`: the applicant claimed an aid case. `aid_link_verified`: legal aid vouches for that claim (its
+    fee-waiver registry holds a waiver for this applicant on that aid case); false when the claim failed (no such
+    aid case, aid refused, no waiver granted); absent on events stored before it was recorded.
+    """
 
     event_type = "caseflow.notary.fee_assessed"
     matter: MatterId
-    standard_fee: float = Field(ge=0)
-    charged_fee: float = Field(ge=0)
+    standard_fee: Money
+    charged_fee: Money
     waived: bool  # reduced or waived
-    waiver_share: float = Field(default=0.0, ge=0, le=1)
+    waiver_share: Share = Decimal(0)
     aid_linked: bool
+    aid_link_verified: bool | None = None
     aid_case_id: CaseId | None = None
+    waiver_basis: ShortText | None = None  # the law that reduces the fee, when it is reduced
     assessed_at: datetime
 
 

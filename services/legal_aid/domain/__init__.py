@@ -42,10 +42,10 @@ from services.legal_aid.domain.deadlines import (
 )
 from services.legal_aid.domain.decider import GRANTED_STATES, decide, decider, evolve
 from services.legal_aid.domain.eligibility import (
-    EXEMPT_ONLY_FOR,
-    GROUP_NAMES,
+    EXEMPTIONS,
     IN_SCOPE,
     Assessment,
+    Exemption,
     Threshold,
     assess,
 )
@@ -54,10 +54,9 @@ __all__ = [
     "ASSIGN_DAYS",
     "CHINA",
     "DUE_SOON",
-    "EXEMPT_ONLY_FOR",
+    "EXEMPTIONS",
     "FORWARD_HOURS",
     "GRANTED_STATES",
-    "GROUP_NAMES",
     "IN_SCOPE",
     "REVIEW_DAYS",
     "AidCase",
@@ -66,6 +65,7 @@ __all__ = [
     "Close",
     "Contest",
     "Deadline",
+    "Exemption",
     "DeadlineName",
     "DeadlineStatus",
     "FeeWaiver",

@@ -4,23 +4,24 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Literal
+from decimal import Decimal
+from typing import Annotated, Literal
 
 from pydantic import Field
 
 from services.legal_aid.domain.deadlines import Deadline, assignment_due, forwarding_due, review_due
 from services.legal_aid.domain.eligibility import Threshold
-from shared.contracts.common import Partner
+from shared.contracts.common import Money, Partner, Share
 from shared.contracts.legal_aid import (
     CaseKind,
     Channel,
     Decision,
+    ExemptionGround,
     Ground,
     MatterType,
     Outcome,
     ProviderType,
     QualityMethod,
-    SpecialGroup,
 )
 from shared.events import Command
 
@@ -34,7 +35,7 @@ Status = Literal[
 @dataclass(frozen=True)
 class FeeWaiver:
     notary_matter: str
-    waiver: float
+    waiver: Decimal
     granted_at: datetime
 
 
@@ -48,8 +49,8 @@ class AidCase:
     matter: str = ""
     client_ref: str | None = None  # applicant or defendant
     opposing_refs: tuple[str, ...] = ()
-    income_per_head: float | None = None
-    special_groups: tuple[SpecialGroup, ...] = ()
+    income_per_head: Decimal | None = None
+    special_groups: tuple[ExemptionGround, ...] = ()
     applied_at: datetime | None = None
     notified_at: datetime | None = None
     organ: Partner | None = None  # notifying or forwarding organ
@@ -73,7 +74,7 @@ class AidCase:
     closed_at: datetime | None = None
     quality_score: int | None = None
     quality_method: QualityMethod | None = None
-    subsidy: float | None = None
+    subsidy: Decimal | None = None
     fee_waivers: tuple[FeeWaiver, ...] = field(default=())
 
     @property
@@ -106,8 +107,8 @@ class ReceiveApplication(Command):
     matter: str
     applicant_ref: str | None = None
     opposing_party_refs: tuple[str, ...] = ()
-    household_income_per_head: float | None = Field(default=None, ge=0, allow_inf_nan=False)
-    special_groups: tuple[SpecialGroup, ...] = ()
+    household_income_per_head: Money | None = None
+    special_groups: tuple[ExemptionGround, ...] = ()
     applied_at: datetime
     referral_case_id: str | None = None
     forwarded_by: Partner | None = None
@@ -136,8 +137,8 @@ class Review(Command):
     at: datetime
     threshold: Threshold | None = None
     matter_type: MatterType | None = None  # verified facts override what the application said
-    household_income_per_head: float | None = Field(default=None, ge=0, allow_inf_nan=False)
-    special_groups: tuple[SpecialGroup, ...] | None = None
+    household_income_per_head: Money | None = None
+    special_groups: tuple[ExemptionGround, ...] | None = None
     refuse_reason: str | None = None
 
 
@@ -179,12 +180,12 @@ class ReviewQuality(Command):
 
 
 class PaySubsidy(Command):
-    amount: float = Field(gt=0, allow_inf_nan=False)
+    amount: Annotated[Money, Field(gt=0)]
     at: datetime
 
 
 class GrantNotaryFeeWaiver(Command):
     case_id: str
     notary_matter: str
-    waiver: float = Field(default=1.0, gt=0, le=1, allow_inf_nan=False)
+    waiver: Annotated[Share, Field(gt=0)] = Decimal(1)
     at: datetime

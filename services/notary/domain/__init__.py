@@ -40,7 +40,7 @@ from services.notary.domain.commissions import (
     commission,
     commission_stream,
 )
-from services.notary.domain.fees import AssessFee, WaiverGrant
+from services.notary.domain.fees import FEE_WAIVER_BASIS, AssessFee, WaiverGrant, charged_fee
 from services.notary.domain.registers import (
     AllocateNumber,
     Register,
@@ -51,6 +51,7 @@ from services.notary.domain.registers import (
 
 __all__ = [
     "CST",
+    "FEE_WAIVER_BASIS",
     "ISSUE_WITHIN_WORKING_DAYS",
     "AcceptApplication",
     "AcceptCommission",
@@ -78,6 +79,7 @@ __all__ = [
     "add_working_days",
     "application",
     "certificate_number",
+    "charged_fee",
     "commission",
     "commission_stream",
     "end_of_day",

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
+from decimal import Decimal
 from typing import Literal
 
 from pydantic import Field
@@ -52,16 +53,17 @@ class Application:
     required: tuple[str, ...] = ()
     supplied: tuple[str, ...] = ()
     aid_case_id: str | None = None
-    standard_fee: float = 0.0
+    standard_fee: Decimal = Decimal(0)
     notice_given: tuple[str, ...] | None = None  # the one-time notice's list, once given
     visits: int = 0
     applied_at: datetime | None = None
     accepted_at: datetime | None = None
     due_on: date | None = None
     refused_reason: str | None = None
-    charged_fee: float | None = None
+    charged_fee: Decimal | None = None
     waived: bool = False
     aid_linked: bool = False
+    aid_link_verified: bool = False
     certificate_no: str | None = None
     issued_at: datetime | None = None
     feedback: tuple[Feedback, ...] = field(default_factory=tuple)
@@ -293,6 +295,7 @@ def _evolve_application(state: Application, event: Event) -> Application:
                 charged_fee=event.charged_fee,
                 waived=event.waived,
                 aid_linked=event.aid_linked,
+                aid_link_verified=bool(event.aid_link_verified),
                 aid_case_id=event.aid_case_id,
             )
         case CertificateIssued():

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from shared.contracts.common import ShortText
+from shared.contracts.common import Money, ShortText
 from shared.contracts.notary import MaterialId, MatterId
 from shared.errors import ValidationFailed
 
@@ -26,7 +28,7 @@ class MatterSpec(_Frozen):
     name_zh: ShortText
     name_en: ShortText
     materials: list[MaterialSpec] = Field(min_length=1, max_length=30)
-    standard_fee: float = Field(ge=0, le=100_000)
+    standard_fee: Annotated[Money, Field(le=100_000)]
 
     @model_validator(mode="after")
     def _unique_materials(self) -> MatterSpec:

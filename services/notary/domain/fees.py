@@ -1,17 +1,20 @@
-"""Fees (收费) and the waivers legal aid grants its recipients (flow 7): the fee charged at assessment.
+"""Fees (收费) and the waivers legal aid grants its recipients (flow 7; 法律援助法 art. 53: 公证机构应当对受援人减收或者
+免收公证费): the fee charged at assessment, exact to the fen.
 
 An aid-linked application whose waiver has not arrived yet is refused assessment until it arrives, unless the
-clerk explicitly proceeds without it (then the standard fee is charged).
+clerk explicitly proceeds without it (then the standard fee is charged). The assessment records whether legal aid
+vouched for the applicant's aid claim, so a failed claim is never counted as aid-linked.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import TYPE_CHECKING
+from decimal import ROUND_HALF_UP, Decimal
+from typing import TYPE_CHECKING, Annotated
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from shared.contracts.common import CaseId, PersonRef
+from shared.contracts.common import FEN, CaseId, PersonRef, Share
 from shared.contracts.notary import FeeAssessed
 from shared.errors import DomainError, InvalidTransition, ValidationFailed
 from shared.events import Command, Event
@@ -28,7 +31,11 @@ class WaiverGrant(BaseModel):
     aid_case_id: CaseId
     person_ref: PersonRef
     notary_matter: str
-    waiver: float = Field(gt=0, le=1)
+    waiver: Annotated[Share, Field(gt=0)]
+
+
+#: The law that reduces or waives an aid recipient's notary fee (not art. 32, which is about eligibility).
+FEE_WAIVER_BASIS = "法律援助法 art. 53: 公证机构应当对受援人减收或者免收公证费"
 
 
 class AssessFee(Command):
@@ -36,9 +43,12 @@ class AssessFee(Command):
 
     `claimed_aid_case_id`: the aid case the applicant presents (defaults to the linked one); a claim with no
     matching waiver is refused unless `proceed_without_waiver` (then the full fee is charged).
+    `claim_vouched`: legal aid granted this applicant a waiver (for any matter) on the claimed aid case, so the
+    case exists, aid was granted and the applicant is its recipient.
     """
 
     waiver: WaiverGrant | None = None
+    claim_vouched: bool = False
     claimed_aid_case_id: CaseId | None = None
     proceed_without_waiver: bool = False
     at: datetime
@@ -66,16 +76,23 @@ def assess(command: AssessFee, state: Application) -> list[Event]:
             "or with proceed_without_waiver to charge the standard fee",
             field="waiver",
         )
-    share = waiver.waiver if waiver is not None else 0.0
+    share = waiver.waiver if waiver is not None else Decimal(0)
     return [
         FeeAssessed(
             matter=state.matter,
             standard_fee=state.standard_fee,
-            charged_fee=round(state.standard_fee * (1 - share), 2),
+            charged_fee=charged_fee(state.standard_fee, share),
             waived=share > 0,
             waiver_share=share,
             aid_linked=claimed is not None or waiver is not None,
+            aid_link_verified=waiver is not None or (claimed is not None and command.claim_vouched),
             aid_case_id=waiver.aid_case_id if waiver is not None else claimed,
+            waiver_basis=FEE_WAIVER_BASIS if share > 0 else None,
             assessed_at=command.at,
         )
     ]
+
+
+def charged_fee(standard_fee: Decimal, waived_share: Decimal) -> Decimal:
+    """The fee left after the waived share, exact and rounded half up to the fen."""
+    return (standard_fee * (1 - waived_share)).quantize(FEN, ROUND_HALF_UP)

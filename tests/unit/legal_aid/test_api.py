@@ -73,7 +73,7 @@ async def test_an_application_from_apply_to_subsidy(service):
         cid = case["id"]
         clock.advance(days=2)
         granted = (await c.post(f"/applications/{cid}/review", json={})).json()
-        assert granted["decision"] == "granted" and "1900.00" in granted["reason"]
+        assert granted["decision"] == "granted" and "threshold 1,900.00 (2.5 × 760.00 低保" in granted["reason"]
         assert {d["name"]: d["status"] for d in granted["deadlines"]} == {"review": "met", "assignment": "pending"}
         steps = [
             ("assign", {"provider_id": "bb-lawyer-001"}, "assigned"),
@@ -85,7 +85,7 @@ async def test_an_application_from_apply_to_subsidy(service):
             r = await c.post(f"/applications/{cid}/{step}", json=body)
             assert r.status_code == 200 and r.json()["status"] == status, (step, r.text)
         view = (await c.get(f"/applications/{cid}")).json()
-        assert view["provider_id"] == "bb-lawyer-001" and view["quality_score"] == 88 and view["subsidy"] == 1200
+        assert view["provider_id"] == "bb-lawyer-001" and view["quality_score"] == 88 and view["subsidy"] == "1200.00"
         assert view["assigned_at"] == "2026-03-04T09:00:00Z"  # every step counts at the app's clock
     assert types(store) == [
         "application_received",
@@ -181,3 +181,83 @@ async def test_a_court_notice_over_http_and_on_kafka_opens_one_case(service):
     await on_notice(env, payload)
     await on_notice(env, payload)  # redelivered
     assert types(store) == ["defence_notified"]
+
+
+def problem_fields(r: httpx.Response) -> dict[str, str]:
+    assert r.headers["content-type"].startswith("application/problem+json"), r.text
+    return {e["field"]: e["reason"] for e in r.json()["errors"]}
+
+
+@pytest.mark.parametrize(
+    ("route", "body"),
+    [
+        ("apply", WAGES | {"household_income_per_head": 1899.999}),
+        ("apply", WAGES | {"household_income_per_head": "1899.999"}),
+        ("apply", WAGES | {"household_income_per_head": 0.1 + 0.2}),  # 0.30000000000000004
+        ("review", {"household_income_per_head": 1200.001}),
+        ("subsidy", {"amount": 800.005}),
+        ("fee-waivers", {"notary_matter": "birth", "waiver": 0.333}),
+    ],
+)
+async def test_an_amount_finer_than_a_fen_is_refused_and_nothing_is_stored(service, route, body):
+    """Seed 004's threshold and every amount are in yuan to the fen (分): a third decimal is refused with 422
+    problem+json naming the field and the rule, and no event is written."""
+    app, store, _ = service
+    async with client(app) as c:
+        cid = None
+        if route != "apply":
+            cid = (await c.post("/applications", json=WAGES)).json()["id"]
+        if route == "fee-waivers":
+            assert (await c.post(f"/applications/{cid}/review", json={})).status_code == 200
+        if route == "subsidy":
+            for step, step_body in [
+                ("review", {}),
+                ("assign", {"provider_id": "bb-lawyer-001"}),
+                ("close", {"outcome": "mediated"}),
+                ("quality-review", {"score": 90, "method": "file_review"}),
+            ]:
+                assert (await c.post(f"/applications/{cid}/{step}", json=step_body)).status_code == 200
+        before = types(store)
+        path = "/applications" if route == "apply" else f"/applications/{cid}/{route}"
+        r = await c.post(path, json=body)
+        assert r.status_code == 422
+        field = {"subsidy": "amount", "fee-waivers": "waiver"}.get(route, "household_income_per_head")
+        assert "at most two decimal places" in problem_fields(r)[field]
+    assert types(store) == before
+
+
+async def test_amounts_are_exact_decimals_in_the_events(service):
+    """Seed 004 (2.5 × 低保): the income typed in, the threshold applied and the subsidy are exact decimals in the
+    events (JSON strings), and the reason states both amounts to the fen."""
+    app, store, _ = service
+    async with client(app) as c:
+        cid = (await c.post("/applications", json=WAGES | {"household_income_per_head": "1899.99"})).json()["id"]
+        reviewed = (await c.post(f"/applications/{cid}/review", json={})).json()
+        assert "1,899.99 yuan/month < threshold 1,900.00 (2.5 × 760.00 低保, 蚌埠市 Bengbu)" in reviewed["reason"]
+    received, review = store.all_events()
+    assert received.data["household_income_per_head"] == "1899.99"
+    assert review.data["threshold"] == "1900.00" and review.data["decision"] == "granted"
+
+
+async def test_an_unknown_exemption_ground_is_refused_and_nothing_is_stored(service):
+    """法律援助法 arts. 32, 42 and seed 001 list the grounds that skip the economic test: any other is a 422 naming
+    the field, with nothing stored (the vault included)."""
+    app, store, _ = service
+    async with client(app) as c:
+        r = await c.post("/applications", json=WAGES | {"special_groups": ["brave_act", "celebrity"]})
+        assert r.status_code == 422
+        assert "special_groups.1" in problem_fields(r)
+        cid = (await c.post("/applications", json=WAGES)).json()["id"]
+        r = await c.post(f"/applications/{cid}/review", json={"special_groups": ["poverty"]})
+        assert r.status_code == 422 and "special_groups.0" in problem_fields(r)
+    assert types(store) == ["application_received"]
+
+
+async def test_an_exemption_ground_granted_over_http_cites_its_article(service):
+    """法律援助法 art. 32(4): a victim of domestic violence skips the economic test, whatever the income."""
+    app, _, _ = service
+    family = WAGES | {"matter_type": "family", "household_income_per_head": 90000, "special_groups": ["abuse_victim"]}
+    async with client(app) as c:
+        cid = (await c.post("/applications", json=family)).json()["id"]
+        reviewed = (await c.post(f"/applications/{cid}/review", json={})).json()
+    assert reviewed["decision"] == "granted" and "法律援助法 art. 32(4)" in reviewed["reason"]

@@ -1,6 +1,7 @@
 """Decider stories of an aid case: every transition, every refusal."""
 
 from datetime import datetime, timedelta
+from decimal import Decimal
 
 import pytest
 
@@ -29,6 +30,7 @@ from shared.contracts.legal_aid import (
     Channel,
     Decision,
     DefenceNotified,
+    ExemptionGround,
     MatterType,
     NotaryFeeWaiverGranted,
     Outcome,
@@ -37,13 +39,12 @@ from shared.contracts.legal_aid import (
     QualityMethod,
     QualityReviewed,
     RefusalContested,
-    SpecialGroup,
     SubsidyPaid,
 )
 from shared.errors import DomainError, InvalidTransition, ValidationFailed
 
 T0 = datetime(2026, 3, 30, 10, 0, tzinfo=CHINA)
-BENGBU = Threshold("Bengbu", 760.0, 2.5)
+BENGBU = Threshold("Bengbu", Decimal("760.00"), Decimal("2.5"))
 CLIENT, OTHER = "p-" + "a" * 32, "p-" + "b" * 32
 REGION = "340304000000"
 
@@ -139,7 +140,7 @@ def test_refusal_contested_once_then_granted_on_contest():
     state, events = decider.run(
         [apply(income=2500.0), Review(at=at(1), threshold=BENGBU), Contest(grounds="income fell", at=at(2))]
     )
-    assert events[1].decision is Decision.REFUSED and "not below" in events[1].reason
+    assert events[1].decision is Decision.REFUSED and "2,500.00 yuan/month ≥ threshold 1,900.00" in events[1].reason
     assert isinstance(events[2], RefusalContested) and state.status == "contested"
     state, more = decider.run([Review(at=at(4), threshold=BENGBU, household_income_per_head=900.0)], state)
     assert more[0].on_contest and more[0].decision is Decision.GRANTED and state.status == "granted"
@@ -170,7 +171,7 @@ def test_reviewer_may_refuse_an_eligible_application_with_a_reason():
 
 def test_special_group_skips_economic_test_in_review():
     state, events = decider.run(
-        [apply(income=None, special_groups=(SpecialGroup.MIGRANT_WORKER,)), Review(at=at(1), threshold=BENGBU)]
+        [apply(income=None, special_groups=(ExemptionGround.MIGRANT_WORKER,)), Review(at=at(1), threshold=BENGBU)]
     )
     assert state.status == "granted" and "进城务工人员" in events[1].reason
 

@@ -1,6 +1,7 @@
 """Reference data validation (city profiles, provider registry) and the case view's deadlines and worklist key."""
 
 from datetime import datetime, timedelta
+from decimal import Decimal
 
 import pytest
 from pydantic import ValidationError
@@ -9,6 +10,8 @@ from services.legal_aid import views
 from services.legal_aid.domain import CHINA, ReceiveApplication, Review, Threshold, decider
 from services.legal_aid.reference import Profiles, load_profiles, load_providers
 from shared.contracts.legal_aid import Channel, MatterType
+
+BENGBU = Threshold("B", Decimal("760.00"), Decimal("2.5"))
 
 CITIES = {"431000", "420700", "440200", "500114", "340300"}
 
@@ -57,7 +60,7 @@ def test_view_shows_deadlines_and_the_next_due_instant():
     doc = views.render("la-1", state, 1)
     assert doc["next_due_at"] == datetime(2026, 2, 5, tzinfo=CHINA)
     assert [d["status"] for d in views.deadline_view(doc, applied + timedelta(days=8))] == ["missed"]
-    state, _ = decider.run([Review(at=applied + timedelta(days=2), threshold=Threshold("B", 760, 2.5))], state)
+    state, _ = decider.run([Review(at=applied + timedelta(days=2), threshold=BENGBU)], state)
     doc = views.render("la-1", state, 2)
     # review met; the assignment (3 days after the Jan 30 grant) is now the next due
     assert doc["next_due_at"] == datetime(2026, 2, 3, tzinfo=CHINA)

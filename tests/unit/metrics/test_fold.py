@@ -375,3 +375,26 @@ def test_a_case_counts_in_the_same_place_and_channel_whatever_order_its_events_a
     assert first.aggregates.cells == second.aggregates.cells
     assert any(k.endswith("|channel:walk_in") for k in second.aggregates.cells)
     assert not any(k.endswith("|channel:intake_referral") for k in second.aggregates.cells)
+
+
+def test_only_aid_links_legal_aid_vouched_for_count_in_the_fee_waiver_indicator():
+    """Seed 000 (受援人公证费减免率) and 法律援助法 art. 53 (fees reduced or waived for 受援人): an application whose
+    aid claim failed (legal aid vouches for no such recipient) is not aid-linked; a vouched recipient charged in full
+    is a miss; events stored before the verification was recorded count as before only when a waiver applied."""
+    e = engine()
+    fee = "caseflow.notary.fee_assessed"
+    cases = [
+        ("nt-1", {"aid_linked": True, "aid_link_verified": True, "waived": True}),  # waived recipient
+        ("nt-2", {"aid_linked": True, "aid_link_verified": False, "waived": False}),  # failed claim: not counted
+        ("nt-3", {"aid_linked": True, "aid_link_verified": True, "waived": False}),  # recipient charged: a miss
+        ("nt-4", {"aid_linked": False, "aid_link_verified": False, "waived": False}),  # no claim
+        ("nt-5", {"aid_linked": True, "waived": True}),  # stored before: a waiver was legal aid's word
+        ("nt-6", {"aid_linked": True, "waived": False}),  # stored before, full fee: the claim was never verified
+    ]
+    for case, data in cases:
+        e.apply(env("caseflow.notary.application_submitted", case, region=CHENZHOU_VILLAGE), T0)
+        e.apply(env(fee, case, **data), T0)
+    v = value(e, "aid_fee_waiver")
+    assert (v.numerator, v.denominator) == (2, 3)
+    [indicator] = [i for i in CAT.indicators if i.id == "aid_fee_waiver"]
+    assert indicator.targets["default"].source == "法律援助法 art. 53"

@@ -4,6 +4,7 @@ from 申请 to 出证, scopes, a replayed key, a key reused on another applicati
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Any
 
 import httpx
@@ -30,7 +31,7 @@ class MemoryWaivers:
     """The fee-waiver registry in a dict keyed like the `fee_waivers` table: (person, matter, aid case)."""
 
     def __init__(self) -> None:
-        self.rows: dict[tuple[str, str, str], float] = {}
+        self.rows: dict[tuple[str, str, str], Decimal] = {}
 
     async def record(self, waiver: NotaryFeeWaiverGranted, event_id: str) -> None:
         self.rows[(waiver.person_ref, waiver.notary_matter, waiver.aid_case_id)] = waiver.waiver
@@ -45,6 +46,9 @@ class MemoryWaivers:
             return None
         share, case = max(found)
         return WaiverGrant(aid_case_id=case, person_ref=person_ref, notary_matter=matter, waiver=share)
+
+    async def vouches(self, person_ref: str, aid_case_id: str) -> bool:
+        return any((person, case) == (person_ref, aid_case_id) for person, _, case in self.rows)
 
 
 @pytest.fixture
@@ -96,7 +100,9 @@ async def test_an_aid_recipients_application_is_waived_and_issued_within_the_dea
         assert (accepted["due_on"], accepted["working_days_left"]) == ("2026-03-23", 15)
         clock.advance(days=1)
         fee = (await c.post(f"/applications/{app_id}/assess-fee", json={})).json()
-        assert (fee["charged_fee"], fee["waived"], fee["aid_linked"], fee["working_days_left"]) == (0, True, True, 14)
+        fee_fields = (fee["charged_fee"], fee["waived"], fee["aid_linked"], fee["working_days_left"])
+        assert fee_fields == ("0.00", True, True, 14)
+        assert fee["standard_fee"] == "80.00" and fee["aid_link_verified"] is True
         done = (await c.post(f"/applications/{app_id}/issue", json={"collected_in_person": False})).json()
         assert done["certificate_no"] == "(2026)GZ4310证字第000001号" and done["visits"] == 2
         assert (await c.get(f"/applications/{app_id}")).json() == done
@@ -231,3 +237,43 @@ async def test_a_walk_in_applicant_is_kept_in_the_vault_and_only_the_ref_travels
     ref = created["applicant_ref"]
     assert (await app.state.notary.vault.get(ref))["name"] == "张三"
     assert "张三" not in str([e.data for e in store.all_events()]) and ref in str(store.all_events()[0].data)
+
+
+async def test_a_failed_aid_claim_is_recorded_as_unverified(service):
+    """法律援助法 art. 53 and seed 000's 受援人公证费减免率: an aid case legal aid never vouched for (unknown, refused,
+    no waiver) is charged in full and recorded as an unverified claim, so the indicator does not count it; a
+    recipient legal aid vouched for on another matter is a verified link charged in full."""
+    app, store, _, clock = service
+    await from_legal_aid(app, NotaryFeeWaiverGranted(
+        aid_case_id="la-77", person_ref=ALICE, notary_matter="kinship", waiver=Decimal(1), granted_at=clock.now
+    ))  # fmt: skip
+    async with client(app) as c:
+        fees = []
+        for applicant, case in ((BOB, "la-404"), (ALICE, "la-77")):
+            app_id = (await apply(c, applicant=applicant, aid_case_id=case)).json()["application_id"]
+            await c.post(f"/applications/{app_id}/accept")
+            r = await c.post(f"/applications/{app_id}/assess-fee", json={"proceed_without_waiver": True})
+            assert r.status_code == 200, r.text
+            fees.append(r.json())
+    assert [(f["aid_linked"], f["aid_link_verified"], f["charged_fee"]) for f in fees] == [
+        (True, False, "80.00"),
+        (True, True, "80.00"),
+    ]
+    assessed = [e.data for e in store.all_events() if e.type == "caseflow.notary.fee_assessed"]
+    assert [d["aid_link_verified"] for d in assessed] == [False, True]
+    assert all(d["waiver_basis"] is None and d["charged_fee"] == "80.00" for d in assessed)
+
+
+async def test_a_waived_fee_cites_article_53_in_the_event(service):
+    """法律援助法 art. 53 (公证机构应当对受援人减收或者免收公证费) is the basis of the waiver, not art. 32."""
+    app, store, _, clock = service
+    await from_legal_aid(app, NotaryFeeWaiverGranted(
+        aid_case_id="la-77", person_ref=ALICE, notary_matter="birth", waiver=Decimal("0.5"), granted_at=clock.now
+    ))  # fmt: skip
+    async with client(app) as c:
+        app_id = (await apply(c, aid_case_id="la-77")).json()["application_id"]
+        await c.post(f"/applications/{app_id}/accept")
+        fee = (await c.post(f"/applications/{app_id}/assess-fee", json={})).json()
+    assert (fee["charged_fee"], fee["waived"]) == ("40.00", True)
+    [assessed] = [e.data for e in store.all_events() if e.type == "caseflow.notary.fee_assessed"]
+    assert assessed["waiver_basis"].startswith("法律援助法 art. 53") and assessed["waiver_share"] == "0.50"

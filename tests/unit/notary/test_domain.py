@@ -2,11 +2,13 @@
 court feedback, the certificate register and court commissions — every refusal."""
 
 from datetime import UTC, date, datetime
+from decimal import Decimal
 
 import pytest
 
 from services.notary import domain
 from services.notary.domain import (
+    FEE_WAIVER_BASIS,
     AcceptApplication,
     AcceptCommission,
     AllocateNumber,
@@ -22,6 +24,7 @@ from services.notary.domain import (
     SupplementMaterials,
     WaiverGrant,
     add_working_days,
+    charged_fee,
     issuance_due,
     working_days_between,
 )
@@ -203,26 +206,61 @@ def test_overdue_days_are_negative():
 
 
 # -- fees and waivers -------------------------------------------------------------------------------------------------
-def waiver(person=ALICE, matter="birth", share=1.0, aid_case="la-7"):
+def waiver(person=ALICE, matter="birth", share="1", aid_case="la-7"):
     return WaiverGrant(aid_case_id=aid_case, person_ref=person, notary_matter=matter, waiver=share)
 
 
 def test_standard_fee_without_aid():
+    """Seed 001 (matter catalogue fees): without aid the standard fee is charged, nothing is aid-linked."""
     _, events = domain.application.run([AssessFee(at=T0)], accepted())
     assert events == [
-        FeeAssessed(matter="birth", standard_fee=80, charged_fee=80, waived=False, aid_linked=False, assessed_at=T0)
+        FeeAssessed(
+            matter="birth",
+            standard_fee=80,
+            charged_fee=80,
+            waived=False,
+            aid_linked=False,
+            aid_link_verified=False,
+            assessed_at=T0,
+        )
     ]
 
 
-def test_waiver_matching_applicant_and_matter_waives_the_fee():
+def test_waiver_matching_applicant_and_matter_waives_the_fee_citing_art_53():
+    """法律援助法 art. 53 (公证机构应当对受援人减收或者免收公证费), not art. 32: the waiver cites the article that
+    grants it, and the aid link is verified by legal aid's own waiver."""
     _, events = domain.application.run([AssessFee(waiver=waiver(), at=T0)], accepted(aid_case_id="la-7"))
     fee = events[0]
     assert fee.charged_fee == 0 and fee.waived and fee.aid_linked and fee.aid_case_id == "la-7"
+    assert fee.aid_link_verified is True
+    assert fee.waiver_basis == FEE_WAIVER_BASIS and FEE_WAIVER_BASIS.startswith("法律援助法 art. 53")
+    assert "art. 32" not in FEE_WAIVER_BASIS
 
 
 def test_half_waiver_halves_the_fee():
+    """法律援助法 art. 53 (减收): a half waiver halves the fee, exactly."""
     _, events = domain.application.run([AssessFee(waiver=waiver(share=0.5), at=T0)], accepted())
-    assert events[0].charged_fee == 40 and events[0].waiver_share == 0.5 and events[0].aid_linked
+    assert events[0].charged_fee == 40 and events[0].waiver_share == Decimal("0.5") and events[0].aid_linked
+
+
+@pytest.mark.parametrize(
+    ("fee", "share", "charged"),
+    [("80.00", "0.33", "53.60"), ("99.99", "0.50", "50.00"), ("0.10", "0.15", "0.09"), ("300.00", "0.07", "279.00")],
+)
+def test_a_reduced_fee_is_exact_to_the_fen(fee, share, charged):
+    """法律援助法 art. 53 (减收): the fee left is standard × (1 − share) in decimals, rounded half up to the fen
+    (99.99 × 0.5 = 49.995 → 50.00), never a float's 49.99."""
+    assert charged_fee(Decimal(fee), Decimal(share)) == Decimal(charged)
+
+
+def test_a_failed_aid_claim_is_not_a_verified_aid_link():
+    """Seed 000's 受援人公证费减免率 counts aid recipients (法律援助法 art. 53): a claimed aid case legal aid does not
+    vouch for (no such case, aid refused, no waiver granted) is recorded as an unverified claim."""
+    state = accepted(aid_case_id="la-404")
+    _, events = domain.application.run([AssessFee(proceed_without_waiver=True, at=T0)], state)
+    assert events[0].aid_linked and events[0].aid_link_verified is False and events[0].charged_fee == 80
+    _, events = domain.application.run([AssessFee(proceed_without_waiver=True, claim_vouched=True, at=T0)], state)
+    assert events[0].aid_link_verified is True and not events[0].waived  # a recipient charged in full: a miss
 
 
 def test_waiver_for_another_person_or_matter_is_never_applied():
