@@ -34,7 +34,9 @@ class ApplicationBody(Body):
     applicant: PersonData
     opposing_parties: list[PersonData] = Field(default_factory=list, max_length=20)
     household_income_per_head: Income | None = None
-    special_groups: list[ExemptionGround] = Field(default_factory=list, max_length=10)
+    special_groups: list[ExemptionGround] = Field(
+        default_factory=list, max_length=10, description="grounds exempt from the economic test (法律援助法 32, 42)"
+    )
 
 
 class DefenceNoticeBody(Body):

@@ -4,7 +4,7 @@ Lifecycle: applied (citizen, intake referral, or a detainee's application forwar
 (通知辩护 / 法律帮助: granted on receipt) → reviewed (granted | refused with a written reason; a refusal can be
 contested once, then reviewed again) → assigned (lawyer | grassroots worker | aid-centre staff; the notifying
 organ is told) → closed (outcome) → quality reviewed → subsidy paid. A granted recipient may be given a notary
-fee waiver (flow 7) at any point after the grant.
+fee waiver (flow 7, 法律援助法 art. 53) at any point after the grant. Amounts are exact `Money` (decimal yuan).
 
 Modules: eligibility.py (who gets aid), deadlines.py (the statutory periods), case.py (state and commands),
 decider.py (decide and evolve).

@@ -185,6 +185,8 @@ class PaySubsidy(Command):
 
 
 class GrantNotaryFeeWaiver(Command):
+    """Flow 7: a granted recipient's notary fee reduced or waived (法律援助法 art. 53); `waiver` is the share."""
+
     case_id: str
     notary_matter: str
     waiver: Annotated[Share, Field(gt=0)] = Decimal(1)

@@ -174,6 +174,7 @@ async def test_http_application_review_assign_and_bad_input(platform):
         for bad, field in [
             ({**body, "household_income_per_head": -5}, "household_income_per_head"),
             ({**body, "household_income_per_head": "much"}, "household_income_per_head"),
+            ({**body, "household_income_per_head": 1199.999}, "household_income_per_head"),  # a fraction of a fen
             ({**body, "region": "110101000000"}, "region"),
         ]:
             resp = await client.post("/applications", json=bad, headers=h)
@@ -199,7 +200,7 @@ async def test_http_application_review_assign_and_bad_input(platform):
 
         resp = await client.post(f"/applications/{case['id']}/review", json={}, headers=h)
         assert resp.status_code == 200 and resp.json()["decision"] == "granted"
-        assert "1900.00" in resp.json()["reason"]
+        assert "1,200.00 yuan/month < threshold 1,900.00 (2.5 × 760.00 低保" in resp.json()["reason"]
 
         resp = await client.post(f"/applications/{case['id']}/assign", json={"provider_id": "bb-lawyer-002"}, headers=h)
         assert resp.status_code == 200 and resp.json()["provider_id"] == "bb-lawyer-002"
@@ -263,7 +264,7 @@ async def test_http_lifecycle_to_subsidy_with_fee_waiver_and_a_detainee_forwarde
         }
         case = (await client.post("/applications", json=body, headers=h)).json()
         refused = (await client.post(f"/applications/{case['id']}/review", json={}, headers=h)).json()
-        assert refused["status"] == "refused" and "not below" in refused["reason"]
+        assert refused["status"] == "refused" and "700.00 yuan/month ≥ threshold 630.00" in refused["reason"]
         cid = case["id"]
         steps = [
             ("contest", {"grounds": "lost my job last month"}, "contested"),

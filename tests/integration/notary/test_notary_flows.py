@@ -126,7 +126,8 @@ async def test_aid_recipient_application_from_apply_to_issue_with_every_refusal(
         await eventually(lambda: app.state.notary.waivers.find(ALICE, "birth"), what="waiver from legal aid")
         r = await c.post(f"/applications/{app_id}/assess-fee", json={})
         fee = r.json()
-        assert (fee["charged_fee"], fee["waived"], fee["aid_linked"]) == (0, True, True)
+        assert (fee["charged_fee"], fee["waived"], fee["aid_linked"]) == ("0.00", True, True)
+        assert fee["aid_link_verified"] is True
 
         r = await c.post(f"/applications/{app_id}/issue", json={})
         done = r.json()
@@ -153,6 +154,10 @@ async def test_aid_recipient_application_from_apply_to_issue_with_every_refusal(
         r = await c.post(f"/applications/{bob_app}/assess-fee", json={"waiver_aid_case_id": "la-77"})
         assert r.status_code == 409 and r.json()["errors"][0]["field"] == "waiver"
         assert (await c.get(f"/applications/{bob_app}")).json()["status"] == "accepted"
+        # the clerk charges the full fee: the failed claim is recorded as unverified (PostgreSQL's registry says so)
+        full_fee = {"waiver_aid_case_id": "la-77", "proceed_without_waiver": True}
+        charged = (await c.post(f"/applications/{bob_app}/assess-fee", json=full_fee)).json()
+        assert (charged["charged_fee"], charged["aid_linked"], charged["aid_link_verified"]) == ("80.00", True, False)
 
         dead = await read_topic(platform, topics.deadletter, expect=1)
         assert any(b"space_travel" in dict(m.headers)["dlq_reason"] for m in dead)
