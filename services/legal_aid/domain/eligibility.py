@@ -82,7 +82,8 @@ EXEMPTIONS: dict[ExemptionGround, Exemption] = {
 
 
 def _yuan(amount: Decimal) -> str:
-    return f"{amount:,.2f}"
+    """An amount as written, to the fen (an income stored before the fen rule keeps its extra digits)."""
+    return f"{amount:,.2f}" if amount == amount.quantize(FEN) else f"{amount:,f}"
 
 
 @dataclass(frozen=True)

@@ -42,6 +42,7 @@ from shared.contracts.legal_aid import (
     SubsidyPaid,
 )
 from shared.errors import DomainError, InvalidTransition, ValidationFailed
+from shared.events import registry
 
 T0 = datetime(2026, 3, 30, 10, 0, tzinfo=CHINA)
 BENGBU = Threshold("Bengbu", Decimal("760.00"), Decimal("2.5"))
@@ -268,3 +269,19 @@ def test_opening_twice_is_refused():
     state, _ = decider.run([apply()])
     with pytest.raises(InvalidTransition):
         decider.decide(apply(), state)
+
+
+def test_an_application_stored_before_exact_money_and_cited_grounds_still_decodes_and_is_reviewed():
+    """Seed 001 (困境儿童 exempt) and seed 004 (threshold): an event stored with a float income and a ground of the
+    old list decodes, and its review cites seed 001."""
+    legacy = registry.load(
+        "caseflow.legal_aid.application_received",
+        1,
+        {"kind": "application", "channel": "walk_in", "region": REGION, "matter_type": "family", "matter": "custody",
+         "applicant_ref": CLIENT, "household_income_per_head": 2500.5, "special_groups": ["distressed_child"],
+         "applied_at": T0.isoformat()},
+    )  # fmt: skip
+    assert legacy.household_income_per_head == Decimal("2500.50")
+    state = decider.fold([legacy])
+    _, events = decider.run([Review(at=T0 + timedelta(days=1), threshold=BENGBU)], state)
+    assert events[0].decision is Decision.GRANTED and "seed 001" in events[0].reason

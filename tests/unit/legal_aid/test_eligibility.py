@@ -185,3 +185,10 @@ def test_each_city_profile_sets_its_threshold(region, code, threshold):
 def test_unknown_region_has_no_profile():
     """法律援助法 art. 34: a region no profile serves has no standard here."""
     assert load_profiles().for_region("110101000000") is None
+
+
+def test_an_income_stored_before_the_fen_rule_is_stated_as_written():
+    """Seed 004: the reason states the income exactly — one stored with a third decimal before the rule is not
+    rounded into looking equal to the threshold."""
+    result = assess(MatterType.WAGES, D("1899.999"), [], BENGBU)
+    assert result.eligible and "1,899.999 yuan/month < threshold 1,900.00" in result.reason
