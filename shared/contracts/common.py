@@ -32,7 +32,7 @@ def _as_written(value: Any) -> Any:
     return value
 
 
-def _in_cents(rule: str) -> Callable[[Decimal, ValidationInfo], Decimal]:
+def _to_the_fen(rule: str) -> Callable[[Decimal, ValidationInfo], Decimal]:
     """Refuse a value finer than 0.01 (new input), or keep it as written (an event stored before the rule)."""
 
     def check(value: Decimal, info: ValidationInfo) -> Decimal:
@@ -56,7 +56,7 @@ Money = Annotated[
     Decimal,
     BeforeValidator(_as_written),
     Field(ge=0, le=MONEY_MAX, allow_inf_nan=False),
-    AfterValidator(_in_cents("at most two decimal places (fen)")),
+    AfterValidator(_to_the_fen("at most two decimal places (fen)")),
     PlainSerializer(_text, return_type=str, when_used="json"),
 ]
 #: A share of a fee (0 to 1, e.g. 0.5 = halved), exact to a whole percent; carried like Money.
@@ -64,7 +64,7 @@ Share = Annotated[
     Decimal,
     BeforeValidator(_as_written),
     Field(ge=0, le=1, allow_inf_nan=False),
-    AfterValidator(_in_cents("at most two decimal places (a whole percent)")),
+    AfterValidator(_to_the_fen("at most two decimal places (a whole percent)")),
     PlainSerializer(_text, return_type=str, when_used="json"),
 ]
 
