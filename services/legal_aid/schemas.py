@@ -79,6 +79,10 @@ class ContestBody(Body):
     grounds: ShortText
 
 
+class SupplementRequestBody(Body):
+    missing: ShortText
+
+
 class AssignBody(Body):
     provider_id: ProviderId
 
@@ -107,9 +111,9 @@ class FeeWaiverBody(Body):
 
 class DeadlineView(BaseModel):
     name: str
-    due_at: datetime
+    due_at: datetime | None  # None while the clock is stopped (awaiting supplementary materials)
     met_at: datetime | None = None
-    status: Literal["pending", "due", "met", "missed"]
+    status: Literal["pending", "due", "met", "missed", "paused"]
 
 
 class CaseView(BaseModel):
@@ -134,6 +138,7 @@ class CaseView(BaseModel):
     decided_at: datetime | None = None
     granted_at: datetime | None = None
     contested: bool = False
+    awaiting_supplement: bool = False
     provider_type: str | None = None
     provider_id: str | None = None
     assigned_at: datetime | None = None

@@ -5,7 +5,6 @@ from datetime import datetime, timedelta
 import pytest
 
 from services.legal_aid.domain import (
-    CHINA,
     Assign,
     Close,
     Contest,
@@ -19,6 +18,7 @@ from services.legal_aid.domain import (
     Threshold,
     decider,
 )
+from shared.calendar import CHINA
 from shared.contracts.common import Partner
 from shared.contracts.legal_aid import (
     ApplicationReceived,
