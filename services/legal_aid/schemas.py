@@ -7,6 +7,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from shared.calendar import CalendarDatetime
 from shared.contracts.common import Partner, PersonRef, RegionCode, ShortText
 from shared.contracts.legal_aid import Channel, MatterType, ProviderId, ProviderType, QualityMethod, SpecialGroup
 from shared.contracts.legal_aid import Outcome as CaseOutcome
@@ -47,7 +48,7 @@ class DefenceNoticeBody(Body):
     stage: ProceedingStage
     charge: ShortText
     reason: ShortText | None = None
-    notified_at: datetime
+    notified_at: CalendarDatetime
 
 
 class DetaineeNoticeBody(Body):
@@ -59,8 +60,8 @@ class DetaineeNoticeBody(Body):
     region: RegionCode
     applicant_ref: PersonRef
     matter: ShortText
-    received_at: datetime
-    forwarded_at: datetime
+    received_at: CalendarDatetime
+    forwarded_at: CalendarDatetime
 
 
 NoticeBody = Annotated[DefenceNoticeBody | DetaineeNoticeBody, Field(discriminator="kind")]

@@ -181,3 +181,37 @@ async def test_a_court_notice_over_http_and_on_kafka_opens_one_case(service):
     await on_notice(env, payload)
     await on_notice(env, payload)  # redelivered
     assert types(store) == ["defence_notified"]
+
+
+async def test_supplement_pause_over_http(service):
+    """法律援助法 art. 43: while the applicant supplements materials the review deadline is paused, not missed; on
+    receipt it runs again for the days left (applied Mon 2 March, asked the same day, received Wed 11 March)."""
+    app, store, clock = service
+    async with client(app) as c:
+        cid = (await c.post("/applications", json=WAGES)).json()["id"]
+        r = await c.post(f"/applications/{cid}/supplement-request", json={"missing": "工资条"})
+        assert r.status_code == 200 and r.json()["awaiting_supplement"] is True
+        clock.advance(days=9)
+        paused = (await c.get(f"/applications/{cid}")).json()["deadlines"][0]
+        assert (paused["status"], paused["due_at"]) == ("paused", None)
+        assert (await c.get("/applications", params={"overdue": "true"})).json() == []
+        assert (await c.post(f"/applications/{cid}/review", json={})).status_code == 409
+        resumed = (await c.post(f"/applications/{cid}/supplement")).json()
+        assert resumed["deadlines"][0]["due_at"] == "2026-03-19T00:00:00+08:00"  # 12..18 March, to 24:00
+        assert types(store)[-2:] == ["supplement_requested", "supplement_received"]
+
+
+async def test_a_notice_dated_outside_the_calendar_is_422_and_nothing_is_stored(service):
+    """A date outside the calendar's covered years cannot start a deadline: 422 naming the field and the rule."""
+    app, store, _ = service
+    async with client(app, ["partner:court"], subject="partner:court") as court:
+        r = await court.post(
+            "/notices", json=court_notice("(2024)皖0304刑初9号", notified_at="2024-12-20T08:00:00+08:00")
+        )
+        assert r.status_code == 422 and r.headers["content-type"].startswith("application/problem+json")
+        [error] = r.json()["errors"]
+        assert (
+            error["field"] == "notified_defence.notified_at"
+            and "holiday calendar covers (2025, 2026, 2027)" in error["reason"]
+        )
+    assert store.all_events() == []

@@ -91,6 +91,7 @@ async def test_walk_in_registration_keeps_personal_data_out_of_the_dispute(clien
         ({"source": "police_110"}, "source"),
         ({"source": "petition"}, "body"),  # a petition referral without the office's reference
         ({"registered_at": "2026-05-01T08:00:00"}, "registered_at"),  # no timezone
+        ({"registered_at": "2024-12-20T08:00:00+08:00"}, "registered_at"),  # outside the holiday calendar
     ],
 )
 async def test_bad_registration_is_422_naming_the_field(client, patch, field):
