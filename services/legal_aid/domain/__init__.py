@@ -1,10 +1,11 @@
 """Legal aid case (法律援助案件): eligibility rules, statutory deadlines and the case decider. Pure: no I/O, no clock.
 
 Lifecycle: applied (citizen, intake referral, or a detainee's application forwarded by an organ) or notified
-(通知辩护 / 法律帮助: granted on receipt) → reviewed (granted | refused with a written reason; a refusal can be
-contested once, then reviewed again) → assigned (lawyer | grassroots worker | aid-centre staff; the notifying
-organ is told) → closed (outcome) → quality reviewed → subsidy paid. A granted recipient may be given a notary
-fee waiver (flow 7) at any point after the grant.
+(通知辩护 / 法律帮助: granted on receipt) → reviewed (the 7-day clock stops while the applicant supplements
+materials; granted | refused with a written reason naming the justice bureau as the place of objection; an
+objection is lodged once, then the case is reviewed again) → assigned (lawyer | grassroots worker | aid-centre
+staff; the notifying organ is told) → closed (outcome) → quality reviewed → subsidy paid. A granted recipient may
+be given a notary fee waiver (flow 7) at any point after the grant.
 
 Modules: eligibility.py (who gets aid), deadlines.py (the statutory periods), case.py (state and commands),
 decider.py (decide and evolve).

@@ -22,6 +22,7 @@ from services.legal_aid.domain.case import (
 )
 from services.legal_aid.domain.deadlines import assignment_due, review_due
 from services.legal_aid.domain.eligibility import assess
+from shared.calendar import on_time
 from shared.contracts.legal_aid import (
     ApplicationReceived,
     ApplicationReviewed,
@@ -227,7 +228,7 @@ def _assign(c: Assign, state: AidCase) -> list[Event]:
             provider_id=p.provider_id,
             assigned_at=c.at,
             due_at=due,
-            on_time=c.at < due,
+            on_time=on_time(c.at, due),
         )
     ]
     if state.organ is not None:

@@ -19,7 +19,7 @@ from services.legal_aid.domain import (
 )
 from services.legal_aid.domain.decider import OBJECTION_ROUTE
 from services.metrics.catalogue import load_catalogue
-from services.metrics.fold import CaseState, fold
+from services.metrics.fold import CaseState, fold, next_due
 from shared.calendar import CHINA
 from shared.contracts.common import Partner
 from shared.contracts.legal_aid import (
@@ -159,3 +159,15 @@ def test_department_and_metrics_count_the_same_assignment_deadline():
     assert department.due_at == cst(2026, 10, 9) and events[1].on_time
     stamped = [(notified, events[0]), (cst(2026, 10, 8, 23, 59), events[1])]
     assert _metrics_deadlines(stamped)["assignment_3d"] == department.due_at
+
+
+def test_metrics_keeps_a_paused_review_pending_past_its_first_due_time():
+    """法律援助法 art. 43: while materials are awaited the review is neither met nor missed in the scorecard, and the
+    metrics engine schedules no re-evaluation for it."""
+    state, events = decider.run([apply(), RequestSupplement(missing="x", at=cst(2026, 3, 3, 9))])
+    case = CaseState("la-1")
+    for i, (at, e) in enumerate(zip([APPLIED, cst(2026, 3, 3, 9)], events, strict=True)):
+        case = fold(case, env(e.event_type, "la-1", at, id=f"e-{i}", **e.model_dump(mode="json")), CAT)
+    [review] = case.deadlines
+    assert review.paused and review.status(cst(2026, 4, 30)) == "pending"
+    assert next_due(case, cst(2026, 3, 4)) is None
