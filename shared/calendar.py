@@ -36,12 +36,11 @@ class OutsideCalendar(ValidationFailed):
 
     code = "outside_calendar"
 
-    def __init__(self, day: date, covered: Iterable[int], *, field: str | None = None) -> None:
+    def __init__(self, day: date, covered: Iterable[int]) -> None:
         years = ", ".join(str(y) for y in sorted(covered))
         super().__init__(
             f"{day.isoformat()} is outside the holiday calendar (covered years: {years}): "
-            "its public holidays and make-up working days are not known",
-            field=field,
+            "its public holidays and make-up working days are not known"
         )
         self.day = day
 
@@ -69,11 +68,11 @@ class ChinaCalendar:
     def covered(self) -> tuple[int, ...]:
         return tuple(sorted(self.years))
 
-    def notice(self, day: date, *, field: str | None = None) -> YearNotice:
+    def notice(self, day: date) -> YearNotice:
         """The year's notice, or `OutsideCalendar` for a year the data does not cover."""
         found = self.years.get(day.year)
         if found is None:
-            raise OutsideCalendar(day, self.years, field=field)
+            raise OutsideCalendar(day, self.years)
         return found
 
     def is_working_day(self, day: date) -> bool:
@@ -116,11 +115,6 @@ def china_date(at: datetime) -> date:
 def end_of_day(day: date) -> datetime:
     """24:00 China time of `day`: a deadline on that day passes at this instant."""
     return datetime.combine(day + timedelta(days=1), time(0), CHINA)
-
-
-def check_covered(value: date | datetime, *, field: str | None = None, calendar: ChinaCalendar = CALENDAR) -> None:
-    """Raise `OutsideCalendar` (422, naming `field`) for a date or instant whose China year is not covered."""
-    calendar.notice(china_date(value) if isinstance(value, datetime) else value, field=field)
 
 
 def _covered(value: Any) -> Any:

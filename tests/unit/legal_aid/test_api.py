@@ -215,3 +215,15 @@ async def test_a_notice_dated_outside_the_calendar_is_422_and_nothing_is_stored(
             and "holiday calendar covers (2025, 2026, 2027)" in error["reason"]
         )
     assert store.all_events() == []
+
+
+async def test_a_deadline_running_past_the_calendar_is_422_and_nothing_is_stored(service):
+    """The calendar never guesses: an application on 28 Dec 2027 would have its review end in 2028, a year whose
+    holidays are unknown, so it is refused (outside_calendar) rather than given a guessed deadline."""
+    app, store, clock = service
+    clock.advance(days=666)  # 2027-12-28, 17:00 in China
+    async with client(app) as c:
+        r = await c.post("/applications", json=WAGES)
+    assert r.status_code == 422 and r.json()["title"] == "outside_calendar"
+    assert "2028-01-04" in r.json()["detail"] and "2025, 2026, 2027" in r.json()["detail"]
+    assert store.all_events() == []

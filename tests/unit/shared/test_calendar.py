@@ -13,7 +13,6 @@ from shared.calendar import (
     CalendarDatetime,
     OutsideCalendar,
     add_working_days,
-    check_covered,
     china_date,
     deadline_for_days,
     deadline_for_duration,
@@ -107,9 +106,6 @@ def test_a_date_outside_the_covered_years_is_an_error_not_a_guess():
     assert err.value.code == "outside_calendar" and err.value.http_status == 422
     with pytest.raises(OutsideCalendar):
         add_working_days(date(2027, 12, 20), 15)  # runs into 2028
-    with pytest.raises(OutsideCalendar) as err:
-        check_covered(cst(2024, 12, 31, 23), field="applied_at")
-    assert err.value.field == "applied_at"
 
 
 def test_request_body_types_refuse_an_uncovered_year_naming_the_field():
