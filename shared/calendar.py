@@ -22,7 +22,7 @@ from datetime import date, datetime, time, timedelta, timezone
 from pathlib import Path
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, AwareDatetime
+from pydantic import AfterValidator, AwareDatetime, BaseModel
 
 from shared.errors import ValidationFailed
 
@@ -123,6 +123,19 @@ def _covered(value: Any) -> Any:
         years = ", ".join(str(y) for y in CALENDAR.covered)
         raise ValueError(f"the date must lie in a year the holiday calendar covers ({years})")
     return value
+
+
+def uncovered_fields(model: BaseModel) -> list[tuple[str, str]]:
+    """(field, reason) for each top-level date or time of `model` in a year the calendar does not cover: a partner's
+    request checked before it is accepted, so no deadline is started from a date whose holidays are unknown."""
+    out = []
+    for name, value in model:
+        if isinstance(value, date):
+            try:
+                _covered(value)
+            except ValueError as exc:
+                out.append((name, str(exc)))
+    return out
 
 
 #: Request-body types for a time or date that starts a deadline: outside the covered years → 422 naming the field.
