@@ -14,6 +14,7 @@ from typing import Any
 from services.console import regions
 from services.console.clients import Rejected, Unavailable, Upstream
 from services.console.config import DEPARTMENTS
+from shared.calendar import end_of_day
 
 Item = dict[str, Any]
 Section = tuple[str, list[Item] | None, str | None]
@@ -65,7 +66,7 @@ def _within(due: str | None, now: datetime, days: int) -> bool:
     except ValueError:
         return False
     if at.tzinfo is None:  # a bare date (notary `due_on`) is the end of that day in China
-        at = at.replace(tzinfo=UTC) + timedelta(hours=16)
+        at = end_of_day(at.date())
     return now <= at <= now + timedelta(days=days)
 
 

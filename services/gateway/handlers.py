@@ -23,6 +23,7 @@ from pydantic import ValidationError
 
 from shared import kafka
 from shared.asyncapi import sent_by
+from shared.calendar import uncovered_fields
 from shared.contracts.common import PartnerRequest
 from shared.db import Database
 from shared.envelope import Envelope, new_id
@@ -71,6 +72,9 @@ def check_event(
             ]
             raise PayloadInvalid(event_type, errors) from None
     assert isinstance(payload, PartnerRequest)
+    outside = [{"field": f"data.{name}", "reason": reason} for name, reason in uncovered_fields(payload)]
+    if outside:
+        raise PayloadInvalid(event_type, outside)
     return payload
 
 

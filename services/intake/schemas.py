@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from services.intake import domain
+from shared.calendar import CalendarDate
 from shared.contracts.common import Department, LongText, PersonRef, RegionCode
 from shared.contracts.intake import AdvisorServiceKind, Channel, ExternalRef, Level, RequestKind, TopicCode
 from shared.pii import PersonData
@@ -70,7 +71,7 @@ class ServiceLogBody(Body):
     advisor_id: ExternalRef
     hours: float = Field(gt=0, le=24)
     kind: AdvisorServiceKind
-    served_on: date
+    served_on: CalendarDate
 
 
 class RequestView(BaseModel):

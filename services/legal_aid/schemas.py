@@ -8,6 +8,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from shared.calendar import CalendarDatetime
 from shared.contracts.common import Money, Partner, PersonRef, RegionCode, Share, ShortText
 from shared.contracts.legal_aid import Channel, ExemptionGround, MatterType, ProviderId, ProviderType, QualityMethod
 from shared.contracts.legal_aid import Outcome as CaseOutcome
@@ -50,7 +51,7 @@ class DefenceNoticeBody(Body):
     stage: ProceedingStage
     charge: ShortText
     reason: ShortText | None = None
-    notified_at: datetime
+    notified_at: CalendarDatetime
 
 
 class DetaineeNoticeBody(Body):
@@ -62,8 +63,8 @@ class DetaineeNoticeBody(Body):
     region: RegionCode
     applicant_ref: PersonRef
     matter: ShortText
-    received_at: datetime
-    forwarded_at: datetime
+    received_at: CalendarDatetime
+    forwarded_at: CalendarDatetime
 
 
 NoticeBody = Annotated[DefenceNoticeBody | DetaineeNoticeBody, Field(discriminator="kind")]
@@ -80,6 +81,10 @@ class ReviewBody(Body):
 
 class ContestBody(Body):
     grounds: ShortText
+
+
+class SupplementRequestBody(Body):
+    missing: ShortText
 
 
 class AssignBody(Body):
@@ -110,9 +115,9 @@ class FeeWaiverBody(Body):
 
 class DeadlineView(BaseModel):
     name: str
-    due_at: datetime
+    due_at: datetime | None  # None while the clock is stopped (awaiting supplementary materials)
     met_at: datetime | None = None
-    status: Literal["pending", "due", "met", "missed"]
+    status: Literal["pending", "due", "met", "missed", "paused"]
 
 
 class CaseView(BaseModel):
@@ -137,6 +142,7 @@ class CaseView(BaseModel):
     decided_at: datetime | None = None
     granted_at: datetime | None = None
     contested: bool = False
+    awaiting_supplement: bool = False
     provider_type: str | None = None
     provider_id: str | None = None
     assigned_at: datetime | None = None

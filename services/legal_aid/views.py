@@ -31,7 +31,7 @@ def _v(x: Any) -> Any:
 
 def render(stream_id: str, s: AidCase, version: int) -> dict[str, Any]:
     deadlines = s.deadlines()
-    pending = [d.due_at for d in deadlines if d.met_at is None]
+    pending = [d.due_at for d in deadlines if d.met_at is None and d.due_at is not None]
     return {
         "_id": stream_id,
         "status": s.status,
@@ -57,6 +57,7 @@ def render(stream_id: str, s: AidCase, version: int) -> dict[str, Any]:
         "decided_at": s.decided_at,
         "granted_at": s.granted_at,
         "contested": s.contested,
+        "awaiting_supplement": s.awaiting_supplement,
         "provider_type": _v(s.provider_type),
         "provider_id": s.provider_id,
         "assigned_at": s.assigned_at,

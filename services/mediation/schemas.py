@@ -6,11 +6,12 @@ and may not lie in the future beyond the clock skew (`recorded_at`).
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Annotated, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from shared.calendar import CalendarDate, CalendarDatetime
 from shared.contracts.common import CaseId, LongText, PersonRef, RegionCode, ShortText
 from shared.contracts.mediation import AckDecision, CommitteeKind, Fulfilment, Source
 from shared.contracts.mediation import Outcome as MediationOutcome
@@ -58,7 +59,7 @@ class RegisterIn(Body):
     claim: LongText
     complex: bool | None = None
     petition_reference: Reference | None = None
-    registered_at: AwareDatetime | None = None
+    registered_at: CalendarDatetime | None = None
 
     @model_validator(mode="after")
     def _petition_reference(self) -> RegisterIn:
@@ -76,60 +77,60 @@ class ReferralIn(Body):
     region: RegionCode
     parties: list[PersonRef] = Field(min_length=1, max_length=20)
     summary: LongText
-    referred_at: AwareDatetime
+    referred_at: CalendarDatetime
     correlation_id: CaseId | None = None
 
 
 class AssignIn(Body):
     committee_id: ShortText | None = None  # both omitted: the registry proposes a committee and mediator
     mediator_id: ShortText | None = None
-    at: AwareDatetime | None = None
+    at: CalendarDatetime | None = None
 
 
 class SessionIn(Body):
     minutes: LongText
-    next_session_on: date | None = None
-    at: AwareDatetime | None = None
+    next_session_on: CalendarDate | None = None
+    at: CalendarDatetime | None = None
 
 
 class ExtendIn(Body):
     days: int = Field(ge=1, le=180)
     reason: ShortText
-    at: AwareDatetime | None = None
+    at: CalendarDatetime | None = None
 
 
 class AgreementIn(Body):
     terms: LongText
-    at: AwareDatetime | None = None
+    at: CalendarDatetime | None = None
 
 
 class ReasonIn(Body):
     reason: ShortText
-    at: AwareDatetime | None = None
+    at: CalendarDatetime | None = None
 
 
 class AtIn(Body):
-    at: AwareDatetime | None = None
+    at: CalendarDatetime | None = None
 
 
 class RulingIn(Body):
     outcome: Literal[MediationOutcome.CONFIRMED, MediationOutcome.REJECTED]
     reason: ShortText | None = None
-    decided_at: AwareDatetime
+    decided_at: CalendarDatetime
     partner_reference: Reference | None = None
 
 
 class FollowUpIn(Body):
     fulfilment: Fulfilment
     notes: LongText | None = None
-    at: AwareDatetime | None = None
+    at: CalendarDatetime | None = None
 
 
 class MediatorIn(Body):
     mediator_id: RegistryId
     display_name: ShortText
     specialisms: list[ShortText] = Field(default_factory=list, max_length=50)
-    at: AwareDatetime | None = None
+    at: CalendarDatetime | None = None
 
 
 class CommitteeIn(Body):
@@ -139,12 +140,12 @@ class CommitteeIn(Body):
     regions: list[RegionCode] = Field(min_length=1, max_length=50)
     dispute_types: list[ShortText] = Field(min_length=1, max_length=50)
     serves: Literal["court", "police", "procuratorate", "petition_office"] | None = None
-    at: AwareDatetime | None = None
+    at: CalendarDatetime | None = None
 
 
 class DeactivateIn(Body):
     reason: ShortText
-    at: AwareDatetime | None = None
+    at: CalendarDatetime | None = None
 
 
 # -- response views -----------------------------------------------------------------------------------------

@@ -12,6 +12,7 @@ from typing import Any
 
 from services.mediation.committees import CommitteeState, MediatorState
 from services.mediation.domain import ACTIVE, WITH_MEDIATOR, Dispute, Status, deadline_status
+from shared.calendar import china_date
 from shared.contracts.common import region_ancestors
 from shared.contracts.mediation import CommitteeKind, Source
 
@@ -104,11 +105,11 @@ def overdue_query(now: datetime) -> dict[str, Any]:
     """Disputes with a deadline passed and the act still not done (the same rule as a `missed` open flag)."""
     return {
         "$or": [
-            {"status": {"$in": [s.value for s in ACTIVE]}, "due_by": {"$lt": now}},
-            {"status": Status.AGREEMENT.value, "confirmation_deadline": {"$lt": now}},
+            {"status": {"$in": [s.value for s in ACTIVE]}, "due_by": {"$lte": now}},
+            {"status": Status.AGREEMENT.value, "confirmation_deadline": {"$lte": now}},
             {
                 "status": {"$ne": Status.ARCHIVED.value},
-                "follow_up_due_by": {"$lt": now},
+                "follow_up_due_by": {"$lte": now},
                 "followed_up_at": None,
             },
         ]
@@ -150,14 +151,14 @@ def worklist_query(name: str, now: datetime, within_days: int) -> tuple[dict[str
         return {
             "status": {"$in": [s.value for s in WITH_MEDIATOR]},
             "$or": [
-                {"next_session_on": {"$lte": horizon.date().isoformat()}},
+                {"next_session_on": {"$lte": china_date(horizon).isoformat()}},
                 {"status": Status.ASSIGNED.value, "sessions": 0},  # assigned, first session not yet held
             ],
         }, "due_by"
     if name == "confirmation-closing":
         return {
             "status": Status.AGREEMENT.value,
-            "confirmation_deadline": {"$gte": now, "$lte": horizon},
+            "confirmation_deadline": {"$gt": now, "$lte": horizon},
         }, "confirmation_deadline"
     if name == "follow-ups-due":
         return {

@@ -9,14 +9,15 @@ from __future__ import annotations
 
 import operator
 from collections.abc import Callable, Mapping
-from datetime import datetime, timedelta
+from datetime import datetime
 from functools import cache, cached_property
 from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from services.metrics.periods import ALL_PERIODS, PeriodKind, add_working_days
+from services.metrics.periods import ALL_PERIODS, PeriodKind
+from shared.calendar import deadline_for_days, deadline_for_duration, deadline_for_working_days, resumed_deadline
 from shared.contracts.common import region_ancestors
 
 CATALOGUE_FILE = Path(__file__).parent / "data" / "indicators.json"
@@ -61,14 +62,33 @@ class Match(_Frozen):
 
 
 class Duration(_Frozen):
+    """A period in one unit, counted the law's way (`shared.calendar`): days and working days end at 24:00 China
+    time of their last day, hours and minutes are exact."""
+
     days: int = 0
     hours: int = 0
     minutes: int = 0
     working_days: int = 0
 
+    @model_validator(mode="after")
+    def _one_unit(self) -> Duration:
+        if bool(self.days) + bool(self.working_days) + bool(self.hours or self.minutes) != 1:
+            raise ValueError("a duration is in days, in working days, or in hours and minutes")
+        return self
+
     def after(self, start: datetime) -> datetime:
-        due = start + timedelta(days=self.days, hours=self.hours, minutes=self.minutes)
-        return add_working_days(due, self.working_days) if self.working_days else due
+        """The deadline of a period starting at `start`."""
+        if self.days:
+            return deadline_for_days(start, self.days)
+        if self.working_days:
+            return deadline_for_working_days(start, self.working_days)
+        return deadline_for_duration(start, hours=self.hours, minutes=self.minutes)
+
+    def resumed(self, start: datetime, pauses: tuple[tuple[datetime, datetime | None], ...]) -> datetime | None:
+        """The deadline of a period in days whose clock stopped during `pauses`; None while one is open."""
+        if not self.days:
+            raise ValueError("only a period in days pauses")
+        return resumed_deadline(start, self.days, pauses)
 
 
 class DeadlineRule(_Frozen):
@@ -79,6 +99,16 @@ class DeadlineRule(_Frozen):
     start: tuple[Match, ...]
     end: tuple[Match, ...]
     duration: Duration
+    # the clock stops from a pause event to its resume event (法律援助法 art. 43: supplementing materials)
+    pause: tuple[Match, ...] = ()
+    resume: tuple[Match, ...] = ()
+
+    @model_validator(mode="after")
+    def _pauses_count_days(self) -> DeadlineRule:
+        if (self.pause or self.resume) and not (self.pause and self.resume and self.duration.days):
+            raise ValueError(f"{self.id}: a paused period is in days and names both pause and resume events")
+        return self
+
     duration_by_profile: dict[str, Duration] = Field(default_factory=dict)
 
 
@@ -179,7 +209,7 @@ class Catalogue(_Frozen):
     def _timing(self) -> dict[str, tuple[DeadlineRule, ...]]:
         out: dict[str, list[DeadlineRule]] = {}
         for rule in self.deadlines:
-            for event_type in dict.fromkeys(m.event for m in (*rule.start, *rule.end)):
+            for event_type in dict.fromkeys(m.event for m in (*rule.start, *rule.end, *rule.pause, *rule.resume)):
                 out.setdefault(event_type, []).append(rule)
         return {t: tuple(rules) for t, rules in out.items()}
 

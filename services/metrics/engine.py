@@ -125,7 +125,7 @@ class MetricsEngine:
 
     def tick(self, now: datetime) -> None:
         """Re-evaluate cases whose earliest open deadline has passed."""
-        while self._due and self._due[0][0] < now:
+        while self._due and self._due[0][0] <= now:  # a deadline instant is already past (shared.calendar.on_time)
             _, cid = heapq.heappop(self._due)
             self._next.pop(cid, None)
             case = self.cases.get(cid)

@@ -15,7 +15,8 @@ from datetime import UTC, datetime
 from operator import attrgetter
 from typing import Any, Literal
 
-from services.metrics.catalogue import Catalogue, Indicator
+from services.metrics.catalogue import Catalogue, Duration, Indicator
+from shared.calendar import on_time
 
 # -- the per-case state ----------------------------------------------------------------------------------------
 
@@ -37,13 +38,18 @@ class Deadline:
     rule: str
     subject: str
     start: datetime
-    due: datetime
+    due: datetime  # an instant: done strictly before it is on time (shared.calendar.on_time)
     done_at: datetime | None = None
+    pauses: tuple[tuple[datetime, datetime | None], ...] = ()  # (paused, resumed): the clock stops in between
+
+    @property
+    def paused(self) -> bool:
+        return bool(self.pauses) and self.pauses[-1][1] is None
 
     def status(self, now: datetime) -> Literal["met", "missed", "pending"]:
         if self.done_at is not None:
-            return "met" if self.done_at <= self.due else "missed"
-        return "missed" if now > self.due else "pending"
+            return "met" if on_time(self.done_at, self.due) else "missed"
+        return "pending" if self.paused or now < self.due else "missed"
 
 
 @dataclass(frozen=True, slots=True)
@@ -188,6 +194,12 @@ def _fold_deadlines(
                 due = _time(data, m.due_field, duration.after(start)) if m.due_field else duration.after(start)
                 out.append(Deadline(rule.id, env.subject, start, due))
                 break
+        for m in (*rule.pause, *rule.resume):
+            if m.matches(env.type, data):
+                at = _time(data, m.time_field, env.time)
+                duration = rule.duration_by_profile.get(profile, rule.duration)
+                out = [_paused(d, at, m in rule.pause, duration) if _open(d, rule.id, env.subject) else d for d in out]
+                break
         for m in rule.end:
             if m.matches(env.type, data):
                 done = _time(data, m.time_field, env.time)
@@ -196,6 +208,19 @@ def _fold_deadlines(
                         out[i] = replace(d, done_at=done)
                 break
     return tuple(out)
+
+
+def _open(d: Deadline, rule: str, subject: str) -> bool:
+    return d.rule == rule and d.subject == subject and d.done_at is None
+
+
+def _paused(d: Deadline, at: datetime, pause: bool, duration: Duration) -> Deadline:
+    """The deadline with its clock stopped at `at` (pause) or running again from `at` (resume)."""
+    if pause == d.paused:
+        return d  # a second pause, or a resume without a pause: nothing changes
+    pauses = (*d.pauses, (at, None)) if pause else (*d.pauses[:-1], (d.pauses[-1][0], at))
+    due = duration.resumed(d.start, pauses)
+    return replace(d, pauses=pauses, due=due or d.due)
 
 
 def _fold_marks(
@@ -275,5 +300,5 @@ def _timed(d: Deadline, now: datetime, indicators: Iterable[Indicator]) -> list[
 
 def next_due(case: CaseState, after: datetime) -> datetime | None:
     """Earliest future due time of an open deadline: when the case's contributions will change by themselves."""
-    dues = [d.due for d in case.deadlines if d.done_at is None and d.due >= after]
+    dues = [d.due for d in case.deadlines if d.done_at is None and not d.paused and d.due > after]
     return min(dues) if dues else None

@@ -1,13 +1,14 @@
-"""Periods (统计周期): the calendar buckets an instant counts in, the period keys queries name, rolling windows
-and working days. The calendar is China's (UTC+8): the seeds' jurisdictions are all in China. Pure."""
+"""Periods (统计周期): the calendar buckets an instant counts in, the period keys queries name and rolling windows.
+The calendar is China's (`shared.calendar.CHINA`): the seeds' jurisdictions are all in China. Pure."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Literal
 
-CHINA = timezone(timedelta(hours=8), "CST")
+from shared.calendar import CHINA
+
 PeriodKind = Literal["day", "month", "year", "last-24h", "last-7d"]
 ALL_PERIODS: tuple[PeriodKind, ...] = ("day", "month", "year", "last-24h", "last-7d")
 #: the rolling windows, in hours: summed from the hour buckets at query time
@@ -59,14 +60,3 @@ def previous_year(period: str) -> str | None:
     if kind not in _FORMATS:
         return None
     return f"{kind}:{int(value[:4]) - 1:04d}{value[4:]}"
-
-
-def add_working_days(start: datetime, days: int) -> datetime:
-    """`days` working days after `start`, skipping Saturdays and Sundays (public holidays: not modelled)."""
-    current = start
-    left = days
-    while left > 0:
-        current += timedelta(days=1)
-        if current.astimezone(CHINA).weekday() < 5:
-            left -= 1
-    return current

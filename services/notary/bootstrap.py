@@ -11,7 +11,7 @@ import shared.contracts  # noqa: F401  (registers every event type the consumers
 from services.notary import consumers, domain, views
 from services.notary.config import Settings
 from services.notary.handlers import CertificateIssuer
-from services.notary.reference import load_calendar, load_catalogue
+from services.notary.reference import load_catalogue
 from services.notary.waivers import PostgresWaivers, Waivers
 from shared.commands import CommandBus
 from shared.deps import Clock
@@ -36,7 +36,6 @@ class Notary:
     waivers: Waivers
     issuer: CertificateIssuer
     catalogue: domain.MatterCatalogue
-    calendar: domain.HolidayCalendar
     vault: Vault
     clock: Clock
 
@@ -62,7 +61,6 @@ def bootstrap(settings: Settings, *, waivers: Waivers | None = None, **adapters:
         waivers=waivers if waivers is not None else PostgresWaivers(runtime.db),
         issuer=CertificateIssuer(applications, registers),
         catalogue=load_catalogue(settings.matters_file),
-        calendar=load_calendar(settings.holidays_file),
         vault=runtime.vault,
         clock=runtime.clock,
     )

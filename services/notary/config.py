@@ -16,10 +16,9 @@ class Settings(BaseSettings):
 
     port: int = Field(default=8104, ge=1, le=65535)
     matters_file: Path = HERE / "matters.json"
-    holidays_file: Path = HERE / "holidays.json"
     platform: PlatformSettings = Field(default_factory=PlatformSettings)
 
-    @field_validator("matters_file", "holidays_file")
+    @field_validator("matters_file")
     @classmethod
     def _exists(cls, v: Path) -> Path:
         if not v.is_file():

@@ -24,16 +24,13 @@ from services.notary.domain import (
     Application,
     AssessFee,
     Commission,
-    HolidayCalendar,
     IssueCertificate,
     RecordCourtFeedback,
     Register,
     SubmitApplication,
     commission_stream,
     ensure_issuable,
-    local_date,
     register_stream,
-    working_days_between,
 )
 from services.notary.schemas import (
     ApplicationBody,
@@ -43,6 +40,7 @@ from services.notary.schemas import (
     CommissionView,
     FeedbackBody,
 )
+from shared.calendar import china_date, working_days_between
 from shared.commands import CommandBus, CommandContext, Outcome
 from shared.contracts.partners import NotarialDocumentFeedback, NotaryCommissioned
 from shared.deps import Call
@@ -132,7 +130,7 @@ class CertificateIssuer:
     async def issue(
         self, application_id: str, *, collected_in_person: bool, at: datetime, ctx: CommandContext
     ) -> Outcome[Application]:
-        year = local_date(at).year
+        year = china_date(at).year
         if ctx.idempotency_key and await self.applications.store.find_key(ctx.idempotency_key):
             # a retried request that already issued: the bus replays the earlier outcome without deciding
             return await self.applications.execute(application_id, IssueCertificate(year=year, sequence=1, at=at), ctx)
@@ -183,11 +181,11 @@ async def act_on_commission(svc: Notary, commission_id: str, command: Command, c
 
 
 # -- views ------------------------------------------------------------------------------------------------------
-def application_out(doc: dict[str, Any], calendar: HolidayCalendar, today: date) -> ApplicationView:
+def application_out(doc: dict[str, Any], today: date) -> ApplicationView:
     """An application's view as of `today` (China time): working days left on the issuance clock, overdue."""
     due = date.fromisoformat(doc["due_on"]) if doc.get("due_on") else None
     running = doc["status"] in views.OPEN_STATUSES
-    left = working_days_between(today, due, calendar) if due and running else None
+    left = working_days_between(today, due) if due and running else None
     fields = {k: v for k, v in doc.items() if k in ApplicationView.model_fields}
     return ApplicationView(
         **{**fields, "due_on": due},
@@ -199,14 +197,14 @@ def application_out(doc: dict[str, Any], calendar: HolidayCalendar, today: date)
 
 def application_view(svc: Notary, outcome: Outcome[Application], now: datetime) -> ApplicationView:
     doc = views.render_application(outcome.stream_id, outcome.state, outcome.version)
-    return application_out(doc, svc.calendar, local_date(now))
+    return application_out(doc, china_date(now))
 
 
 async def stored_application(svc: Notary, application_id: str, now: datetime) -> ApplicationView:
     doc = await svc.application_views.get(application_id)
     if doc is None or doc.get("kind") != "application":
         raise NotFound(f"no notary application {application_id}", field="application_id")
-    return application_out(doc, svc.calendar, local_date(now))
+    return application_out(doc, china_date(now))
 
 
 def commission_out(doc: dict[str, Any]) -> CommissionView:

@@ -1,5 +1,5 @@
-"""Notary reference data: the matter catalogue (`matters.json`) and the holiday calendar (`holidays.json`), the
-versioned files beside this module, loaded and validated at start (sample data is marked with `_comment`)."""
+"""Notary reference data: the matter catalogue (`matters.json`), the versioned file beside this module, loaded and
+validated at start (sample data is marked with `_comment`)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from services.notary.domain import HolidayCalendar, MatterCatalogue
+from services.notary.domain import MatterCatalogue
 
 HERE = Path(__file__).resolve().parent
 
@@ -20,7 +20,3 @@ def _data(path: Path) -> dict[str, Any]:
 
 def load_catalogue(path: Path = HERE / "matters.json") -> MatterCatalogue:
     return MatterCatalogue.model_validate(_data(path))
-
-
-def load_calendar(path: Path = HERE / "holidays.json") -> HolidayCalendar:
-    return HolidayCalendar.model_validate(_data(path))

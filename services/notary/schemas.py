@@ -7,6 +7,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from shared.calendar import CalendarDatetime
 from shared.contracts.common import CaseId, LongText, Money, PersonRef, RegionCode, ShortText
 from shared.contracts.notary import MaterialId, MatterId, OfficeCode
 from shared.contracts.partners import CommissionKind
@@ -59,7 +60,7 @@ class FeedbackBody(Body):
     certificate_no: ShortText
     adopted: bool
     reason: ShortText | None = None
-    decided_at: datetime
+    decided_at: CalendarDatetime
 
 
 class CommissionBody(Body):
@@ -67,8 +68,8 @@ class CommissionBody(Body):
     kind: CommissionKind
     region: RegionCode
     details: LongText
-    due_by: datetime | None = None
-    commissioned_at: datetime
+    due_by: CalendarDatetime | None = None
+    commissioned_at: CalendarDatetime
 
 
 class PerformBody(Body):

@@ -13,7 +13,13 @@ Event types, in lifecycle order (every payload is self-describing; times are tim
 - `caseflow.legal_aid.application_reviewed` ApplicationReviewed — decision (granted | refused), decided_at,
   reason (the written explanation, both amounts exact), the eligibility grounds, threshold (Money, when the
   economic test applied), and on_contest (true when it re-decides a contested refusal).
-- `caseflow.legal_aid.refusal_contested` RefusalContested — the applicant contests a refusal (异议), once.
+- `caseflow.legal_aid.supplement_requested` SupplementRequested — the reviewer asks the applicant for missing
+  materials (补充材料): what is missing, requested_at. The 7-day review clock stops (法律援助法 art. 43).
+- `caseflow.legal_aid.supplement_received` SupplementReceived — the materials arrived: received_at, and
+  review_due_at, the review deadline with the paused interval left out (the clock runs again).
+- `caseflow.legal_aid.refusal_contested` RefusalContested — the applicant objects to a refusal (异议), once; the
+  objection is lodged with the justice bureau (司法行政部门) that set up the aid centre, not the centre itself
+  (法律援助法 art. 49): lodged_with = "justice_bureau".
 - `caseflow.legal_aid.provider_assigned` ProviderAssigned — provider_type (lawyer | grassroots_worker |
   aid_centre_staff), provider_id, assigned_at, and due_at/on_time of the 3-day assignment deadline.
 - `caseflow.legal_aid.assignment_notified` AssignmentNotified (a PartnerNotice) — tells the notifying or
@@ -33,7 +39,7 @@ from __future__ import annotations
 from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
@@ -189,6 +195,23 @@ class RefusalContested(Event):
     event_type = "caseflow.legal_aid.refusal_contested"
     grounds: ShortText
     contested_at: datetime
+    lodged_with: Literal["justice_bureau"] = "justice_bureau"  # 司法行政部门 (法律援助法 art. 49)
+
+
+@event
+class SupplementRequested(Event):
+    """补充材料: the review waits for the applicant; the time until the materials arrive is not counted (art. 43)."""
+
+    event_type = "caseflow.legal_aid.supplement_requested"
+    missing: ShortText
+    requested_at: datetime
+
+
+@event
+class SupplementReceived(Event):
+    event_type = "caseflow.legal_aid.supplement_received"
+    received_at: datetime
+    review_due_at: datetime  # the 7-day review's end, the supplement intervals left out
 
 
 @event

@@ -42,6 +42,7 @@ from services.intake.domain.state import (
     Village,
     initial_state,
 )
+from shared.calendar import china_date, on_time
 from shared.contracts.common import Department
 from shared.contracts.intake import (
     AdvisorAssigned,
@@ -206,7 +207,7 @@ def _complete_work_order(c: CompleteWorkOrder, state: IntakeState) -> list[Event
     if s.work_order.completed_at is not None:
         raise DomainError("the work order is already completed", field="work_order")
     due = s.work_order.due_at
-    return [WorkOrderCompleted(completed_at=c.at, due_at=due, on_time=c.at <= due, region=s.region)]
+    return [WorkOrderCompleted(completed_at=c.at, due_at=due, on_time=on_time(c.at, due), region=s.region)]
 
 
 def _publish_web_reply(c: PublishWebReply, state: IntakeState) -> list[Event]:
@@ -311,7 +312,7 @@ def _log_advisor_service(c: LogAdvisorService, state: IntakeState) -> list[Event
         raise DomainError("the village has no advisor to log service for", field="advisor_id")
     if current != c.advisor_id:
         raise DomainError(f"advisor {c.advisor_id} is not this village's advisor", field="advisor_id")
-    if c.served_on > c.at.date():
+    if c.served_on > china_date(c.at):
         raise ValidationFailed("service cannot be logged ahead of the day it is given", field="served_on")
     return [
         AdvisorServiceLogged(

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import hashlib
 import math
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from services.intake.domain.state import Request
+from shared.calendar import deadline_for_duration
 from shared.contracts.intake import Channel, Level
 
 #: Seed 000: 3% of answered web questions are inspected. The draw is a pure function of the case id.
@@ -46,9 +47,9 @@ def seconds_between(start: datetime, end: datetime) -> int:
 
 
 def work_order_due(opened_at: datetime, deadline_hours: int) -> datetime:
-    return opened_at + timedelta(hours=deadline_hours)
+    return deadline_for_duration(opened_at, hours=deadline_hours)
 
 
 def is_overdue(state: Request, now: datetime) -> bool:
     wo = state.work_order
-    return wo is not None and wo.completed_at is None and now > wo.due_at
+    return wo is not None and wo.completed_at is None and now >= wo.due_at

@@ -109,9 +109,9 @@ async def list_requests(
         query["status"] = status.value
     if overdue is True:
         query["work_order_open"] = True
-        query["work_order_due_at"] = {"$lt": call.now}
+        query["work_order_due_at"] = {"$lte": call.now}  # a deadline instant is already past
     elif overdue is False:
-        query["$or"] = [{"work_order_open": False}, {"work_order_due_at": {"$gte": call.now}}]
+        query["$or"] = [{"work_order_open": False}, {"work_order_due_at": {"$gt": call.now}}]
     docs = await svc.cases.find(query, sort="received_at", descending=True, limit=limit, skip=skip, after=after)
     items = [RequestView.model_validate(d) for d in docs]
     return RequestList(items=items, count=len(items), next=next_page(docs, limit, "received_at"))

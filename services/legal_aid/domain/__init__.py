@@ -1,10 +1,12 @@
 """Legal aid case (法律援助案件): eligibility rules, statutory deadlines and the case decider. Pure: no I/O, no clock.
 
 Lifecycle: applied (citizen, intake referral, or a detainee's application forwarded by an organ) or notified
-(通知辩护 / 法律帮助: granted on receipt) → reviewed (granted | refused with a written reason; a refusal can be
-contested once, then reviewed again) → assigned (lawyer | grassroots worker | aid-centre staff; the notifying
-organ is told) → closed (outcome) → quality reviewed → subsidy paid. A granted recipient may be given a notary
-fee waiver (flow 7, 法律援助法 art. 53) at any point after the grant. Amounts are exact `Money` (decimal yuan).
+(通知辩护 / 法律帮助: granted on receipt) → reviewed (the 7-day clock stops while the applicant supplements
+materials; granted | refused with a written reason naming the justice bureau as the place of objection; an
+objection is lodged once, then the case is reviewed again) → assigned (lawyer | grassroots worker | aid-centre
+staff; the notifying organ is told) → closed (outcome) → quality reviewed → subsidy paid. A granted recipient may
+be given a notary fee waiver (flow 7, 法律援助法 art. 53) at any point after the grant. Amounts are exact `Money`
+(decimal yuan).
 
 Modules: eligibility.py (who gets aid), deadlines.py (the statutory periods), case.py (state and commands),
 decider.py (decide and evolve).
@@ -21,13 +23,14 @@ from services.legal_aid.domain.case import (
     ProviderFacts,
     ReceiveApplication,
     ReceiveNotice,
+    ReceiveSupplement,
+    RequestSupplement,
     Review,
     ReviewQuality,
     Status,
 )
 from services.legal_aid.domain.deadlines import (
     ASSIGN_DAYS,
-    CHINA,
     DUE_SOON,
     FORWARD_HOURS,
     REVIEW_DAYS,
@@ -35,7 +38,6 @@ from services.legal_aid.domain.deadlines import (
     DeadlineName,
     DeadlineStatus,
     assignment_due,
-    days_deadline,
     deadline_status,
     forwarding_due,
     review_due,
@@ -52,7 +54,6 @@ from services.legal_aid.domain.eligibility import (
 
 __all__ = [
     "ASSIGN_DAYS",
-    "CHINA",
     "DUE_SOON",
     "EXEMPTIONS",
     "FORWARD_HOURS",
@@ -74,13 +75,14 @@ __all__ = [
     "ProviderFacts",
     "ReceiveApplication",
     "ReceiveNotice",
+    "ReceiveSupplement",
+    "RequestSupplement",
     "Review",
     "ReviewQuality",
     "Status",
     "Threshold",
     "assess",
     "assignment_due",
-    "days_deadline",
     "deadline_status",
     "decide",
     "decider",

@@ -52,6 +52,7 @@ class AidCase:
     income_per_head: Decimal | None = None
     special_groups: tuple[ExemptionGround, ...] = ()
     applied_at: datetime | None = None
+    supplements: tuple[tuple[datetime, datetime | None], ...] = ()  # (requested, received): review clock stopped
     notified_at: datetime | None = None
     organ: Partner | None = None  # notifying or forwarding organ
     partner_reference: str | None = None
@@ -78,6 +79,10 @@ class AidCase:
     fee_waivers: tuple[FeeWaiver, ...] = field(default=())
 
     @property
+    def awaiting_supplement(self) -> bool:
+        return bool(self.supplements) and self.supplements[-1][1] is None
+
+    @property
     def is_criminal(self) -> bool:
         return self.matter_type is MatterType.CRIMINAL
 
@@ -88,7 +93,7 @@ class AidCase:
             out.append(Deadline("forwarding", forwarding_due(self.received_at), self.forwarded_at))
         if self.applied_at is not None and self.kind in (CaseKind.APPLICATION, CaseKind.DETAINEE_FORWARDED):
             # met by the first decision: a re-decision on contest does not move it (evolve keeps decided_at)
-            out.append(Deadline("review", review_due(self.applied_at), self.decided_at))
+            out.append(Deadline("review", review_due(self.applied_at, self.supplements), self.decided_at))
         if self.granted_at is not None:
             out.append(Deadline("assignment", assignment_due(self.granted_at), self.assigned_at))
         return out
@@ -142,8 +147,22 @@ class Review(Command):
     refuse_reason: str | None = None
 
 
+class RequestSupplement(Command):
+    """补充材料: ask the applicant for missing materials; the review clock stops until they arrive (art. 43)."""
+
+    missing: str
+    at: datetime
+
+
+class ReceiveSupplement(Command):
+    """The requested materials arrived: the review clock runs again."""
+
+    at: datetime
+
+
 class Contest(Command):
-    """异议: the applicant contests a refusal (once)."""
+    """异议: the applicant objects to a refusal (once), lodged with the justice bureau (司法行政部门) that set up the
+    aid centre (法律援助法 art. 49); its ruling is recorded as the re-review (`on_contest`)."""
 
     grounds: str
     at: datetime

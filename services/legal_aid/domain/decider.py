@@ -15,11 +15,14 @@ from services.legal_aid.domain.case import (
     PaySubsidy,
     ReceiveApplication,
     ReceiveNotice,
+    ReceiveSupplement,
+    RequestSupplement,
     Review,
     ReviewQuality,
 )
-from services.legal_aid.domain.deadlines import assignment_due
+from services.legal_aid.domain.deadlines import assignment_due, review_due
 from services.legal_aid.domain.eligibility import assess
+from shared.calendar import on_time
 from shared.contracts.legal_aid import (
     ApplicationReceived,
     ApplicationReviewed,
@@ -37,6 +40,8 @@ from shared.contracts.legal_aid import (
     QualityReviewed,
     RefusalContested,
     SubsidyPaid,
+    SupplementReceived,
+    SupplementRequested,
 )
 from shared.decider import Decider, Rules, decide_by_type
 from shared.errors import DomainError, InvalidTransition, ValidationFailed
@@ -45,6 +50,10 @@ from shared.events import Event
 # -- decide ------------------------------------------------------------------------------------------------------------
 
 GRANTED_STATES = ("granted", "assigned", "closed", "quality_reviewed", "subsidy_paid")
+#: the refusal notice's objection route (法律援助法 art. 49): to the justice bureau, not back to the aid centre
+OBJECTION_ROUTE = (
+    "an objection goes to the justice bureau (司法行政部门) that set up the aid centre (法律援助法 art. 49)"
+)
 
 
 def _contest(c: Contest, state: AidCase) -> list[Event]:
@@ -53,6 +62,25 @@ def _contest(c: Contest, state: AidCase) -> list[Event]:
     if state.contested:
         raise DomainError("a refusal can be contested only once", field="grounds", code="already_contested")
     return [RefusalContested(grounds=c.grounds, contested_at=c.at)]
+
+
+def _request_supplement(c: RequestSupplement, state: AidCase) -> list[Event]:
+    if state.status != "applied":
+        raise InvalidTransition("ask for materials of", state.status, "only an application under review waits")
+    if state.awaiting_supplement:
+        raise DomainError("materials were already asked for and have not arrived", field="missing")
+    return [SupplementRequested(missing=c.missing, requested_at=c.at)]
+
+
+def _receive_supplement(c: ReceiveSupplement, state: AidCase) -> list[Event]:
+    if not state.awaiting_supplement or state.applied_at is None:
+        raise InvalidTransition("receive materials for", state.status, "no materials were asked for")
+    requested = state.supplements[-1][0]
+    if c.at < requested:
+        raise ValidationFailed("materials cannot arrive before they were asked for", field="at")
+    due = review_due(state.applied_at, (*state.supplements[:-1], (requested, c.at)))
+    assert due is not None  # every pause is closed
+    return [SupplementReceived(received_at=c.at, review_due_at=due)]
 
 
 def _close(c: Close, state: AidCase) -> list[Event]:
@@ -146,6 +174,8 @@ def _review(c: Review, state: AidCase) -> list[Event]:
     if state.status not in ("applied", "contested"):
         detail = "notified cases are granted without review" if state.notified_at else "nothing to review"
         raise InvalidTransition("review", state.status, detail)
+    if state.awaiting_supplement:
+        raise DomainError("the requested materials have not arrived: record them first", field="supplement")
     matter_type = c.matter_type or state.matter_type or MatterType.UNSPECIFIED
     income = c.household_income_per_head if c.household_income_per_head is not None else state.income_per_head
     groups = c.special_groups if c.special_groups is not None else state.special_groups
@@ -155,6 +185,8 @@ def _review(c: Review, state: AidCase) -> list[Event]:
     if result.eligible and c.refuse_reason:
         decision, reason = Decision.REFUSED, f"refused: {c.refuse_reason}"
         grounds = (*grounds, Ground(rule="reviewer", passed=False, text=c.refuse_reason))
+    if decision is Decision.REFUSED and state.status != "contested":
+        reason = f"{reason[: 500 - len(OBJECTION_ROUTE) - 2]}; {OBJECTION_ROUTE}"
     return [
         ApplicationReviewed(
             decision=decision,
@@ -196,7 +228,7 @@ def _assign(c: Assign, state: AidCase) -> list[Event]:
             provider_id=p.provider_id,
             assigned_at=c.at,
             due_at=due,
-            on_time=c.at < due,
+            on_time=on_time(c.at, due),
         )
     ]
     if state.organ is not None:
@@ -218,6 +250,8 @@ _RULES: Rules[AidCase] = {
     ReceiveNotice: _receive_notice,
     Review: _review,
     Contest: _contest,
+    RequestSupplement: _request_supplement,
+    ReceiveSupplement: _receive_supplement,
     Assign: _assign,
     Close: _close,
     ReviewQuality: _review_quality,
@@ -285,6 +319,11 @@ def evolve(state: AidCase, event: Event) -> AidCase:
                 decided_at=state.decided_at if event.on_contest else event.decided_at,
                 granted_at=event.decided_at if granted else None,
             )
+        case SupplementRequested():
+            return replace(state, supplements=(*state.supplements, (event.requested_at, None)))
+        case SupplementReceived():
+            requested = state.supplements[-1][0]
+            return replace(state, supplements=(*state.supplements[:-1], (requested, event.received_at)))
         case RefusalContested():
             return replace(state, status="contested", contested=True, contested_at=event.contested_at)
         case ProviderAssigned():

@@ -1,5 +1,5 @@
-"""A case's steps after it is opened: review (审查), contest (异议), assign, close, quality review, subsidy, and
-the notary fee waiver for a granted recipient."""
+"""A case's steps after it is opened: supplementary materials (补充材料), review (审查), objection (异议, to the
+justice bureau), assign, close, quality review, subsidy, and the notary fee waiver for a granted recipient."""
 
 from __future__ import annotations
 
@@ -18,6 +18,7 @@ from services.legal_aid.schemas import (
     QualityBody,
     ReviewBody,
     SubsidyBody,
+    SupplementRequestBody,
 )
 
 router = APIRouter(tags=["legal aid"])
@@ -28,7 +29,23 @@ async def review(case_id: CaseId, body: ReviewBody, call: Reviewer, la: LegalAid
     return await review_application(la, case_id, body, call)
 
 
-@router.post("/applications/{case_id}/contest", response_model=CaseView, summary="Contest a refusal (异议)")
+@router.post(
+    "/applications/{case_id}/supplement-request", response_model=CaseView, summary="Ask for materials (补充材料)"
+)
+async def request_supplement(case_id: CaseId, body: SupplementRequestBody, call: Reviewer, la: LegalAidDep) -> CaseView:
+    return await take_step(la, case_id, domain.RequestSupplement(missing=body.missing, at=call.now), call)
+
+
+@router.post("/applications/{case_id}/supplement", response_model=CaseView, summary="Record the materials' arrival")
+async def receive_supplement(case_id: CaseId, call: Reviewer, la: LegalAidDep) -> CaseView:
+    return await take_step(la, case_id, domain.ReceiveSupplement(at=call.now), call)
+
+
+@router.post(
+    "/applications/{case_id}/contest",
+    response_model=CaseView,
+    summary="Object to a refusal (异议)",
+)
 async def contest(case_id: CaseId, body: ContestBody, call: Applicant, la: LegalAidDep) -> CaseView:
     return await take_step(la, case_id, domain.Contest(grounds=body.grounds, at=call.now), call)
 

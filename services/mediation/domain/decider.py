@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from services.mediation.domain.commands import (
     Archive,
@@ -19,10 +19,16 @@ from services.mediation.domain.commands import (
     SignAgreement,
     Withdraw,
 )
-from services.mediation.domain.deadlines import confirmation_deadline, follow_up_due, time_limit_due
+from services.mediation.domain.deadlines import (
+    confirmation_deadline,
+    follow_up_due,
+    time_limit_due,
+    time_limit_extended,
+)
 from services.mediation.domain.evolve import evolve
 from services.mediation.domain.rules import PARTNER_REFERRERS, PARTNER_SOURCES, covers, is_complex
 from services.mediation.domain.state import ACTIVE, AGREED, ARCHIVABLE, WITH_MEDIATOR, Dispute, Status, initial_state
+from shared.calendar import china_date, on_time
 from shared.contracts.common import Partner
 from shared.contracts.mediation import (
     AckDecision,
@@ -205,7 +211,7 @@ def _session(c: HoldSession, s: Dispute) -> list[Event]:
         raise DomainError("no mediator is assigned to hold a session", field="mediator_id")
     _require(s, c, WITH_MEDIATOR)
     _not_before(s, c.at)
-    if c.next_session_on is not None and c.next_session_on < c.at.date():
+    if c.next_session_on is not None and c.next_session_on < china_date(c.at):
         raise ValidationFailed("the next session cannot be before this one", field="next_session_on")
     return [SessionHeld(session_no=s.sessions + 1, held_at=c.at, minutes=c.minutes, next_session_on=c.next_session_on)]
 
@@ -214,7 +220,7 @@ def _extend(c: ExtendTimeLimit, s: Dispute) -> list[Event]:
     _require(s, c, ACTIVE)
     _not_before(s, c.at)
     assert s.due_by is not None
-    return [TimeLimitExtended(extended_at=c.at, due_by=s.due_by + timedelta(days=c.days), reason=c.reason)]
+    return [TimeLimitExtended(extended_at=c.at, due_by=time_limit_extended(s.due_by, c.days), reason=c.reason)]
 
 
 def _agree(c: SignAgreement, s: Dispute) -> list[Event]:
@@ -248,7 +254,7 @@ def _request_confirmation(c: RequestConfirmation, s: Dispute) -> list[Event]:
     _require(s, c, frozenset({Status.AGREEMENT}), "only a signed agreement can go to the court")
     _not_before(s, c.at)
     assert s.confirmation_deadline is not None and s.terms is not None
-    if c.at > s.confirmation_deadline:
+    if not on_time(c.at, s.confirmation_deadline):
         raise DomainError(
             f"the 30-day window for judicial confirmation closed on {s.confirmation_deadline.isoformat()}",
             field="confirmation_deadline",
@@ -284,7 +290,7 @@ def _lapse(c: RecordWindowLapse, s: Dispute) -> list[Event]:
     _require(s, c, frozenset({Status.AGREEMENT, Status.ARCHIVED}))
     if s.confirmation_deadline is None or s.confirmation_requested_at is not None:
         raise DomainError("no confirmation window is open on this dispute", field="confirmation_deadline")
-    if c.at <= s.confirmation_deadline:
+    if on_time(c.at, s.confirmation_deadline):
         raise DomainError(
             f"the window is open until {s.confirmation_deadline.isoformat()}", field="confirmation_deadline"
         )

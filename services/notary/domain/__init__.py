@@ -2,8 +2,8 @@
 
 Three aggregates, each a `Decider`: `application` (applications.py, fees in fees.py), `register` (registers.py:
 certificate numbers) and `commission` (commissions.py); with the reference-data types of the matter catalogue
-(catalogue.py) and the working-day calendar of the issuance deadline (calendar.py). Nothing here reads a clock
-or does I/O.
+(catalogue.py) and the issuance deadline (calendar.py, counted on the shared China calendar `shared.calendar`).
+Nothing here reads a clock or does I/O.
 """
 
 from services.notary.domain.applications import (
@@ -20,16 +20,7 @@ from services.notary.domain.applications import (
     application,
     ensure_issuable,
 )
-from services.notary.domain.calendar import (
-    CST,
-    ISSUE_WITHIN_WORKING_DAYS,
-    HolidayCalendar,
-    add_working_days,
-    end_of_day,
-    issuance_due,
-    local_date,
-    working_days_between,
-)
+from services.notary.domain.calendar import ISSUE_WITHIN_WORKING_DAYS, issuance_due
 from services.notary.domain.catalogue import MaterialSpec, MatterCatalogue, MatterSpec
 from services.notary.domain.commissions import (
     AcceptCommission,
@@ -50,7 +41,6 @@ from services.notary.domain.registers import (
 )
 
 __all__ = [
-    "CST",
     "FEE_WAIVER_BASIS",
     "ISSUE_WITHIN_WORKING_DAYS",
     "AcceptApplication",
@@ -61,7 +51,6 @@ __all__ = [
     "Commission",
     "CommissionStatus",
     "Feedback",
-    "HolidayCalendar",
     "IssueCertificate",
     "IssueMaterialsNotice",
     "MaterialSpec",
@@ -76,17 +65,13 @@ __all__ = [
     "SubmitApplication",
     "SupplementMaterials",
     "WaiverGrant",
-    "add_working_days",
     "application",
     "certificate_number",
     "charged_fee",
     "commission",
     "commission_stream",
-    "end_of_day",
     "ensure_issuable",
     "issuance_due",
-    "local_date",
     "register",
     "register_stream",
-    "working_days_between",
 ]

@@ -10,10 +10,11 @@ from typing import Literal
 
 from pydantic import Field
 
-from services.notary.domain.calendar import HolidayCalendar, end_of_day, issuance_due, local_date
+from services.notary.domain.calendar import issuance_due
 from services.notary.domain.catalogue import MatterSpec
 from services.notary.domain.fees import AssessFee, assess
 from services.notary.domain.registers import certificate_number
+from shared.calendar import china_date, end_of_day
 from shared.contracts.common import CaseId, LongText, Partner, PersonRef, RegionCode, ShortText
 from shared.contracts.notary import (
     ApplicationAccepted,
@@ -100,7 +101,6 @@ class SupplementMaterials(Command):
 
 
 class AcceptApplication(Command):
-    calendar: HolidayCalendar
     at: datetime
 
 
@@ -153,7 +153,7 @@ def _accept(command: AcceptApplication, state: Application) -> list[Event]:
     _require(state, ("applied",), "accept")
     if state.missing:
         raise DomainError(f"materials missing: {', '.join(state.missing)}", field="materials")
-    due_on = issuance_due(command.at, command.calendar)
+    due_on = issuance_due(command.at)
     return [ApplicationAccepted(accepted_at=command.at, due_on=due_on, due_by=end_of_day(due_on))]
 
 
@@ -164,7 +164,7 @@ def _refuse(command: RefuseApplication, state: Application) -> list[Event]:
 
 def _issue(command: IssueCertificate, state: Application) -> list[Event]:
     ensure_issuable(state)
-    if command.year != local_date(command.at).year:
+    if command.year != china_date(command.at).year:
         raise ValidationFailed("certificate year must be the year of issuance", field="year")
     assert state.due_on is not None  # set on acceptance
     visits = state.visits + (1 if command.collected_in_person else 0)
@@ -178,7 +178,7 @@ def _issue(command: IssueCertificate, state: Application) -> list[Event]:
             visits=visits,
             one_trip=visits <= 1,
             due_on=state.due_on,
-            within_deadline=local_date(command.at) <= state.due_on,
+            within_deadline=china_date(command.at) <= state.due_on,
         )
     ]
 

@@ -12,7 +12,6 @@ from services.notary.domain import (
     IssueMaterialsNotice,
     RefuseApplication,
     SupplementMaterials,
-    local_date,
 )
 from services.notary.handlers import (
     act_on_application,
@@ -31,6 +30,7 @@ from services.notary.schemas import (
     MaterialsBody,
     RefuseBody,
 )
+from shared.calendar import china_date
 from shared.contracts.notary import MatterId, OfficeCode
 from shared.errors import ValidationFailed
 
@@ -56,7 +56,7 @@ async def list_applications(
 ) -> ApplicationList:
     if matter is not None and matter not in svc.catalogue:
         raise ValidationFailed(f"unknown matter type {matter!r}", field="matter")
-    today = local_date(call.now)
+    today = china_date(call.now)
     query: dict[str, Any] = {"kind": "application"}
     query |= {k: v for k, v in (("status", status), ("matter", matter), ("office", office)) if v}
     if overdue is True:
@@ -64,7 +64,7 @@ async def list_applications(
     elif overdue is False:
         query["$or"] = [{"open": False}, {"due_on": {"$gte": today.isoformat()}}]
     docs = await svc.application_views.find(query, sort="due_on", limit=limit)
-    items = [application_out(doc, svc.calendar, today) for doc in docs]
+    items = [application_out(doc, today) for doc in docs]
     return ApplicationList(items=items, count=len(items))
 
 
@@ -87,7 +87,7 @@ async def supply(application_id: ApplicationId, body: MaterialsBody, call: Write
 
 @router.post("/applications/{application_id}/accept", response_model=ApplicationView, summary="Accept (受理)")
 async def accept(application_id: ApplicationId, call: Writer, svc: NotaryDep) -> ApplicationView:
-    command = AcceptApplication(calendar=svc.calendar, at=call.now)
+    command = AcceptApplication(at=call.now)
     return await act_on_application(svc, application_id, command, call)
 
 

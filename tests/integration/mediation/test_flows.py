@@ -15,6 +15,7 @@ from services.mediation.config import Settings
 from services.mediation.handlers import referral_dispute_id
 from services.mediation.main import create_app
 from shared import kafka
+from shared.calendar import deadline_for_days
 from shared.contracts.intake import RequestReferred
 from shared.contracts.partners import ConfirmationOutcome, DisputeReferred, JudicialConfirmationDecided, ReferralKind
 from shared.envelope import Envelope
@@ -243,20 +244,21 @@ async def test_thirty_day_window_is_computed_and_flagged_missed(platform):
                 "region": "340321100205",  # 怀远县城关镇东关村
                 "parties": [{"person_ref": P1}, {"person": {"name": "张三", "id_number": "11010519491231002X"}}],
                 "claim": "宅前通道被占",
-                "registered_at": (now - timedelta(days=45)).isoformat(),
+                "registered_at": (now - timedelta(days=60)).isoformat(),
             },
             headers={"Idempotency-Key": "walkin-0001"},
         )
         assert r.status_code == 201, r.text
         dispute_id = r.json()["dispute_id"]
-        r = await client.post(f"/disputes/{dispute_id}/assign", json={"at": (now - timedelta(days=44)).isoformat()})
+        r = await client.post(f"/disputes/{dispute_id}/assign", json={"at": (now - timedelta(days=59)).isoformat()})
         assert r.status_code == 200, r.text
-        signed = now - timedelta(days=31)
+        signed = now - timedelta(days=45)  # 30 days, even moved off the longest holiday, have passed
         r = await client.post(f"/disputes/{dispute_id}/agreement", json={"terms": "恢复通道", "at": signed.isoformat()})
         assert r.status_code == 200, r.text
 
         view = (await client.get(f"/disputes/{dispute_id}")).json()
-        assert datetime.fromisoformat(view["confirmation_deadline"]) == signed + timedelta(days=30)
+        # 人民调解法 art. 33 with 民法典 arts. 201-203: to 24:00 China time of day 30, off rest days
+        assert datetime.fromisoformat(view["confirmation_deadline"]) == deadline_for_days(signed, 30)
         assert view["flags"] == {"time_limit": "met", "confirmation_window": "missed", "follow_up": None}
         overdue = (await client.get("/disputes", params={"overdue": "true"})).json()
         assert [d["dispute_id"] for d in overdue["items"]] == [dispute_id]

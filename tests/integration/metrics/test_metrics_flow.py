@@ -17,12 +17,12 @@ from aiokafka import TopicPartition
 
 from services.metrics.config import Settings
 from services.metrics.main import create_app
-from services.metrics.periods import CHINA
 from services.metrics.rebuild import compare_with_writer, rebuild
 from services.metrics.sources import source_topics
 from services.metrics.topics import app_id, by_case_topic, changelog_topic, route_group
 from services.metrics.writer import running_writer
 from shared import kafka
+from shared.calendar import CHINA
 from shared.contracts.legal_aid import DefenceNotified, ProviderAssigned
 from shared.envelope import Envelope
 from shared.topics import Topics

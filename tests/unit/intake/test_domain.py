@@ -24,6 +24,7 @@ from services.intake.domain import (
     UnassignAdvisor,
     decider,
 )
+from shared.calendar import CHINA
 from shared.contracts.common import Department
 from shared.contracts.intake import (
     AdvisorAssigned,
@@ -430,3 +431,16 @@ def test_service_log_refusals():
     assert err.value.field == "served_on"
     with pytest.raises(DomainError):
         decider.decide(UnassignAdvisor(village_region=VILLAGE, at=T0), decider.initial_state())
+
+
+def test_duty_day_is_compared_with_the_china_date():
+    """A duty day the advisor types is a China date: logged at 07:30 China time (23:30 UTC the day before), today's
+    service is today's, not tomorrow's (seed 000: village advisors' duty hours, logged by China day)."""
+    state, _ = decider.run([AssignAdvisor(village_region=VILLAGE, advisor_id="adv-1", at=T0)])
+    morning = datetime(2026, 3, 10, 7, 30, tzinfo=CHINA)
+    log = LogAdvisorService(village_region=VILLAGE, advisor_id="adv-1", hours=1,
+                            kind=AdvisorServiceKind.CONSULTATION, served_on=date(2026, 3, 10), at=morning)  # fmt: skip
+    [logged] = decider.decide(log, state)
+    assert logged.served_on == date(2026, 3, 10)
+    with pytest.raises(ValidationFailed):
+        decider.decide(log.model_copy(update={"served_on": date(2026, 3, 11)}), state)

@@ -114,6 +114,7 @@ async def test_a_token_naming_one_partner_with_anothers_scope_is_refused(client,
         (body(type="caseflow.partner.judicial_confirmation_decided"), "type"),  # court only
         (body(version=2), "version"),
         (body(data=referral_data(region="4310")), "data.region"),
+        (body(data=referral_data(referred_at="2024-12-31T09:00:00+08:00")), "data.referred_at"),  # outside calendar
         (body(data=referral_data(parties=[])), "data.parties"),
         (body(data={**referral_data(), "extra": 1}), "data.extra"),
         (body(data=referral_data(partner_reference="110-other")), "data.partner_reference"),

@@ -261,3 +261,49 @@ async def test_an_exemption_ground_granted_over_http_cites_its_article(service):
         cid = (await c.post("/applications", json=family)).json()["id"]
         reviewed = (await c.post(f"/applications/{cid}/review", json={})).json()
     assert reviewed["decision"] == "granted" and "法律援助法 art. 32(4)" in reviewed["reason"]
+
+
+async def test_supplement_pause_over_http(service):
+    """法律援助法 art. 43: while the applicant supplements materials the review deadline is paused, not missed; on
+    receipt it runs again for the days left (applied Mon 2 March, asked the same day, received Wed 11 March)."""
+    app, store, clock = service
+    async with client(app) as c:
+        cid = (await c.post("/applications", json=WAGES)).json()["id"]
+        r = await c.post(f"/applications/{cid}/supplement-request", json={"missing": "工资条"})
+        assert r.status_code == 200 and r.json()["awaiting_supplement"] is True
+        clock.advance(days=9)
+        paused = (await c.get(f"/applications/{cid}")).json()["deadlines"][0]
+        assert (paused["status"], paused["due_at"]) == ("paused", None)
+        assert (await c.get("/applications", params={"overdue": "true"})).json() == []
+        assert (await c.post(f"/applications/{cid}/review", json={})).status_code == 409
+        resumed = (await c.post(f"/applications/{cid}/supplement")).json()
+        assert resumed["deadlines"][0]["due_at"] == "2026-03-19T00:00:00+08:00"  # 12..18 March, to 24:00
+        assert types(store)[-2:] == ["supplement_requested", "supplement_received"]
+
+
+async def test_a_notice_dated_outside_the_calendar_is_422_and_nothing_is_stored(service):
+    """A date outside the calendar's covered years cannot start a deadline: 422 naming the field and the rule."""
+    app, store, _ = service
+    async with client(app, ["partner:court"], subject="partner:court") as court:
+        r = await court.post(
+            "/notices", json=court_notice("(2024)皖0304刑初9号", notified_at="2024-12-20T08:00:00+08:00")
+        )
+        assert r.status_code == 422 and r.headers["content-type"].startswith("application/problem+json")
+        [error] = r.json()["errors"]
+        assert (
+            error["field"] == "notified_defence.notified_at"
+            and "holiday calendar covers (2025, 2026, 2027)" in error["reason"]
+        )
+    assert store.all_events() == []
+
+
+async def test_a_deadline_running_past_the_calendar_is_422_and_nothing_is_stored(service):
+    """The calendar never guesses: an application on 28 Dec 2027 would have its review end in 2028, a year whose
+    holidays are unknown, so it is refused (outside_calendar) rather than given a guessed deadline."""
+    app, store, clock = service
+    clock.advance(days=666)  # 2027-12-28, 17:00 in China
+    async with client(app) as c:
+        r = await c.post("/applications", json=WAGES)
+    assert r.status_code == 422 and r.json()["title"] == "outside_calendar"
+    assert "2028-01-04" in r.json()["detail"] and "2025, 2026, 2027" in r.json()["detail"]
+    assert store.all_events() == []

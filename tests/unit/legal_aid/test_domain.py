@@ -6,7 +6,6 @@ from decimal import Decimal
 import pytest
 
 from services.legal_aid.domain import (
-    CHINA,
     Assign,
     Close,
     Contest,
@@ -20,6 +19,7 @@ from services.legal_aid.domain import (
     Threshold,
     decider,
 )
+from shared.calendar import CHINA
 from shared.contracts.common import Partner
 from shared.contracts.legal_aid import (
     ApplicationReceived,

@@ -7,8 +7,9 @@ import pytest
 from pydantic import ValidationError
 
 from services.legal_aid import views
-from services.legal_aid.domain import CHINA, ReceiveApplication, Review, Threshold, decider
+from services.legal_aid.domain import ReceiveApplication, Review, Threshold, decider
 from services.legal_aid.reference import Profiles, load_profiles, load_providers
+from shared.calendar import CHINA
 from shared.contracts.legal_aid import Channel, MatterType
 
 BENGBU = Threshold("B", Decimal("760.00"), Decimal("2.5"))

@@ -12,6 +12,7 @@ from services.mediation.config import Settings
 from services.mediation.handlers import referral_dispute_id
 from services.mediation.main import create_app
 from shared.auth import issue_token
+from shared.calendar import CHINA
 from shared.settings import PlatformSettings
 from tests.fakes import FixedClock, memory_adapters
 
@@ -75,7 +76,8 @@ async def test_walk_in_registration_keeps_personal_data_out_of_the_dispute(clien
     view = (await client.get(f"/disputes/{body['dispute_id']}")).json()
     assert view["parties"][0] == P1 and view["parties"][1].startswith("p-")
     assert "李四" not in str(view) and view["flags"]["time_limit"] == "due"
-    assert datetime.fromisoformat(view["due_by"]) == NOW + timedelta(days=30)
+    # 16:00 on 6 May China time: day 30 is Fri 5 June, ending at 24:00 China time (民法典 arts. 201, 203)
+    assert datetime.fromisoformat(view["due_by"]) == datetime(2026, 6, 6, tzinfo=CHINA)
 
 
 @pytest.mark.parametrize(
@@ -89,6 +91,7 @@ async def test_walk_in_registration_keeps_personal_data_out_of_the_dispute(clien
         ({"source": "police_110"}, "source"),
         ({"source": "petition"}, "body"),  # a petition referral without the office's reference
         ({"registered_at": "2026-05-01T08:00:00"}, "registered_at"),  # no timezone
+        ({"registered_at": "2024-12-20T08:00:00+08:00"}, "registered_at"),  # outside the holiday calendar
     ],
 )
 async def test_bad_registration_is_422_naming_the_field(client, patch, field):

@@ -6,6 +6,7 @@ import pytest
 
 from services.mediation import domain
 from services.mediation.domain import Status, decider
+from shared.calendar import CHINA, china_date, end_of_day
 from shared.contracts.common import Partner
 from shared.contracts.mediation import (
     AckDecision,
@@ -39,6 +40,11 @@ REGION = "431003101201"  # 苏仙区白露塘镇塘溪村
 
 def at(days: float) -> datetime:
     return T0 + timedelta(days=days)
+
+
+def end(days: int) -> datetime:
+    """24:00 China time of the China day `days` days after T0: where a period in days ends (民法典 art. 203)."""
+    return end_of_day(china_date(at(days)))
 
 
 def register(**kw) -> domain.RegisterDispute:
@@ -97,7 +103,7 @@ def test_walk_in_registration_is_self_describing_and_sets_the_time_limit():
         T0,
         False,
     )
-    assert e.due_by == at(30)
+    assert e.due_by == end(30)  # 民法典 arts. 201, 203: last day Wed 1 April, ends at 24:00 China time
     assert state.status is Status.REGISTERED
 
 
@@ -173,7 +179,7 @@ def test_assignment_that_fits_then_sessions_then_agreement_with_window():
     assert [type(e) for e in events] == [DisputeRegistered, MediatorAssigned, SessionHeld, SessionHeld, AgreementSigned]
     assert events[3].session_no == 2
     agreement = events[-1]
-    assert agreement.confirmation_deadline == at(37) and agreement.outcome is Outcome.AGREEMENT
+    assert agreement.confirmation_deadline == end(37) and agreement.outcome is Outcome.AGREEMENT
     assert agreement.follow_up_due_by is None  # not complex
     assert state.status is Status.AGREEMENT and state.sessions == 2 and state.next_session_on is None
 
@@ -242,7 +248,7 @@ def test_time_limit_extended_by_consent():
     state, [e] = decider.run(
         [domain.ExtendTimeLimit(at=at(25), days=15, reason="双方同意延期")], decider.run([register()])[0]
     )
-    assert isinstance(e, TimeLimitExtended) and e.due_by == at(45) and state.due_by == at(45)
+    assert isinstance(e, TimeLimitExtended) and e.due_by == end(45) and state.due_by == end(45)
 
 
 def test_police_referral_failure_and_withdrawal_are_notified_back():
@@ -284,7 +290,8 @@ def test_court_flow_agreement_request_confirmed_and_told_back():
     ]
     request = events[5]
     assert isinstance(request, ConfirmationRequested) and request.recipient is Partner.COURT
-    assert request.partner_reference == "(2026)湘1003民诉前调12号" and request.confirmation_deadline == at(40)
+    # day 30 is Sat 11 April: the window ends at 24:00 on Mon 13 April
+    assert request.partner_reference == "(2026)湘1003民诉前调12号" and request.confirmation_deadline == end(42)
     assert events[-1].outcome is Outcome.CONFIRMED
     assert state.status is Status.CONFIRMED
 
@@ -297,8 +304,27 @@ def test_confirmation_request_after_30_days_is_refused_and_the_lapse_recorded_on
     with pytest.raises(DomainError):
         decider.decide(domain.RecordWindowLapse(at=at(31)), state)  # still open
     state, [e] = decider.run([domain.RecordWindowLapse(at=at(33))], state)
-    assert isinstance(e, ConfirmationWindowLapsed) and e.deadline == at(32)
+    assert isinstance(e, ConfirmationWindowLapsed) and e.deadline == end(32)
     assert decider.decide(domain.RecordWindowLapse(at=at(34)), state) == []
+
+
+def test_confirmation_window_is_thirty_days_to_midnight_china_time():
+    """人民调解法 art. 33 with 民法典 arts. 201, 203: signed 17:00 on 4 March, day 30 is Fri 3 April; a request at
+    23:59 that day is in time, one at 00:00 on day 31 is not."""
+    state, _ = decider.run([register(), assign(), domain.SignAgreement(at=at(2), terms="t")])
+    _, [e] = decider.run([domain.RequestConfirmation(at=datetime(2026, 4, 3, 23, 59, tzinfo=CHINA))], state)
+    assert isinstance(e, ConfirmationRequested)
+    with pytest.raises(DomainError) as err:
+        decider.decide(domain.RequestConfirmation(at=datetime(2026, 4, 4, 0, 0, tzinfo=CHINA)), state)
+    assert err.value.field == "confirmation_deadline"
+
+
+def test_next_session_date_is_compared_with_the_china_date():
+    """A typed date is a China date: at 07:30 China time (23:30 UTC the day before) today is already the China day."""
+    state, _ = decider.run([register(), assign()])
+    morning = datetime(2026, 3, 10, 7, 30, tzinfo=CHINA)
+    _, [e] = decider.run([domain.HoldSession(at=morning, minutes="x", next_session_on=date(2026, 3, 10))], state)
+    assert e.next_session_on == date(2026, 3, 10)
 
 
 def test_deadline_status_due_met_missed():
@@ -332,7 +358,7 @@ def test_complex_dispute_needs_follow_up_before_archive():
     state, events = decider.run(
         [register(dispute_type="medical"), assign(), domain.SignAgreement(at=at(5), terms="赔偿两万元")]
     )
-    assert events[-1].follow_up_due_by == at(35)
+    assert events[-1].follow_up_due_by == end(36)  # day 30 is Mon 6 April (清明): Tue 7 April
     with pytest.raises(DomainError) as err:
         decider.decide(domain.Archive(at=at(6)), state)
     assert err.value.field == "follow_up"

@@ -47,7 +47,9 @@ def test_flags_follow_the_deadlines():
         "confirmation_window": "due",
         "follow_up": "due",
     }
-    assert views.flags(doc, T0 + timedelta(days=41)) == {
+    # day 30 of both periods is Sat 11 July: they end at 24:00 on Mon 13 July (民法典 art. 203)
+    assert views.flags(doc, T0 + timedelta(days=41))["confirmation_window"] == "due"
+    assert views.flags(doc, T0 + timedelta(days=43)) == {
         "time_limit": "met",
         "confirmation_window": "missed",
         "follow_up": "missed",
@@ -60,7 +62,7 @@ def test_worklist_queries_name_their_rules():
     now = T0
     query, sort = views.worklist_query("confirmation-closing", now, 5)
     assert (
-        query["confirmation_deadline"] == {"$gte": now, "$lte": now + timedelta(days=5)}
+        query["confirmation_deadline"] == {"$gt": now, "$lte": now + timedelta(days=5)}
         and sort == "confirmation_deadline"
     )
     query, _ = views.worklist_query("sessions-due", now, 2)

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 
 from services.metrics.catalogue import load_catalogue
 from services.metrics.fold import CaseState, contributions, fold
+from shared.calendar import CHINA
 from tests.unit.metrics.helpers import (
     CHENZHOU_VILLAGE,
     EZHOU_TOWN,
@@ -67,7 +68,8 @@ def test_timeline_records_every_step_with_department_actor_and_time():
     assert case.subjects == ("rq-1", "la-1")
     assert case.region == CHENZHOU_VILLAGE and case.channel == "walk_in"
     [review] = case.deadlines
-    assert review.rule == "review_7d" and review.due == T0 + timedelta(hours=2) + days(7)
+    # 民法典 arts. 201, 203: applied Mon 2 March, last day Mon 9 March, ends 24:00 China time
+    assert review.rule == "review_7d" and review.due == datetime(2026, 3, 10, tzinfo=CHINA)
 
 
 def test_duplicate_or_replayed_event_never_counts_twice():
@@ -100,13 +102,9 @@ def test_assignment_deadline_is_missed_as_soon_as_it_passes_not_when_the_case_cl
     e.apply(notified("la-1"), T0)
     before = value(e, "aid_assigned_on_time", now=T0 + days(2))
     assert before.status == "no_data"  # pending: neither met nor missed yet
-    e.tick(
-        T0
-        + days(
-            3,
-        )
-        + timedelta(minutes=1)
-    )
+    due = datetime(2026, 3, 6, tzinfo=CHINA)  # notified Mon 2 March: 3 days end at 24:00 on Thu 5 March
+    assert value(e, "aid_assigned_on_time", now=due - timedelta(minutes=1)).status == "no_data"
+    e.tick(due)
     after = value(e, "aid_assigned_on_time", now=T0 + days(4))
     assert (after.numerator, after.denominator, after.status) == (0, 1, "not_met")
     # a late assignment keeps it missed

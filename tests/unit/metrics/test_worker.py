@@ -13,9 +13,9 @@ import pytest
 from services.metrics.config import Settings
 from services.metrics.engine import build_engine
 from services.metrics.follower import Folder
-from services.metrics.periods import CHINA
 from services.metrics.publisher import Publisher
 from services.metrics.sources import decode
+from shared.calendar import CHINA
 from shared.envelope import Envelope
 from shared.errors import MalformedEvent, UnknownEventType
 from shared.events import registry

@@ -13,7 +13,6 @@ from services.notary.domain import (
     AcceptCommission,
     AllocateNumber,
     AssessFee,
-    HolidayCalendar,
     IssueCertificate,
     IssueMaterialsNotice,
     PerformCommission,
@@ -23,12 +22,11 @@ from services.notary.domain import (
     SubmitApplication,
     SupplementMaterials,
     WaiverGrant,
-    add_working_days,
     charged_fee,
     issuance_due,
-    working_days_between,
 )
-from services.notary.reference import load_calendar, load_catalogue
+from services.notary.reference import load_catalogue
+from shared.calendar import add_working_days, working_days_between
 from shared.contracts.notary import (
     ApplicationAccepted,
     CertificateIssued,
@@ -42,7 +40,6 @@ from shared.contracts.partners import CommissionKind
 from shared.errors import DomainError, InvalidTransition, ValidationFailed
 
 CATALOGUE = load_catalogue()
-CALENDAR = load_calendar()
 T0 = datetime(2026, 3, 2, 2, 0, tzinfo=UTC)  # Monday 10:00 in China
 ALICE = "p-" + "a" * 32
 BOB = "p-" + "b" * 32
@@ -63,7 +60,7 @@ def submit(matter="birth", materials=("id_card", "household_register", "birth_me
 
 
 def accepted(**kw):
-    return domain.application.run([submit(**kw), AcceptApplication(calendar=CALENDAR, at=T0)])[0]
+    return domain.application.run([submit(**kw), AcceptApplication(at=T0)])[0]
 
 
 def assessed(**kw):
@@ -117,7 +114,7 @@ def test_no_notice_when_nothing_is_missing():
 def test_acceptance_needs_the_complete_checklist():
     state, _ = domain.application.run([submit(materials=["id_card"])])
     with pytest.raises(DomainError) as err:
-        domain.application.decide(AcceptApplication(calendar=CALENDAR, at=T0), state)
+        domain.application.decide(AcceptApplication(at=T0), state)
     assert err.value.field == "materials" and "birth_medical_certificate" in err.value.message
 
 
@@ -135,7 +132,7 @@ def test_supplementing_by_post_keeps_one_trip_and_in_person_counts_a_visit():
         submit(materials=["id_card"]),
         IssueMaterialsNotice(at=T0),
         SupplementMaterials(materials=["household_register", "birth_medical_certificate"], in_person=False, at=T0),
-        AcceptApplication(calendar=CALENDAR, at=T0),
+        AcceptApplication(at=T0),
         AssessFee(at=T0),
         IssueCertificate(year=2026, sequence=7, at=T0),
     ]
@@ -149,7 +146,7 @@ def test_supplementing_by_post_keeps_one_trip_and_in_person_counts_a_visit():
 
 # -- acceptance, refusal, deadline ------------------------------------------------------------------------------------
 def test_acceptance_sets_the_15_working_day_deadline():
-    _, events = domain.application.run([submit(), AcceptApplication(calendar=CALENDAR, at=T0)])
+    _, events = domain.application.run([submit(), AcceptApplication(at=T0)])
     assert events[-1] == ApplicationAccepted(
         accepted_at=T0, due_on=date(2026, 3, 23), due_by=datetime(2026, 3, 23, 16, 0, tzinfo=UTC)
     )
@@ -159,7 +156,7 @@ def test_refusal_with_reason_is_final():
     state, _ = domain.application.run([submit(), RefuseApplication(reason="事项不属于本处执业区域", at=T0)])
     assert state.status == "refused" and state.refused_reason
     with pytest.raises(InvalidTransition):
-        domain.application.decide(AcceptApplication(calendar=CALENDAR, at=T0), state)
+        domain.application.decide(AcceptApplication(at=T0), state)
     with pytest.raises(InvalidTransition):
         domain.application.decide(RefuseApplication(reason="again", at=T0), state)
 
@@ -172,37 +169,33 @@ def test_accepted_application_cannot_be_refused_or_submitted_again():
         domain.application.decide(submit(), state)
 
 
-def test_working_days_skip_weekends_only_without_holidays():
-    assert add_working_days(date(2026, 3, 6), 1, HolidayCalendar()) == date(2026, 3, 9)  # Fri → Mon
-    assert add_working_days(date(2026, 3, 2), 15, HolidayCalendar()) == date(2026, 3, 23)
+def test_working_days_skip_weekends():
+    """公证程序规则 art. 35: 15 working days; a weekend is not a working day."""
+    assert add_working_days(date(2026, 3, 6), 1) == date(2026, 3, 9)  # Fri → Mon
+    assert add_working_days(date(2026, 3, 2), 15) == date(2026, 3, 23)
 
 
 def test_working_days_across_national_day_and_its_adjusted_working_days():
     # accepted Thu 24 Sep, before 中秋 (25–27 Sep) and 国庆 (1–7 Oct); Sat 10 Oct is worked (调休)
-    due = add_working_days(date(2026, 9, 24), 15, CALENDAR)
+    due = add_working_days(date(2026, 9, 24), 15)
     # working: 9/28,29,30, 10/8,9,10(Sat 调休),12,13,14,15,16,19,20,21,22
     assert due == date(2026, 10, 22)
-    assert working_days_between(date(2026, 9, 24), due, CALENDAR) == 15
+    assert working_days_between(date(2026, 9, 24), due) == 15
 
 
 def test_working_days_across_spring_festival():
     accepted_at = datetime(2026, 2, 12, 1, 0, tzinfo=UTC)  # Thu 12 Feb, CST
     # 2/13, 2/14 (Sat 调休), 2/24..27, 2/28 (Sat 调休), 3/2..3/6, 3/9..3/11 → 15
-    assert issuance_due(accepted_at, CALENDAR) == date(2026, 3, 11)
+    assert issuance_due(accepted_at) == date(2026, 3, 11)
 
 
 def test_deadline_uses_china_time_not_utc():
     late_evening_utc = datetime(2026, 3, 1, 17, 0, tzinfo=UTC)  # already Monday 2 March 01:00 in China
-    assert issuance_due(late_evening_utc, CALENDAR) == date(2026, 3, 23)
-
-
-def test_calendar_refuses_a_day_both_holiday_and_workday():
-    with pytest.raises(ValueError, match="both"):
-        HolidayCalendar(holidays=frozenset({date(2026, 1, 4)}), workdays=frozenset({date(2026, 1, 4)}))
+    assert issuance_due(late_evening_utc) == date(2026, 3, 23)
 
 
 def test_overdue_days_are_negative():
-    assert working_days_between(date(2026, 3, 25), date(2026, 3, 23), CALENDAR) == -2
+    assert working_days_between(date(2026, 3, 25), date(2026, 3, 23)) == -2
 
 
 # -- fees and waivers -------------------------------------------------------------------------------------------------

@@ -11,14 +11,13 @@ from pydantic import ValidationError
 from services.notary import domain
 from services.notary.domain import AcceptApplication, AssessFee, SubmitApplication, register_stream
 from services.notary.handlers import CertificateIssuer
-from services.notary.reference import load_calendar, load_catalogue
+from services.notary.reference import load_catalogue
 from shared.commands import CommandBus, CommandContext
 from shared.errors import InvalidTransition
 from shared.events import registry
 from shared.eventstore import InMemoryEventStore
 
 CATALOGUE = load_catalogue()
-CALENDAR = load_calendar()
 AT = datetime(2026, 6, 1, 3, 0, tzinfo=UTC)
 
 
@@ -43,7 +42,7 @@ async def ready(apps: CommandBus, app_id: str, *, assess: bool = True) -> None:
         at=AT,
     )
     await apps.execute(app_id, submit, ctx)
-    await apps.execute(app_id, AcceptApplication(calendar=CALENDAR, at=AT), ctx)
+    await apps.execute(app_id, AcceptApplication(at=AT), ctx)
     if assess:
         await apps.execute(app_id, AssessFee(at=AT), ctx)
 
@@ -122,12 +121,12 @@ def test_worklist_view_counts_working_days_left_and_flags_overdue():
                 materials_supplied=["id_card", "household_register", "birth_medical_certificate"],
                 at=AT,
             ),
-            AcceptApplication(calendar=CALENDAR, at=AT),  # Mon 1 June → due Tue 23 June (端午 19 June off)
+            AcceptApplication(at=AT),  # Mon 1 June → due Tue 23 June (端午 19 June off)
         ]
     )
     doc = render_application("na-9", state, 2)
     assert doc["due_on"] == "2026-06-23"
-    on_time = application_out(doc, CALENDAR, date(2026, 6, 18))
+    on_time = application_out(doc, date(2026, 6, 18))
     assert on_time.working_days_left == 2 and not on_time.overdue
-    late = application_out(doc, CALENDAR, date(2026, 6, 25))
+    late = application_out(doc, date(2026, 6, 25))
     assert late.working_days_left == -2 and late.overdue
