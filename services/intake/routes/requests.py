@@ -8,7 +8,7 @@ from fastapi import APIRouter, Path, Query
 
 from services.intake import domain
 from services.intake.deps import IntakeDep, Reader, Writer
-from services.intake.handlers import act, receive_request, request_view, stored
+from services.intake.handlers import act, publish_web_reply, receive_request, request_view, stored
 from services.intake.schemas import (
     AnswerBody,
     EscalateBody,
@@ -68,8 +68,8 @@ async def complete_work_order(request_id: RequestId, call: Writer, svc: IntakeDe
 
 
 @router.post("/requests/{request_id}/reply", response_model=RequestView, summary="Publish the reply to a web question")
-async def publish_web_reply(request_id: RequestId, call: Writer, svc: IntakeDep) -> RequestView:
-    return request_view(await act(svc, request_id, domain.PublishWebReply(at=call.now), call))
+async def reply(request_id: RequestId, call: Writer, svc: IntakeDep) -> RequestView:
+    return await publish_web_reply(svc, request_id, call)
 
 
 @router.post("/requests/{request_id}/close", response_model=RequestView, summary="Close the request")
