@@ -26,13 +26,14 @@ async def try_get(up: Upstream, service: str, path: str, params: Mapping[str, An
         return None
 
 
-async def throughput_by_department(up: Upstream, region: str, period: str) -> list[tuple[str, Item | None]]:
+async def by_department(up: Upstream, indicator: str, region: str, period: str) -> list[tuple[str, Item | None]]:
+    """One indicator's value per department (the metrics `dept:<department>` dimension), in DEPARTMENTS order."""
     values = await asyncio.gather(
         *(
             try_get(
                 up,
                 "metrics",
-                "/indicators/throughput",
+                f"/indicators/{indicator}",
                 {"region": region, "period": period, "dimension": f"dept:{d}"},
             )  # fmt: skip
             for d in DEPARTMENTS

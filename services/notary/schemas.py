@@ -108,6 +108,7 @@ class ApplicationView(BaseModel):
     aid_linked: bool
     certificate_no: str | None
     issued_at: datetime | None
+    satisfaction: int | None = None
     feedback: list[FeedbackView]
 
 

@@ -23,6 +23,8 @@ Event types, in lifecycle order (every payload is self-describing; times are tim
   court_attendance | client_follow_up), reviewed_at.
 - `caseflow.legal_aid.subsidy_paid` SubsidyPaid — amount (yuan), paid_at.
 - `caseflow.legal_aid.notary_fee_waiver_granted` NotaryFeeWaiverGranted — flow 7, consumed by the notary service.
+- `caseflow.legal_aid.case_evaluated` AidCaseEvaluated — 随单评价 (seed 004) of a closed case, once: satisfaction
+  (1–5), evaluated_at, region (shared.contracts.common.CaseEvaluated).
 """
 
 from __future__ import annotations
@@ -33,7 +35,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from shared.contracts.common import CaseId, Partner, PartnerNotice, PersonRef, RegionCode, ShortText
+from shared.contracts.common import CaseEvaluated, CaseId, Partner, PartnerNotice, PersonRef, RegionCode, ShortText
 from shared.events import Event, event
 
 #: A provider's registry id (a lawyer's licence-based id, a worker's or staff member's id): not personal data.
@@ -233,3 +235,10 @@ class NotaryFeeWaiverGranted(Event):
     notary_matter: ShortText  # matter catalogue id the waiver covers
     waiver: float = 1.0  # share of the standard fee waived: 1.0 = full waiver, 0.5 = halved
     granted_at: datetime
+
+
+@event
+class AidCaseEvaluated(CaseEvaluated):
+    """随单评价: the aid recipient rated the closed case (1–5), once (seed 004)."""
+
+    event_type = "caseflow.legal_aid.case_evaluated"

@@ -75,6 +75,7 @@ class AidCase:
     quality_method: QualityMethod | None = None
     subsidy: float | None = None
     fee_waivers: tuple[FeeWaiver, ...] = field(default=())
+    satisfaction: int | None = None  # 随单评价, once closed
 
     @property
     def is_criminal(self) -> bool:

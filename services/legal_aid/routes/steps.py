@@ -1,5 +1,5 @@
-"""A case's steps after it is opened: review (审查), contest (异议), assign, close, quality review, subsidy, and
-the notary fee waiver for a granted recipient."""
+"""A case's steps after it is opened: review (审查), contest (异议), assign, close, quality review, subsidy, the
+notary fee waiver for a granted recipient, and the recipient's evaluation (随单评价)."""
 
 from __future__ import annotations
 
@@ -19,6 +19,7 @@ from services.legal_aid.schemas import (
     ReviewBody,
     SubsidyBody,
 )
+from shared.evaluation import EvaluateCase, EvaluationBody
 
 router = APIRouter(tags=["legal aid"])
 
@@ -57,3 +58,8 @@ async def subsidy(case_id: CaseId, body: SubsidyBody, call: Writer, la: LegalAid
 async def fee_waiver(case_id: CaseId, body: FeeWaiverBody, call: Writer, la: LegalAidDep) -> CaseView:
     command = domain.GrantNotaryFeeWaiver(case_id=case_id, **body.model_dump(), at=call.now)
     return await take_step(la, case_id, command, call)
+
+
+@router.post("/applications/{case_id}/evaluate", response_model=CaseView, summary="Satisfaction 1–5 (随单评价)")
+async def evaluate(case_id: CaseId, body: EvaluationBody, call: Applicant, la: LegalAidDep) -> CaseView:
+    return await take_step(la, case_id, EvaluateCase(satisfaction=body.satisfaction, at=call.now), call)
