@@ -28,5 +28,6 @@ def reply_to_complaint(c: ReplyToComplaint, state: IntakeState) -> list[Event]:
     s = _complaint(c, state)
     if s.status is not Status.HANDLED:
         raise refuse(c, s, "a complaint is replied to once it is handled, and once")
-    due = s.reply_due_at or c.at  # every complaint received since the deadline existed carries it
+    due = s.reply_due_at
+    assert due is not None  # every complaint has one (evolve gives old ones the default)
     return [ComplaintReplied(replied_at=c.at, due_at=due, on_time=c.at < due, channel=s.channel, region=s.region)]

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from datetime import datetime
 
+from services.intake.domain.rules import DEFAULT_COMPLAINT_REPLY_DAYS, complaint_reply_due
 from services.intake.domain.state import (
     Call,
     CallStatus,
@@ -29,6 +31,7 @@ from shared.contracts.intake import (
     RequestClosed,
     RequestEscalated,
     RequestEvaluated,
+    RequestKind,
     RequestReceived,
     RequestReferred,
     WebReplyCounted,
@@ -55,7 +58,7 @@ def evolve(state: IntakeState, event: Event) -> IntakeState:
                 person_ref=event.person_ref,
                 call_id=event.call_id,
                 external_reference=event.external_reference,
-                reply_due_at=event.reply_due_at,
+                reply_due_at=_reply_due(event),
             )
         case WebReplyCounted():
             month = state if isinstance(state, QcMonth) else QcMonth(region=event.region, month=event.month)
@@ -79,6 +82,13 @@ def _evolve_village(village: Village, event: AdvisorAssigned | AdvisorUnassigned
         case AdvisorUnassigned():
             return replace(village, advisor_id=None)
     return replace(village, hours=round(village.hours + event.hours, 2), services=village.services + 1)
+
+
+def _reply_due(event: RequestReceived) -> datetime | None:
+    """A complaint's reply deadline; one received before deadlines were recorded gets the default period."""
+    if event.kind is not RequestKind.COMPLAINT:
+        return None
+    return event.reply_due_at or complaint_reply_due(event.received_at, DEFAULT_COMPLAINT_REPLY_DAYS)
 
 
 def _evolve_qc_month(month: QcMonth, event: WebReplyCounted) -> QcMonth:

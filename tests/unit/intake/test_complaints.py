@@ -37,6 +37,7 @@ from shared.contracts.intake import (
     RequestClosed,
     RequestEvaluated,
     RequestKind,
+    RequestReceived,
 )
 from shared.errors import DomainError, InvalidTransition
 from shared.settings import PlatformSettings
@@ -213,3 +214,14 @@ async def test_the_complaint_routes_and_the_worklist_of_open_complaints_by_due_t
         assert (await c.post(f"/requests/{rid}/evaluate", json={"satisfaction": 3})).status_code == 200
         twice = await c.post(f"/requests/{rid}/evaluate", json={"satisfaction": 4})
         assert twice.status_code == 409 and twice.json()["errors"][0]["field"] == "satisfaction"
+
+
+def test_a_complaint_stored_before_deadlines_were_recorded_gets_the_default_period():
+    """信访工作条例 art. 35 (the 60-day default): an old `request_received` without `reply_due_at` still has one."""
+    old = RequestReceived(request_id="rq-old", channel=Channel.WALK_IN, level=Level.COUNTY, region=COUNTY,
+                          kind=RequestKind.COMPLAINT, topic="service_quality", received_at=T0)  # fmt: skip
+    state = decider.fold([old])
+    assert state.reply_due_at == datetime(2026, 5, 2, 0, 0, tzinfo=CST)
+    _, events = decider.run([HandleComplaint(finding=ComplaintFinding.UPHELD, at=at(1)), ReplyToComplaint(at=at(2))],
+                            state)  # fmt: skip
+    assert events[-1].on_time is True
