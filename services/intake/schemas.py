@@ -18,7 +18,6 @@ from shared.contracts.intake import (
     RequestKind,
     TopicCode,
 )
-from shared.evaluation import EvaluationBody
 from shared.pii import PersonData
 
 
@@ -62,9 +61,6 @@ class EscalateBody(Body):
 
 class WorkOrderBody(Body):
     deadline_hours: int = Field(default=domain.DEFAULT_WORK_ORDER_HOURS, ge=1, le=24 * 30)
-
-
-EvaluateBody = EvaluationBody
 
 
 class HandleComplaintBody(Body):

@@ -12,7 +12,6 @@ from services.intake.handlers import act, publish_web_reply, receive_request, re
 from services.intake.schemas import (
     AnswerBody,
     EscalateBody,
-    EvaluateBody,
     ReceiveBody,
     ReferBody,
     RequestList,
@@ -22,6 +21,7 @@ from services.intake.schemas import (
 )
 from shared.contracts.intake import Channel
 from shared.deps import Cursor, next_page
+from shared.evaluation import EvaluationBody
 
 router = APIRouter(tags=["intake"])
 RequestId = Annotated[str, Path(pattern=r"^rq-[0-9a-f]{32}$", description="intake case id")]
@@ -78,7 +78,7 @@ async def close(request_id: RequestId, call: Writer, svc: IntakeDep) -> RequestV
 
 
 @router.post("/requests/{request_id}/evaluate", response_model=RequestView, summary="Satisfaction 1–5 (随单评价)")
-async def evaluate(request_id: RequestId, body: EvaluateBody, call: Writer, svc: IntakeDep) -> RequestView:
+async def evaluate(request_id: RequestId, body: EvaluationBody, call: Writer, svc: IntakeDep) -> RequestView:
     command = domain.EvaluateRequest(satisfaction=body.satisfaction, at=call.now)
     return request_view(await act(svc, request_id, command, call))
 
