@@ -261,7 +261,20 @@ def test_a_web_complaint_runs_no_300_minute_reply_deadline():
         return fold(CaseState(case), event, CAT)
 
     assert [d.rule for d in received("rq-q", "consultation").deadlines] == ["web_reply_300m"]
-    assert received("rq-c", "complaint").deadlines == ()
+    assert [d.rule for d in received("rq-c", "complaint").deadlines] == ["complaint_reply"]
+
+
+def test_a_complaint_runs_its_reply_deadline_on_the_timeline():
+    """Seeds 001, 003 (投诉受理、处理和反馈): the reply is due when intake said (reply_due_at); late is missed."""
+    due = T0 + days(15)
+    received = env("caseflow.intake.request_received", "rq-c", region=CHENZHOU_VILLAGE, channel="walk_in",
+                   kind="complaint", received_at=T0, reply_due_at=due)  # fmt: skip
+    case = fold(CaseState("rq-c"), received, CAT)
+    assert [(d.rule, d.due, d.status(T0 + days(1))) for d in case.deadlines] == [("complaint_reply", due, "pending")]
+    late = T0 + days(16)
+    case = fold(case, env("caseflow.intake.complaint_replied", "rq-c", late, replied_at=late, due_at=due,
+                          on_time=False), CAT)  # fmt: skip
+    assert case.deadlines[0].status(late) == "missed"
 
 
 def test_advisor_coverage_from_reference_data_and_hours_from_events():
