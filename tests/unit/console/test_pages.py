@@ -182,3 +182,27 @@ async def test_scorecard_shows_the_selected_indicator_per_department(metrics_app
     assert '<span class="num">1</span> / <span class="den">2</span>' in rows["mediation"]
     overall = re.search(r'data-key="satisfaction\|[^"]+".*?</tr>', r.text, re.S)
     assert overall is not None and '<span class="num">2</span> / <span class="den">3</span>' in overall.group(0)
+
+
+async def test_the_intake_worklist_has_work_orders_and_complaints_past_or_near_their_deadline(metrics_app, trace_file):
+    """Seeds 001, 003 (投诉受理、处理和反馈): an open complaint's reply deadline is listed like a work order's."""
+    late, soon, far = ((NOW + timedelta(days=d)).isoformat() for d in (-1, 1, 30))
+
+    def intake(request: httpx.Request) -> httpx.Response:
+        base = {"status": "received", "region": CITY, "topic": "service_quality"}
+        overdue = request.url.params["overdue"] == "true"
+        if request.url.path == "/complaints":
+            rows = [{"request_id": "rq-late", "complaint_reply_due_at": late}] if overdue else [
+                {"request_id": "rq-soon", "complaint_reply_due_at": soon},
+                {"request_id": "rq-far", "complaint_reply_due_at": far}]  # fmt: skip
+            return httpx.Response(200, json={"items": [base | {"kind": "complaint"} | r for r in rows]})
+        return httpx.Response(200, json={"items": []})
+
+    async with staff_client(make_console(metrics_app, trace_file, {"intake": intake})) as c:
+        r = await c.get("/worklists", params={"days": 3})
+    section = dict(re.findall(r'<section class="worklist" data-department="(\w+)">(.*?)</section>', r.text, re.S))
+    rows = re.findall(r'<tr class="item (\w+)">(.*?)</tr>', section["intake"], re.S)
+    assert [(state, "rq-late" in row, "rq-soon" in row) for state, row in rows] == [
+        ("overdue", True, False), ("due_soon", False, True),
+    ]  # fmt: skip
+    assert "rq-far" not in section["intake"] and "complaint · service_quality" in section["intake"]
