@@ -81,10 +81,11 @@ async def _charts(up: Upstream, region: str, period: str, indicator: str, names:
     series_task = handlers.try_get(
         up, "metrics", f"/indicators/{indicator}/series", {"region": region, "kind": kind, "points": 30}
     )
-    series, bars, drill = await asyncio.gather(
+    series, bars, drill, per_department = await asyncio.gather(
         series_task,
-        handlers.throughput_by_department(up, region, period),
+        handlers.by_department(up, "throughput", region, period),
         handlers.drilldown(up, indicator, region, period),
+        handlers.by_department(up, indicator, region, period),
     )
     name = names.get(indicator, indicator)
     if series is None:  # e.g. an indicator without this calendar period
@@ -104,7 +105,9 @@ async def _charts(up: Upstream, region: str, period: str, indicator: str, names:
         [(dept_label(d), [(s, (v or {}).get("extra", {}).get(k)) for s, k in _BAR_SERIES]) for d, v in bars],
         title="受理/办结/积压 opened / closed / backlog",
     )
-    return pages.Charts.of(series=line, bars=bars_svg, indicator_name=name, drilldown=drill)
+    return pages.Charts.of(
+        series=line, bars=bars_svg, indicator_name=name, drilldown=drill, by_department=per_department
+    )
 
 
 _BAR_SERIES = (("受理 opened", "opened"), ("办结 closed", "closed"), ("积压 backlog", "backlog"))

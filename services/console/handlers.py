@@ -27,13 +27,14 @@ async def try_get(up: Upstream, service: str, path: str, params: Mapping[str, An
         return None
 
 
-async def throughput_by_department(up: Upstream, region: str, period: str) -> list[tuple[str, Item | None]]:
+async def by_department(up: Upstream, indicator: str, region: str, period: str) -> list[tuple[str, Item | None]]:
+    """One indicator's value per department (the metrics `dept:<department>` dimension), in DEPARTMENTS order."""
     values = await asyncio.gather(
         *(
             try_get(
                 up,
                 "metrics",
-                "/indicators/throughput",
+                f"/indicators/{indicator}",
                 {"region": region, "period": period, "dimension": f"dept:{d}"},
             )  # fmt: skip
             for d in DEPARTMENTS
@@ -71,17 +72,26 @@ def _within(due: str | None, now: datetime, days: int) -> bool:
 
 
 async def _intake(up: Upstream, now: datetime, days: int) -> list[Item]:
-    overdue, rest = await asyncio.gather(
+    """Work orders past or near their deadline, and open complaints past or near their reply deadline (投诉)."""
+    overdue, rest, late_complaints, open_complaints = await asyncio.gather(
         up.get("intake", "/requests", {"overdue": "true", "limit": 200}),
         up.get("intake", "/requests", {"overdue": "false", "limit": 500}),
+        up.get("intake", "/complaints", {"overdue": "true", "limit": 200}),
+        up.get("intake", "/complaints", {"overdue": "false", "limit": 200}),
     )
 
-    def item(r: Mapping[str, Any], state: str) -> Item:
+    def item(r: Mapping[str, Any], state: str, due: str) -> Item:
         return {"id": r["request_id"], "state": state, "what": f"{r.get('kind')} · {r.get('topic')}",
-                "status": r["status"], "region": r.get("region"), "due": r.get("work_order_due_at")}  # fmt: skip
+                "status": r["status"], "region": r.get("region"), "due": r.get(due)}  # fmt: skip
 
     soon = [r for r in rest["items"] if r.get("work_order_open") and _within(r.get("work_order_due_at"), now, days)]
-    return [item(r, "overdue") for r in overdue["items"]] + [item(r, "due_soon") for r in soon]
+    replies_soon = [r for r in open_complaints["items"] if _within(r.get("complaint_reply_due_at"), now, days)]
+    return [
+        *(item(r, "overdue", "work_order_due_at") for r in overdue["items"]),
+        *(item(r, "overdue", "complaint_reply_due_at") for r in late_complaints["items"]),
+        *(item(r, "due_soon", "work_order_due_at") for r in soon),
+        *(item(r, "due_soon", "complaint_reply_due_at") for r in replies_soon),
+    ]
 
 
 async def _legal_aid(up: Upstream, now: datetime, days: int) -> list[Item]:

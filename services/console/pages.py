@@ -41,6 +41,8 @@ class Charts:
     bars: Markup
     indicator_name: str
     drilldown: Sequence[DrilldownRow]
+    #: the indicator per department (e.g. 群众满意率 of every service, seed 004): (department, card or None)
+    by_department: Sequence[tuple[str, Mapping[str, Any] | None]] = ()
 
     @classmethod
     def of(
@@ -50,11 +52,12 @@ class Charts:
         bars: Markup,
         indicator_name: str,
         drilldown: Sequence[tuple[regions.Region, Mapping[str, Any] | None]],
+        by_department: Sequence[tuple[str, Mapping[str, Any] | None]] = (),
     ) -> Charts:
         values = [v["value"] for _, v in drilldown if v and v.get("value") is not None]
         top = max([*values, 0.0])
         rows = [DrilldownRow(r, v, charts.hbar(v["value"] if v else None, top)) for r, v in drilldown]
-        return cls(series, bars, indicator_name, rows)
+        return cls(series, bars, indicator_name, rows, by_department)
 
 
 # -- scorecard ------------------------------------------------------------------------------------------------

@@ -23,10 +23,11 @@ class Intake:
     cases: Views[domain.IntakeState]
     vault: Vault
     clock: Clock
+    complaint_reply_days: int
 
 
 def bootstrap(settings: Settings, **adapters: Unpack[Adapters]) -> Intake:
     runtime = ServiceRuntime("intake", settings.platform, **adapters)
     cases = runtime.read_model("intake", domain.decider, views.render, views.COLUMNS)
     bus = runtime.command_bus(domain.decider, cases)
-    return Intake(runtime, bus, cases, runtime.vault, runtime.clock)
+    return Intake(runtime, bus, cases, runtime.vault, runtime.clock, settings.complaint_reply_days)

@@ -11,9 +11,9 @@ import uuid
 from services.intake import domain, views
 from services.intake.bootstrap import Intake
 from services.intake.schemas import CallView, ReceiveBody, RequestView, VillageView
-from shared.commands import Outcome
+from shared.commands import CommandContext, Outcome
 from shared.deps import Call
-from shared.errors import NotFound
+from shared.errors import CaseflowError, NotFound
 from shared.events import Command
 
 IntakeOutcome = Outcome[domain.IntakeState]
@@ -43,9 +43,31 @@ async def receive_request(svc: Intake, body: ReceiveBody, call: Call) -> Request
         person_ref=person_ref,
         call_id=body.call_id,
         external_reference=body.external_reference,
+        complaint_reply_days=svc.complaint_reply_days,
         at=call.now,
     )
     return request_view(await act(svc, request_id, command, call, creates=True))
+
+
+async def publish_web_reply(svc: Intake, request_id: str, call: Call) -> RequestView:
+    """Publish a web reply, drawn for inspection when its region's month is under the 3% quota (seed 000).
+
+    The month's counter counts the reply first, under the key `qc:<request id>@<counter>` (a retry replays the count
+    and its verdict), then the reply is published with the verdict, so a drawn reply and its draw event commit
+    together. A reply that cannot be published is never counted; a count whose publication then failed only draws
+    more."""
+    state, _ = await svc.bus.load(request_id)
+    try:
+        domain.decide(domain.PublishWebReply(at=call.now), state)
+    except CaseflowError:  # a replayed key answers its earlier outcome, anything else the same refusal
+        return request_view(await act(svc, request_id, domain.PublishWebReply(at=call.now), call))
+    assert isinstance(state, domain.Request)
+    count = domain.CountWebReply(region=state.region, request_id=request_id, at=call.now)
+    stream = domain.qc_stream(state.region, call.now)
+    context = CommandContext(actor=call.actor, idempotency_key=f"qc:{request_id}@{stream}", time=call.now)
+    month = (await svc.bus.execute(stream, count, context)).state
+    draw = month.draw_of(request_id) if isinstance(month, domain.QcMonth) else None
+    return request_view(await act(svc, request_id, domain.PublishWebReply(qc_draw=draw, at=call.now), call))
 
 
 async def offer_call(svc: Intake, region: str, call: Call) -> CallView:

@@ -8,8 +8,17 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from services.intake import domain
 from shared.calendar import CalendarDate
-from shared.contracts.common import Department, LongText, PersonRef, RegionCode
-from shared.contracts.intake import AdvisorServiceKind, Channel, ExternalRef, Level, RequestKind, TopicCode
+from shared.contracts.common import Department, LongText, PersonRef, RegionCode, ShortText
+from shared.contracts.intake import (
+    AdvisorServiceKind,
+    Channel,
+    ComplaintFinding,
+    ExternalRef,
+    Level,
+    QcResult,
+    RequestKind,
+    TopicCode,
+)
 from shared.pii import PersonData
 
 
@@ -55,8 +64,15 @@ class WorkOrderBody(Body):
     deadline_hours: int = Field(default=domain.DEFAULT_WORK_ORDER_HOURS, ge=1, le=24 * 30)
 
 
-class EvaluateBody(Body):
-    satisfaction: int = Field(ge=1, le=5)
+class HandleComplaintBody(Body):
+    finding: ComplaintFinding
+    about: Department | None = Field(default=None, description="the department whose service is complained about")
+
+
+class InspectionBody(Body):
+    result: QcResult
+    inspector: ExternalRef = Field(description="the inspector's staff id")
+    reason: ShortText | None = Field(default=None, description="required when the result is needs_correction")
 
 
 class CallBody(Body):
@@ -96,6 +112,13 @@ class RequestView(BaseModel):
     work_order_open: bool
     reply_minutes: int | None
     qc_drawn: bool
+    qc_result: QcResult | None = None
+    complaint_open: bool = False
+    complaint_reply_due_at: datetime | None = None
+    complaint_finding: ComplaintFinding | None = None
+    complaint_about: Department | None = None
+    complaint_replied_at: datetime | None = None
+    complaint_reply_on_time: bool | None = None
     closed_at: datetime | None
     outcome: str | None
     satisfaction: int | None
@@ -130,6 +153,17 @@ class RequestList(BaseModel):
     items: list[RequestView]
     count: int
     next: str | None = Field(default=None, description="cursor for the next page (`after=`), none on the last")
+
+
+class QcMonthView(BaseModel):
+    """A region's web replies published in a China month, drawn for inspection, and the 3% quota (seed 000)."""
+
+    region: str
+    month: str
+    version: int
+    published: int
+    drawn: int
+    quota: int
 
 
 class VillageList(BaseModel):

@@ -1,6 +1,7 @@
-"""Intake read model: one document per stream (request, call or village), rendered from the aggregate state.
+"""Intake read model: one document per stream (request, call, village or QC month), rendered from the aggregate
+state.
 
-`record` tells the three kinds apart in the single `intake` view; no personal data besides the
+`record` tells the four kinds apart in the single `intake` view; no personal data besides the
 pseudonymous `person_ref` is stored here.
 """
 
@@ -8,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from services.intake.domain import Call, Empty, IntakeState, Request, Village
+from services.intake.domain import Call, Empty, IntakeState, QcMonth, Request, Village, qc_quota
 
 #: the fields the worklists filter and sort on: indexed columns of the view's table
 COLUMNS = {
@@ -19,6 +20,8 @@ COLUMNS = {
     "work_order_open": "boolean",
     "work_order_due_at": "timestamptz",
     "received_at": "timestamptz",
+    "complaint_open": "boolean",
+    "complaint_reply_due_at": "timestamptz",
 }
 
 
@@ -50,6 +53,14 @@ def render(stream_id: str, state: IntakeState, version: int) -> dict[str, Any]:
             "work_order_open": bool(wo and wo.completed_at is None),
             "reply_minutes": state.reply_minutes,
             "qc_drawn": state.qc_drawn,
+            "qc_result": state.qc_result.value if state.qc_result else None,
+            # a complaint awaiting its reply: the complaints worklist is one indexed query, sorted by due time
+            "complaint_open": state.is_complaint and state.replied_at is None,
+            "complaint_reply_due_at": state.reply_due_at,
+            "complaint_finding": state.finding.value if state.finding else None,
+            "complaint_about": state.complaint_about.value if state.complaint_about else None,
+            "complaint_replied_at": state.replied_at,
+            "complaint_reply_on_time": state.reply_on_time,
             "closed_at": state.closed_at,
             "outcome": state.outcome.value if state.outcome else None,
             "satisfaction": state.satisfaction,
@@ -73,6 +84,16 @@ def render(stream_id: str, state: IntakeState, version: int) -> dict[str, Any]:
             "advisor_id": state.advisor_id,
             "hours": state.hours,
             "services": state.services,
+        }
+    if isinstance(state, QcMonth):
+        return {
+            **base,
+            "record": "qc_month",
+            "region": state.region,
+            "month": state.month,
+            "published": state.published,
+            "drawn": len(state.draws),
+            "quota": qc_quota(state.published),
         }
     assert isinstance(state, Empty)
     return {**base, "record": "empty"}

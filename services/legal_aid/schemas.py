@@ -151,6 +151,7 @@ class CaseView(BaseModel):
     quality_score: int | None = None
     quality_method: str | None = None
     subsidy: Money | None = None
+    satisfaction: int | None = None
     fee_waivers: list[dict[str, Any]] = []
     deadlines: list[DeadlineView]
     version: int

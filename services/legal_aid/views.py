@@ -66,6 +66,7 @@ def render(stream_id: str, s: AidCase, version: int) -> dict[str, Any]:
         "quality_score": s.quality_score,
         "quality_method": _v(s.quality_method),
         "subsidy": s.subsidy,
+        "satisfaction": s.satisfaction,
         "fee_waivers": [
             {"notary_matter": w.notary_matter, "waiver": w.waiver, "granted_at": w.granted_at} for w in s.fee_waivers
         ],

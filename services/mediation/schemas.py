@@ -185,6 +185,7 @@ class DisputeOut(BaseModel):
     follow_up_due_by: datetime | None
     fulfilment: str | None
     archived_at: datetime | None
+    satisfaction: int | None = None
     flags: Flags
     history: list[str]
     version: int

@@ -81,6 +81,7 @@ def render(stream_id: str, s: Dispute, version: int) -> dict[str, Any]:
         "fulfilment": _v(s.fulfilment),
         "followed_up_at": s.followed_up_at,
         "archived_at": s.archived_at,
+        "satisfaction": s.satisfaction,
         "history": list(s.history),
         "version": version,
     }

@@ -110,6 +110,7 @@ class ApplicationView(BaseModel):
     aid_link_verified: bool = False  # legal aid vouched for the aid claim (its waiver registry names the applicant)
     certificate_no: str | None
     issued_at: datetime | None
+    satisfaction: int | None = None
     feedback: list[FeedbackView]
 
 

@@ -61,6 +61,7 @@ def render_application(stream_id: str, s: Application, version: int) -> dict[str
         "aid_link_verified": s.aid_link_verified,
         "certificate_no": s.certificate_no,
         "issued_at": s.issued_at,
+        "satisfaction": s.satisfaction,
         "feedback": [
             {"partner_reference": f.partner_reference, "adopted": f.adopted, "reason": f.reason} for f in s.feedback
         ],

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
 from typing import Annotated, Any
@@ -20,6 +21,9 @@ PersonRef = Annotated[str, StringConstraints(pattern=r"^p-[0-9a-f]{16,64}$")]
 CaseId = Annotated[str, StringConstraints(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9._:-]+$")]
 ShortText = Annotated[str, StringConstraints(min_length=1, max_length=500, strip_whitespace=True)]
 LongText = Annotated[str, StringConstraints(min_length=1, max_length=5000, strip_whitespace=True)]
+#: 随单评价 (seed 004: every service evaluated once by the person served): 1 very dissatisfied … 5 very satisfied;
+#: 4–5 count as satisfied in the `satisfaction` indicator (seeds 000, 002: ≥95%).
+Satisfaction = Annotated[int, Field(ge=1, le=5)]
 
 FEN = Decimal("0.01")
 MONEY_MAX = Decimal("999999999999.99")  # under a trillion yuan: beyond any fee, income or subsidy; exact in 28 digits
@@ -95,6 +99,17 @@ class PartnerRequest(Event):
     """Base of events a partner sends on its inbound topic; `source` must be `partner/<recipient>`."""
 
     partner_reference: Annotated[str, StringConstraints(min_length=1, max_length=64)]
+
+
+class CaseEvaluated(Event):
+    """Base of every department's 随单评价 event: the person served rated the closed case, once (seed 004).
+
+    Each department registers its own type (`caseflow.<dept>.<case>_evaluated`) with these fields, so the metrics
+    `satisfaction` indicator reads them alike and splits them per department."""
+
+    satisfaction: Satisfaction
+    evaluated_at: datetime
+    region: RegionCode
 
 
 def region_ancestors(code: str) -> list[str]:

@@ -30,6 +30,8 @@ Event types, in lifecycle order (every payload is self-describing; times are tim
 - `caseflow.legal_aid.subsidy_paid` SubsidyPaid — amount (Money, yuan), paid_at.
 - `caseflow.legal_aid.notary_fee_waiver_granted` NotaryFeeWaiverGranted — flow 7 (法律援助法 art. 53), consumed by the
   notary service: aid_case_id, person_ref, notary_matter, waiver (Share of the fee waived), granted_at.
+- `caseflow.legal_aid.case_evaluated` AidCaseEvaluated — 随单评价 (seed 004) of a closed case, once: satisfaction
+  (1–5), evaluated_at, region (shared.contracts.common.CaseEvaluated).
 
 Amounts are `Money` (shared/contracts/common.py): exact decimals in yuan, at most two places, strings in JSON.
 """
@@ -43,7 +45,17 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from shared.contracts.common import CaseId, Money, Partner, PartnerNotice, PersonRef, RegionCode, Share, ShortText
+from shared.contracts.common import (
+    CaseEvaluated,
+    CaseId,
+    Money,
+    Partner,
+    PartnerNotice,
+    PersonRef,
+    RegionCode,
+    Share,
+    ShortText,
+)
 from shared.events import Event, event
 
 #: A provider's registry id (a lawyer's licence-based id, a worker's or staff member's id): not personal data.
@@ -269,3 +281,10 @@ class NotaryFeeWaiverGranted(Event):
     notary_matter: ShortText  # matter catalogue id the waiver covers
     waiver: Annotated[Share, Field(gt=0)] = Decimal(1)  # share of the standard fee waived: 1 = full, 0.5 = halved
     granted_at: datetime
+
+
+@event
+class AidCaseEvaluated(CaseEvaluated):
+    """随单评价: the aid recipient rated the closed case (1–5), once (seed 004)."""
+
+    event_type = "caseflow.legal_aid.case_evaluated"

@@ -24,6 +24,8 @@ Event types (all `caseflow.mediation.<name>`, version 1; stream id = dispute id;
 - follow_up_visited: fulfilment fulfilled|partly|not, visited_at, notes (回访; once per agreement; required
   before archiving a complex dispute's agreement, optional for others).
 - dispute_archived: archived_at, final_status.
+- dispute_evaluated: 随单评价 (seed 004) of an archived dispute, once: satisfaction (1–5), evaluated_at, region
+  (shared.contracts.common.CaseEvaluated).
 Registry streams (`committee-<id>`, not disputes; metrics may ignore them): committee_registered (committee_id,
 name, kind, region = first covered region, regions, dispute_types, serves, registered_at), mediator_registered
 (mediator_id, committee_id, display_name, specialisms, registered_at), mediator_deactivated (mediator_id,
@@ -37,7 +39,16 @@ from enum import StrEnum
 
 from pydantic import Field
 
-from shared.contracts.common import CaseId, LongText, Partner, PartnerNotice, PersonRef, RegionCode, ShortText
+from shared.contracts.common import (
+    CaseEvaluated,
+    CaseId,
+    LongText,
+    Partner,
+    PartnerNotice,
+    PersonRef,
+    RegionCode,
+    ShortText,
+)
 from shared.events import Event, event
 
 
@@ -318,3 +329,10 @@ __all__ = [
     "Source",
     "TimeLimitExtended",
 ]
+
+
+@event
+class DisputeEvaluated(CaseEvaluated):
+    """随单评价: a party rated the archived mediation (1–5), once (seed 004)."""
+
+    event_type = "caseflow.mediation.dispute_evaluated"

@@ -22,6 +22,8 @@ Event types (all `caseflow.notary.*`, version 1; payloads are self-describing fo
   accepted_at.
 - commission_performed: the auxiliary work done — summary, performed_at.
 - commission_reported: report back to the court (PartnerNotice → court) — kind, summary, performed_at, reported_at.
+- application_evaluated: 随单评价 (seed 004) of an issued or refused application, once: satisfaction (1–5),
+  evaluated_at, region (shared.contracts.common.CaseEvaluated).
 
 Amounts (standard_fee, charged_fee) are `Money` and waiver_share a `Share` (shared/contracts/common.py): exact
 decimals, strings in JSON.
@@ -35,7 +37,17 @@ from typing import Annotated
 
 from pydantic import Field, StringConstraints
 
-from shared.contracts.common import CaseId, LongText, Money, PartnerNotice, PersonRef, RegionCode, Share, ShortText
+from shared.contracts.common import (
+    CaseEvaluated,
+    CaseId,
+    LongText,
+    Money,
+    PartnerNotice,
+    PersonRef,
+    RegionCode,
+    Share,
+    ShortText,
+)
 from shared.contracts.partners import CommissionKind
 from shared.events import Event, event
 
@@ -196,3 +208,10 @@ class CommissionReported(PartnerNotice):
     summary: LongText
     performed_at: datetime
     reported_at: datetime
+
+
+@event
+class ApplicationEvaluated(CaseEvaluated):
+    """随单评价: the applicant rated the finished application (issued or refused, 1–5), once (seed 004)."""
+
+    event_type = "caseflow.notary.application_evaluated"

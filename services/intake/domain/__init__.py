@@ -1,11 +1,12 @@
 """Intake domain: a citizen's request (咨询/求助/投诉), a hotline call and a village's legal advisor (村居法律顾问).
 
-One decider covers the three stream kinds (`rq-…`, `call-…`, `adv-<village>`) so that the single event store and
-its read model rebuild fold every stream with the same functions; each command only applies to its own kind.
+One decider covers the four stream kinds (`rq-…`, `call-…`, `adv-<village>`, `qc-<region>-<month>`) so that the
+single event store and its read model rebuild fold every stream with the same functions; each command only applies
+to its own kind.
 Pure: time comes in on the commands (`at`), nothing here reads a clock or does I/O.
 
-Modules: state.py (the three stream kinds), rules.py (channels, QC draw, region levels, time spans), commands.py,
-decider.py (decide), evolve.py.
+Modules: state.py (the four stream kinds), rules.py (channels, QC quota, complaint deadline, region levels, time
+spans), commands.py, refusals.py, complaints.py (投诉), web_qc.py (网络平台质检), decider.py (decide), evolve.py.
 """
 
 from services.intake.domain.commands import (
@@ -15,27 +16,36 @@ from services.intake.domain.commands import (
     AssignAdvisor,
     CloseRequest,
     CompleteWorkOrder,
+    CountWebReply,
     EscalateRequest,
     EvaluateRequest,
+    HandleComplaint,
+    InspectWebReply,
     LogAdvisorService,
     OfferCall,
     OpenWorkOrder,
     PublishWebReply,
     ReceiveRequest,
     ReferRequest,
+    ReplyToComplaint,
     UnassignAdvisor,
 )
 from services.intake.domain.decider import decide, decider
 from services.intake.domain.evolve import evolve
 from services.intake.domain.rules import (
+    DEFAULT_COMPLAINT_REPLY_DAYS,
     DEFAULT_WORK_ORDER_HOURS,
     QC_RULE,
     QC_SAMPLE_PERCENT,
     REMOTE_CHANNELS,
     WORK_ORDER_CHANNELS,
+    china_month,
+    complaint_reply_due,
     is_overdue,
     minutes_between,
-    qc_bucket,
+    qc_draws,
+    qc_quota,
+    qc_stream,
     region_level_problem,
     seconds_between,
     work_order_due,
@@ -45,6 +55,8 @@ from services.intake.domain.state import (
     CallStatus,
     Empty,
     IntakeState,
+    QcDraw,
+    QcMonth,
     Request,
     Status,
     Village,
@@ -53,6 +65,7 @@ from services.intake.domain.state import (
 )
 
 __all__ = [
+    "DEFAULT_COMPLAINT_REPLY_DAYS",
     "DEFAULT_WORK_ORDER_HOURS",
     "QC_RULE",
     "QC_SAMPLE_PERCENT",
@@ -66,28 +79,38 @@ __all__ = [
     "CallStatus",
     "CloseRequest",
     "CompleteWorkOrder",
+    "CountWebReply",
     "Empty",
     "EscalateRequest",
     "EvaluateRequest",
+    "HandleComplaint",
+    "InspectWebReply",
     "IntakeState",
     "LogAdvisorService",
     "OfferCall",
     "OpenWorkOrder",
     "PublishWebReply",
+    "QcDraw",
+    "QcMonth",
     "ReceiveRequest",
     "ReferRequest",
+    "ReplyToComplaint",
     "Request",
     "Status",
     "UnassignAdvisor",
     "Village",
     "WorkOrder",
+    "china_month",
+    "complaint_reply_due",
     "decide",
     "decider",
     "evolve",
     "initial_state",
     "is_overdue",
     "minutes_between",
-    "qc_bucket",
+    "qc_draws",
+    "qc_quota",
+    "qc_stream",
     "region_level_problem",
     "seconds_between",
     "work_order_due",

@@ -1,4 +1,5 @@
-"""What intake can be asked to do, per stream kind: a request's steps, a hotline call's, a village advisor's."""
+"""What intake can be asked to do, per stream kind: a request's steps (a complaint's among them), a hotline call's,
+a village advisor's, a month's QC count."""
 
 from __future__ import annotations
 
@@ -6,9 +7,20 @@ from datetime import date, datetime
 
 from pydantic import Field
 
-from services.intake.domain.rules import DEFAULT_WORK_ORDER_HOURS
-from shared.contracts.common import CaseId, Department, LongText, PersonRef, RegionCode
-from shared.contracts.intake import AdvisorServiceKind, Channel, ExternalRef, Level, RequestKind, TopicCode
+from services.intake.domain.rules import DEFAULT_COMPLAINT_REPLY_DAYS, DEFAULT_WORK_ORDER_HOURS
+from services.intake.domain.state import QcDraw
+from shared.contracts.common import CaseId, Department, LongText, PersonRef, RegionCode, ShortText
+from shared.contracts.intake import (
+    AdvisorServiceKind,
+    Channel,
+    ComplaintFinding,
+    ExternalRef,
+    Level,
+    QcResult,
+    RequestKind,
+    TopicCode,
+)
+from shared.evaluation import EvaluateCase
 from shared.events import Command
 
 
@@ -23,6 +35,7 @@ class ReceiveRequest(Command):
     person_ref: PersonRef | None = None
     call_id: CaseId | None = None
     external_reference: ExternalRef | None = None
+    complaint_reply_days: int = Field(default=DEFAULT_COMPLAINT_REPLY_DAYS, ge=1, le=365)
     at: datetime
 
 
@@ -55,6 +68,26 @@ class CompleteWorkOrder(Command):
 
 
 class PublishWebReply(Command):
+    """Publish the reply; `qc_draw` is the month's QC counter's verdict on this reply, when it drew it."""
+
+    qc_draw: QcDraw | None = None
+    at: datetime
+
+
+class InspectWebReply(Command):
+    result: QcResult
+    inspector: ExternalRef
+    reason: ShortText | None = None
+    at: datetime
+
+
+class HandleComplaint(Command):
+    finding: ComplaintFinding
+    about: Department | None = None
+    at: datetime
+
+
+class ReplyToComplaint(Command):
     at: datetime
 
 
@@ -62,9 +95,8 @@ class CloseRequest(Command):
     at: datetime
 
 
-class EvaluateRequest(Command):
-    satisfaction: int = Field(ge=1, le=5)
-    at: datetime
+class EvaluateRequest(EvaluateCase):
+    """随单评价 of a closed request (the shared rule of every department, shared/evaluation.py)."""
 
 
 # -- a hotline call ------------------------------------------------------------------------------------------
@@ -100,4 +132,11 @@ class LogAdvisorService(Command):
     hours: float = Field(gt=0, le=24)
     kind: AdvisorServiceKind
     served_on: date
+    at: datetime
+
+
+# -- a region's monthly web-reply QC counter -----------------------------------------------------------------
+class CountWebReply(Command):
+    region: RegionCode
+    request_id: CaseId
     at: datetime

@@ -10,24 +10,28 @@ from services.intake.domain.commands import (
     AssignAdvisor,
     CloseRequest,
     CompleteWorkOrder,
+    CountWebReply,
     EscalateRequest,
     EvaluateRequest,
+    HandleComplaint,
+    InspectWebReply,
     LogAdvisorService,
     OfferCall,
     OpenWorkOrder,
     PublishWebReply,
     ReceiveRequest,
     ReferRequest,
+    ReplyToComplaint,
     UnassignAdvisor,
 )
+from services.intake.domain.complaints import handle_complaint, reply_to_complaint
 from services.intake.domain.evolve import evolve
+from services.intake.domain.refusals import not_a_complaint, open_request, refuse, request_of
 from services.intake.domain.rules import (
-    QC_RULE,
-    QC_SAMPLE_PERCENT,
     REMOTE_CHANNELS,
     WORK_ORDER_CHANNELS,
+    complaint_reply_due,
     minutes_between,
-    qc_bucket,
     region_level_problem,
     seconds_between,
     work_order_due,
@@ -37,11 +41,11 @@ from services.intake.domain.state import (
     CallStatus,
     Empty,
     IntakeState,
-    Request,
     Status,
     Village,
     initial_state,
 )
+from services.intake.domain.web_qc import count_web_reply, drawn_for_qc, inspect_web_reply
 from shared.calendar import china_date, on_time
 from shared.contracts.common import Department
 from shared.contracts.intake import (
@@ -57,60 +61,23 @@ from shared.contracts.intake import (
     RequestClosed,
     RequestEscalated,
     RequestEvaluated,
+    RequestKind,
     RequestReceived,
     RequestReferred,
-    WebReplyDrawnForQc,
     WebReplyPublished,
     WorkOrderCompleted,
     WorkOrderOpened,
 )
 from shared.decider import Decider, Rules, decide_by_type
 from shared.errors import DomainError, InvalidTransition, NotFound, ValidationFailed
+from shared.evaluation import check_evaluation
 from shared.events import Command, Event
-
-_OPEN_STATES = (Status.RECEIVED, Status.ESCALATED)
-
-
-# -- decide: refusals ----------------------------------------------------------------------------------------
-def _verb(command: Command) -> str:
-    """`EvaluateRequest` → "evaluate", `OpenWorkOrder` → "open_work_order": the 409 names the command."""
-    name = type(command).__name__
-    snake = "".join("_" + c.lower() if c.isupper() else c for c in name).lstrip("_")
-    return snake.removesuffix("_request")
-
-
-def _state_name(state: IntakeState) -> str:
-    if isinstance(state, Request):
-        return state.status.value
-    if isinstance(state, Call):
-        return f"call {state.status.value}"
-    if isinstance(state, Village):
-        return "village"
-    return "new"
-
-
-def _refuse(command: Command, state: IntakeState, detail: str = "") -> InvalidTransition:
-    return InvalidTransition(_verb(command), _state_name(state), detail)
-
-
-def _request(state: IntakeState) -> Request:
-    """The request a command acts on; a command on any other stream kind finds no request."""
-    if not isinstance(state, Request):
-        raise NotFound("no such request", field="id")
-    return state
-
-
-def _open_request(c: Command, state: IntakeState) -> Request:
-    s = _request(state)
-    if s.status not in _OPEN_STATES:
-        raise _refuse(c, s)
-    return s
 
 
 # -- decide: a request ---------------------------------------------------------------------------------------
 def _receive(c: ReceiveRequest, state: IntakeState) -> list[Event]:
     if not isinstance(state, Empty):
-        raise _refuse(c, state, "the request already exists")
+        raise refuse(c, state, "the request already exists")
     if c.channel is Channel.WALK_IN:
         if c.level is None:
             raise ValidationFailed("a walk-in request names the level of its window", field="level")
@@ -123,6 +90,7 @@ def _receive(c: ReceiveRequest, state: IntakeState) -> list[Event]:
         raise ValidationFailed("external_reference is the 12345/110 ticket of a transfer", field="external_reference")
     if c.call_id is not None and c.channel is not Channel.HOTLINE_12348:
         raise ValidationFailed("call_id links a hotline request to its call", field="call_id")
+    complaint = c.kind is RequestKind.COMPLAINT
     return [
         RequestReceived(
             request_id=c.request_id,
@@ -135,14 +103,16 @@ def _receive(c: ReceiveRequest, state: IntakeState) -> list[Event]:
             person_ref=c.person_ref,
             call_id=c.call_id,
             external_reference=c.external_reference,
+            reply_due_at=complaint_reply_due(c.at, c.complaint_reply_days) if complaint else None,
         )
     ]
 
 
 def _answer(c: AnswerRequest, state: IntakeState) -> list[Event]:
-    s = _open_request(c, state)
+    s = open_request(c, state)
+    not_a_complaint(c, s)
     if s.channel is Channel.WEB_12348:
-        raise _refuse(c, s, "a web question is answered by publishing a reply")
+        raise refuse(c, s, "a web question is answered by publishing a reply")
     return [RequestAnswered(answered_at=c.at, on_the_spot=c.on_the_spot, channel=s.channel, region=s.region)]
 
 
@@ -161,7 +131,8 @@ def _check_referral(c: ReferRequest) -> None:
 
 
 def _refer(c: ReferRequest, state: IntakeState) -> list[Event]:
-    s = _open_request(c, state)
+    s = open_request(c, state)
+    not_a_complaint(c, s)
     _check_referral(c)
     region = s.escalated_to[1] if s.escalated_to else s.region
     return [
@@ -177,11 +148,11 @@ def _refer(c: ReferRequest, state: IntakeState) -> list[Event]:
 
 
 def _escalate(c: EscalateRequest, state: IntakeState) -> list[Event]:
-    s = _request(state)
+    s = request_of(state)
     if s.status is not Status.RECEIVED:
-        raise _refuse(c, s)
+        raise refuse(c, s)
     if s.channel not in REMOTE_CHANNELS:
-        raise _refuse(c, s, f"only hotline/web/transfer requests are escalated, not {s.channel.value}")
+        raise refuse(c, s, f"only hotline/web/transfer requests are escalated, not {s.channel.value}")
     problem = region_level_problem(c.to_region, c.to_level)
     if problem:
         raise ValidationFailed(problem, field="to_region")
@@ -189,9 +160,9 @@ def _escalate(c: EscalateRequest, state: IntakeState) -> list[Event]:
 
 
 def _open_work_order(c: OpenWorkOrder, state: IntakeState) -> list[Event]:
-    s = _open_request(c, state)
+    s = open_request(c, state)
     if s.channel not in WORK_ORDER_CHANNELS:
-        raise _refuse(c, s, f"work orders are for hotline and transferred requests, not {s.channel.value}")
+        raise refuse(c, s, f"work orders are for hotline and transferred requests, not {s.channel.value}")
     if s.work_order is not None:
         raise DomainError("the request already has a work order", field="work_order")
     due = work_order_due(c.at, c.deadline_hours)
@@ -201,9 +172,9 @@ def _open_work_order(c: OpenWorkOrder, state: IntakeState) -> list[Event]:
 
 
 def _complete_work_order(c: CompleteWorkOrder, state: IntakeState) -> list[Event]:
-    s = _request(state)
+    s = request_of(state)
     if s.work_order is None:
-        raise _refuse(c, s, "the request has no work order")
+        raise refuse(c, s, "the request has no work order")
     if s.work_order.completed_at is not None:
         raise DomainError("the work order is already completed", field="work_order")
     due = s.work_order.due_at
@@ -211,29 +182,23 @@ def _complete_work_order(c: CompleteWorkOrder, state: IntakeState) -> list[Event
 
 
 def _publish_web_reply(c: PublishWebReply, state: IntakeState) -> list[Event]:
-    s = _request(state)
+    s = request_of(state)
     if s.channel is not Channel.WEB_12348:
-        raise _refuse(c, s, f"replies are published to web questions, not {s.channel.value} requests")
+        raise refuse(c, s, f"replies are published to web questions, not {s.channel.value} requests")
     if s.status is not Status.RECEIVED:
-        raise _refuse(c, s)
-    events: list[Event] = [
-        WebReplyPublished(
-            posted_at=s.received_at,
-            published_at=c.at,
-            minutes=minutes_between(s.received_at, c.at),
-            region=s.region,
-        )
-    ]
-    bucket = qc_bucket(s.request_id)
-    if bucket < QC_SAMPLE_PERCENT:
-        events.append(WebReplyDrawnForQc(rule=QC_RULE, bucket=bucket, drawn_at=c.at, region=s.region))
-    return events
+        raise refuse(c, s)
+    not_a_complaint(c, s)
+    published = WebReplyPublished(
+        posted_at=s.received_at, published_at=c.at, minutes=minutes_between(s.received_at, c.at), region=s.region
+    )
+    return [published, *drawn_for_qc(c, s)]
 
 
 def _close(c: CloseRequest, state: IntakeState) -> list[Event]:
-    s = _request(state)
-    if s.status not in (Status.ANSWERED, Status.REFERRED, Status.ESCALATED):
-        raise _refuse(c, s)
+    s = request_of(state)
+    closable = (Status.REPLIED,) if s.is_complaint else (Status.ANSWERED, Status.REFERRED, Status.ESCALATED)
+    if s.status not in closable:
+        raise refuse(c, s, "a complaint closes once its reply is given" if s.is_complaint else "")
     if s.work_order is not None and s.work_order.completed_at is None:
         raise DomainError("the work order is still open: complete it first", field="work_order")
     return [
@@ -248,18 +213,15 @@ def _close(c: CloseRequest, state: IntakeState) -> list[Event]:
 
 
 def _evaluate(c: EvaluateRequest, state: IntakeState) -> list[Event]:
-    s = _request(state)
-    if s.status is Status.EVALUATED:
-        raise DomainError(f"the case was already evaluated ({s.satisfaction})", field="satisfaction")
-    if s.status is not Status.CLOSED:
-        raise _refuse(c, s, "a case is evaluated after it is closed")
+    s = request_of(state)
+    check_evaluation(state=s.status.value, closed=s.closed_at is not None, evaluated=s.satisfaction)
     return [RequestEvaluated(satisfaction=c.satisfaction, evaluated_at=c.at, channel=s.channel, region=s.region)]
 
 
 # -- decide: a hotline call ----------------------------------------------------------------------------------
 def _offer_call(c: OfferCall, state: IntakeState) -> list[Event]:
     if not isinstance(state, Empty):
-        raise _refuse(c, state, "the call already exists")
+        raise refuse(c, state, "the call already exists")
     return [CallOffered(call_id=c.call_id, line=Channel.HOTLINE_12348, region=c.region, offered_at=c.at)]
 
 
@@ -267,7 +229,7 @@ def _ringing_call(c: Command, state: IntakeState) -> Call:
     if not isinstance(state, Call):
         raise NotFound("no such call", field="id")
     if state.status is not CallStatus.OFFERED:
-        raise _refuse(c, state)
+        raise refuse(c, state)
     return state
 
 
@@ -284,7 +246,7 @@ def _abandon_call(c: AbandonCall, state: IntakeState) -> list[Event]:
 # -- decide: a village's legal advisor -----------------------------------------------------------------------
 def _current_advisor(c: Command, state: IntakeState) -> str | None:
     if not isinstance(state, Empty | Village):
-        raise _refuse(c, state, "not a village registry entry")
+        raise refuse(c, state, "not a village registry entry")
     return state.advisor_id if isinstance(state, Village) else None
 
 
@@ -334,6 +296,10 @@ _RULES: Rules[IntakeState] = {
     OpenWorkOrder: _open_work_order,
     CompleteWorkOrder: _complete_work_order,
     PublishWebReply: _publish_web_reply,
+    InspectWebReply: inspect_web_reply,
+    CountWebReply: count_web_reply,
+    HandleComplaint: handle_complaint,
+    ReplyToComplaint: reply_to_complaint,
     CloseRequest: _close,
     EvaluateRequest: _evaluate,
     OfferCall: _offer_call,
@@ -346,7 +312,7 @@ _RULES: Rules[IntakeState] = {
 
 
 def _not_a_rule(command: Command, state: IntakeState) -> InvalidTransition:
-    return _refuse(command, _request(state), "not a request command")
+    return refuse(command, request_of(state), "not a request command")
 
 
 decide = decide_by_type(_RULES, _not_a_rule)

@@ -3,8 +3,20 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from datetime import datetime
 
-from services.intake.domain.state import Call, CallStatus, IntakeState, Request, Status, Village, WorkOrder
+from services.intake.domain.rules import DEFAULT_COMPLAINT_REPLY_DAYS, complaint_reply_due
+from services.intake.domain.state import (
+    Call,
+    CallStatus,
+    IntakeState,
+    QcDraw,
+    QcMonth,
+    Request,
+    Status,
+    Village,
+    WorkOrder,
+)
 from shared.contracts.intake import (
     AdvisorAssigned,
     AdvisorServiceLogged,
@@ -13,13 +25,18 @@ from shared.contracts.intake import (
     CallAnswered,
     CallOffered,
     CloseOutcome,
+    ComplaintHandled,
+    ComplaintReplied,
     RequestAnswered,
     RequestClosed,
     RequestEscalated,
     RequestEvaluated,
+    RequestKind,
     RequestReceived,
     RequestReferred,
+    WebReplyCounted,
     WebReplyDrawnForQc,
+    WebReplyInspected,
     WebReplyPublished,
     WorkOrderCompleted,
     WorkOrderOpened,
@@ -41,7 +58,11 @@ def evolve(state: IntakeState, event: Event) -> IntakeState:
                 person_ref=event.person_ref,
                 call_id=event.call_id,
                 external_reference=event.external_reference,
+                reply_due_at=_reply_due(event),
             )
+        case WebReplyCounted():
+            month = state if isinstance(state, QcMonth) else QcMonth(region=event.region, month=event.month)
+            return _evolve_qc_month(month, event)
         case CallOffered():
             return Call(call_id=event.call_id, region=event.region, offered_at=event.offered_at)
         case AdvisorAssigned() | AdvisorUnassigned() | AdvisorServiceLogged():
@@ -61,6 +82,21 @@ def _evolve_village(village: Village, event: AdvisorAssigned | AdvisorUnassigned
         case AdvisorUnassigned():
             return replace(village, advisor_id=None)
     return replace(village, hours=round(village.hours + event.hours, 2), services=village.services + 1)
+
+
+def _reply_due(event: RequestReceived) -> datetime | None:
+    """A complaint's reply deadline; one received before deadlines were recorded gets the default period."""
+    if event.kind is not RequestKind.COMPLAINT:
+        return None
+    return event.reply_due_at or complaint_reply_due(event.received_at, DEFAULT_COMPLAINT_REPLY_DAYS)
+
+
+def _evolve_qc_month(month: QcMonth, event: WebReplyCounted) -> QcMonth:
+    published = max(month.published, event.ordinal)
+    if not event.drawn:
+        return replace(month, published=published)
+    draw = QcDraw(request_id=event.request_id, ordinal=event.ordinal, drawn=len(month.draws) + 1)
+    return replace(month, published=published, draws=(*month.draws, draw))
 
 
 def _evolve_call(state: Call, event: Event) -> Call:
@@ -93,6 +129,18 @@ def _evolve_request(state: Request, event: Event) -> Request:
             )
         case WebReplyDrawnForQc():
             return replace(state, qc_drawn=True)
+        case WebReplyInspected():
+            return replace(state, qc_result=event.result)
+        case ComplaintHandled():
+            return replace(state, status=Status.HANDLED, finding=event.finding, complaint_about=event.about)
+        case ComplaintReplied():
+            return replace(
+                state,
+                status=Status.REPLIED,
+                replied_at=event.replied_at,
+                reply_on_time=event.on_time,
+                resolved_as=CloseOutcome.REPLIED,
+            )
         case RequestClosed():
             return replace(state, status=Status.CLOSED, closed_at=event.closed_at, outcome=event.outcome)
         case RequestEvaluated():

@@ -1,19 +1,25 @@
-"""Intake's pure rules: which channels escalate or get work orders, the QC draw, region levels, time spans."""
+"""Intake's pure rules: which channels escalate or get work orders, the QC quota, complaint reply deadlines,
+region levels, time spans."""
 
 from __future__ import annotations
 
-import hashlib
 import math
 from datetime import datetime
 
 from services.intake.domain.state import Request
-from shared.calendar import deadline_for_duration
+from shared.calendar import CHINA, deadline_for_days, deadline_for_duration
 from shared.contracts.intake import Channel, Level
 
-#: Seed 000: 3% of answered web questions are inspected. The draw is a pure function of the case id.
+#: Seed 000 indicator 36: "对已解答问题抽取3%进行质检" — at least 3% of answered web questions are inspected.
 QC_SAMPLE_PERCENT = 3
-QC_RULE = "sha256(request_id) mod 100 < 3"
+#: The quota rule: the n-th reply a region publishes in a China month is drawn while fewer than ceil(3% × n)
+#: of that month's replies were drawn, so every region and month (and every total of them) reaches ≥3%.
+QC_RULE = "quota: drawn < ceil(3% x published) per region and China month"
 DEFAULT_WORK_ORDER_HOURS = 72
+#: The seeds set no complaint reply time (001 asks for "投诉受理、处理和反馈机制", 003 for a complaints post); a
+#: complaint to a state organ is a 信访 投诉请求, which 信访工作条例 (2022) art. 35 settles within 60 days of
+#: acceptance. A city sets its own shorter promise with `INTAKE_COMPLAINT_REPLY_DAYS`.
+DEFAULT_COMPLAINT_REPLY_DAYS = 60
 #: Channels whose work can be escalated to a walk-in centre or followed up by a work order.
 REMOTE_CHANNELS = frozenset({Channel.HOTLINE_12348, Channel.WEB_12348, Channel.TRANSFER_12345, Channel.TRANSFER_110})
 WORK_ORDER_CHANNELS = frozenset({Channel.HOTLINE_12348, Channel.TRANSFER_12345, Channel.TRANSFER_110})
@@ -33,9 +39,30 @@ def region_level_problem(region: str, level: Level) -> str | None:
     return None
 
 
-def qc_bucket(request_id: str) -> int:
-    """The reproducible 0–99 bucket of a case: anyone can recompute who was drawn for inspection."""
-    return int(hashlib.sha256(request_id.encode()).hexdigest()[:8], 16) % 100
+def qc_quota(published: int) -> int:
+    """How many of `published` replies the 3% quota draws at least: ceil(3% × published), in integers."""
+    return (published * QC_SAMPLE_PERCENT + 99) // 100
+
+
+def qc_draws(ordinal: int, drawn_before: int) -> bool:
+    """Whether the `ordinal`-th reply of a region's month is drawn, given how many of the earlier ones were."""
+    return drawn_before < qc_quota(ordinal)
+
+
+def china_month(at: datetime) -> str:
+    """The China calendar month (`YYYY-MM`) an instant falls in: the QC quota counts per China month."""
+    return at.astimezone(CHINA).strftime("%Y-%m")
+
+
+def qc_stream(region: str, at: datetime) -> str:
+    """The stream counting a region's published web replies in the China month of `at`."""
+    return f"qc-{region}-{china_month(at)}"
+
+
+def complaint_reply_due(received_at: datetime, days: int) -> datetime:
+    """When a complaint's reply is due: `days` days after the day it was received, counted the law's way
+    (民法典 arts. 201–203: to 24:00 China time, off a rest day)."""
+    return deadline_for_days(received_at, days)
 
 
 def minutes_between(start: datetime, end: datetime) -> int:

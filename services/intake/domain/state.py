@@ -1,5 +1,6 @@
-"""The three kinds of intake stream and their state: a request (`rq-…`), a hotline call (`call-…`) and a village's
-legal advisor entry (`adv-<village>`), plus the empty stream nobody has written to yet."""
+"""The four kinds of intake stream and their state: a request (`rq-…`), a hotline call (`call-…`), a village's
+legal advisor entry (`adv-<village>`) and a region's monthly web-reply QC counter (`qc-<region>-<YYYY-MM>`), plus
+the empty stream nobody has written to yet."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from datetime import datetime
 from enum import StrEnum
 
 from shared.contracts.common import Department
-from shared.contracts.intake import Channel, CloseOutcome, Level, RequestKind
+from shared.contracts.intake import Channel, CloseOutcome, ComplaintFinding, Level, QcResult, RequestKind
 
 
 class Status(StrEnum):
@@ -17,6 +18,8 @@ class Status(StrEnum):
     ANSWERED = "answered"
     REFERRED = "referred"
     ESCALATED = "escalated"
+    HANDLED = "handled"  # a complaint, looked into
+    REPLIED = "replied"  # a complaint, its reply given
     CLOSED = "closed"
     EVALUATED = "evaluated"
 
@@ -53,11 +56,21 @@ class Request:
     work_order: WorkOrder | None = None
     reply_minutes: int | None = None
     qc_drawn: bool = False
+    qc_result: QcResult | None = None
+    reply_due_at: datetime | None = None  # complaints: when the reply is due
+    finding: ComplaintFinding | None = None
+    complaint_about: Department | None = None
+    replied_at: datetime | None = None
+    reply_on_time: bool | None = None
     closed_at: datetime | None = None
     outcome: CloseOutcome | None = None
     satisfaction: int | None = None
     # where it stood before closing, so closing knows the outcome
     resolved_as: CloseOutcome | None = None
+
+    @property
+    def is_complaint(self) -> bool:
+        return self.kind is RequestKind.COMPLAINT
 
 
 @dataclass(frozen=True)
@@ -78,11 +91,33 @@ class Village:
 
 
 @dataclass(frozen=True)
+class QcDraw:
+    """One reply the quota drew: which, its ordinal in the month, and how many were drawn including it."""
+
+    request_id: str
+    ordinal: int
+    drawn: int
+
+
+@dataclass(frozen=True)
+class QcMonth:
+    """A region's web replies published in one China month, and those drawn for inspection."""
+
+    region: str
+    month: str
+    published: int = 0
+    draws: tuple[QcDraw, ...] = ()
+
+    def draw_of(self, request_id: str) -> QcDraw | None:
+        return next((d for d in self.draws if d.request_id == request_id), None)
+
+
+@dataclass(frozen=True)
 class Empty:
     """A stream nobody has written to yet."""
 
 
-IntakeState = Empty | Request | Call | Village
+IntakeState = Empty | Request | Call | Village | QcMonth
 
 
 def initial_state() -> IntakeState:

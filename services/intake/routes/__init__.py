@@ -3,8 +3,8 @@
 
 from fastapi import APIRouter
 
-from services.intake.routes import advisors, calls, persons, requests
+from services.intake.routes import advisors, calls, complaints, persons, requests, web_qc
 
 router = APIRouter()
-for module in (requests, persons, calls, advisors):
+for module in (requests, complaints, web_qc, persons, calls, advisors):
     router.include_router(module.router)

@@ -8,11 +8,10 @@ from fastapi import APIRouter, Path, Query
 
 from services.intake import domain
 from services.intake.deps import IntakeDep, Reader, Writer
-from services.intake.handlers import act, receive_request, request_view, stored
+from services.intake.handlers import act, publish_web_reply, receive_request, request_view, stored
 from services.intake.schemas import (
     AnswerBody,
     EscalateBody,
-    EvaluateBody,
     ReceiveBody,
     ReferBody,
     RequestList,
@@ -22,6 +21,7 @@ from services.intake.schemas import (
 )
 from shared.contracts.intake import Channel
 from shared.deps import Cursor, next_page
+from shared.evaluation import EvaluationBody
 
 router = APIRouter(tags=["intake"])
 RequestId = Annotated[str, Path(pattern=r"^rq-[0-9a-f]{32}$", description="intake case id")]
@@ -68,8 +68,8 @@ async def complete_work_order(request_id: RequestId, call: Writer, svc: IntakeDe
 
 
 @router.post("/requests/{request_id}/reply", response_model=RequestView, summary="Publish the reply to a web question")
-async def publish_web_reply(request_id: RequestId, call: Writer, svc: IntakeDep) -> RequestView:
-    return request_view(await act(svc, request_id, domain.PublishWebReply(at=call.now), call))
+async def reply(request_id: RequestId, call: Writer, svc: IntakeDep) -> RequestView:
+    return await publish_web_reply(svc, request_id, call)
 
 
 @router.post("/requests/{request_id}/close", response_model=RequestView, summary="Close the request")
@@ -78,7 +78,7 @@ async def close(request_id: RequestId, call: Writer, svc: IntakeDep) -> RequestV
 
 
 @router.post("/requests/{request_id}/evaluate", response_model=RequestView, summary="Satisfaction 1–5 (随单评价)")
-async def evaluate(request_id: RequestId, body: EvaluateBody, call: Writer, svc: IntakeDep) -> RequestView:
+async def evaluate(request_id: RequestId, body: EvaluationBody, call: Writer, svc: IntakeDep) -> RequestView:
     command = domain.EvaluateRequest(satisfaction=body.satisfaction, at=call.now)
     return request_view(await act(svc, request_id, command, call))
 

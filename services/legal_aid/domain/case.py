@@ -77,6 +77,7 @@ class AidCase:
     quality_method: QualityMethod | None = None
     subsidy: Decimal | None = None
     fee_waivers: tuple[FeeWaiver, ...] = field(default=())
+    satisfaction: int | None = None  # 随单评价, once closed
 
     @property
     def awaiting_supplement(self) -> bool:

@@ -24,6 +24,7 @@ from services.legal_aid.domain.deadlines import assignment_due, review_due
 from services.legal_aid.domain.eligibility import assess
 from shared.calendar import on_time
 from shared.contracts.legal_aid import (
+    AidCaseEvaluated,
     ApplicationReceived,
     ApplicationReviewed,
     AssignmentNotified,
@@ -45,6 +46,7 @@ from shared.contracts.legal_aid import (
 )
 from shared.decider import Decider, Rules, decide_by_type
 from shared.errors import DomainError, InvalidTransition, ValidationFailed
+from shared.evaluation import EvaluateCase, evaluation_rule
 from shared.events import Event
 
 # -- decide ------------------------------------------------------------------------------------------------------------
@@ -257,6 +259,8 @@ _RULES: Rules[AidCase] = {
     ReviewQuality: _review_quality,
     PaySubsidy: _pay_subsidy,
     GrantNotaryFeeWaiver: _grant_notary_fee_waiver,
+    # 随单评价 (seed 004): once the case is closed (its quality review and subsidy may still follow)
+    EvaluateCase: evaluation_rule(AidCaseEvaluated, lambda s: s.closed_at is not None),
 }
 
 
@@ -342,6 +346,8 @@ def evolve(state: AidCase, event: Event) -> AidCase:
             return replace(state, status="quality_reviewed", quality_score=event.score, quality_method=event.method)
         case SubsidyPaid():
             return replace(state, status="subsidy_paid", subsidy=event.amount)
+        case AidCaseEvaluated():
+            return replace(state, satisfaction=event.satisfaction)
         case NotaryFeeWaiverGranted():
             waiver = FeeWaiver(event.notary_matter, event.waiver, event.granted_at)
             return replace(state, fee_waivers=(*state.fee_waivers, waiver))

@@ -1,5 +1,6 @@
 """A case's steps after it is opened: supplementary materials (补充材料), review (审查), objection (异议, to the
-justice bureau), assign, close, quality review, subsidy, and the notary fee waiver for a granted recipient."""
+justice bureau), assign, close, quality review, subsidy, the notary fee waiver for a granted recipient, and the
+recipient's evaluation (随单评价)."""
 
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ from services.legal_aid.schemas import (
     SubsidyBody,
     SupplementRequestBody,
 )
+from shared.evaluation import EvaluateCase, EvaluationBody
 
 router = APIRouter(tags=["legal aid"])
 
@@ -74,3 +76,8 @@ async def subsidy(case_id: CaseId, body: SubsidyBody, call: Writer, la: LegalAid
 async def fee_waiver(case_id: CaseId, body: FeeWaiverBody, call: Writer, la: LegalAidDep) -> CaseView:
     command = domain.GrantNotaryFeeWaiver(case_id=case_id, **body.model_dump(), at=call.now)
     return await take_step(la, case_id, command, call)
+
+
+@router.post("/applications/{case_id}/evaluate", response_model=CaseView, summary="Satisfaction 1–5 (随单评价)")
+async def evaluate(case_id: CaseId, body: EvaluationBody, call: Applicant, la: LegalAidDep) -> CaseView:
+    return await take_step(la, case_id, EvaluateCase(satisfaction=body.satisfaction, at=call.now), call)

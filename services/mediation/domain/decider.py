@@ -37,6 +37,7 @@ from shared.contracts.mediation import (
     ConfirmationRequested,
     ConfirmationWindowLapsed,
     DisputeArchived,
+    DisputeEvaluated,
     DisputeRegistered,
     DisputeWithdrawn,
     FollowUpVisited,
@@ -53,6 +54,7 @@ from shared.contracts.mediation import (
 )
 from shared.decider import Decider, Rules, decide_by_type
 from shared.errors import DomainError, InvalidTransition, NotFound, ValidationFailed
+from shared.evaluation import EvaluateCase, evaluation_rule
 from shared.events import Command, Event
 
 
@@ -328,6 +330,7 @@ _DECIDERS: Rules[Dispute] = {
     RecordWindowLapse: _lapse,
     RecordFollowUp: _follow_up,
     Archive: _archive,
+    EvaluateCase: evaluation_rule(DisputeEvaluated, lambda s: s.status is Status.ARCHIVED),  # 随单评价 (seed 004)
 }
 
 

@@ -13,6 +13,7 @@ from shared.contracts.mediation import (
     ConfirmationRequested,
     ConfirmationWindowLapsed,
     DisputeArchived,
+    DisputeEvaluated,
     DisputeRegistered,
     DisputeWithdrawn,
     FollowUpVisited,
@@ -27,6 +28,11 @@ from shared.contracts.mediation import (
     TimeLimitExtended,
 )
 from shared.events import Event
+
+_ENDINGS: dict[type[Event], tuple[Status, Outcome]] = {
+    MediationFailed: (Status.FAILED, Outcome.FAILED),
+    DisputeWithdrawn: (Status.WITHDRAWN, Outcome.WITHDRAWN),
+}
 
 
 def evolve(s: Dispute, e: Event) -> Dispute:
@@ -109,10 +115,9 @@ def evolve(s: Dispute, e: Event) -> Dispute:
                 next_session_on=None,
                 last_act_at=e.ended_at,
             )
-        case MediationFailed():
-            return _ended(s, Status.FAILED, Outcome.FAILED, e.ended_at, e.reason)
-        case DisputeWithdrawn():
-            return _ended(s, Status.WITHDRAWN, Outcome.WITHDRAWN, e.ended_at, e.reason)
+        case MediationFailed() | DisputeWithdrawn():
+            status, outcome = _ENDINGS[type(e)]
+            return _ended(s, status, outcome, e.ended_at, e.reason)
         case ConfirmationRequested():
             return replace(
                 s,
@@ -134,6 +139,8 @@ def evolve(s: Dispute, e: Event) -> Dispute:
             return replace(s, fulfilment=e.fulfilment, followed_up_at=e.visited_at, last_act_at=e.visited_at)
         case DisputeArchived():
             return replace(s, status=Status.ARCHIVED, archived_at=e.archived_at, last_act_at=e.archived_at)
+        case DisputeEvaluated():
+            return replace(s, satisfaction=e.satisfaction)
         case _:
             return s  # acknowledgements and notices to partners do not change the dispute
 

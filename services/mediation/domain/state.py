@@ -68,6 +68,7 @@ class Dispute:
     fulfilment: Fulfilment | None = None
     followed_up_at: datetime | None = None
     archived_at: datetime | None = None
+    satisfaction: int | None = None  # 随单评价, once archived
     history: tuple[str, ...] = field(default=())  # event types, for the view's timeline
 
     @property

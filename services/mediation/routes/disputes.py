@@ -25,6 +25,7 @@ from services.mediation.schemas import (
 )
 from shared.contracts.mediation import Source
 from shared.deps import Cursor, next_page
+from shared.evaluation import EvaluateCase, EvaluationBody
 
 router = APIRouter(tags=["mediation"])
 DisputeId = Annotated[str, Path(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9._:-]+$")]
@@ -96,6 +97,11 @@ async def follow_up(dispute_id: DisputeId, body: FollowUpIn, call: Writer, m: Me
 @router.post("/disputes/{dispute_id}/archive", response_model=CommandOut)
 async def archive(dispute_id: DisputeId, body: AtIn, call: Writer, m: MediationDep) -> CommandOut:
     return await handlers.act(m, dispute_id, domain.Archive(at=recorded_at(body.at, call.now)), call)
+
+
+@router.post("/disputes/{dispute_id}/evaluate", response_model=CommandOut, summary="Satisfaction 1–5 (随单评价)")
+async def evaluate(dispute_id: DisputeId, body: EvaluationBody, call: Writer, m: MediationDep) -> CommandOut:
+    return await handlers.act(m, dispute_id, EvaluateCase(satisfaction=body.satisfaction, at=call.now), call)
 
 
 @router.get("/disputes/{dispute_id}", response_model=DisputeOut)

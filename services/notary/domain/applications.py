@@ -18,6 +18,7 @@ from shared.calendar import china_date, end_of_day
 from shared.contracts.common import CaseId, LongText, Partner, PersonRef, RegionCode, ShortText
 from shared.contracts.notary import (
     ApplicationAccepted,
+    ApplicationEvaluated,
     ApplicationRefused,
     ApplicationSubmitted,
     CertificateIssued,
@@ -30,6 +31,7 @@ from shared.contracts.notary import (
 )
 from shared.decider import Decider, Rules, decide_by_type
 from shared.errors import DomainError, InvalidTransition, ValidationFailed
+from shared.evaluation import EvaluateCase, evaluation_rule
 from shared.events import Command, Event
 
 Status = Literal["new", "applied", "accepted", "refused", "fee_assessed", "issued"]
@@ -68,6 +70,7 @@ class Application:
     certificate_no: str | None = None
     issued_at: datetime | None = None
     feedback: tuple[Feedback, ...] = field(default_factory=tuple)
+    satisfaction: int | None = None  # 随单评价, once issued or refused
 
     @property
     def missing(self) -> tuple[str, ...]:
@@ -253,6 +256,8 @@ _RULES: Rules[Application] = {
     AssessFee: assess,
     IssueCertificate: _issue,
     RecordCourtFeedback: _record_court_feedback,
+    # 随单评价 (seed 004): once the application is finished, issued or refused
+    EvaluateCase: evaluation_rule(ApplicationEvaluated, lambda s: s.status in ("issued", "refused")),
 }
 
 
@@ -306,6 +311,8 @@ def _evolve_application(state: Application, event: Event) -> Application:
                 issued_at=event.issued_at,
                 visits=event.visits,
             )
+        case ApplicationEvaluated():
+            return replace(state, satisfaction=event.satisfaction)
         case CourtFeedbackRecorded():
             fb = Feedback(event.partner_reference, event.adopted, event.reason)
             return replace(state, feedback=(*state.feedback, fb))

@@ -1,4 +1,5 @@
-"""Notarisation applications from 申请 to 出证: submit, one-time notice, materials, accept or refuse, fee, issue."""
+"""Notarisation applications from 申请 to 出证: submit, one-time notice, materials, accept or refuse, fee, issue,
+and the applicant's evaluation (随单评价)."""
 
 from __future__ import annotations
 
@@ -33,6 +34,7 @@ from services.notary.schemas import (
 from shared.calendar import china_date
 from shared.contracts.notary import MatterId, OfficeCode
 from shared.errors import ValidationFailed
+from shared.evaluation import EvaluateCase, EvaluationBody
 
 router = APIRouter(tags=["notary"])
 ApplicationId = Annotated[str, Path(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9._:-]+$")]
@@ -94,6 +96,15 @@ async def accept(application_id: ApplicationId, call: Writer, svc: NotaryDep) ->
 @router.post("/applications/{application_id}/refuse", response_model=ApplicationView, summary="Refuse (不予受理)")
 async def refuse(application_id: ApplicationId, body: RefuseBody, call: Writer, svc: NotaryDep) -> ApplicationView:
     return await act_on_application(svc, application_id, RefuseApplication(reason=body.reason, at=call.now), call)
+
+
+@router.post("/applications/{application_id}/evaluate", response_model=ApplicationView, summary="Satisfaction 1–5")
+async def evaluate(
+    application_id: ApplicationId, body: EvaluationBody, call: Writer, svc: NotaryDep
+) -> ApplicationView:
+    """随单评价 (seed 004): the applicant rates the issued or refused application, once."""
+    command = EvaluateCase(satisfaction=body.satisfaction, at=call.now)
+    return await act_on_application(svc, application_id, command, call)
 
 
 @router.post("/applications/{application_id}/assess-fee", response_model=ApplicationView, summary="Assess the fee")

@@ -138,10 +138,11 @@ async def test_read_models_dropped_and_rebuilt_equal_the_live_ones(platform):
 
         cases = app.state.intake.cases
         live = sorted(await cases.find({}, limit=1000), key=lambda d: d["_id"])
-        assert len(live) == 5
+        assert len(live) == 6  # two requests, a web question, its region's QC month, a call, a village
+        assert [d["record"] for d in live if d["_id"].startswith("qc-")] == ["qc_month"]
         rebuilt_count = await cases.rebuild(app.state.runtime.store)
         rebuilt = sorted(await cases.find({}, limit=1000), key=lambda d: d["_id"])
-        assert rebuilt_count == 5 and rebuilt == live
+        assert rebuilt_count == 6 and rebuilt == live
 
 
 async def test_erased_person_reads_erased_and_the_case_still_replays(platform):
@@ -240,3 +241,53 @@ async def test_with_the_database_gone_commands_answer_503_with_retry_after_and_r
             runtime.db.pool = live
         r = await client.post("/requests", json=walk_in(), headers={"Idempotency-Key": "walkin-down-1"})
         assert r.status_code == 201, r.text  # the same request once the database is back
+
+
+async def test_concurrent_web_replies_are_counted_once_each_and_the_quota_holds(platform):
+    """Seed 000 (抽取3%进行质检): 40 replies published at once in one region's month get 40 distinct ordinals on the
+    counter stream (optimistic concurrency serialises them) and exactly ceil(3% × 40) = 2 draws; a retried reply
+    (same Idempotency-Key) counts nothing more."""
+    async with intake(platform) as (client, app, _clock):
+        posted = await asyncio.gather(
+            *(client.post("/web/questions", json={"region": COUNTY, "topic": "labour"}) for _ in range(40))
+        )
+        ids = [p.json()["request_id"] for p in posted]
+        replies = await asyncio.gather(
+            *(client.post(f"/requests/{rid}/reply", headers={"Idempotency-Key": f"reply-{rid}"}) for rid in ids)
+        )
+        assert [r.status_code for r in replies] == [200] * 40
+        assert sum(r.json()["qc_drawn"] for r in replies) == 2
+        retry = await client.post(f"/requests/{ids[0]}/reply", headers={"Idempotency-Key": f"reply-{ids[0]}"})
+        assert retry.headers["Idempotent-Replay"] == "true"
+        month = (await client.get(f"/qc/{COUNTY}/2026-03")).json()
+        assert (month["published"], month["drawn"], month["quota"]) == (40, 2, 2)
+        counter = await app.state.runtime.store.read_stream(f"qc-{COUNTY}-2026-03")
+        assert sorted(e.data["ordinal"] for e in counter.events) == list(range(1, 41))
+        drawn = next(rid for rid, r in zip(ids, replies, strict=True) if r.json()["qc_drawn"])
+        inspected = await client.post(
+            f"/requests/{drawn}/inspection",
+            json={"result": "needs_correction", "inspector": "qc-3", "reason": "the limitation period is wrong"},
+        )
+        assert inspected.status_code == 200 and inspected.json()["qc_result"] == "needs_correction"
+
+
+async def test_a_complaint_runs_to_its_evaluation_and_the_worklist_reads_the_indexed_due_time(platform):
+    """Seeds 003 and 001 (投诉受理、处理和反馈), 004 (随单评价): through PostgreSQL's read model."""
+    async with intake(platform) as (client, _app, clock):
+        complaint = walk_in(kind="complaint", topic="service_quality")
+        first = (await client.post("/requests", json=complaint)).json()
+        clock.now += timedelta(days=1)
+        second = (await client.post("/requests", json=complaint)).json()
+        open_ = (await client.get("/complaints", params={"region": "4310"})).json()
+        assert [i["request_id"] for i in open_["items"]] == [first["request_id"], second["request_id"]]
+        rid = first["request_id"]
+        assert (await client.post(f"/requests/{rid}/answer")).status_code == 409
+        await client.post(f"/requests/{rid}/complaint/handle", json={"finding": "partly_upheld"})
+        replied = (await client.post(f"/requests/{rid}/complaint/reply")).json()
+        assert replied["status"] == "replied" and replied["complaint_reply_on_time"] is True
+        assert (await client.post(f"/requests/{rid}/close")).json()["outcome"] == "replied"
+        assert (await client.post(f"/requests/{rid}/evaluate", json={"satisfaction": 5})).status_code == 200
+        clock.now += timedelta(days=61)
+        overdue = (await client.get("/complaints", params={"overdue": "true"})).json()
+        assert [i["request_id"] for i in overdue["items"]] == [second["request_id"]]
+        assert (await client.get("/complaints", params={"overdue": "false"})).json()["count"] == 0

@@ -272,6 +272,7 @@ async def test_http_lifecycle_to_subsidy_with_fee_waiver_and_a_detainee_forwarde
             ("fee-waivers", {"notary_matter": "entrustment", "waiver": 1.0}, "granted"),
             ("assign", {"provider_id": "cz-worker-001"}, "assigned"),
             ("close", {"outcome": "mediated"}, "closed"),
+            ("evaluate", {"satisfaction": 5}, "closed"),  # 随单评价 (seed 004), once closed
             ("quality-review", {"score": 88, "method": "client_follow_up"}, "quality_reviewed"),
             ("subsidy", {"amount": 1200}, "subsidy_paid"),
         ]
@@ -280,9 +281,12 @@ async def test_http_lifecycle_to_subsidy_with_fee_waiver_and_a_detainee_forwarde
             assert resp.status_code == 200 and resp.json()["status"] == status, (step, resp.text)
         resp = await client.post(f"/applications/{cid}/contest", json={"grounds": "again"}, headers=h)
         assert resp.status_code == 409
+        resp = await client.post(f"/applications/{cid}/evaluate", json={"satisfaction": 1}, headers=h)
+        assert resp.status_code == 409 and resp.json()["errors"][0]["field"] == "satisfaction"  # once only
         view = (await client.get(f"/applications/{cid}", headers=h)).json()
         assert {d["name"]: d["status"] for d in view["deadlines"]} == {"review": "met", "assignment": "met"}
         assert view["quality_score"] == 88 and view["fee_waivers"][0]["notary_matter"] == "entrustment"
+        assert view["satisfaction"] == 5
 
         # the waiver reaches the legal aid topic for the notary service
         async def waiver_published() -> bool:

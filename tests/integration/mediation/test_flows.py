@@ -323,6 +323,16 @@ async def test_worklists_and_filters_on_postgres(platform):
         assert await ids("/worklists/follow-ups-due") == []
         assert (await client.get(f"/disputes/{medical}")).json()["flags"]["follow_up"] == "missed"  # done late
 
+        # 随单评价 (seed 004): a party rates the dispute once it is archived, once
+        early = await client.post(f"/disputes/{medical}/evaluate", json={"satisfaction": 4})
+        assert early.status_code == 409 and "after it is closed" in early.json()["detail"]
+        assert (await client.post(f"/disputes/{medical}/archive", json={})).status_code == 200
+        rated = await client.post(f"/disputes/{medical}/evaluate", json={"satisfaction": 4})
+        assert rated.status_code == 200 and rated.json()["events"] == ["caseflow.mediation.dispute_evaluated"]
+        assert (await client.get(f"/disputes/{medical}")).json()["satisfaction"] == 4
+        again = await client.post(f"/disputes/{medical}/evaluate", json={"satisfaction": 5})
+        assert again.status_code == 409 and again.json()["errors"][0]["field"] == "satisfaction"
+
 
 async def test_registry_changes_are_published_and_survive_a_restart(platform):
     topics = Topics(platform.topic_prefix)

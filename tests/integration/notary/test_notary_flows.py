@@ -129,9 +129,15 @@ async def test_aid_recipient_application_from_apply_to_issue_with_every_refusal(
         assert (fee["charged_fee"], fee["waived"], fee["aid_linked"]) == ("0.00", True, True)
         assert fee["aid_link_verified"] is True
 
+        r = await c.post(f"/applications/{app_id}/evaluate", json={"satisfaction": 5})
+        assert r.status_code == 409 and "after it is closed" in r.json()["detail"]  # 随单评价 once finished
         r = await c.post(f"/applications/{app_id}/issue", json={})
         done = r.json()
         assert done["status"] == "issued" and done["certificate_no"].endswith("证字第000001号") and done["one_trip"]
+        r = await c.post(f"/applications/{app_id}/evaluate", json={"satisfaction": 0})
+        assert r.status_code == 422 and r.json()["errors"][0]["field"] == "satisfaction"
+        r = await c.post(f"/applications/{app_id}/evaluate", json={"satisfaction": 5})
+        assert r.status_code == 200 and r.json()["satisfaction"] == 5
 
         r = await c.get("/applications", params={"status": "issued", "matter": "birth"})
         assert [i["application_id"] for i in r.json()["items"]] == [app_id]
@@ -146,6 +152,7 @@ async def test_aid_recipient_application_from_apply_to_issue_with_every_refusal(
             "application_accepted",
             "fee_assessed",
             "certificate_issued",
+            "application_evaluated",
         ]
 
         # someone who is not an aid recipient for this matter claims an aid case: refused, nothing written

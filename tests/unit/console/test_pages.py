@@ -14,6 +14,7 @@ from services.console.config import Settings as ConsoleSettings
 from services.console.traces import trace_ids_for_steps
 from shared.auth import verify_token
 from tests.unit.console.conftest import CITY, NOW, PLATFORM, make_console, staff_client, write_spans
+from tests.unit.metrics.helpers import CHENZHOU_VILLAGE, env
 
 TRACE = "4bf92f3577b34da6a3ce929d0e0e4736"
 
@@ -160,3 +161,48 @@ def test_steps_without_a_recorded_span_have_no_trace_id(tmp_path):
         },
     ]
     assert trace_ids_for_steps(tmp_path / "missing.jsonl", steps) == {1: TRACE}
+
+
+async def test_scorecard_shows_the_selected_indicator_per_department(metrics_app, trace_file):
+    """Seed 004 (随单评价 of every service): 群众满意率 shows overall and for each department."""
+    for kind, case, score in (("legal_aid.case_evaluated", "la-1", 5), ("mediation.dispute_evaluated", "md-1", 2),
+                              ("mediation.dispute_evaluated", "md-2", 4)):  # fmt: skip
+        metrics_app.state.engine.apply(
+            env(f"caseflow.{kind}", case, NOW - timedelta(hours=1), region=CHENZHOU_VILLAGE, satisfaction=score,
+                evaluated_at=NOW - timedelta(hours=1)),
+            NOW,
+        )  # fmt: skip
+    async with staff_client(make_console(metrics_app, trace_file)) as c:
+        r = await c.get("/scorecard", params={"region": CITY, "period": "day", "indicator": "satisfaction"})
+    table = re.search(r'<table id="by-department">.*?</table>', r.text, re.S)
+    assert table is not None
+    rows = dict(re.findall(r'<tr data-department="(\w+)">(.*?)</tr>', table.group(0), re.S))
+    assert list(rows) == ["intake", "legal_aid", "mediation", "notary"]
+    assert 'class="value">100</td>' in rows["legal_aid"] and 'class="value">50</td>' in rows["mediation"]
+    assert '<span class="num">1</span> / <span class="den">2</span>' in rows["mediation"]
+    overall = re.search(r'data-key="satisfaction\|[^"]+".*?</tr>', r.text, re.S)
+    assert overall is not None and '<span class="num">2</span> / <span class="den">3</span>' in overall.group(0)
+
+
+async def test_the_intake_worklist_has_work_orders_and_complaints_past_or_near_their_deadline(metrics_app, trace_file):
+    """Seeds 001, 003 (投诉受理、处理和反馈): an open complaint's reply deadline is listed like a work order's."""
+    late, soon, far = ((NOW + timedelta(days=d)).isoformat() for d in (-1, 1, 30))
+
+    def intake(request: httpx.Request) -> httpx.Response:
+        base = {"status": "received", "region": CITY, "topic": "service_quality"}
+        overdue = request.url.params["overdue"] == "true"
+        if request.url.path == "/complaints":
+            rows = [{"request_id": "rq-late", "complaint_reply_due_at": late}] if overdue else [
+                {"request_id": "rq-soon", "complaint_reply_due_at": soon},
+                {"request_id": "rq-far", "complaint_reply_due_at": far}]  # fmt: skip
+            return httpx.Response(200, json={"items": [base | {"kind": "complaint"} | r for r in rows]})
+        return httpx.Response(200, json={"items": []})
+
+    async with staff_client(make_console(metrics_app, trace_file, {"intake": intake})) as c:
+        r = await c.get("/worklists", params={"days": 3})
+    section = dict(re.findall(r'<section class="worklist" data-department="(\w+)">(.*?)</section>', r.text, re.S))
+    rows = re.findall(r'<tr class="item (\w+)">(.*?)</tr>', section["intake"], re.S)
+    assert [(state, "rq-late" in row, "rq-soon" in row) for state, row in rows] == [
+        ("overdue", True, False), ("due_soon", False, True),
+    ]  # fmt: skip
+    assert "rq-far" not in section["intake"] and "complaint · service_quality" in section["intake"]

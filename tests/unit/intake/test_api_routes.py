@@ -60,5 +60,10 @@ def test_openapi_lists_the_issue_endpoints():
         "/web/questions",
         "/advisors/{village_region}/services",
         "/persons/{person_ref}",
+        "/complaints",
+        "/requests/{request_id}/complaint/handle",
+        "/requests/{request_id}/complaint/reply",
+        "/requests/{request_id}/inspection",
+        "/qc/{region}/{month}",
     }
     assert expected <= set(paths)

@@ -22,6 +22,7 @@ from services.legal_aid.domain import (
 from shared.calendar import CHINA
 from shared.contracts.common import Partner
 from shared.contracts.legal_aid import (
+    AidCaseEvaluated,
     ApplicationReceived,
     ApplicationReviewed,
     AssignmentNotified,
@@ -42,6 +43,7 @@ from shared.contracts.legal_aid import (
     SubsidyPaid,
 )
 from shared.errors import DomainError, InvalidTransition, ValidationFailed
+from shared.evaluation import EvaluateCase
 from shared.events import registry
 
 T0 = datetime(2026, 3, 30, 10, 0, tzinfo=CHINA)
@@ -285,3 +287,22 @@ def test_an_application_stored_before_exact_money_and_cited_grounds_still_decode
     state = decider.fold([legacy])
     _, events = decider.run([Review(at=T0 + timedelta(days=1), threshold=BENGBU)], state)
     assert events[0].decision is Decision.GRANTED and "seed 001" in events[0].reason
+
+
+# -- 随单评价 ---------------------------------------------------------------------------------------------------------
+def test_a_closed_case_is_evaluated_once_and_not_before():
+    """Seed 004 (随单评价: "服务一次…接受服务对象评价一次"): the recipient rates the closed case, once."""
+    granted, _ = decider.run(
+        [apply(), Review(at=at(2), threshold=BENGBU), Assign(case_id="la-1", provider=provider(), at=at(3))]
+    )
+    with pytest.raises(InvalidTransition, match="after it is closed"):
+        decider.decide(EvaluateCase(satisfaction=5, at=at(4)), granted)
+    closed, events = decider.run([Close(outcome=Outcome.SETTLED, at=at(40)), EvaluateCase(satisfaction=4, at=at(41))],
+                                 granted)  # fmt: skip
+    assert events[-1] == AidCaseEvaluated(satisfaction=4, evaluated_at=at(41), region=REGION)
+    assert closed.satisfaction == 4 and closed.status == "closed"  # the quality review may still follow
+    with pytest.raises(DomainError) as err:
+        decider.decide(EvaluateCase(satisfaction=5, at=at(42)), closed)
+    assert err.value.field == "satisfaction"
+    reviewed, _ = decider.run([ReviewQuality(score=90, method=QualityMethod.CLIENT_FOLLOW_UP, at=at(43))], closed)
+    assert reviewed.satisfaction == 4

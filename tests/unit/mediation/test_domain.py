@@ -16,6 +16,7 @@ from shared.contracts.mediation import (
     ConfirmationRequested,
     ConfirmationWindowLapsed,
     DisputeArchived,
+    DisputeEvaluated,
     DisputeRegistered,
     DisputeWithdrawn,
     FollowUpVisited,
@@ -32,6 +33,7 @@ from shared.contracts.mediation import (
     TimeLimitExtended,
 )
 from shared.errors import DomainError, InvalidTransition, NotFound, ValidationFailed
+from shared.evaluation import EvaluateCase
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 P1, P2 = "p-" + "a" * 32, "p-" + "b" * 32
@@ -414,3 +416,17 @@ def test_ended_disputes_refuse_further_mediation():
             decider.decide(cmd, state)
     with pytest.raises(InvalidTransition):
         decider.decide(domain.RequestConfirmation(at=at(3)), decider.run([register(), assign()])[0])
+
+
+# -- 随单评价 ---------------------------------------------------------------------------------------------------------
+def test_an_archived_dispute_is_evaluated_once_and_not_before():
+    """Seed 004 (随单评价: "服务一次…接受服务对象评价一次"): a party rates the mediation once it is archived."""
+    ended, _ = decider.run([register(), domain.Withdraw(at=at(1), reason="r")])
+    with pytest.raises(InvalidTransition, match="after it is closed"):
+        decider.decide(EvaluateCase(satisfaction=3, at=at(2)), ended)
+    done, events = decider.run([domain.Archive(at=at(2)), EvaluateCase(satisfaction=5, at=at(3))], ended)
+    assert events[-1] == DisputeEvaluated(satisfaction=5, evaluated_at=at(3), region=done.region)
+    assert done.satisfaction == 5 and done.status is Status.ARCHIVED
+    with pytest.raises(DomainError) as err:
+        decider.decide(EvaluateCase(satisfaction=1, at=at(4)), done)
+    assert err.value.field == "satisfaction"

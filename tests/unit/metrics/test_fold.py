@@ -228,6 +228,53 @@ def test_hotline_and_satisfaction_and_channel_dimension():
     assert value(e, "satisfaction", region=ezhou, dim="channel:walk_in").status == "no_data"
 
 
+def test_satisfaction_counts_every_departments_evaluations_overall_and_per_department():
+    """Seed 004 (随单评价 of every service) and seeds 000, 002 (群众满意率 ≥ 95%, satisfied = 4–5): one indicator over
+    intake, legal aid, mediation and notary evaluations, split per department by the `dept:` dimension."""
+    e = engine()
+    rated = {
+        "intake.request_evaluated": [5, 4], "legal_aid.case_evaluated": [5, 2],
+        "mediation.dispute_evaluated": [3], "notary.application_evaluated": [4],
+    }  # fmt: skip
+    for kind, scores in rated.items():
+        for i, score in enumerate(scores):
+            case = f"{kind.split('.')[0]}-{i}"
+            e.apply(env(f"caseflow.{kind}", case, region=CHENZHOU_VILLAGE, satisfaction=score, evaluated_at=T0), T0)
+    overall = value(e, "satisfaction")
+    assert (overall.numerator, overall.denominator) == (4, 6) and overall.status == "not_met"
+    per_dept = {d: value(e, "satisfaction", dim=f"dept:{d}") for d in ("intake", "legal_aid", "mediation", "notary")}
+    assert {d: (v.numerator, v.denominator) for d, v in per_dept.items()} == {
+        "intake": (2, 2), "legal_aid": (1, 2), "mediation": (0, 1), "notary": (1, 1),
+    }  # fmt: skip
+    assert per_dept["intake"].status == "met" and per_dept["legal_aid"].value == 50.0
+
+
+def test_a_web_complaint_runs_no_300_minute_reply_deadline():
+    """Seed 000 indicator 35: the 300-minute reply is for web questions (留言咨询); a complaint posted on the web
+    gets the complaint reply deadline instead (seed 001 投诉反馈)."""
+
+    def received(case: str, kind: str) -> CaseState:
+        event = env("caseflow.intake.request_received", case, region=CHENZHOU_VILLAGE, channel="web_12348",
+                    kind=kind, received_at=T0)  # fmt: skip
+        return fold(CaseState(case), event, CAT)
+
+    assert [d.rule for d in received("rq-q", "consultation").deadlines] == ["web_reply_300m"]
+    assert [d.rule for d in received("rq-c", "complaint").deadlines] == ["complaint_reply"]
+
+
+def test_a_complaint_runs_its_reply_deadline_on_the_timeline():
+    """Seeds 001, 003 (投诉受理、处理和反馈): the reply is due when intake said (reply_due_at); late is missed."""
+    due = T0 + days(15)
+    received = env("caseflow.intake.request_received", "rq-c", region=CHENZHOU_VILLAGE, channel="walk_in",
+                   kind="complaint", received_at=T0, reply_due_at=due)  # fmt: skip
+    case = fold(CaseState("rq-c"), received, CAT)
+    assert [(d.rule, d.due, d.status(T0 + days(1))) for d in case.deadlines] == [("complaint_reply", due, "pending")]
+    late = T0 + days(16)
+    case = fold(case, env("caseflow.intake.complaint_replied", "rq-c", late, replied_at=late, due_at=due,
+                          on_time=False), CAT)  # fmt: skip
+    assert case.deadlines[0].status(late) == "missed"
+
+
 def test_advisor_coverage_from_reference_data_and_hours_from_events():
     e = engine()
     cov = value(e, "advisor_coverage", region="431002000000")

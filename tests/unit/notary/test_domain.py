@@ -29,6 +29,7 @@ from services.notary.reference import load_catalogue
 from shared.calendar import add_working_days, working_days_between
 from shared.contracts.notary import (
     ApplicationAccepted,
+    ApplicationEvaluated,
     CertificateIssued,
     CommissionAccepted,
     CommissionReported,
@@ -38,6 +39,7 @@ from shared.contracts.notary import (
 )
 from shared.contracts.partners import CommissionKind
 from shared.errors import DomainError, InvalidTransition, ValidationFailed
+from shared.evaluation import EvaluateCase
 
 CATALOGUE = load_catalogue()
 T0 = datetime(2026, 3, 2, 2, 0, tzinfo=UTC)  # Monday 10:00 in China
@@ -409,3 +411,28 @@ def test_commission_refusals():
     state, _ = domain.commission.run([commissioned()])
     with pytest.raises(InvalidTransition, match="performed first"):
         domain.commission.decide(ReportCommission(at=T0), state)
+
+
+# -- 随单评价 ---------------------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("finish", ["issued", "refused"])
+def test_a_finished_application_is_evaluated_once_and_not_before(finish):
+    """Seed 004 (随单评价: "服务一次…接受服务对象评价一次"): the applicant rates the issued or refused application."""
+    with pytest.raises(InvalidTransition, match="after it is closed"):
+        domain.application.decide(EvaluateCase(satisfaction=4, at=T0), assessed())
+    if finish == "issued":
+        state = domain.application.run([IssueCertificate(year=2026, sequence=7, at=T0)], assessed())[0]
+    else:
+        state = domain.application.run([submit(), RefuseApplication(reason="不属于本处执业区域", at=T0)])[0]
+    done, events = domain.application.run([EvaluateCase(satisfaction=2, at=T0)], state)
+    assert events == [ApplicationEvaluated(satisfaction=2, evaluated_at=T0, region="431002001001")]
+    assert done.satisfaction == 2 and done.status == finish
+    with pytest.raises(DomainError) as err:
+        domain.application.decide(EvaluateCase(satisfaction=5, at=T0), done)
+    assert err.value.field == "satisfaction"
+
+
+def test_a_satisfaction_outside_one_to_five_is_refused():
+    """Seed 004 / DOMAIN.md: satisfaction is 1–5."""
+    for value in (0, 6):
+        with pytest.raises(ValueError, match="satisfaction"):
+            EvaluateCase(satisfaction=value, at=T0)
