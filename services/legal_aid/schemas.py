@@ -5,11 +5,12 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from shared.contracts.common import Partner, PersonRef, RegionCode, ShortText
 from shared.contracts.legal_aid import Channel, MatterType, ProviderId, ProviderType, QualityMethod, SpecialGroup
 from shared.contracts.legal_aid import Outcome as CaseOutcome
+from shared.contracts.notary import MatterId, published_matter
 from shared.contracts.partners import ProceedingStage
 from shared.pii import PersonData
 
@@ -98,7 +99,7 @@ class SubsidyBody(Body):
 
 
 class FeeWaiverBody(Body):
-    notary_matter: ShortText
+    notary_matter: Annotated[MatterId, AfterValidator(published_matter)]  # checked against notary's published list
     waiver: float = Field(default=1.0, gt=0, le=1, allow_inf_nan=False)
 
 
