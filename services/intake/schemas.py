@@ -87,6 +87,10 @@ class RequestView(BaseModel):
     call_id: str | None
     external_reference: str | None
     referred_to: Department | None
+    refused_by: Department | None = None  # the last referral refused: by whom, why (code and text), when
+    refusal_code: str | None = None
+    refusal_reason: str | None = None
+    refused_at: datetime | None = None
     escalated_to_level: Level | None
     escalated_to_region: str | None
     work_order_due_at: datetime | None

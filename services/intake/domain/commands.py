@@ -7,7 +7,7 @@ from datetime import date, datetime
 from pydantic import Field
 
 from services.intake.domain.rules import DEFAULT_WORK_ORDER_HOURS
-from shared.contracts.common import CaseId, Department, LongText, PersonRef, RegionCode
+from shared.contracts.common import CaseId, Department, LongText, PersonRef, ReasonCode, RegionCode
 from shared.contracts.intake import AdvisorServiceKind, Channel, ExternalRef, Level, RequestKind, TopicCode
 from shared.events import Command
 
@@ -36,6 +36,17 @@ class ReferRequest(Command):
     matter: LongText
     dispute_type: str | None = Field(default=None, min_length=1, max_length=64)
     notary_matter: str | None = Field(default=None, min_length=1, max_length=64)
+    at: datetime
+
+
+class NoteReferralRefusal(Command):
+    """The department a request went to refused the referral (shared/referrals.py): the request comes back."""
+
+    refused_by: Department
+    reason_code: ReasonCode
+    reason: LongText
+    field: str | None = None
+    refusal_event_id: str
     at: datetime
 
 

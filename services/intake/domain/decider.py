@@ -13,6 +13,7 @@ from services.intake.domain.commands import (
     EscalateRequest,
     EvaluateRequest,
     LogAdvisorService,
+    NoteReferralRefusal,
     OfferCall,
     OpenWorkOrder,
     PublishWebReply,
@@ -52,6 +53,7 @@ from shared.contracts.intake import (
     CallOffered,
     Channel,
     CloseOutcome,
+    ReferralRefusalNoted,
     RequestAnswered,
     RequestClosed,
     RequestEscalated,
@@ -67,7 +69,7 @@ from shared.decider import Decider, Rules, decide_by_type
 from shared.errors import DomainError, InvalidTransition, NotFound, ValidationFailed
 from shared.events import Command, Event
 
-_OPEN_STATES = (Status.RECEIVED, Status.ESCALATED)
+_OPEN_STATES = (Status.RECEIVED, Status.ESCALATED, Status.REFERRAL_REFUSED)
 
 
 # -- decide: refusals ----------------------------------------------------------------------------------------
@@ -171,6 +173,24 @@ def _refer(c: ReferRequest, state: IntakeState) -> list[Event]:
             region=region,
             dispute_type=c.dispute_type,
             notary_matter=c.notary_matter,
+        )
+    ]
+
+
+def _note_referral_refusal(c: NoteReferralRefusal, state: IntakeState) -> list[Event]:
+    """The request comes back from the department it was referred to, closed or not: it is intake's again."""
+    s = _request(state)
+    if s.resolved_as is not CloseOutcome.REFERRED or s.referred_to is not c.refused_by:
+        raise _refuse(c, s, f"the request is not referred to {c.refused_by.value}")
+    return [
+        ReferralRefusalNoted(
+            refused_by=c.refused_by,
+            reason_code=c.reason_code,
+            reason=c.reason,
+            field=c.field,
+            refused_at=c.at,
+            refusal_event_id=c.refusal_event_id,
+            region=s.region,
         )
     ]
 
@@ -329,6 +349,7 @@ _RULES: Rules[IntakeState] = {
     ReceiveRequest: _receive,
     AnswerRequest: _answer,
     ReferRequest: _refer,
+    NoteReferralRefusal: _note_referral_refusal,
     EscalateRequest: _escalate,
     OpenWorkOrder: _open_work_order,
     CompleteWorkOrder: _complete_work_order,

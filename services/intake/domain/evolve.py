@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from services.intake.domain.state import Call, CallStatus, IntakeState, Request, Status, Village, WorkOrder
+from services.intake.domain.state import Call, CallStatus, IntakeState, Refusal, Request, Status, Village, WorkOrder
 from shared.contracts.intake import (
     AdvisorAssigned,
     AdvisorServiceLogged,
@@ -13,6 +13,7 @@ from shared.contracts.intake import (
     CallAnswered,
     CallOffered,
     CloseOutcome,
+    ReferralRefusalNoted,
     RequestAnswered,
     RequestClosed,
     RequestEscalated,
@@ -80,6 +81,9 @@ def _evolve_request(state: Request, event: Event) -> Request:
             return replace(
                 state, status=Status.REFERRED, referred_to=event.to_department, resolved_as=CloseOutcome.REFERRED
             )
+        case ReferralRefusalNoted():
+            refusal = Refusal(event.refused_by, event.reason_code, event.reason, event.refused_at)
+            return replace(state, status=Status.REFERRAL_REFUSED, refusal=refusal, resolved_as=None)
         case RequestEscalated():
             return replace(state, status=Status.ESCALATED, escalated_to=(event.to_level, event.to_region))
         case WorkOrderOpened():
