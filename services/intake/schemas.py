@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from services.intake import domain
 from shared.contracts.common import Department, LongText, PersonRef, RegionCode
 from shared.contracts.intake import AdvisorServiceKind, Channel, ExternalRef, Level, RequestKind, TopicCode
+from shared.contracts.notary import MatterId, published_matter
 from shared.pii import PersonData
 
 
@@ -42,7 +44,7 @@ class ReferBody(Body):
     to_department: Department
     matter: LongText
     dispute_type: str | None = Field(default=None, min_length=1, max_length=64)
-    notary_matter: str | None = Field(default=None, min_length=1, max_length=64)
+    notary_matter: Annotated[MatterId, AfterValidator(published_matter)] | None = None  # notary's published list
 
 
 class EscalateBody(Body):

@@ -150,3 +150,21 @@ async def test_intakes_worklist_shows_the_refused_referral_with_its_reason():
         assert item["refusal_code"] == "region_not_served" and item["refusal_reason"] == "no legal aid profile"
     noted = [e for e in adapters["store"].all_events() if e.type == ReferralRefusalNoted.event_type]
     assert len(noted) == 1 and noted[0].causationid == env.id
+
+
+async def test_intake_checks_a_notary_matter_against_notarys_published_list_before_referring():
+    """A referral names another department's catalogue only as that department publishes it (公证事项; seed 003): an
+    unknown notary matter is refused at intake's door (422 naming the field), and no referral event is issued."""
+    adapters = memory_adapters(FixedClock(T0))
+    app = intake_app(IntakeSettings(platform=SETTINGS), **adapters)
+    headers = token(SETTINGS, "dept:intake", ["intake:read", "intake:write"])
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t", headers=headers) as c:
+        body = {"channel": "walk_in", "level": "county", "region": CHENZHOU, "kind": "help", "topic": "inheritance"}
+        rid = (await c.post("/requests", json=body)).json()["request_id"]
+        refer = {"to_department": "notary", "matter": "继承公证"}
+        r = await c.post(f"/requests/{rid}/refer", json={**refer, "notary_matter": "space_travel"})
+        assert r.status_code == 422 and r.headers["content-type"].startswith("application/problem+json")
+        assert any(e["field"].endswith("notary_matter") for e in r.json()["errors"]), r.text
+        assert [e.type for e in adapters["store"].all_events()] == ["caseflow.intake.request_received"]
+        ok = await c.post(f"/requests/{rid}/refer", json={**refer, "notary_matter": "inheritance"})
+        assert ok.status_code == 200 and ok.json()["status"] == "referred", ok.text
