@@ -268,7 +268,7 @@ def _close(c: CloseRequest, state: IntakeState) -> list[Event]:
 
 def _evaluate(c: EvaluateRequest, state: IntakeState) -> list[Event]:
     s = _request(state)
-    if s.status is Status.EVALUATED:
+    if s.satisfaction is not None:  # once per case, even if a refused referral reopened it since
         raise DomainError(f"the case was already evaluated ({s.satisfaction})", field="satisfaction")
     if s.status is not Status.CLOSED:
         raise _refuse(c, s, "a case is evaluated after it is closed")

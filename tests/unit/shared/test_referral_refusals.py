@@ -21,7 +21,7 @@ from services.mediation.main import create_app as mediation_app
 from shared.contracts.common import Department, ReferralRefused
 from shared.contracts.intake import CloseOutcome, ReferralRefusalNoted, RequestReferred
 from shared.envelope import Envelope
-from shared.errors import InvalidTransition
+from shared.errors import DomainError, InvalidTransition
 from shared.events import registry
 from shared.referrals import is_refusal_stream, refusal_stream
 from shared.settings import PlatformSettings
@@ -114,6 +114,20 @@ def test_intake_folds_a_refusal_back_into_its_request_which_can_be_referred_agai
     state, _ = intake.decider.run([again, intake.CloseRequest(at=T0)], state)
     assert state.status is intake.Status.CLOSED and state.outcome is CloseOutcome.REFERRED
     assert state.refusal is not None  # the earlier refusal stays on record
+
+
+def test_a_refusal_reopens_even_an_evaluated_request_which_is_still_evaluated_once():
+    """随单评价 once per case (seed 004): a referral refused after the citizen evaluated the closed request brings it
+    back to intake, but the second closing asks for no second evaluation."""
+    receive = intake.ReceiveRequest(request_id="rq-1", channel="walk_in", level="county", region=CHENZHOU,
+                                    kind="help", topic="labour", at=T0)  # fmt: skip
+    refer = intake.ReferRequest(to_department=Department.LEGAL_AID, matter="m", at=T0)
+    evaluated = [receive, refer, intake.CloseRequest(at=T0), intake.EvaluateRequest(satisfaction=5, at=T0)]
+    state, _ = intake.decider.run([*evaluated, _noted(), intake.AnswerRequest(at=T0), intake.CloseRequest(at=T0)])
+    assert isinstance(state, intake.Request) and state.status is intake.Status.CLOSED
+    assert state.outcome is CloseOutcome.ANSWERED
+    with pytest.raises(DomainError, match="already evaluated"):
+        intake.decider.decide(intake.EvaluateRequest(satisfaction=3, at=T0), state)
 
 
 def test_a_refusal_from_a_department_the_request_was_not_referred_to_is_refused():
