@@ -23,7 +23,7 @@ from shared.contracts.intake import CloseOutcome, ReferralRefusalNoted, RequestR
 from shared.envelope import Envelope
 from shared.errors import DomainError, InvalidTransition
 from shared.events import registry
-from shared.referrals import is_refusal_stream, refusal_stream
+from shared.referrals import RefuseReferral, is_refusal_stream, refusal_decider, refusal_stream
 from shared.settings import PlatformSettings
 from tests.conftest import token
 from tests.fakes import FixedClock, memory_adapters
@@ -87,6 +87,17 @@ async def test_mediation_refuses_a_referral_without_the_partys_reference():
     p = refused.payload(registry)
     assert isinstance(p, ReferralRefused) and p.refused_by is Department.MEDIATION and p.field == "person_ref"
     assert await app.state.mediation.cases.count({}) == 0
+
+
+def test_a_referral_is_refused_once():
+    """法律援助法 第四十三条: the refusal is told once, with its reason; a second refusal of it records nothing."""
+    refuse = RefuseReferral(
+        referral_case_id="rq-1", referral_event_id="e-1", referred_by=Department.INTAKE,
+        refused_by=Department.LEGAL_AID, reason_code="region_not_served", reason="no profile", region=UNSERVED, at=T0,
+    )  # fmt: skip
+    state, [refused] = refusal_decider.run([refuse])
+    assert state == refused and refused.refused_at == T0 and refused.reason == "no profile"
+    assert refusal_decider.decide(refuse, state) == []
 
 
 def test_refusal_streams_are_no_departments_case():
