@@ -3,7 +3,7 @@
 Lag = the partition's end offset minus the group's committed offset (a partition the group never committed
 counts from the partition's start). Groups are those of the topic prefix (`<prefix>.…`), or all with `--all`.
 Exit codes: 0 shown, 3 no group found, 4 Kafka unreachable. Needs a principal allowed to describe the groups
-(the admin user on the secure broker: `caseflow infra status --json` names the local credentials).
+(the admin user on the secure broker): the operator profile `make run` writes (caseflow_cli/profile.py).
 """
 
 from __future__ import annotations
@@ -19,8 +19,9 @@ from aiokafka.errors import KafkaError
 from rich.console import Console
 from rich.table import Table
 
+from caseflow_cli.profile import operator_settings
 from shared import kafka
-from shared.settings import PlatformSettings, load_settings
+from shared.settings import PlatformSettings
 
 console = Console()
 
@@ -75,7 +76,7 @@ def lag_command(
     timeout: float = typer.Option(30, "--timeout", min=1, max=600, help="give up after this many seconds"),
 ) -> None:
     """Consumer lag per group and partition (end offset minus committed offset)."""
-    settings = load_settings(PlatformSettings)
+    settings = operator_settings()
     try:
         rows = asyncio.run(asyncio.wait_for(group_lags(settings, every_group=every_group), timeout))
     except (KafkaError, OSError, TimeoutError) as exc:

@@ -2,6 +2,7 @@
 
 import typer
 
+from caseflow_cli.dlq import dlq_app
 from caseflow_cli.indicators import indicators_command
 from caseflow_cli.infra import infra_app
 from caseflow_cli.lag import lag_command
@@ -20,6 +21,7 @@ app.command("indicators")(indicators_command)
 app.command("simulate")(simulate_command)
 app.command("rebuild")(rebuild_command)
 app.command("lag")(lag_command)
+app.add_typer(dlq_app, name="dlq")
 
 if __name__ == "__main__":
     app()

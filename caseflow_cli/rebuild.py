@@ -1,7 +1,9 @@
 """`caseflow rebuild`: recompute every case and indicator of the metrics service from the topics (重算).
 
 Uses `services.metrics.rebuild` (progress bar while reading). `--check` compares the result with the live metrics
-writer's state (run it while no events arrive). Exit codes: 0 done (and equal), 1 the states differ, 2 rebuild not
+writer's state (run it while no events arrive). It reads every department and partner topic and the writer's
+changelog: on the secure broker only the admin principal may, which the operator profile `make run` writes gives
+it (caseflow_cli/profile.py). Exit codes: 0 done (and equal), 1 the states differ, 2 rebuild not
 available in this tree, 4 Kafka unreachable.
 """
 
@@ -12,6 +14,8 @@ import importlib
 
 import typer
 from rich.console import Console
+
+from caseflow_cli.profile import operator_settings
 
 console = Console(stderr=True)
 
@@ -36,7 +40,7 @@ def rebuild_command(
         raise typer.Exit(2) from None
     from shared.settings import load_settings
 
-    settings = load_settings(Settings)
+    settings = load_settings(Settings).model_copy(update={"platform": operator_settings()})
 
     async def go() -> str:
         if check:

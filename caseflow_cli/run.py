@@ -25,6 +25,7 @@ import typer
 from rich.console import Console
 
 from caseflow_cli import acl, infra
+from caseflow_cli.profile import write_profile
 from caseflow_cli.supervisor import Program, Supervisor, module, service
 from shared.auth import issue_token
 from shared.settings import PlatformSettings, load_settings
@@ -142,6 +143,8 @@ def run(with_programs: bool = True) -> int:
     except infra.InfraError as exc:
         console.print(f"[red]{exc}[/red]")
         return 1
+    profile = write_profile(settings, status, os.environ.get("CASEFLOW_TOPIC_PREFIX", "caseflow"))
+    console.print(f"operator profile (lag, rebuild, dlq use it): {profile}")
     env = {
         # traces go to a file the console's trace view reads, unless a collector is configured
         "CASEFLOW_OTEL_EXPORTER": os.environ.get("CASEFLOW_OTEL_EXPORTER", "file"),

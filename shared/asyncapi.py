@@ -22,7 +22,7 @@ from pydantic.json_schema import models_json_schema
 import shared.contracts  # noqa: F401  (registers every event type)
 from shared.contracts import metrics as metric_contracts
 from shared.contracts import partners as partner_contracts
-from shared.contracts.common import PartnerNotice, PartnerRequest
+from shared.contracts.common import PartnerNotice, PartnerRequest, ReferralRefused
 from shared.events import Event, EventRegistry, registry
 from shared.topics import DEPARTMENTS, PARTNERS
 
@@ -49,8 +49,11 @@ COURT_ONLY_NOTICES = frozenset(
         "caseflow.notary.court_feedback_recorded",
     }
 )
+#: The departments that take intake's referrals and may answer one with `ReferralRefused` (shared/referrals.py).
+REFERRAL_TAKERS = ("legal_aid", "mediation")
 #: What each department consumes besides partner traffic (its `runtime.subscribe` wiring in `main.py`).
 DEPARTMENT_RECEIVES: dict[str, dict[str, tuple[str, ...]]] = {
+    "intake": dict.fromkeys(REFERRAL_TAKERS, (ReferralRefused.event_type,)),
     "legal_aid": {
         "intake": ("caseflow.intake.request_referred",),
         "partner_inbound": (
@@ -199,7 +202,8 @@ def build(reg: EventRegistry = registry) -> dict[str, Any]:
         channels[f"{dept}.events"] = channel(
             f"{{prefix}}.{dept}.events",
             f"Every event of the {dept} department (key = case id, per-case order).",
-            [t for t in types if owner_of(t) == dept],
+            [t for t in types if owner_of(t) == dept]
+            + ([ReferralRefused.event_type] if dept in REFERRAL_TAKERS else []),
         )
     for p in PARTNERS:
         channels[f"partner.{p}.inbound"] = channel(

@@ -2,10 +2,11 @@
 
 Each batch: decode every message into an envelope and a typed payload (failures → dead letter), drop events
 whose id the inbox already holds (one indexed query per batch), run the handler for the rest — different cases
-concurrently, each case's events in order — record their ids in the inbox (one insert per batch), then commit
-the offsets. Handlers that write to the event store use the event id as idempotency key, and the key is claimed
-in the same transaction as their events, so a crash between handling and the inbox write cannot apply a message
-twice. A message that breaks a rule or the handler goes to the dead-letter topic with the reason and its origin;
+concurrently, each case's events in order — record the ids of those not parked in the inbox (one insert per
+batch), then commit the offsets. Handlers that write to the event store use the event id as idempotency key, and
+the key is claimed in the same transaction as their events, so a crash between handling and the inbox write
+cannot apply a message twice. A message that breaks a rule or the handler goes to the dead-letter topic with the
+reason and its origin (and is handled if an operator replays it there after a fix: `caseflow dlq replay`);
 transient I/O errors (the database or the broker unreachable) and concurrency conflicts are retried with
 backoff on the same message (per-case order holds), so the consumer pauses while a dependency is down and
 resumes without loss. Nothing crashes the loop.
@@ -234,14 +235,18 @@ class EventConsumer:
             per_case.setdefault(env.subject, []).append(item)
         # cases are independent: handle them side by side, each case's events strictly in order
         limit = asyncio.Semaphore(self.concurrency)
+        parked: set[str] = set()
 
         async def handle_case(items: list[tuple[ConsumerRecord, Envelope, Event]]) -> None:
             async with limit:
                 for msg, env, payload in items:
-                    await self._handle(msg, env, payload)
+                    if not await self._handle(msg, env, payload):
+                        parked.add(env.id)
 
         await asyncio.gather(*(handle_case(items) for items in per_case.values()))
-        await self._retry(lambda: self.inbox.record(done))
+        # a parked event stays out of the inbox: replayed from the dead-letter topic after a fix (`caseflow dlq
+        # replay`), it is handled then; the handlers' idempotency keys keep a second delivery from acting twice
+        await self._retry(lambda: self.inbox.record(i for i in done if i not in parked))
         if records:
             await self._retry(lambda: self._commit(tp, records[-1].offset + 1))
 
@@ -268,11 +273,12 @@ class EventConsumer:
                 return None
         return msg, env, payload
 
-    async def _handle(self, msg: ConsumerRecord, env: Envelope, payload: Event) -> None:
+    async def _handle(self, msg: ConsumerRecord, env: Envelope, payload: Event) -> bool:
+        """Handle one event; False when it was parked on the dead-letter topic."""
         handler = self.handlers.get(type(payload)) or self.handle_any
         if handler is None:
             self.stats.ignored += 1
-            return
+            return True
         backoff = Backoff(ceiling=self.max_backoff)
         with (
             case_context(env.subject),
@@ -287,18 +293,18 @@ class EventConsumer:
                 try:
                     await handler(env, payload)
                     self.stats.handled += 1
-                    return
+                    return True
                 except RETRIED as exc:  # I/O that comes back, or an earlier attempt holding the key: it clears
                     self.stats.retries += 1
                     pause = await backoff.sleep()
                     log.warning("%s: %s on %s; retried after %.1fs", self.name, exc, env.id, pause)
                 except CaseflowError as exc:
                     await self._park(msg, exc.message, exc.code)
-                    return
+                    return False
                 except Exception as exc:  # a bug must not stop the partition: park it, loudly
                     log.exception("%s: handler failed on %s", self.name, env.id)
                     await self._park(msg, f"handler error: {type(exc).__name__}: {exc}", "handler_error")
-                    return
+                    return False
 
     async def _park(self, msg: ConsumerRecord, reason: str, code: str, *, notify: bool = True) -> None:
         self.stats.dead_lettered += 1

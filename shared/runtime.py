@@ -21,6 +21,7 @@ from shared import kafka
 from shared.api import create_app as create_service_app
 from shared.commands import CommandBus
 from shared.consumer import DeadLetters, EventConsumer, Handler, Inbox
+from shared.contracts.common import Department as DepartmentName
 from shared.db import Database
 from shared.decider import Decider
 from shared.deps import Clock, utcnow
@@ -31,6 +32,7 @@ from shared.logs import setup_logging
 from shared.outbox import OutboxRelay
 from shared.pii import PersonVault, Vault
 from shared.readmodel import ReadModel, Render, ViewFactory, Views
+from shared.referrals import ReferralDesk, is_refusal_stream, refusal_decider
 from shared.settings import PlatformSettings
 from shared.telemetry import setup_telemetry
 from shared.topics import Topics
@@ -89,10 +91,14 @@ class ServiceRuntime:
         streams: Callable[[str], bool] | None = None,
     ) -> Views[S]:
         rm: Views[S]
+
+        def covered(stream_id: str) -> bool:  # refusal streams (shared/referrals.py) are no department's case
+            return not is_refusal_stream(stream_id) and (streams is None or streams(stream_id))
+
         if self._views is not None:
-            rm = self._views(name, decider, render, columns, streams)
+            rm = self._views(name, decider, render, columns, covered)
         else:
-            rm = ReadModel(self.db, name, decider, render, columns=columns, streams=streams)
+            rm = ReadModel(self.db, name, decider, render, columns=columns, streams=covered)
         self.read_models.append(rm)
         return rm
 
@@ -108,6 +114,10 @@ class ServiceRuntime:
             on_committed=committed,
             project=read_model.writes if read_model is not None else None,
         )
+
+    def referral_desk(self) -> ReferralDesk:
+        """Where this department accepts other departments' referrals, or refuses them back (shared/referrals.py)."""
+        return ReferralDesk(DepartmentName(self.service), self.command_bus(refusal_decider), self.clock)
 
     def subscribe(
         self,

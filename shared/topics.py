@@ -35,6 +35,11 @@ class Topics:
     def deadletter(self) -> str:
         return f"{self.prefix}.deadletter"
 
+    @property
+    def deadletter_replays(self) -> str:
+        """Which dead letters an operator replayed (`caseflow dlq replay`), compacted, keyed by dead-letter id."""
+        return f"{self.prefix}.deadletter.replays"
+
     def all_department_topics(self) -> list[str]:
         return [self.department(d) for d in DEPARTMENTS]
 

@@ -1,11 +1,13 @@
-"""The one place the intake service is wired: runtime, command bus, read model, vault and clock."""
+"""The one place the intake service is wired: runtime, command bus, read model, vault, clock and the consumer of
+referral refusals."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Unpack
 
-from services.intake import domain, views
+import shared.contracts  # noqa: F401  (registers every event type the consumer may meet)
+from services.intake import consumers, domain, views
 from services.intake.config import Settings
 from shared.commands import CommandBus
 from shared.deps import Clock
@@ -30,4 +32,7 @@ def bootstrap(settings: Settings, **adapters: Unpack[Adapters]) -> Intake:
     runtime = ServiceRuntime("intake", settings.platform, **adapters)
     cases = runtime.read_model("intake", domain.decider, views.render, views.COLUMNS)
     bus = runtime.command_bus(domain.decider, cases)
-    return Intake(runtime, bus, cases, runtime.vault, runtime.clock, settings.complaint_reply_days)
+    intake = Intake(runtime, bus, cases, runtime.vault, runtime.clock, settings.complaint_reply_days)
+    topics = [runtime.topics.department(d) for d in consumers.REFERRED_TO]
+    runtime.subscribe("departments", topics, consumers.department_handlers(intake))
+    return intake

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from services.intake import domain
 from shared.calendar import CalendarDate
@@ -19,6 +20,7 @@ from shared.contracts.intake import (
     RequestKind,
     TopicCode,
 )
+from shared.contracts.notary import MatterId, published_matter
 from shared.pii import PersonData
 
 
@@ -52,7 +54,7 @@ class ReferBody(Body):
     to_department: Department
     matter: LongText
     dispute_type: str | None = Field(default=None, min_length=1, max_length=64)
-    notary_matter: str | None = Field(default=None, min_length=1, max_length=64)
+    notary_matter: Annotated[MatterId, AfterValidator(published_matter)] | None = None  # notary's published list
 
 
 class EscalateBody(Body):
@@ -104,6 +106,10 @@ class RequestView(BaseModel):
     call_id: str | None
     external_reference: str | None
     referred_to: Department | None
+    refused_by: Department | None = None  # the last referral refused: by whom, why (code and text), when
+    refusal_code: str | None = None
+    refusal_reason: str | None = None
+    refused_at: datetime | None = None
     escalated_to_level: Level | None
     escalated_to_region: str | None
     work_order_due_at: datetime | None

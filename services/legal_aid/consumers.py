@@ -1,6 +1,7 @@
 """Events that open legal aid cases: partner notices (通知辩护 / 法律帮助, forwarded detainee applications) and
 intake referrals. Each handler turns the event into a command with `CommandContext.from_event`, so the event id
-is the idempotency key and the case keeps the sender's correlation id. A rule broken → dead letter with reason.
+is the idempotency key and the case keeps the sender's correlation id. A partner event that breaks a rule → dead
+letter with the reason; an intake referral legal aid cannot take → `ReferralRefused` back to intake.
 """
 
 from __future__ import annotations
@@ -43,10 +44,15 @@ def partner_handlers(la: LegalAid) -> dict[type[Event], Handler]:
 
 
 def intake_handlers(la: LegalAid) -> dict[type[Event], Handler]:
+    desk = la.runtime.referral_desk()  # a referral legal aid cannot take (a region no city profile serves) goes back
+
     async def on_referral(env: Envelope, payload: Event) -> None:
         assert isinstance(payload, RequestReferred)
         if payload.to_department is not Department.LEGAL_AID:
             return  # a referral to another department
-        await handlers.referral(la, env.id, env.subject, payload, env.time, CommandContext.from_event(env))
+        ctx = CommandContext.from_event(env)
+        await desk.accept_or_refuse(
+            env, payload.region, lambda: handlers.referral(la, env.id, env.subject, payload, env.time, ctx)
+        )
 
     return {RequestReferred: on_referral}

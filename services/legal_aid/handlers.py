@@ -56,7 +56,9 @@ def referral_case_id(event_id: str) -> str:
 def require_profile(la: LegalAid, region: str) -> domain.Threshold:
     profile = la.profiles.for_region(region)
     if profile is None:
-        raise ValidationFailed(f"no legal aid city profile serves region {region}", field="region")
+        raise ValidationFailed(
+            f"no legal aid city profile serves region {region}", field="region", code="region_not_served"
+        )
     return profile.threshold
 
 

@@ -6,12 +6,13 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from shared.calendar import CalendarDatetime
 from shared.contracts.common import Money, Partner, PersonRef, RegionCode, Share, ShortText
 from shared.contracts.legal_aid import Channel, ExemptionGround, MatterType, ProviderId, ProviderType, QualityMethod
 from shared.contracts.legal_aid import Outcome as CaseOutcome
+from shared.contracts.notary import MatterId, published_matter
 from shared.contracts.partners import ProceedingStage
 from shared.pii import PersonData
 
@@ -106,7 +107,7 @@ class SubsidyBody(Body):
 
 
 class FeeWaiverBody(Body):
-    notary_matter: ShortText
+    notary_matter: Annotated[MatterId, AfterValidator(published_matter)]  # checked against notary's published list
     waiver: Annotated[Share, Field(gt=0)] = Decimal(1)
 
 

@@ -1,8 +1,9 @@
 """Incoming events → mediation's use cases: partner referrals and court rulings, intake referrals.
 
-Each handler runs with `CommandContext.from_event`, so a redelivered message is a no-op. Rule breaks (unknown
-dispute, a ruling from an organ that is not the court, a kind the organ may not refer) raise `shared.errors`
-types and land on the dead-letter topic with the reason.
+Each handler runs with `CommandContext.from_event`, so a redelivered message is a no-op. A partner event that
+breaks a rule (unknown dispute, a ruling from an organ that is not the court, a second ruling, a kind the organ may
+not refer) raises a `shared.errors` type and lands on the dead-letter topic with the reason, and the partner is
+told; an intake referral mediation cannot take is answered with `ReferralRefused` (shared/referrals.py).
 """
 
 from __future__ import annotations
@@ -40,9 +41,14 @@ def partner_handlers(m: Mediation) -> dict[type[Event], Handler]:
 
 
 def intake_handlers(m: Mediation) -> dict[type[Event], Handler]:
+    desk = m.runtime.referral_desk()  # a referral mediation cannot take (no dispute type, no party) goes back
+
     async def request_referred(env: Envelope, payload: RequestReferred) -> None:
         if payload.to_department is not Department.MEDIATION:
             return  # a referral to another department
-        await handlers.register_intake_referral(m, env.subject, payload, m.clock(), CommandContext.from_event(env))
+        ctx = CommandContext.from_event(env)
+        await desk.accept_or_refuse(
+            env, payload.region, lambda: handlers.register_intake_referral(m, env.subject, payload, m.clock(), ctx)
+        )
 
     return {RequestReferred: request_referred}  # type: ignore[dict-item]

@@ -136,3 +136,27 @@ class PartnerEventRejected(PartnerNotice):
     rejected_by: str  # the consumer that refused it, e.g. caseflow.mediation.partners
     rejected_event_id: str | None = None
     rejected_type: str | None = None
+
+
+#: Why a referral was refused: an error code of `shared.errors` or a department's own (e.g. region_not_served).
+ReasonCode = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,63}$")]
+
+
+@event
+class ReferralRefused(Event):
+    """A department could not accept another department's referral (转介退回): the referring case learns why.
+
+    Published on the refusing department's topic (subject: its refusal stream, `refusal-…`), under the referring
+    case's correlation id; the referring department folds it into `referral_case_id` (intake: "referral refused").
+    """
+
+    event_type = "caseflow.platform.referral_refused"
+    referral_case_id: CaseId  # the referring department's case
+    referral_event_id: str  # the referral event refused
+    referred_by: Department
+    refused_by: Department
+    reason_code: ReasonCode
+    reason: LongText
+    field: str | None = None  # the referral's field at fault, when one is
+    region: RegionCode
+    refused_at: datetime

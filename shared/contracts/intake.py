@@ -12,6 +12,8 @@ Request stream (`rq-…`):
   (for web_12348 this is the web question being posted), reply_due_at? (complaints only: the reply deadline).
 - `caseflow.intake.request_answered`: answered on the spot (当场办结): answered_at, on_the_spot, channel, region.
 - `caseflow.intake.request_referred`: to_department, matter, person_ref, region, dispute_type | notary_matter.
+- `caseflow.intake.referral_refusal_noted`: the receiving department refused the referral (its
+  `caseflow.platform.referral_refused`): refused_by, reason_code, reason, field?, refused_at, refusal_event_id, region.
 - `caseflow.intake.request_escalated`: hotline/web → walk-in: from_channel, to_level, to_region, escalated_at.
 - `caseflow.intake.work_order_opened`: hotline/transfer work order: opened_at, deadline_hours, due_at, channel, region.
 - `caseflow.intake.work_order_completed`: completed_at, due_at, on_time (completed_at <= due_at).
@@ -56,7 +58,16 @@ from typing import Annotated
 
 from pydantic import Field, StringConstraints
 
-from shared.contracts.common import CaseEvaluated, CaseId, Department, LongText, PersonRef, RegionCode, ShortText
+from shared.contracts.common import (
+    CaseEvaluated,
+    CaseId,
+    Department,
+    LongText,
+    PersonRef,
+    ReasonCode,
+    RegionCode,
+    ShortText,
+)
 from shared.events import Event, event
 
 #: A matter category code chosen from a list (never free text, so no personal data can slip into events).
@@ -168,6 +179,21 @@ class RequestReferred(Event):
     region: RegionCode
     dispute_type: str | None = None  # for mediation referrals
     notary_matter: str | None = None  # for notary referrals (matter catalogue id)
+
+
+@event
+class ReferralRefusalNoted(Event):
+    """The department a request was referred to refused it (its `ReferralRefused`): the request is back with intake,
+    "referral refused", on the worklist with the reason, to be referred elsewhere or answered."""
+
+    event_type = "caseflow.intake.referral_refusal_noted"
+    refused_by: Department
+    reason_code: ReasonCode
+    reason: LongText
+    field: str | None = None
+    refused_at: datetime
+    refusal_event_id: str
+    region: RegionCode
 
 
 @event

@@ -53,6 +53,30 @@ from shared.events import Event, event
 
 #: Matter catalogue id (e.g. "birth", "kinship"); also the id legal aid names in a fee waiver.
 MatterId = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{1,39}$")]
+#: The notary matter catalogue as published to other departments (公证事项): id → Chinese name. Notary owns the
+#: full catalogue (services/notary/matters.json: checklists, fees) and its ids are exactly these; a department that
+#: names a matter (legal aid's fee waiver) checks it here before issuing an event, never in notary's data.
+PUBLISHED_MATTERS: dict[str, str] = {
+    "birth": "出生公证",
+    "kinship": "亲属关系公证",
+    "no_criminal_record": "无犯罪记录公证",
+    "degree": "学历学位公证",
+    "contract": "合同公证",
+    "will": "遗嘱公证",
+    "inheritance": "继承公证",
+    "power_of_attorney": "委托书公证",
+    "evidence_preservation": "保全证据公证",
+    "enforceable_debt_instrument": "赋予债权文书强制执行效力公证",
+}
+
+
+def published_matter(matter: str) -> str:
+    """`matter` if the published notary catalogue holds it, else ValueError naming the known ids (a validator)."""
+    if matter not in PUBLISHED_MATTERS:
+        raise ValueError(f"unknown notary matter {matter!r}: the notary catalogue has {', '.join(PUBLISHED_MATTERS)}")
+    return matter
+
+
 #: Material checklist item id (e.g. "id_card", "household_register").
 MaterialId = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{1,39}$")]
 #: Notary office (公证处) code.

@@ -9,7 +9,7 @@ from pydantic import Field
 
 from services.intake.domain.rules import DEFAULT_COMPLAINT_REPLY_DAYS, DEFAULT_WORK_ORDER_HOURS
 from services.intake.domain.state import QcDraw
-from shared.contracts.common import CaseId, Department, LongText, PersonRef, RegionCode, ShortText
+from shared.contracts.common import CaseId, Department, LongText, PersonRef, ReasonCode, RegionCode, ShortText
 from shared.contracts.intake import (
     AdvisorServiceKind,
     Channel,
@@ -49,6 +49,17 @@ class ReferRequest(Command):
     matter: LongText
     dispute_type: str | None = Field(default=None, min_length=1, max_length=64)
     notary_matter: str | None = Field(default=None, min_length=1, max_length=64)
+    at: datetime
+
+
+class NoteReferralRefusal(Command):
+    """The department a request went to refused the referral (shared/referrals.py): the request comes back."""
+
+    refused_by: Department
+    reason_code: ReasonCode
+    reason: LongText
+    field: str | None = None
+    refusal_event_id: str
     at: datetime
 
 

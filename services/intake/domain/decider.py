@@ -16,6 +16,7 @@ from services.intake.domain.commands import (
     HandleComplaint,
     InspectWebReply,
     LogAdvisorService,
+    NoteReferralRefusal,
     OfferCall,
     OpenWorkOrder,
     PublishWebReply,
@@ -57,6 +58,7 @@ from shared.contracts.intake import (
     CallOffered,
     Channel,
     CloseOutcome,
+    ReferralRefusalNoted,
     RequestAnswered,
     RequestClosed,
     RequestEscalated,
@@ -147,6 +149,24 @@ def _refer(c: ReferRequest, state: IntakeState) -> list[Event]:
     ]
 
 
+def _note_referral_refusal(c: NoteReferralRefusal, state: IntakeState) -> list[Event]:
+    """The request comes back from the department it was referred to, closed or not: it is intake's again."""
+    s = request_of(state)
+    if s.resolved_as is not CloseOutcome.REFERRED or s.referred_to is not c.refused_by:
+        raise refuse(c, s, f"the request is not referred to {c.refused_by.value}")
+    return [
+        ReferralRefusalNoted(
+            refused_by=c.refused_by,
+            reason_code=c.reason_code,
+            reason=c.reason,
+            field=c.field,
+            refused_at=c.at,
+            refusal_event_id=c.refusal_event_id,
+            region=s.region,
+        )
+    ]
+
+
 def _escalate(c: EscalateRequest, state: IntakeState) -> list[Event]:
     s = request_of(state)
     if s.status is not Status.RECEIVED:
@@ -214,7 +234,8 @@ def _close(c: CloseRequest, state: IntakeState) -> list[Event]:
 
 def _evaluate(c: EvaluateRequest, state: IntakeState) -> list[Event]:
     s = request_of(state)
-    check_evaluation(state=s.status.value, closed=s.closed_at is not None, evaluated=s.satisfaction)
+    # once per case, even if a refused referral reopened it since; evaluated when closed (again)
+    check_evaluation(state=s.status.value, closed=s.status is Status.CLOSED, evaluated=s.satisfaction)
     return [RequestEvaluated(satisfaction=c.satisfaction, evaluated_at=c.at, channel=s.channel, region=s.region)]
 
 
@@ -292,6 +313,7 @@ _RULES: Rules[IntakeState] = {
     ReceiveRequest: _receive,
     AnswerRequest: _answer,
     ReferRequest: _refer,
+    NoteReferralRefusal: _note_referral_refusal,
     EscalateRequest: _escalate,
     OpenWorkOrder: _open_work_order,
     CompleteWorkOrder: _complete_work_order,

@@ -12,6 +12,7 @@ from services.intake.domain.state import (
     IntakeState,
     QcDraw,
     QcMonth,
+    Refusal,
     Request,
     Status,
     Village,
@@ -27,6 +28,7 @@ from shared.contracts.intake import (
     CloseOutcome,
     ComplaintHandled,
     ComplaintReplied,
+    ReferralRefusalNoted,
     RequestAnswered,
     RequestClosed,
     RequestEscalated,
@@ -116,6 +118,9 @@ def _evolve_request(state: Request, event: Event) -> Request:
             return replace(
                 state, status=Status.REFERRED, referred_to=event.to_department, resolved_as=CloseOutcome.REFERRED
             )
+        case ReferralRefusalNoted():
+            refusal = Refusal(event.refused_by, event.reason_code, event.reason, event.refused_at)
+            return replace(state, status=Status.REFERRAL_REFUSED, refusal=refusal, resolved_as=None)
         case RequestEscalated():
             return replace(state, status=Status.ESCALATED, escalated_to=(event.to_level, event.to_region))
         case WorkOrderOpened():

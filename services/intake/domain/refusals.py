@@ -7,7 +7,7 @@ from services.intake.domain.state import Call, IntakeState, QcMonth, Request, St
 from shared.errors import InvalidTransition, NotFound
 from shared.events import Command
 
-OPEN_STATES = (Status.RECEIVED, Status.ESCALATED)
+OPEN_STATES = (Status.RECEIVED, Status.ESCALATED, Status.REFERRAL_REFUSED)
 
 
 def verb(command: Command) -> str:

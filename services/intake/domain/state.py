@@ -17,6 +17,7 @@ class Status(StrEnum):
     RECEIVED = "received"
     ANSWERED = "answered"
     REFERRED = "referred"
+    REFERRAL_REFUSED = "referral_refused"  # back with intake: the department referred to refused it
     ESCALATED = "escalated"
     HANDLED = "handled"  # a complaint, looked into
     REPLIED = "replied"  # a complaint, its reply given
@@ -39,6 +40,16 @@ class WorkOrder:
 
 
 @dataclass(frozen=True)
+class Refusal:
+    """Why the department a request was referred to refused it."""
+
+    refused_by: Department
+    reason_code: str
+    reason: str
+    refused_at: datetime
+
+
+@dataclass(frozen=True)
 class Request:
     request_id: str
     channel: Channel
@@ -52,6 +63,7 @@ class Request:
     call_id: str | None = None
     external_reference: str | None = None
     referred_to: Department | None = None
+    refusal: Refusal | None = None  # the last refused referral, kept when the request is referred elsewhere
     escalated_to: tuple[Level, str] | None = None
     work_order: WorkOrder | None = None
     reply_minutes: int | None = None

@@ -277,13 +277,24 @@ def _request_confirmation(c: RequestConfirmation, s: Dispute) -> list[Event]:
 
 
 def _confirmation(c: RecordConfirmation, s: Dispute) -> list[Event]:
-    if s.status in {Status.CONFIRMED, Status.REJECTED} and s.confirmation_outcome is c.outcome:
-        return []  # the court sent the same ruling again
+    if s.confirmation_decided_at is not None and s.confirmation_outcome is not None:
+        raise _second_ruling(c, s.confirmation_outcome, s.confirmation_decided_at)
     _require(s, c, frozenset({Status.CONFIRMATION_REQUESTED}), "no confirmation was requested")
     return [
         ConfirmationDecided(outcome=c.outcome, reason=c.reason, decided_at=c.at, court_reference=c.court_reference),
         *_notice(s, c.outcome, c.at, reason=c.reason),
     ]
+
+
+def _second_ruling(c: RecordConfirmation, ruled: Outcome, ruled_at: datetime) -> DomainError:
+    """The court rules once on a confirmation request (人民调解法 第三十三条): a second ruling goes back to it."""
+    same = ruled is c.outcome
+    return DomainError(
+        f"the court already ruled {ruled.value} on {ruled_at.isoformat()}; "
+        f"{'a duplicate' if same else 'a contradictory'} ruling ({c.outcome.value}) is refused",
+        field="outcome",
+        code="duplicate_ruling" if same else "contradictory_ruling",
+    )
 
 
 def _lapse(c: RecordWindowLapse, s: Dispute) -> list[Event]:

@@ -269,7 +269,7 @@ async def test_http_lifecycle_to_subsidy_with_fee_waiver_and_a_detainee_forwarde
         steps = [
             ("contest", {"grounds": "lost my job last month"}, "contested"),
             ("review", {"household_income_per_head": 300}, "granted"),
-            ("fee-waivers", {"notary_matter": "entrustment", "waiver": 1.0}, "granted"),
+            ("fee-waivers", {"notary_matter": "power_of_attorney", "waiver": 1.0}, "granted"),
             ("assign", {"provider_id": "cz-worker-001"}, "assigned"),
             ("close", {"outcome": "mediated"}, "closed"),
             ("evaluate", {"satisfaction": 5}, "closed"),  # 随单评价 (seed 004), once closed
@@ -285,7 +285,7 @@ async def test_http_lifecycle_to_subsidy_with_fee_waiver_and_a_detainee_forwarde
         assert resp.status_code == 409 and resp.json()["errors"][0]["field"] == "satisfaction"  # once only
         view = (await client.get(f"/applications/{cid}", headers=h)).json()
         assert {d["name"]: d["status"] for d in view["deadlines"]} == {"review": "met", "assignment": "met"}
-        assert view["quality_score"] == 88 and view["fee_waivers"][0]["notary_matter"] == "entrustment"
+        assert view["quality_score"] == 88 and view["fee_waivers"][0]["notary_matter"] == "power_of_attorney"
         assert view["satisfaction"] == 5
 
         # the waiver reaches the legal aid topic for the notary service

@@ -97,6 +97,24 @@ async def test_an_application_from_apply_to_subsidy(service):
     ]
 
 
+async def test_a_fee_waiver_for_a_matter_notary_does_not_publish_is_422_and_nothing_stored(service):
+    """Legal aid waives notary fees for aided persons (seed 003: 减免困难群众公证收费; seed 000) only for matters
+    in notary's published catalogue: an unknown one is refused at the front door, not dead-lettered at notary."""
+    app, store, _ = service
+    async with client(app) as c:
+        cid = (await c.post("/applications", json=WAGES)).json()["id"]
+        await c.post(f"/applications/{cid}/review", json={})
+        before = types(store)
+        r = await c.post(f"/applications/{cid}/fee-waivers", json={"notary_matter": "entrustment"})
+        assert r.status_code == 422 and r.headers["content-type"].startswith("application/problem+json")
+        errors = r.json()["errors"]
+        assert any(e["field"].endswith("notary_matter") and "unknown notary matter" in e["reason"] for e in errors)
+        assert types(store) == before
+        ok = await c.post(f"/applications/{cid}/fee-waivers", json={"notary_matter": "power_of_attorney"})
+        assert ok.status_code == 200, ok.text
+    assert types(store)[-1] == "notary_fee_waiver_granted"
+
+
 async def test_deadlines_and_the_worklist_read_the_apps_clock(service):
     app, _, clock = service
     async with client(app) as c:

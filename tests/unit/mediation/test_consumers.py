@@ -10,11 +10,11 @@ from services.mediation import consumers
 from services.mediation.bootstrap import bootstrap
 from services.mediation.config import Settings
 from services.mediation.handlers import referral_dispute_id
-from shared.contracts.common import Department
+from shared.contracts.common import Department, ReferralRefused
 from shared.contracts.intake import RequestReferred
 from shared.contracts.partners import ConfirmationOutcome, DisputeReferred, JudicialConfirmationDecided, ReferralKind
 from shared.envelope import Envelope
-from shared.errors import Forbidden, NotFound, ValidationFailed
+from shared.errors import Forbidden, NotFound
 from shared.settings import PlatformSettings
 from tests.fakes import FixedClock, memory_adapters
 
@@ -82,6 +82,8 @@ async def test_an_intake_referral_opens_a_dispute_and_one_to_another_department_
     elsewhere = referral.model_copy(update={"to_department": Department.NOTARY})
     await handle(envelope(elsewhere, "caseflow/intake", "in-2"), elsewhere)
     assert await mediation.cases.get(referral_dispute_id("intake", "in-2")) is None
-    with pytest.raises(ValidationFailed):
-        no_type = referral.model_copy(update={"dispute_type": None})
-        await handle(envelope(no_type, "caseflow/intake", "in-3"), no_type)
+    no_type = referral.model_copy(update={"dispute_type": None})
+    await handle(envelope(no_type, "caseflow/intake", "in-3"), no_type)  # refused back to intake, not raised
+    assert await mediation.cases.get(referral_dispute_id("intake", "in-3")) is None
+    [refused] = [e for e in mediation.runtime.store.all_events() if e.type == ReferralRefused.event_type]
+    assert refused.correlationid == "corr-1" and "dispute type" in refused.to_dict()["data"]["reason"]

@@ -338,16 +338,22 @@ def test_deadline_status_due_met_missed():
     assert domain.deadline_status(None, None, at(31)) is None
 
 
-def test_court_rejection_and_repeated_ruling():
+def test_court_rejection_then_a_second_ruling_is_refused_back():
+    """The court rules once on a confirmation request (人民调解法 第三十三条; seed 000 人民调解服务 2: 司法确认): a
+    duplicate or a contradictory second ruling is refused with its own code, so it goes back to the court."""
     state, _ = decider.run(
         [register(), assign(), domain.SignAgreement(at=at(2), terms="t"), domain.RequestConfirmation(at=at(3))]
     )
     rejected = domain.RecordConfirmation(at=at(9), outcome=Outcome.REJECTED, reason="协议内容违反法律")
     state, [e] = decider.run([rejected], state)
     assert isinstance(e, ConfirmationDecided) and state.status is Status.REJECTED
-    assert decider.decide(rejected, state) == []  # the same ruling again
-    with pytest.raises(InvalidTransition):
+    with pytest.raises(DomainError) as duplicate:
+        decider.decide(rejected, state)
+    assert duplicate.value.code == "duplicate_ruling" and duplicate.value.field == "outcome"
+    with pytest.raises(DomainError) as contradictory:
         decider.decide(domain.RecordConfirmation(at=at(9), outcome=Outcome.CONFIRMED), state)
+    assert contradictory.value.code == "contradictory_ruling"
+    assert "already ruled rejected" in contradictory.value.message
 
 
 def test_ruling_without_a_request_is_refused():

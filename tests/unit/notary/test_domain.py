@@ -28,6 +28,7 @@ from services.notary.domain import (
 from services.notary.reference import load_catalogue
 from shared.calendar import add_working_days, working_days_between
 from shared.contracts.notary import (
+    PUBLISHED_MATTERS,
     ApplicationAccepted,
     ApplicationEvaluated,
     CertificateIssued,
@@ -76,6 +77,12 @@ def test_catalogue_has_the_matters_of_the_issue_each_with_checklist_and_fee():
     assert {"birth", "kinship", "no_criminal_record", "degree", "contract", "will", "inheritance"} <= ids
     assert {"power_of_attorney", "evidence_preservation", "enforceable_debt_instrument"} <= ids
     assert all(m.materials and m.standard_fee > 0 for m in CATALOGUE.matters)
+
+
+def test_the_published_matter_list_is_notarys_catalogue():
+    """Other departments name notary matters from the published list (公证事项; seed 003 减免困难群众公证收费): it must
+    hold exactly the catalogue's ids and names, or a fee waiver legal aid accepts would be dead-lettered here."""
+    assert {m.id: m.name_zh for m in CATALOGUE.matters} == PUBLISHED_MATTERS
 
 
 def test_unknown_matter_type_is_refused_naming_the_field():
