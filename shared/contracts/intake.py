@@ -16,7 +16,10 @@ Request stream (`rq-…`):
 - `caseflow.intake.work_order_completed`: completed_at, due_at, on_time (completed_at <= due_at).
 - `caseflow.intake.web_reply_published`: web question answered: posted_at, published_at, minutes (ceil), region.
 - `caseflow.intake.web_reply_drawn_for_qc`: 3% quality-inspection draw: rule, bucket (0–99), drawn_at, region.
-- `caseflow.intake.request_closed`: closed_at, outcome (answered | referred | escalated), handling_seconds.
+- `caseflow.intake.request_closed`: closed_at, outcome (answered | referred | escalated | transferred),
+  handling_seconds.
+- 12345 / 110 transfers out and in (request_transferred, transfer_ticket_recorded, transfer_outcome_recorded,
+  transfer_result_reported): shared/contracts/hotline_linkage.py.
 - `caseflow.intake.request_evaluated`: 随单评价, once per case: satisfaction (1–5), evaluated_at, channel, region.
 
 Hotline call stream (`call-…`):
@@ -77,6 +80,7 @@ class CloseOutcome(StrEnum):
     ANSWERED = "answered"
     REFERRED = "referred"
     ESCALATED = "escalated"
+    TRANSFERRED = "transferred"  # handed to 12345 / 110 (shared/contracts/hotline_linkage.py)
 
 
 class AdvisorServiceKind(StrEnum):
@@ -105,7 +109,7 @@ class RequestReceived(Event):
     received_at: datetime
     person_ref: PersonRef | None = None
     call_id: CaseId | None = None  # the hotline call that raised it
-    external_reference: ExternalRef | None = None  # 12345 / 110 ticket number of a transfer
+    external_reference: ExternalRef | None = None  # 12345 / 110 ticket number of a transfer in
 
 
 @event

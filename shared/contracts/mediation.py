@@ -37,7 +37,16 @@ from enum import StrEnum
 
 from pydantic import Field
 
-from shared.contracts.common import CaseId, LongText, Partner, PartnerNotice, PersonRef, RegionCode, ShortText
+from shared.contracts.common import (
+    REFERRING_ORGANS,
+    CaseId,
+    LongText,
+    Partner,
+    PartnerNotice,
+    PersonRef,
+    RegionCode,
+    ShortText,
+)
 from shared.events import Event, event
 
 
@@ -113,6 +122,7 @@ class ReferralAcknowledged(PartnerNotice):
     """Receipt of a partner referral (回执): accepted, or declined with the reason."""
 
     event_type = "caseflow.mediation.referral_acknowledged"
+    recipients = REFERRING_ORGANS
     dispute_id: CaseId
     decision: AckDecision
     reason: ShortText | None = None
@@ -198,6 +208,7 @@ class OutcomeNotified(PartnerNotice):
     """The result told to the referring organ (调解结果反馈), on its outbound topic."""
 
     event_type = "caseflow.mediation.outcome_notified"
+    recipients = REFERRING_ORGANS
     dispute_id: CaseId
     outcome: Outcome
     at: datetime
@@ -210,6 +221,7 @@ class ConfirmationRequested(PartnerNotice):
     """申请司法确认: addressed to the court; the court answers with `JudicialConfirmationDecided`."""
 
     event_type = "caseflow.mediation.confirmation_requested"
+    recipients = frozenset({Partner.COURT})
     dispute_id: CaseId
     requested_at: datetime
     region: RegionCode

@@ -30,7 +30,7 @@ from typing import Annotated
 
 from pydantic import Field, StringConstraints
 
-from shared.contracts.common import CaseId, LongText, PartnerNotice, PersonRef, RegionCode, ShortText
+from shared.contracts.common import CaseId, LongText, Partner, PartnerNotice, PersonRef, RegionCode, ShortText
 from shared.contracts.partners import CommissionKind
 from shared.events import Event, event
 
@@ -146,6 +146,7 @@ class CourtFeedbackRecorded(PartnerNotice):
     """A court's word on a notarial document used as evidence (采信 / 不予采信), acknowledged back to it."""
 
     event_type = "caseflow.notary.court_feedback_recorded"
+    recipients = frozenset({Partner.COURT})
     application_id: CaseId
     certificate_no: ShortText
     adopted: bool
@@ -159,6 +160,7 @@ class CommissionAccepted(PartnerNotice):
     """A court's commission (service, evidence preservation, supervision, enforcement) accepted by the office."""
 
     event_type = "caseflow.notary.commission_accepted"
+    recipients = frozenset({Partner.COURT})
     kind: CommissionKind
     region: RegionCode
     details: LongText
@@ -179,6 +181,7 @@ class CommissionReported(PartnerNotice):
     """The commission's report back to the court."""
 
     event_type = "caseflow.notary.commission_reported"
+    recipients = frozenset({Partner.COURT})
     kind: CommissionKind
     summary: LongText
     performed_at: datetime

@@ -5,7 +5,7 @@ its read model rebuild fold every stream with the same functions; each command o
 Pure: time comes in on the commands (`at`), nothing here reads a clock or does I/O.
 
 Modules: state.py (the three stream kinds), rules.py (channels, QC draw, region levels, time spans), commands.py,
-decider.py (decide), evolve.py.
+decider.py (decide), evolve.py, transfers.py (12345 / 110 linkage: transfers out and results back).
 """
 
 from services.intake.domain.commands import (
@@ -47,9 +47,18 @@ from services.intake.domain.state import (
     IntakeState,
     Request,
     Status,
+    Transfer,
     Village,
     WorkOrder,
     initial_state,
+)
+from services.intake.domain.transfers import (
+    SENDING_HOTLINE,
+    TRANSFER_CHANNELS,
+    RecordTransferOutcome,
+    RecordTransferTicket,
+    TransferRequest,
+    transfer_request_id,
 )
 
 __all__ = [
@@ -78,6 +87,12 @@ __all__ = [
     "ReferRequest",
     "Request",
     "Status",
+    "SENDING_HOTLINE",
+    "TRANSFER_CHANNELS",
+    "RecordTransferOutcome",
+    "RecordTransferTicket",
+    "Transfer",
+    "TransferRequest",
     "UnassignAdvisor",
     "Village",
     "WorkOrder",
@@ -90,5 +105,6 @@ __all__ = [
     "qc_bucket",
     "region_level_problem",
     "seconds_between",
+    "transfer_request_id",
     "work_order_due",
 ]

@@ -42,6 +42,17 @@ from services.intake.domain.state import (
     Village,
     initial_state,
 )
+from services.intake.domain.transfers import (
+    RecordTransferOutcome,
+    RecordTransferTicket,
+    TransferRequest,
+    close_problem,
+    is_same_transfer_in,
+    record_outcome,
+    record_ticket,
+    result_back,
+    transfer,
+)
 from shared.contracts.common import Department
 from shared.contracts.intake import (
     AdvisorAssigned,
@@ -109,6 +120,8 @@ def _open_request(c: Command, state: IntakeState) -> Request:
 # -- decide: a request ---------------------------------------------------------------------------------------
 def _receive(c: ReceiveRequest, state: IntakeState) -> list[Event]:
     if not isinstance(state, Empty):
+        if isinstance(state, Request) and is_same_transfer_in(state, c.channel, c.external_reference):
+            return []  # the hotline sent the same transfer again
         raise _refuse(c, state, "the request already exists")
     if c.channel is Channel.WALK_IN:
         if c.level is None:
@@ -142,7 +155,8 @@ def _answer(c: AnswerRequest, state: IntakeState) -> list[Event]:
     s = _open_request(c, state)
     if s.channel is Channel.WEB_12348:
         raise _refuse(c, s, "a web question is answered by publishing a reply")
-    return [RequestAnswered(answered_at=c.at, on_the_spot=c.on_the_spot, channel=s.channel, region=s.region)]
+    answered = RequestAnswered(answered_at=c.at, on_the_spot=c.on_the_spot, channel=s.channel, region=s.region)
+    return [answered, *result_back(s, CloseOutcome.ANSWERED, c.at)]
 
 
 def _check_referral(c: ReferRequest) -> None:
@@ -171,7 +185,8 @@ def _refer(c: ReferRequest, state: IntakeState) -> list[Event]:
             region=region,
             dispute_type=c.dispute_type,
             notary_matter=c.notary_matter,
-        )
+        ),
+        *result_back(s, CloseOutcome.REFERRED, c.at, c.to_department),
     ]
 
 
@@ -231,18 +246,23 @@ def _publish_web_reply(c: PublishWebReply, state: IntakeState) -> list[Event]:
 
 def _close(c: CloseRequest, state: IntakeState) -> list[Event]:
     s = _request(state)
-    if s.status not in (Status.ANSWERED, Status.REFERRED, Status.ESCALATED):
+    if s.status not in (Status.ANSWERED, Status.REFERRED, Status.ESCALATED, Status.TRANSFERRED):
         raise _refuse(c, s)
     if s.work_order is not None and s.work_order.completed_at is None:
         raise DomainError("the work order is still open: complete it first", field="work_order")
+    waiting = close_problem(s)
+    if waiting:
+        raise DomainError(waiting, field="transfer")
+    outcome = s.resolved_as or CloseOutcome.ESCALATED
     return [
         RequestClosed(
             closed_at=c.at,
-            outcome=s.resolved_as or CloseOutcome.ESCALATED,
+            outcome=outcome,
             handling_seconds=seconds_between(s.received_at, c.at),
             channel=s.channel,
             region=s.region,
-        )
+        ),
+        *result_back(s, outcome, c.at),
     ]
 
 
@@ -325,6 +345,19 @@ def _log_advisor_service(c: LogAdvisorService, state: IntakeState) -> list[Event
     ]
 
 
+# -- decide: 12345 / 110 linkage (transfers.py) --------------------------------------------------------------
+def _transfer(c: TransferRequest, state: IntakeState) -> list[Event]:
+    return transfer(c, _open_request(c, state))
+
+
+def _record_transfer_ticket(c: RecordTransferTicket, state: IntakeState) -> list[Event]:
+    return record_ticket(c, _request(state))
+
+
+def _record_transfer_outcome(c: RecordTransferOutcome, state: IntakeState) -> list[Event]:
+    return record_outcome(c, _request(state))
+
+
 _RULES: Rules[IntakeState] = {
     ReceiveRequest: _receive,
     AnswerRequest: _answer,
@@ -341,6 +374,9 @@ _RULES: Rules[IntakeState] = {
     AssignAdvisor: _assign_advisor,
     UnassignAdvisor: _unassign_advisor,
     LogAdvisorService: _log_advisor_service,
+    TransferRequest: _transfer,
+    RecordTransferTicket: _record_transfer_ticket,
+    RecordTransferOutcome: _record_transfer_outcome,
 }
 
 

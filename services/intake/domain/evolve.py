@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from services.intake.domain.state import Call, CallStatus, IntakeState, Request, Status, Village, WorkOrder
+from services.intake.domain.transfers import evolve_transfer
 from shared.contracts.intake import (
     AdvisorAssigned,
     AdvisorServiceLogged,
@@ -97,4 +98,4 @@ def _evolve_request(state: Request, event: Event) -> Request:
             return replace(state, status=Status.CLOSED, closed_at=event.closed_at, outcome=event.outcome)
         case RequestEvaluated():
             return replace(state, status=Status.EVALUATED, satisfaction=event.satisfaction)
-    return state
+    return evolve_transfer(state, event)

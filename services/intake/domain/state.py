@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
-from shared.contracts.common import Department
+from shared.contracts.common import Department, Partner
 from shared.contracts.intake import Channel, CloseOutcome, Level, RequestKind
 
 
@@ -17,6 +17,7 @@ class Status(StrEnum):
     ANSWERED = "answered"
     REFERRED = "referred"
     ESCALATED = "escalated"
+    TRANSFERRED = "transferred"  # handed to 12345 / 110, awaiting (or holding) its result
     CLOSED = "closed"
     EVALUATED = "evaluated"
 
@@ -33,6 +34,20 @@ class WorkOrder:
     due_at: datetime
     completed_at: datetime | None = None
     on_time: bool | None = None
+
+
+@dataclass(frozen=True)
+class Transfer:
+    """A request 12348 handed to 12345 or 110 (转办): what was asked, the other hotline's ticket and result."""
+
+    to: Partner
+    reason: str
+    asked: str
+    transferred_at: datetime
+    ticket: str | None = None
+    accepted_at: datetime | None = None
+    outcome: str | None = None
+    handled_at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -56,6 +71,8 @@ class Request:
     closed_at: datetime | None = None
     outcome: CloseOutcome | None = None
     satisfaction: int | None = None
+    transfer: Transfer | None = None  # transferred out to 12345 / 110
+    result_reported: bool = False  # a transfer in's result was told back to the hotline that sent it
     # where it stood before closing, so closing knows the outcome
     resolved_as: CloseOutcome | None = None
 
