@@ -96,9 +96,7 @@ def simulations(monkeypatch) -> list[dict[str, object]]:
 def test_simulate_runs_the_simulators_with_the_options(simulations):
     r = runner.invoke(app, ["simulate", "--rate", "2", "--minutes", "1.5", "--seed", "7"])
     assert r.exit_code == 0, r.output
-    assert simulations == [
-        {"rate": 2.0, "minutes": 1.5, "partners": list(PARTNERS), "answer_only": False, "seed": 7}
-    ]
+    assert simulations == [{"rate": 2.0, "minutes": 1.5, "partners": list(PARTNERS), "answer_only": False, "seed": 7}]
     assert {"petition_office", "hotline_12345", "dispatch_110"} <= set(PARTNERS)
     r = runner.invoke(app, ["simulate", "--partners", "police, court", "--answer-only"])
     assert r.exit_code == 0, r.output
