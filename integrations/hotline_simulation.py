@@ -12,8 +12,6 @@ from shared.contracts.hotline_linkage import RequestTransferred
 from shared.contracts.intake import RequestKind
 from shared.contracts.partners import CallTransferred, TransferAccepted, TransferHandled
 
-#: ticket prefixes: 12345 政务服务热线 work orders, 110 接警 incidents
-TICKET_PREFIX = {Partner.HOTLINE_12345.value: "12345", Partner.DISPATCH_110.value: "JJ110"}
 #: what each hotline hands to 12348: (topic code, why, what is asked)
 TRANSFERS: dict[str, tuple[tuple[str, str, str], ...]] = {
     Partner.HOTLINE_12345.value: (
@@ -32,11 +30,6 @@ RESULTS = {
     Partner.HOTLINE_12345.value: ("已转交住建部门处理并回复市民", "已协调物业解决, 市民满意"),
     Partner.DISPATCH_110.value: ("民警已到场处置, 警情已消除", "已立案侦查"),
 }
-
-
-def ticket(partner: str, region: str, now: datetime, run: str, serial: int) -> str:
-    """The hotline's own ticket number; `run` keeps tickets unique across simulator restarts."""
-    return f"{TICKET_PREFIX[partner]}-{region[:6]}-{now:%Y%m%d}-{run}-{serial:05d}"
 
 
 def call_transferred(partner: str, reference: str, region: str, rng: random.Random, now: datetime) -> CallTransferred:

@@ -9,9 +9,9 @@ indicators, answers what needs an answer (a mediation agreement's confirmation r
 司法确认; a call 12348 transferred to 12345 or 110 → the ticket, then the result; each after a short delay) and
 reports what it saw: counts per event type every 10 s in the log, and a table at the end.
 
-Envelopes: source `partner/<name>`, subject = the partner's own reference (unique across restarts: it carries
-the run's random tag), a fresh correlation id per case kept across the exchange (answers reuse the id of the
-notice they answer). Settings come from `CASEFLOW_*`.
+Envelopes: source `partner/<name>`, subject = the partner's own reference (references.py: unique across
+restarts, it carries the run's random tag), a fresh correlation id per case kept across the exchange (answers
+reuse the id of the notice they answer). Settings come from `CASEFLOW_*`.
 
 Run them with `python -m integrations.simulate` (its command line) or `caseflow simulate`.
 """
@@ -31,7 +31,7 @@ from datetime import UTC, datetime, timedelta
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
 import shared.contracts  # noqa: F401  (registers every event type)
-from integrations import hotline_simulation
+from integrations import hotline_simulation, references
 from shared import kafka
 from shared.contracts.hotline_linkage import RequestTransferred
 from shared.contracts.mediation import ConfirmationRequested
@@ -110,7 +110,6 @@ SUMMARIES = {
     "minor_criminal": "轻微伤害案件, 双方有和解意愿",
     "land_contract": "土地承包经营权边界争议, 多次信访",
 }
-PROVINCE = {"43": "湘", "42": "鄂", "44": "粤", "50": "渝", "34": "皖"}
 
 
 def person_ref(rng: random.Random) -> str:
@@ -173,20 +172,7 @@ class PartnerSimulator:
     # -- requests ---------------------------------------------------------------------------------------------
     def _reference(self, partner: str, region: str, kind: str) -> str:
         self._serial += 1
-        now = self.clock()
-        province = PROVINCE.get(region[:2], "")
-        county = region[2:6]
-        n, run = self._serial, self.run_tag
-        if partner in hotline_simulation.TICKET_PREFIX:
-            return hotline_simulation.ticket(partner, region, now, run, n)
-        if partner == "court":
-            word = {"dispute_referred": "民诉前调", "notary_commissioned": "执委"}.get(kind, "刑初")
-            return f"({now.year}){province}{county}{word}{run}-{n}号"
-        if partner == "police":
-            return f"110-{region[:6]}-{now:%Y%m%d}-{run}-{n:05d}"
-        if partner == "petition_office":
-            return f"{province}{county}信转〔{now.year}〕{run}-{n}号"
-        return f"{province}{county}检刑〔{now.year}〕{run}-{n}号"
+        return references.reference(partner, region, kind, self.clock(), self.run_tag, self._serial)
 
     def build_request(self, partner: str, kind: str) -> Envelope:
         """One realistic request of `kind` from `partner`, wrapped with a fresh correlation id."""
@@ -268,7 +254,7 @@ class PartnerSimulator:
     # -- answers ----------------------------------------------------------------------------------------------
     def answers_for(self, partner: str, env: Envelope, payload: Event | None) -> list[Envelope]:
         """The requests a real partner would send back for this notice, in order (none for most notices)."""
-        if isinstance(payload, RequestTransferred) and partner in hotline_simulation.TICKET_PREFIX:
+        if isinstance(payload, RequestTransferred) and partner in references.TICKET_PREFIX:
             reference = self._reference(partner, payload.region, "ticket")
             replies = hotline_simulation.answers(partner, payload, reference, self.rng, self.clock())
             return [self._reply(partner, env, reply, reference) for reply in replies]
