@@ -109,3 +109,20 @@ async def test_the_petition_offices_referral_event_registers_a_dispute_under_its
                          "claim": "宅基地边界争议"})  # fmt: skip
     assert r.status_code in (200, 201), r.text
     assert r.json()["dispute_id"] == dispute_id and r.json()["events"] == []  # the same referral: nothing added
+
+
+async def test_the_petition_office_refers_over_http_in_its_own_name_and_only_petition_disputes():
+    """Seed 004 (访调对接): an office without Kafka posts its referral to mediation's partner route with its own
+    token; a referral of another organ's kind is refused naming the field."""
+    adapters = memory_adapters(FixedClock(T0))
+    app = create_app(Settings(platform=SETTINGS, sweep_interval_seconds=0), **adapters)
+    headers = token(SETTINGS, "partner:petition_office", ["partner:petition_office"])
+    body = {"partner_reference": REF, "kind": "petition", "dispute_type": "neighbourhood", "region": "431002001000",
+            "parties": [P1, P2], "summary": "宅基地边界争议", "referred_at": T0.isoformat()}  # fmt: skip
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t", headers=headers) as c:
+        r = await c.post("/referrals", json=body)
+        assert r.status_code == 201, r.text
+        assert r.json()["dispute_id"] == referral_dispute_id("petition_office", REF)
+        assert r.json()["decision"] == "accepted"
+        r = await c.post("/referrals", json={**body, "partner_reference": "x-2", "kind": "police_110"})
+        assert r.status_code == 422 and r.json()["errors"][0]["field"] == "kind"
