@@ -42,6 +42,7 @@ def call_transferred(partner: str, reference: str, region: str, rng: random.Rand
         reason=reason,
         asked=asked,
         transferred_at=now,
+        deadline_hours=rng.choice((24, 48, 72)),
     )
 
 

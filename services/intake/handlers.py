@@ -67,9 +67,10 @@ def new_request_id(channel: Channel, external_reference: str | None) -> str:
 async def receive_transfer(
     svc: Intake, hotline: Partner, transfer: CallTransferred, ctx: CommandContext
 ) -> IntakeOutcome:
-    """12345 / 110 → 12348: the hotline's transfer becomes the same request staff would open for it."""
+    """12345 / 110 → 12348: the hotline's transfer becomes the same request staff would open for it, with a work
+    order due within the hotline's time limit."""
     channel = domain.TRANSFER_CHANNELS[hotline]
-    command = domain.ReceiveRequest(
+    request = domain.ReceiveRequest(
         request_id=new_request_id(channel, transfer.partner_reference),
         channel=channel,
         region=transfer.region,
@@ -79,7 +80,8 @@ async def receive_transfer(
         external_reference=transfer.partner_reference,
         at=svc.clock(),
     )
-    return await svc.bus.execute(command.request_id, command, ctx)
+    hours = transfer.deadline_hours or domain.DEFAULT_WORK_ORDER_HOURS
+    return await svc.bus.execute(request.request_id, domain.ReceiveTransfer(request=request, deadline_hours=hours), ctx)
 
 
 async def record_transfer_answer(

@@ -145,7 +145,7 @@ class NotarialDocumentFeedback(PartnerRequest):
 @event
 class CallTransferred(PartnerRequest):
     """12345 or 110 hands a call to 12348 (转办): `partner_reference` is its ticket; intake opens one request per
-    ticket (a re-sent transfer changes nothing) and reports the result back."""
+    ticket (a re-sent transfer changes nothing) with a work order (工单, seed 002) and reports the result back."""
 
     event_type = "caseflow.partner.call_transferred"
     senders = HOTLINES
@@ -157,6 +157,8 @@ class CallTransferred(PartnerRequest):
     asked: ShortText  # what 12348 is asked to do
     person_ref: PersonRef | None = None
     transferred_at: datetime
+    #: the hotline's time limit (办理时限) for the work order 12348 opens; intake's default (72 h) when absent
+    deadline_hours: int | None = Field(default=None, ge=1, le=720)
 
 
 @event

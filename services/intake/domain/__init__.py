@@ -55,6 +55,7 @@ from services.intake.domain.state import (
 from services.intake.domain.transfers import (
     SENDING_HOTLINE,
     TRANSFER_CHANNELS,
+    ReceiveTransfer,
     RecordTransferOutcome,
     RecordTransferTicket,
     TransferRequest,
@@ -89,6 +90,7 @@ __all__ = [
     "Status",
     "SENDING_HOTLINE",
     "TRANSFER_CHANNELS",
+    "ReceiveTransfer",
     "RecordTransferOutcome",
     "RecordTransferTicket",
     "Transfer",

@@ -43,6 +43,7 @@ from services.intake.domain.state import (
     initial_state,
 )
 from services.intake.domain.transfers import (
+    ReceiveTransfer,
     RecordTransferOutcome,
     RecordTransferTicket,
     TransferRequest,
@@ -52,6 +53,7 @@ from services.intake.domain.transfers import (
     record_ticket,
     result_back,
     transfer,
+    transfer_work_order,
 )
 from shared.contracts.common import Department
 from shared.contracts.intake import (
@@ -346,6 +348,10 @@ def _log_advisor_service(c: LogAdvisorService, state: IntakeState) -> list[Event
 
 
 # -- decide: 12345 / 110 linkage (transfers.py) --------------------------------------------------------------
+def _receive_transfer(c: ReceiveTransfer, state: IntakeState) -> list[Event]:
+    return transfer_work_order(c, _receive(c.request, state))
+
+
 def _transfer(c: TransferRequest, state: IntakeState) -> list[Event]:
     return transfer(c, _open_request(c, state))
 
@@ -374,6 +380,7 @@ _RULES: Rules[IntakeState] = {
     AssignAdvisor: _assign_advisor,
     UnassignAdvisor: _unassign_advisor,
     LogAdvisorService: _log_advisor_service,
+    ReceiveTransfer: _receive_transfer,
     TransferRequest: _transfer,
     RecordTransferTicket: _record_transfer_ticket,
     RecordTransferOutcome: _record_transfer_outcome,

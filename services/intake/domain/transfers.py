@@ -13,6 +13,8 @@ from datetime import datetime
 
 from pydantic import Field
 
+from services.intake.domain.commands import ReceiveRequest
+from services.intake.domain.rules import DEFAULT_WORK_ORDER_HOURS, work_order_due
 from services.intake.domain.state import Request, Status, Transfer
 from shared.contracts.common import HOTLINES, Department, Partner, ShortText
 from shared.contracts.hotline_linkage import (
@@ -21,7 +23,7 @@ from shared.contracts.hotline_linkage import (
     TransferResultReported,
     TransferTicketRecorded,
 )
-from shared.contracts.intake import Channel, CloseOutcome, ExternalRef
+from shared.contracts.intake import Channel, CloseOutcome, ExternalRef, RequestReceived, WorkOrderOpened
 from shared.errors import DomainError, InvalidTransition, ValidationFailed
 from shared.events import Command, Event
 
@@ -31,6 +33,13 @@ TRANSFER_CHANNELS = {Partner.HOTLINE_12345: Channel.TRANSFER_12345, Partner.DISP
 SENDING_HOTLINE = {channel: partner for partner, channel in TRANSFER_CHANNELS.items()}
 #: requests 12348 may hand on: hotline calls, and calls transferred in that belong to the other hotline
 TRANSFER_OUT_CHANNELS = frozenset({Channel.HOTLINE_12348, Channel.TRANSFER_12345, Channel.TRANSFER_110})
+
+
+class ReceiveTransfer(Command):
+    """12345 / 110 → 12348 (转办): the request, opened with a work order (工单) due within the hotline's time limit."""
+
+    request: ReceiveRequest
+    deadline_hours: int = Field(default=DEFAULT_WORK_ORDER_HOURS, ge=1, le=24 * 30)
 
 
 class TransferRequest(Command):
@@ -75,6 +84,24 @@ def is_same_transfer_in(state: Request, channel: Channel, ticket: str | None) ->
             ticket,
         )
     )
+
+
+def transfer_work_order(c: ReceiveTransfer, received: list[Event]) -> list[Event]:
+    """The work order of a transfer in (seed 002: 按时办理工单), opened with the request; none for a re-sent one."""
+    if c.request.channel not in SENDING_HOTLINE:
+        raise ValidationFailed("a transfer in arrives on transfer_12345 or transfer_110", field="channel")
+    if not received:
+        return []
+    assert isinstance(received[0], RequestReceived)
+    at, hours = c.request.at, c.deadline_hours
+    opened = WorkOrderOpened(
+        opened_at=at,
+        deadline_hours=hours,
+        due_at=work_order_due(at, hours),
+        channel=c.request.channel,
+        region=c.request.region,
+    )
+    return [*received, opened]
 
 
 def result_back(

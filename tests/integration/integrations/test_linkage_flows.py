@@ -42,9 +42,10 @@ def from_partner(payload, partner: str, corr: str) -> Envelope:
 
 
 async def test_12345_transfer_in_becomes_a_request_whose_result_goes_back_to_12345(principals):
-    """Seed 004 (12345 → 12348): the hotline's transfer opens the intake request (once, however often it is sent);
-    staff answer it and 12345 reads the result under its ticket, in its correlation id. A request 12345 may not
-    send (a dispute referral) and a malformed one are refused and 12345 is told why, once each."""
+    """Seed 004 (12345 → 12348): the hotline's transfer opens the intake request with its work order (once, however
+    often it is sent); staff answer it and 12345 reads the result under its ticket, in its correlation id. A
+    request 12345 may not send (a dispute referral) and a malformed one are refused and 12345 is told why, once
+    each."""
     net = principals
     topics = Topics(net.prefix)
     ticket = "12345-340302-20261204-0007"
@@ -74,9 +75,11 @@ async def test_12345_transfer_in_becomes_a_request_whose_result_goes_back_to_123
 
         await eventually(received, timeout=30, what="the intake request opened from the 12345 transfer")
         view = (await client.get(f"/requests/{rid}")).json()
-        assert (view["channel"], view["external_reference"], view["version"]) == ("transfer_12345", ticket, 1)
+        assert (view["channel"], view["external_reference"], view["version"]) == ("transfer_12345", ticket, 2)
+        assert view["work_order_open"] is True  # seed 002: a transfer in is a work order (工单)
         r = await client.post(f"/requests/{rid}/answer", json={"on_the_spot": True})
         assert r.status_code == 200, r.text
+        assert (await client.post(f"/requests/{rid}/work-order/complete")).json()["work_order_on_time"] is True
         assert (await client.post(f"/requests/{rid}/close")).status_code == 200
 
         out = await outbound(net, "hotline_12345", expect=3, timeout=30)
@@ -89,7 +92,7 @@ async def test_12345_transfer_in_becomes_a_request_whose_result_goes_back_to_123
         assert "not JSON" in told["12345-bad-1"]["reason"] and told["12345-bad-1"]["rejected_by"] == "router"
 
         # exactly one request from the three sends: the re-sent transfer added nothing
-        intake_events = await read_topic(net.admin, topics.department("intake"), expect=4, timeout=10)
+        intake_events = await read_topic(net.admin, topics.department("intake"), expect=6, timeout=10)
         types = [dict(r.headers)["ce_type"] for r in intake_events]
         assert types.count(b"caseflow.intake.request_received") == 1
 

@@ -6,7 +6,7 @@ Sources: seed 002 (12348 与 110 报警服务台联动) and seed 004 (与 12345 
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
@@ -43,7 +43,7 @@ def envelope(payload, partner: str, subject: str) -> Envelope:
 def transferred(ticket: str = "12345-431002-0001") -> CallTransferred:
     return CallTransferred(
         partner_reference=ticket, region=TOWN, kind=RequestKind.HELP, topic="labour", reason="拖欠工资, 属法律服务",
-        asked="提供法律咨询", transferred_at=NOW,
+        asked="提供法律咨询", transferred_at=NOW, deadline_hours=48,
     )  # fmt: skip
 
 
@@ -54,7 +54,8 @@ def staff(app) -> httpx.AsyncClient:
 
 async def test_a_12345_transfer_event_opens_the_request_staff_would_open_for_that_ticket(adapters):
     """Seed 004: one request per 12345 ticket, whether the hotline sends it or staff type it in; a re-sent event
-    (new id, same ticket) and a redelivery change nothing."""
+    (new id, same ticket) and a redelivery change nothing. Seed 002: it is a work order (工单) due within the
+    hotline's time limit."""
     intake = bootstrap(Settings(platform=SETTINGS), **adapters)
     handle = consumers.partner_handlers(intake)[CallTransferred]
     env = envelope(transferred(), "hotline_12345", "12345-431002-0001")
@@ -65,6 +66,7 @@ async def test_a_12345_transfer_event_opens_the_request_staff_would_open_for_tha
     doc = await intake.cases.get(rid)
     assert doc is not None and doc["channel"] == "transfer_12345" and doc["external_reference"] == "12345-431002-0001"
     assert doc["received_at"] == NOW and doc["status"] == "received"
+    assert doc["work_order_open"] is True and doc["work_order_due_at"] == NOW + timedelta(hours=48)
     assert len(adapters["store"].commits) == 1
 
     app = create_app(Settings(platform=SETTINGS), **adapters)
@@ -72,7 +74,7 @@ async def test_a_12345_transfer_event_opens_the_request_staff_would_open_for_tha
         r = await c.post("/requests", json={"channel": "transfer_12345", "region": TOWN, "kind": "help",
                                             "topic": "labour", "external_reference": "12345-431002-0001"})  # fmt: skip
         assert r.status_code == 201, r.text
-        assert r.json()["request_id"] == rid and r.json()["version"] == 1  # the same request, nothing added
+        assert r.json()["request_id"] == rid and r.json()["version"] == 2  # the same request, nothing added
 
 
 async def test_only_12345_and_110_transfer_calls(adapters):

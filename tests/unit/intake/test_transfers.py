@@ -16,6 +16,7 @@ from services.intake.domain import (
     EscalateRequest,
     OpenWorkOrder,
     ReceiveRequest,
+    ReceiveTransfer,
     RecordTransferOutcome,
     RecordTransferTicket,
     ReferRequest,
@@ -229,6 +230,20 @@ def test_work_orders_on_a_transfer_in_still_gate_closing():
         decider.decide(CloseRequest(at=at(6)), state)
     _, more = decider.run([CompleteWorkOrder(at=at(6)), CloseRequest(at=at(7))], state)
     assert not [e for e in more if isinstance(e, TransferResultReported)]
+
+
+def test_a_transfer_in_opens_a_work_order_due_within_the_hotlines_time_limit():
+    """Seed 002 (与110报警服务台联动, 按时办理工单): a call 110 transfers is a work order from the moment it arrives;
+    a re-sent transfer opens nothing, and only a transfer channel takes one."""
+    command = ReceiveTransfer(request=call(Channel.TRANSFER_110, "JJ110-6"), deadline_hours=24)
+    state, events = decider.run([command])
+    assert [type(e).__name__ for e in events] == ["RequestReceived", "WorkOrderOpened"]
+    assert events[1].due_at == T0 + timedelta(hours=24) and events[1].channel is Channel.TRANSFER_110
+    assert isinstance(state, domain.Request) and state.work_order is not None
+    assert decider.decide(command, state) == []
+    with pytest.raises(ValidationFailed) as err:
+        decider.run([ReceiveTransfer(request=call(), deadline_hours=24)])
+    assert err.value.field == "channel"
 
 
 def test_a_transfer_in_has_one_request_id_per_hotline_and_ticket():
