@@ -1,7 +1,8 @@
 """Broker principals, their SCRAM credentials and the ACLs that grant each exactly its topics and groups.
 
 One principal (Kafka user) per department service, the metrics service, the router, the partner HTTP gateway and
-each partner (法院 court, 公安 police, 检察院 procuratorate), plus ``admin`` (super user, creates topics and ACLs).
+each partner (法院 court, 公安 police, 检察院 procuratorate, 信访 petition_office, 12345 hotline_12345, 110
+dispatch_110: ``shared.topics.PARTNERS``), plus ``admin`` (super user, creates topics and ACLs).
 The grant table is :func:`grants_for`; :func:`apply_acls` makes the broker match it for one topic prefix:
 it upserts the SCRAM users, adds missing ACLs, removes stale ACLs of those users on that prefix's
 resources, and creates the prefix's topics as admin (so no service needs CREATE).

@@ -45,7 +45,7 @@ SERVICES = [
     ),
     service("console", 8100),  # calls the other services over HTTP only: no broker user, no database
 ]  # fmt: skip
-SIMULATED_RATE = 0.5  # partner events per second over all three partners: gentle, yet visible within a minute
+SIMULATED_RATE = 0.5  # partner events per second over all partners: gentle, yet visible within a minute
 PROGRAMS: list[Program] = [
     module("metrics-worker", "services.metrics.writer", principal="metrics", database="metrics"),
     module("partner-router", "integrations.router", principal="router", database="router"),

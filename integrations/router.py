@@ -1,4 +1,5 @@
-"""The partner router: the platform's post office for courts, police and procuratorate.
+"""The partner router: the platform's post office for every partner (`shared.topics.PARTNERS`: court, police,
+procuratorate, petition office, 12345 hotline, 110 dispatch).
 
 - **Forwarding** (group `<prefix>.router.forward`): any department payload deriving from `PartnerNotice` is
   forwarded unchanged (same envelope: id, correlation id and trace context kept) to
@@ -6,8 +7,9 @@
   enough; the router's own inbox drops redeliveries it already forwarded.
 - **Gatekeeping** (group `<prefix>.router.inbound`): it reads every partner inbound topic with the same checks
   the departments apply (decodable, known type and version, valid payload, source matching the topic's
-  partner). An event that fails them is dead-lettered with the reason and a `PartnerEventRejected` notice goes
-  straight to the sender's outbound topic: one notice per refused event, however many departments read it.
+  partner, a type that partner may send). An event that fails them is dead-lettered with the reason and a
+  `PartnerEventRejected` notice goes straight to the sender's outbound topic: one notice per refused event,
+  however many departments read it.
 """
 
 from __future__ import annotations

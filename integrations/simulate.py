@@ -37,7 +37,7 @@ def simulate_command(
     ] = 0.5,
     minutes: Annotated[float, typer.Option("--minutes", min=0, max=MINUTES_MAX, help="how long; 0 = until Ctrl-C")] = 0,
     partners: Annotated[
-        str, typer.Option("--partners", callback=_partner_list, help="comma-separated: court,police,procuratorate")
+        str, typer.Option("--partners", callback=_partner_list, help=f"comma-separated: {','.join(PARTNERS)}")
     ] = ",".join(PARTNERS),
     answer_only: Annotated[
         bool, typer.Option("--answer-only", help="send no new cases; consume and answer only")

@@ -1,13 +1,17 @@
-"""Partner simulators: play the court (法院), the police (公安) and the procuratorate (检察院) against the platform.
+"""Partner simulators: play the court (法院), the police (公安), the procuratorate (检察院), the petition office (信访),
+the 12345 government hotline and 110 dispatch against the platform.
 
-Each simulated organ sends realistic requests on its inbound topic at a chosen overall rate — dispute referrals
-of its kind (诉前调解 / 警调对接 / 检调对接), notified defence and duty lawyer requests (通知辩护 / 法律帮助), forwarded
-detainee applications and, for the court, notary commissions — consumes its outbound topic and the indicators,
-answers what needs an answer (a mediation agreement's confirmation request → the court's ruling 司法确认 after a
-short delay) and reports what it saw: counts per event type every 10 s in the log, and a table at the end.
+Each simulated partner sends realistic requests on its inbound topic at a chosen overall rate: dispute
+referrals of its kind (诉前调解 / 警调对接 / 检调对接 / 访调对接), notified defence and duty lawyer
+requests (通知辩护 / 法律帮助), forwarded detainee applications, for the court notary commissions, for
+12345 and 110 calls transferred to 12348 (hotline_simulation.py). It consumes its outbound topic and the
+indicators, answers what needs an answer (a mediation agreement's confirmation request → the court's ruling
+司法确认; a call 12348 transferred to 12345 or 110 → the ticket, then the result; each after a short delay) and
+reports what it saw: counts per event type every 10 s in the log, and a table at the end.
 
-Envelopes: source `partner/<name>`, subject = the organ's own reference, a fresh correlation id per case kept
-across the exchange (answers reuse the id of the notice they answer). Settings come from `CASEFLOW_*`.
+Envelopes: source `partner/<name>`, subject = the partner's own reference (references.py: unique across
+restarts, it carries the run's random tag), a fresh correlation id per case kept across the exchange (answers
+reuse the id of the notice they answer). Settings come from `CASEFLOW_*`.
 
 Run them with `python -m integrations.simulate` (its command line) or `caseflow simulate`.
 """
@@ -27,7 +31,9 @@ from datetime import UTC, datetime, timedelta
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
 import shared.contracts  # noqa: F401  (registers every event type)
+from integrations import hotline_simulation, references
 from shared import kafka
+from shared.contracts.hotline_linkage import RequestTransferred
 from shared.contracts.mediation import ConfirmationRequested
 from shared.contracts.partners import (
     CommissionKind,
@@ -68,6 +74,11 @@ REFERRALS: dict[str, tuple[ReferralKind, tuple[str, ...], tuple[str, ...]]] = {
         ("420704001000", "340302001000"),
         ("minor_criminal", "damages", "neighbourhood"),
     ),
+    "petition_office": (
+        ReferralKind.PETITION,
+        ("431002001000", "440203001000", "340302001000"),
+        ("neighbourhood", "labour", "land_contract"),
+    ),
 }
 STAGE = {
     "court": ProceedingStage.TRIAL,
@@ -84,6 +95,9 @@ KINDS: dict[str, tuple[str, ...]] = {
     ),
     "police": ("dispute_referred", "notified_defence_requested", "detainee_application_forwarded"),
     "procuratorate": ("dispute_referred", "notified_defence_requested", "detainee_application_forwarded"),
+    "petition_office": ("dispute_referred",),
+    "hotline_12345": ("call_transferred",),
+    "dispatch_110": ("call_transferred",),
 }
 CHARGES = ("theft", "intentional injury", "fraud", "dangerous driving", "affray", "drug possession")
 SUMMARIES = {
@@ -94,8 +108,8 @@ SUMMARIES = {
     "marriage_family": "离婚后子女抚养费支付发生争议",
     "neighbourhood": "楼上漏水致楼下天花板受损, 双方争执报警",
     "minor_criminal": "轻微伤害案件, 双方有和解意愿",
+    "land_contract": "土地承包经营权边界争议, 多次信访",
 }
-PROVINCE = {"43": "湘", "42": "鄂", "44": "粤", "50": "渝", "34": "皖"}
 
 
 def person_ref(rng: random.Random) -> str:
@@ -147,6 +161,7 @@ class PartnerSimulator:
         self.sent_envelopes: list[Envelope] = []  # kept for tests and the final report (bounded)
         self._seen: dict[str, set[str]] = {p: set() for p in self.partners}
         self._serial = 0
+        self.run_tag = uuid.uuid4().hex[:6]  # in every reference: a restarted simulator never reuses one
         self._turn = 0
         self._producer: AIOKafkaProducer | None = None
         self._answers: set[asyncio.Task[None]] = set()
@@ -157,16 +172,7 @@ class PartnerSimulator:
     # -- requests ---------------------------------------------------------------------------------------------
     def _reference(self, partner: str, region: str, kind: str) -> str:
         self._serial += 1
-        now = self.clock()
-        province = PROVINCE.get(region[:2], "")
-        county = region[2:6]
-        n = self._serial
-        if partner == "court":
-            word = {"dispute_referred": "民诉前调", "notary_commissioned": "执委"}.get(kind, "刑初")
-            return f"({now.year}){province}{county}{word}{n}号"
-        if partner == "police":
-            return f"110-{region[:6]}-{now:%Y%m%d}-{n:05d}"
-        return f"{province}{county}检刑〔{now.year}〕{n}号"
+        return references.reference(partner, region, kind, self.clock(), self.run_tag, self._serial)
 
     def build_request(self, partner: str, kind: str) -> Envelope:
         """One realistic request of `kind` from `partner`, wrapped with a fresh correlation id."""
@@ -207,6 +213,10 @@ class PartnerSimulator:
                 received_at=received,
                 forwarded_at=now,
             )
+        elif kind == "call_transferred":
+            region = rng.choice(CITY_TOWNS)
+            reference = self._reference(partner, region, kind)
+            payload = hotline_simulation.call_transferred(partner, reference, region, rng, now)
         elif kind == "notary_commissioned":
             region = rng.choice(("431002001000", "440203001000", "340302001000"))
             payload = NotaryCommissioned(
@@ -242,8 +252,12 @@ class PartnerSimulator:
             self.sent_envelopes.append(env)
 
     # -- answers ----------------------------------------------------------------------------------------------
-    def answer_for(self, partner: str, env: Envelope, payload: Event | None) -> Envelope | None:
-        """The request a real organ would send back for this notice, or None."""
+    def answers_for(self, partner: str, env: Envelope, payload: Event | None) -> list[Envelope]:
+        """The requests a real partner would send back for this notice, in order (none for most notices)."""
+        if isinstance(payload, RequestTransferred) and partner in references.TICKET_PREFIX:
+            reference = self._reference(partner, payload.region, "ticket")
+            replies = hotline_simulation.answers(partner, payload, reference, self.rng, self.clock())
+            return [self._reply(partner, env, reply, reference) for reply in replies]
         if partner == "court" and isinstance(payload, ConfirmationRequested):
             confirmed = self.rng.random() < self.confirm_share
             ruling = JudicialConfirmationDecided(
@@ -253,21 +267,26 @@ class PartnerSimulator:
                 reason=None if confirmed else "协议内容违反法律强制性规定",
                 decided_at=self.clock(),
             )
-            return Envelope.wrap(
-                ruling,
-                source="partner/court",
-                subject=ruling.partner_reference,
-                correlationid=env.correlationid,  # the case keeps its id across the exchange
-                causationid=env.id,
-                traceparent=env.traceparent,
-                actor="partner:court",
-            )
-        return None
+            return [self._reply("court", env, ruling, ruling.partner_reference)]
+        return []
 
-    async def _answer_later(self, partner: str, answer: Envelope, kind: str) -> None:
-        await asyncio.sleep(self.rng.uniform(*self.answer_delay))
-        await self.send(partner, answer)
-        self.tally[partner].answered[kind] += 1
+    @staticmethod
+    def _reply(partner: str, notice: Envelope, payload: Event, reference: str) -> Envelope:
+        return Envelope.wrap(
+            payload,
+            source=f"partner/{partner}",
+            subject=reference,
+            correlationid=notice.correlationid,  # the case keeps its id across the exchange
+            causationid=notice.id,
+            traceparent=notice.traceparent,
+            actor=f"partner:{partner}",
+        )
+
+    async def _answer_later(self, partner: str, answers: list[Envelope]) -> None:
+        for answer in answers:
+            await asyncio.sleep(self.rng.uniform(*self.answer_delay))
+            await self.send(partner, answer)
+            self.tally[partner].answered[answer.type] += 1
 
     async def _consume(self, partner: str) -> None:
         consumer: AIOKafkaConsumer = kafka.consumer(
@@ -307,9 +326,9 @@ class PartnerSimulator:
             except CaseflowError:
                 tally.undecodable += 1
                 return
-        answer = self.answer_for(partner, env, payload)
-        if answer is not None:
-            task = asyncio.create_task(self._answer_later(partner, answer, answer.type))
+        answers = self.answers_for(partner, env, payload)
+        if answers:
+            task = asyncio.create_task(self._answer_later(partner, answers))
             self._answers.add(task)
             task.add_done_callback(self._answers.discard)
 

@@ -3,7 +3,8 @@
 Channels are the topics of `shared.topics` with the prefix as the `{prefix}` parameter (default `caseflow`);
 messages are every registered event type with its payload JSON Schema (pydantic) and the CloudEvents Kafka
 headers (binary content mode); operations say which department sends and receives what, and which partner
-(法院 / 公安 / 检察院) sends on its inbound topic and receives on its outbound topic.
+(法院 / 公安 / 检察院 / 信访 / 12345 / 110) sends on its inbound topic and receives on its outbound topic (each
+request's `senders`, each notice's `recipients`).
 
 `python -m shared.asyncapi --write` regenerates `docs/asyncapi.json` and `docs/schemas/<event_type>.json`;
 `--check` exits 1 when the checked-in files differ from what the code generates.
@@ -22,7 +23,7 @@ from pydantic.json_schema import models_json_schema
 import shared.contracts  # noqa: F401  (registers every event type)
 from shared.contracts import metrics as metric_contracts
 from shared.contracts import partners as partner_contracts
-from shared.contracts.common import PartnerNotice, PartnerRequest, ReferralRefused
+from shared.contracts.common import Partner, PartnerNotice, PartnerRequest, ReferralRefused
 from shared.events import Event, EventRegistry, registry
 from shared.topics import DEPARTMENTS, PARTNERS
 
@@ -31,29 +32,18 @@ DOC_PATH = ROOT / "docs" / "asyncapi.json"
 SCHEMA_DIR = ROOT / "docs" / "schemas"
 SCHEMA_BASE = "https://caseflow.example/schemas/"
 
-#: Partner requests only the court may send (司法确认 rulings, notary commissions and document feedback): the
-#: mediation consumer refuses a ruling from any other organ and notary subscribes to the court's topic alone.
-COURT_ONLY_REQUESTS = frozenset(
-    {
-        "caseflow.partner.judicial_confirmation_decided",
-        "caseflow.partner.notary_commissioned",
-        "caseflow.partner.notarial_document_feedback",
-    }
-)
-#: Notices the departments address to the court alone (confirmation requests, commission and feedback replies).
-COURT_ONLY_NOTICES = frozenset(
-    {
-        "caseflow.mediation.confirmation_requested",
-        "caseflow.notary.commission_accepted",
-        "caseflow.notary.commission_reported",
-        "caseflow.notary.court_feedback_recorded",
-    }
-)
 #: The departments that take intake's referrals and may answer one with `ReferralRefused` (shared/referrals.py).
 REFERRAL_TAKERS = ("legal_aid", "mediation")
 #: What each department consumes besides partner traffic (its `runtime.subscribe` wiring in `main.py`).
 DEPARTMENT_RECEIVES: dict[str, dict[str, tuple[str, ...]]] = {
-    "intake": dict.fromkeys(REFERRAL_TAKERS, (ReferralRefused.event_type,)),
+    "intake": {
+        **dict.fromkeys(REFERRAL_TAKERS, (ReferralRefused.event_type,)),
+        "partner_inbound": (
+            "caseflow.partner.call_transferred",
+            "caseflow.partner.transfer_accepted",
+            "caseflow.partner.transfer_handled",
+        ),
+    },
     "legal_aid": {
         "intake": ("caseflow.intake.request_referred",),
         "partner_inbound": (
@@ -92,7 +82,8 @@ CE_HEADERS: dict[str, Any] = {
         "ce_id": {"type": "string", "description": "Event id; consumers drop duplicates by it"},
         "ce_source": {
             "type": "string",
-            "description": "`caseflow/<department>` or `partner/<court|police|procuratorate>` (must match the topic)",
+            "description": "`caseflow/<department>` or `partner/<name>` (a partner of `shared.topics.PARTNERS`; must "
+            "match the topic)",
         },
         "ce_type": {"type": "string", "description": "The event type (`caseflow.<owner>.<past_tense>`)"},
         "ce_specversion": {"type": "string", "const": "1.0"},
@@ -124,13 +115,13 @@ def partner_notices(reg: EventRegistry = registry) -> list[type[Event]]:
 
 
 def sent_by(partner: str, reg: EventRegistry = registry) -> list[str]:
-    return [
-        m.event_type for m in partner_requests(reg) if partner == "court" or m.event_type not in COURT_ONLY_REQUESTS
-    ]
+    """The request types `partner` may send (their `senders` name it)."""
+    return [m.event_type for m in partner_requests(reg) if Partner(partner) in m.senders]  # type: ignore[attr-defined]
 
 
 def received_by(partner: str, reg: EventRegistry = registry) -> list[str]:
-    return [m.event_type for m in partner_notices(reg) if partner == "court" or m.event_type not in COURT_ONLY_NOTICES]
+    """The notice types that may be addressed to `partner` (their `recipients` name it)."""
+    return [m.event_type for m in partner_notices(reg) if Partner(partner) in m.recipients]  # type: ignore[attr-defined]
 
 
 def event_schema(model: type[Event]) -> dict[str, Any]:

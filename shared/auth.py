@@ -1,7 +1,8 @@
 """Bearer tokens (JWT via PyJWT) carrying a department identity and scopes; every route declares its scope.
 
-Principals are `dept:<department>` for the platform's own services and staff, and `partner:<court|police|
-procuratorate>` for external organs. A partner token only ever sees traffic addressed to that partner.
+Principals are `dept:<department>` for the platform's own services and staff, and `partner:<name>` for external
+organs (`shared.topics.PARTNERS`: court, police, procuratorate, petition_office, hotline_12345, dispatch_110). A
+partner token only ever sees traffic addressed to that partner.
 """
 
 from __future__ import annotations

@@ -5,7 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 DEPARTMENTS = ("intake", "legal_aid", "mediation", "notary")
-PARTNERS = ("court", "police", "procuratorate")
+#: external organs, each with its own inbound/outbound topic pair and broker principal: 法院, 公安, 检察院, 信访部门
+#: (访调对接), the 12345 government hotline and 110 dispatch (热线联动, seeds 002 and 004)
+PARTNERS = ("court", "police", "procuratorate", "petition_office", "hotline_12345", "dispatch_110")
 
 
 @dataclass(frozen=True)

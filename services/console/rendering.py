@@ -29,7 +29,7 @@ DEPARTMENT_NAMES = {
     "legal_aid": "法律援助 Legal aid",
     "mediation": "人民调解 Mediation",
     "notary": "公证 Notary",
-    "partner": "政法机关 Partners",
+    "partner": "协作单位 Partners",  # court, police, procuratorate, petition office, 12345, 110
     "metrics": "指标 Metrics",
 }
 

@@ -21,7 +21,8 @@ from shared.errors import Forbidden
 from shared.topics import PARTNERS
 
 router = APIRouter(prefix="/partners", tags=["partners"])
-PartnerName = Literal["court", "police", "procuratorate"]
+#: `shared.topics.PARTNERS` (tests/unit/integrations/test_gateway.py keeps the two equal)
+PartnerName = Literal["court", "police", "procuratorate", "petition_office", "hotline_12345", "dispatch_110"]
 SCOPES = tuple(f"partner:{p}" for p in PARTNERS)
 
 

@@ -1,20 +1,27 @@
-"""Intake's use cases: open a request or a call, act on one, and turn the outcome into its view.
+"""Intake's use cases: open a request or a call, act on one, take the 12345 / 110 hotlines' transfers and
+answers, and turn the outcome into its view.
 
-Routes call these with the wired service (`bootstrap.Intake`) and the `Call` (who, when, which key); nothing
-here knows HTTP or the database.
+Routes call these with the wired service (`bootstrap.Intake`) and the `Call` (who, when, which key); consumers
+with a context made from the incoming event. Nothing here knows HTTP or the database.
 """
 
 from __future__ import annotations
 
 import uuid
+from typing import TYPE_CHECKING
 
 from services.intake import domain, views
-from services.intake.bootstrap import Intake
 from services.intake.schemas import CallView, ReceiveBody, RequestView, VillageView
 from shared.commands import CommandContext, Outcome
+from shared.contracts.common import Partner
+from shared.contracts.intake import Channel
+from shared.contracts.partners import CallTransferred, TransferAccepted, TransferHandled
 from shared.deps import Call
 from shared.errors import CaseflowError, NotFound
 from shared.events import Command
+
+if TYPE_CHECKING:  # bootstrap subscribes the consumers, which call these
+    from services.intake.bootstrap import Intake
 
 IntakeOutcome = Outcome[domain.IntakeState]
 
@@ -32,7 +39,7 @@ async def receive_request(svc: Intake, body: ReceiveBody, call: Call) -> Request
     # the vault write comes after schema validation (a bad ID number never reaches it); registering the same
     # person again on a retry is harmless (same ref)
     person_ref = await svc.vault.register(body.person) if body.person is not None else None
-    request_id = f"rq-{uuid.uuid4().hex}"
+    request_id = new_request_id(body.channel, body.external_reference)
     command = domain.ReceiveRequest(
         request_id=request_id,
         channel=body.channel,
@@ -68,6 +75,47 @@ async def publish_web_reply(svc: Intake, request_id: str, call: Call) -> Request
     month = (await svc.bus.execute(stream, count, context)).state
     draw = month.draw_of(request_id) if isinstance(month, domain.QcMonth) else None
     return request_view(await act(svc, request_id, domain.PublishWebReply(qc_draw=draw, at=call.now), call))
+def new_request_id(channel: Channel, external_reference: str | None) -> str:
+    """A transfer in with the hotline's ticket has one request per ticket, the same whether staff type it in or
+    the hotline sends it as an event; any other request gets a fresh id."""
+    hotline = domain.SENDING_HOTLINE.get(channel)
+    if hotline is not None and external_reference:
+        return domain.transfer_request_id(hotline, external_reference)
+    return f"rq-{uuid.uuid4().hex}"
+
+
+async def receive_transfer(
+    svc: Intake, hotline: Partner, transfer: CallTransferred, ctx: CommandContext
+) -> IntakeOutcome:
+    """12345 / 110 → 12348: the hotline's transfer becomes the same request staff would open for it, with a work
+    order due within the hotline's time limit."""
+    channel = domain.TRANSFER_CHANNELS[hotline]
+    request = domain.ReceiveRequest(
+        request_id=new_request_id(channel, transfer.partner_reference),
+        channel=channel,
+        region=transfer.region,
+        kind=transfer.kind,
+        topic=transfer.topic,
+        person_ref=transfer.person_ref,
+        external_reference=transfer.partner_reference,
+        at=svc.clock(),
+    )
+    hours = transfer.deadline_hours or domain.DEFAULT_WORK_ORDER_HOURS
+    return await svc.bus.execute(request.request_id, domain.ReceiveTransfer(request=request, deadline_hours=hours), ctx)
+
+
+async def record_transfer_answer(
+    svc: Intake, hotline: Partner, answer: TransferAccepted | TransferHandled, ctx: CommandContext
+) -> IntakeOutcome:
+    """The other hotline's ticket (accepted) or result (handled) for a request 12348 transferred to it."""
+    command: Command
+    if isinstance(answer, TransferAccepted):
+        command = domain.RecordTransferTicket(to=hotline, ticket=answer.partner_reference, at=answer.accepted_at)
+    else:
+        command = domain.RecordTransferOutcome(
+            to=hotline, ticket=answer.partner_reference, outcome=answer.outcome, at=answer.handled_at
+        )
+    return await svc.bus.execute(answer.request_id, command, ctx)
 
 
 async def offer_call(svc: Intake, region: str, call: Call) -> CallView:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
@@ -60,6 +60,14 @@ class ReferBody(Body):
 class EscalateBody(Body):
     to_level: Level
     to_region: RegionCode
+
+
+class TransferBody(Body):
+    """转办: hand the request to the 12345 government hotline or 110 dispatch."""
+
+    to: Literal["hotline_12345", "dispatch_110"]
+    reason: ShortText = Field(description="why 12348 hands it over")
+    asked: ShortText = Field(description="what the other hotline is asked to do")
 
 
 class WorkOrderBody(Body):
@@ -128,6 +136,15 @@ class RequestView(BaseModel):
     closed_at: datetime | None
     outcome: str | None
     satisfaction: int | None
+    transferred_to: str | None = None
+    transfer_reason: str | None = None
+    transfer_asked: str | None = None
+    transferred_at: datetime | None = None
+    transfer_ticket: str | None = Field(default=None, description="the other hotline's ticket once it accepted")
+    transfer_accepted_at: datetime | None = None
+    transfer_outcome: str | None = Field(default=None, description="the other hotline's result")
+    transfer_handled_at: datetime | None = None
+    result_reported: bool = Field(default=False, description="a transfer in's result was told back to its hotline")
     correlation_id: str | None = None
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from services.intake.domain import Call, Empty, IntakeState, QcMonth, Request, Village, qc_quota
+from services.intake.domain import Call, Empty, IntakeState, QcMonth, Request, Transfer, Village, qc_quota
 
 #: the fields the worklists filter and sort on: indexed columns of the view's table
 COLUMNS = {
@@ -68,6 +68,8 @@ def render(stream_id: str, state: IntakeState, version: int) -> dict[str, Any]:
             "closed_at": state.closed_at,
             "outcome": state.outcome.value if state.outcome else None,
             "satisfaction": state.satisfaction,
+            **_transfer(state.transfer),
+            "result_reported": state.result_reported,
         }
     if isinstance(state, Call):
         return {
@@ -101,3 +103,17 @@ def render(stream_id: str, state: IntakeState, version: int) -> dict[str, Any]:
         }
     assert isinstance(state, Empty)
     return {**base, "record": "empty"}
+
+
+def _transfer(t: Transfer | None) -> dict[str, Any]:
+    """A transfer out to 12345 / 110: where to, why, what was asked, the other hotline's ticket and result."""
+    return {
+        "transferred_to": t.to.value if t else None,
+        "transfer_reason": t.reason if t else None,
+        "transfer_asked": t.asked if t else None,
+        "transferred_at": t.transferred_at if t else None,
+        "transfer_ticket": t.ticket if t else None,
+        "transfer_accepted_at": t.accepted_at if t else None,
+        "transfer_outcome": t.outcome if t else None,
+        "transfer_handled_at": t.handled_at if t else None,
+    }

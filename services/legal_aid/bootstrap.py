@@ -11,11 +11,10 @@ from services.legal_aid.config import Settings
 from services.legal_aid.reference import Profiles, Providers, load_profiles, load_providers
 from shared.commands import CommandBus
 from shared.deps import Clock
-from shared.partners import inbound_guard
+from shared.partners import inbound_guard, partners_sending
 from shared.pii import Vault
 from shared.readmodel import Views
 from shared.runtime import Adapters, ServiceRuntime
-from shared.topics import PARTNERS
 
 
 @dataclass(frozen=True)
@@ -43,7 +42,8 @@ def assemble(settings: Settings, **adapters: Unpack[Adapters]) -> LegalAid:
 def bootstrap(settings: Settings, **adapters: Unpack[Adapters]) -> LegalAid:
     legal_aid = assemble(settings, **adapters)
     runtime = legal_aid.runtime
-    partner_topics = [runtime.topics.partner_inbound(p) for p in PARTNERS]
-    runtime.subscribe("partners", partner_topics, consumers.partner_handlers(legal_aid), accept=inbound_guard)
+    partner_handlers = consumers.partner_handlers(legal_aid)
+    partner_topics = [runtime.topics.partner_inbound(p) for p in partners_sending(partner_handlers)]
+    runtime.subscribe("partners", partner_topics, partner_handlers, accept=inbound_guard)
     runtime.subscribe("intake", [runtime.topics.department("intake")], consumers.intake_handlers(legal_aid))
     return legal_aid

@@ -12,11 +12,10 @@ from services.mediation.config import Settings
 from services.mediation.reference import CommitteeRegistry
 from shared.commands import CommandBus
 from shared.deps import Clock
-from shared.partners import inbound_guard
+from shared.partners import inbound_guard, partners_sending
 from shared.pii import Vault
 from shared.readmodel import Views
 from shared.runtime import Adapters, ServiceRuntime
-from shared.topics import PARTNERS
 
 
 @dataclass(frozen=True)
@@ -57,7 +56,8 @@ def assemble(settings: Settings, **adapters: Unpack[Adapters]) -> Mediation:
 def bootstrap(settings: Settings, **adapters: Unpack[Adapters]) -> Mediation:
     mediation = assemble(settings, **adapters)
     runtime = mediation.runtime
-    partner_topics = [runtime.topics.partner_inbound(p) for p in PARTNERS]
-    runtime.subscribe("partners", partner_topics, consumers.partner_handlers(mediation), accept=inbound_guard)
+    partner_handlers = consumers.partner_handlers(mediation)
+    partner_topics = [runtime.topics.partner_inbound(p) for p in partners_sending(partner_handlers)]
+    runtime.subscribe("partners", partner_topics, partner_handlers, accept=inbound_guard)
     runtime.subscribe("intake", [runtime.topics.department("intake")], consumers.intake_handlers(mediation))
     return mediation

@@ -9,6 +9,7 @@ from typing import Annotated, Any
 from fastapi import Depends, Request
 
 from services.mediation.bootstrap import Mediation
+from shared.contracts.common import REFERRING_ORGANS
 from shared.deps import Call, caller
 
 
@@ -33,4 +34,4 @@ Reader = Annotated[Call, caller("mediation:read")]
 Writer = Annotated[Call, caller("mediation:write")]
 Admin = Annotated[Call, caller("mediation:admin")]
 Court = Annotated[Call, caller("partner:court")]
-Partner = Annotated[Call, organ("partner:court", "partner:police", "partner:procuratorate")]
+Partner = Annotated[Call, organ(*(f"partner:{p.value}" for p in sorted(REFERRING_ORGANS)))]

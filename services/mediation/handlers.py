@@ -56,6 +56,7 @@ KIND_SOURCE = {
     ReferralKind.POLICE_110: Source.POLICE_110,
     ReferralKind.COURT_PRE_LITIGATION: Source.COURT_PRE_LITIGATION,
     ReferralKind.PROCURATORATE_RECONCILIATION: Source.PROCURATORATE_RECONCILIATION,
+    ReferralKind.PETITION: Source.PETITION,
 }
 
 
@@ -101,9 +102,11 @@ def _registration(m: Mediation, **fields: Any) -> domain.RegisterDispute:
 
 
 async def register(m: Mediation, body: RegisterIn, call: Call) -> CommandOut:
-    """Walk-in registration (当事人申请) or a petition office referral (访调对接), under a fresh id."""
+    """Walk-in registration (当事人申请) under a fresh id, or a petition office referral (访调对接) typed in by staff,
+    under the id the office's own referral event would get (one dispute per petition reference)."""
     at = recorded_at(body.registered_at, call.now)  # before the vault write: a refused request stores nobody
-    dispute_id = new_dispute_id()
+    reference = body.petition_reference if body.source is Source.PETITION else None
+    dispute_id = referral_dispute_id(Partner.PETITION_OFFICE.value, reference) if reference else new_dispute_id()
     command = _registration(
         m,
         dispute_id=dispute_id,
@@ -130,7 +133,7 @@ async def _party(m: Mediation, party: PartyIn) -> str:
 async def register_referral(
     m: Mediation, partner: Partner, referral: DisputeReferred, at: datetime, ctx: CommandContext
 ) -> DisputeOutcome:
-    """警调 / 诉调 / 检调对接: the organ's referral becomes a dispute (or a reasoned decline)."""
+    """警调 / 诉调 / 检调 / 访调对接: the organ's referral becomes a dispute (or a reasoned decline)."""
     dispute_id = referral_dispute_id(partner.value, referral.partner_reference)
     command = _registration(
         m,

@@ -3,4 +3,13 @@
 Import `shared.contracts` (not a single module) wherever events are decoded, so the registry knows them all.
 """
 
-from shared.contracts import common, intake, legal_aid, mediation, metrics, notary, partners  # noqa: F401
+from shared.contracts import (  # noqa: F401
+    common,
+    hotline_linkage,
+    intake,
+    legal_aid,
+    mediation,
+    metrics,
+    notary,
+    partners,
+)

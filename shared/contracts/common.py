@@ -6,7 +6,7 @@ from collections.abc import Callable
 from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
-from typing import Annotated, Any
+from typing import Annotated, Any, ClassVar
 
 from pydantic import AfterValidator, BeforeValidator, Field, PlainSerializer, StringConstraints, ValidationInfo
 from pydantic_core import PydanticCustomError
@@ -81,23 +81,42 @@ class Department(StrEnum):
 
 
 class Partner(StrEnum):
-    """External organs that exchange events with the platform."""
+    """External organs that exchange events with the platform (values = `shared.topics.PARTNERS`)."""
 
     COURT = "court"
     POLICE = "police"
     PROCURATORATE = "procuratorate"
+    PETITION_OFFICE = "petition_office"  # 信访部门: refers disputes for mediation (访调对接, seed 004)
+    HOTLINE_12345 = "hotline_12345"  # 12345 政务服务热线: transfers calls both ways (seed 004)
+    DISPATCH_110 = "dispatch_110"  # 110 指挥中心 / 报警服务台: transfers calls both ways (seeds 002, 004)
+
+
+#: the judicial and public-security organs (政法机关): notified defence, forwarded applications, referrals
+ORGANS = frozenset({Partner.COURT, Partner.POLICE, Partner.PROCURATORATE})
+#: the hotlines 12348 transfers calls to and takes transfers from (12348 ↔ 12345 ↔ 110 联动)
+HOTLINES = frozenset({Partner.HOTLINE_12345, Partner.DISPATCH_110})
+#: organs that refer disputes to people's mediation and get the outcome back (警调 / 诉调 / 检调 / 访调对接)
+REFERRING_ORGANS = ORGANS | {Partner.PETITION_OFFICE}
 
 
 class PartnerNotice(Event):
-    """Base of department events addressed to a partner: the router forwards them to its outbound topic."""
+    """Base of department events addressed to a partner: the router forwards them to its outbound topic.
 
+    `recipients` names the partners a notice of this type may be addressed to (the AsyncAPI document lists it
+    on their outbound channels)."""
+
+    recipients: ClassVar[frozenset[Partner]] = ORGANS
     recipient: Partner
     partner_reference: str | None = None  # the partner's own case number, echoed back
 
 
 class PartnerRequest(Event):
-    """Base of events a partner sends on its inbound topic; `source` must be `partner/<recipient>`."""
+    """Base of events a partner sends on its inbound topic; `source` must be `partner/<recipient>`.
 
+    `senders` names the partners that may send this type: one from any other partner is refused with a
+    `PartnerEventRejected` notice (shared.partners.inbound_guard)."""
+
+    senders: ClassVar[frozenset[Partner]] = ORGANS
     partner_reference: Annotated[str, StringConstraints(min_length=1, max_length=64)]
 
 
@@ -131,6 +150,7 @@ class PartnerEventRejected(PartnerNotice):
     """
 
     event_type = "caseflow.platform.partner_event_rejected"
+    recipients = frozenset(Partner)
     reason: str
     error_code: str
     rejected_by: str  # the consumer that refused it, e.g. caseflow.mediation.partners

@@ -25,7 +25,10 @@ Request stream (`rq-…`):
 - `caseflow.intake.complaint_handled`: 投诉处理: finding (upheld | partly_upheld | not_upheld), about?, handled_at,
   channel, region.
 - `caseflow.intake.complaint_replied`: 投诉反馈 to the complainant: replied_at, due_at, on_time, channel, region.
-- `caseflow.intake.request_closed`: closed_at, outcome (answered | referred | escalated | replied), handling_seconds.
+- `caseflow.intake.request_closed`: closed_at, outcome (answered | referred | escalated | replied |
+  transferred), handling_seconds.
+- 12345 / 110 transfers out and in (request_transferred, transfer_ticket_recorded, transfer_outcome_recorded,
+  transfer_result_reported): shared/contracts/hotline_linkage.py.
 - `caseflow.intake.request_evaluated`: 随单评价, once per case: satisfaction (1–5), evaluated_at, channel, region.
 
 A complaint (投诉, seed 003: the centre's 投诉受理岗; seed 001: "投诉受理、处理和反馈机制") is a request of
@@ -105,6 +108,7 @@ class CloseOutcome(StrEnum):
     ANSWERED = "answered"
     REFERRED = "referred"
     ESCALATED = "escalated"
+    TRANSFERRED = "transferred"  # handed to 12345 / 110 (shared/contracts/hotline_linkage.py)
     REPLIED = "replied"  # a complaint, once its reply was given
 
 
@@ -153,7 +157,7 @@ class RequestReceived(Event):
     received_at: datetime
     person_ref: PersonRef | None = None
     call_id: CaseId | None = None  # the hotline call that raised it
-    external_reference: ExternalRef | None = None  # 12345 / 110 ticket number of a transfer
+    external_reference: ExternalRef | None = None  # 12345 / 110 ticket number of a transfer in
     reply_due_at: datetime | None = None  # complaints only: the reply deadline
 
 

@@ -40,6 +40,7 @@ from enum import StrEnum
 from pydantic import Field
 
 from shared.contracts.common import (
+    REFERRING_ORGANS,
     CaseEvaluated,
     CaseId,
     LongText,
@@ -124,6 +125,7 @@ class ReferralAcknowledged(PartnerNotice):
     """Receipt of a partner referral (回执): accepted, or declined with the reason."""
 
     event_type = "caseflow.mediation.referral_acknowledged"
+    recipients = REFERRING_ORGANS
     dispute_id: CaseId
     decision: AckDecision
     reason: ShortText | None = None
@@ -209,6 +211,7 @@ class OutcomeNotified(PartnerNotice):
     """The result told to the referring organ (调解结果反馈), on its outbound topic."""
 
     event_type = "caseflow.mediation.outcome_notified"
+    recipients = REFERRING_ORGANS
     dispute_id: CaseId
     outcome: Outcome
     at: datetime
@@ -221,6 +224,7 @@ class ConfirmationRequested(PartnerNotice):
     """申请司法确认: addressed to the court; the court answers with `JudicialConfirmationDecided`."""
 
     event_type = "caseflow.mediation.confirmation_requested"
+    recipients = frozenset({Partner.COURT})
     dispute_id: CaseId
     requested_at: datetime
     region: RegionCode

@@ -1,6 +1,6 @@
 """What the metrics service publishes on the compacted `<prefix>.metrics.indicators` topic (key
 `<indicator>|<region>|<period>`; alerts `alert|<indicator>|<region>|<period>`), read by supervisors' dashboards and
-by the court, police and procuratorate integrations.
+by every partner's integration (each partner principal may read it).
 
 - indicator_changed: the indicator's value for one region and period after an event moved it — value, numerator,
   denominator, unit, the city profile's target and the status (met / not_met / no_data / no_target, with the

@@ -42,6 +42,7 @@ from shared.contracts.common import (
     CaseId,
     LongText,
     Money,
+    Partner,
     PartnerNotice,
     PersonRef,
     RegionCode,
@@ -195,6 +196,7 @@ class CourtFeedbackRecorded(PartnerNotice):
     """A court's word on a notarial document used as evidence (采信 / 不予采信), acknowledged back to it."""
 
     event_type = "caseflow.notary.court_feedback_recorded"
+    recipients = frozenset({Partner.COURT})
     application_id: CaseId
     certificate_no: ShortText
     adopted: bool
@@ -208,6 +210,7 @@ class CommissionAccepted(PartnerNotice):
     """A court's commission (service, evidence preservation, supervision, enforcement) accepted by the office."""
 
     event_type = "caseflow.notary.commission_accepted"
+    recipients = frozenset({Partner.COURT})
     kind: CommissionKind
     region: RegionCode
     details: LongText
@@ -228,6 +231,7 @@ class CommissionReported(PartnerNotice):
     """The commission's report back to the court."""
 
     event_type = "caseflow.notary.commission_reported"
+    recipients = frozenset({Partner.COURT})
     kind: CommissionKind
     summary: LongText
     performed_at: datetime

@@ -24,11 +24,15 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from caseflow_cli import infra
 from caseflow_cli.supervisor import Supervisor, module, service
 from integrations.simulator import PartnerSimulator
+from services.intake import consumers as intake_consumers
+from services.legal_aid import consumers as legal_aid_consumers
+from services.mediation import consumers as mediation_consumers
 from shared import kafka
 from shared.auth import issue_token
 from shared.db import schema_for
+from shared.partners import partners_sending
 from shared.settings import PlatformSettings
-from shared.topics import PARTNERS, Topics
+from shared.topics import Topics
 from tests.faults.load import Ledger, LoadDriver
 from tests.faults.reconcile import Figures, Group
 
@@ -104,21 +108,25 @@ class Rig:
         if self.simulator is None:
             self.simulator = PartnerSimulator(self.settings, seed=11)
         self.runs += 1
-        return LoadDriver(url, self.settings, token, seed=self.runs, simulator=self.simulator, **kw)  # type: ignore[arg-type]
+        return LoadDriver(url, self.settings, token, seed=self.runs, simulator=self.simulator, **kw)
 
 
 def groups_for(settings: PlatformSettings) -> list[Group]:
     """The department services' groups (see their main.py); others, like the router's, are discovered."""
     t, p = Topics(settings.topic_prefix), settings.topic_prefix
-    inbound = tuple(t.partner_inbound(x) for x in PARTNERS)
+
+    def inbound(handlers: dict) -> tuple[str, ...]:
+        """The inbound topics a department reads: those of the partners that send what it handles."""
+        return tuple(t.partner_inbound(x) for x in partners_sending(handlers))
 
     def group(service: str, name: str, topics: tuple[str, ...]) -> Group:
         return Group(service, schema_for(settings, service), f"{p}.{service}.{name}", topics)
 
     return [
-        group("legal_aid", "partners", inbound),
+        group("intake", "partners", inbound(intake_consumers.partner_handlers(None))),
+        group("legal_aid", "partners", inbound(legal_aid_consumers.partner_handlers(None))),
         group("legal_aid", "intake", (t.department("intake"),)),
-        group("mediation", "partners", inbound),
+        group("mediation", "partners", inbound(mediation_consumers.partner_handlers(None))),
         group("mediation", "intake", (t.department("intake"),)),
         group("notary", "legal_aid", (t.department("legal_aid"),)),
         group("notary", "court", (t.partner_inbound("court"),)),

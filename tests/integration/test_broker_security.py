@@ -26,7 +26,7 @@ from caseflow_cli import acl, infra
 from caseflow_cli.infra import InfraError, InfraSettings
 from shared import kafka
 from shared.settings import PlatformSettings
-from shared.topics import Topics
+from shared.topics import PARTNERS, Topics
 from tests.integration.helpers import Principals
 
 pytestmark = pytest.mark.integration
@@ -76,7 +76,8 @@ async def _read(settings: InfraSettings, user: str, topic: str, group: str | Non
 
 def test_grants_give_each_partner_only_its_own_topics() -> None:
     grants = acl.grants_for("p")
-    for partner in ("court", "police", "procuratorate"):
+    assert {"petition_office", "hotline_12345", "dispatch_110"} <= set(PARTNERS)  # seed 004: 访调, 12345/110 联动
+    for partner in PARTNERS:
         mine = {(g.resource_type, g.name, g.operation) for g in grants if g.user == partner}
         assert mine == {
             ("TOPIC", f"p.partner.{partner}.inbound", "WRITE"),
@@ -125,6 +126,36 @@ async def test_police_cannot_write_the_courts_inbound_topic(secure: InfraSetting
     with pytest.raises(TopicAuthorizationFailedError) as err:
         await _send(secure, "police", T.partner_inbound("court"), b"forged referral")
     assert T.partner_inbound("court") in str(err.value)
+
+
+async def test_the_hotlines_and_the_petition_office_are_confined_to_their_own_topics(secure: InfraSettings) -> None:
+    """Seed 004 (12345/110 联动, 访调对接): each new partner principal writes its inbound and reads its outbound topic,
+    and the broker refuses it another partner's topics and consumer group."""
+    await _send(secure, "hotline_12345", T.partner_inbound("hotline_12345"), b"call transferred")
+    await _send(secure, "router", T.partner_outbound("dispatch_110"), b"request transferred")
+    got = await _read(secure, "dispatch_110", T.partner_outbound("dispatch_110"), f"{PREFIX}.partner.dispatch_110.sim")
+    assert got == [b"request transferred"]
+    assert await _read(secure, "intake", T.partner_inbound("hotline_12345"), f"{PREFIX}.intake.partners") == [
+        b"call transferred"
+    ]
+    for user, topic in (
+        ("hotline_12345", T.partner_outbound("dispatch_110")),
+        ("dispatch_110", T.partner_outbound("police")),
+        ("petition_office", T.partner_outbound("court")),
+        ("hotline_12345", T.partner_outbound("petition_office")),
+    ):
+        with pytest.raises(TopicAuthorizationFailedError):
+            await _read(secure, user, topic, None)
+    for user, topic in (
+        ("hotline_12345", T.partner_inbound("dispatch_110")),
+        ("dispatch_110", T.partner_inbound("police")),
+        ("petition_office", T.partner_inbound("court")),
+        ("police", T.partner_inbound("petition_office")),
+    ):
+        with pytest.raises(TopicAuthorizationFailedError):
+            await _send(secure, user, topic, b"forged")
+    with pytest.raises(GroupAuthorizationFailedError):
+        await _read(secure, "hotline_12345", T.partner_outbound("hotline_12345"), f"{PREFIX}.partner.dispatch_110.sim")
 
 
 async def test_intake_writes_its_own_events_but_not_legal_aids(secure: InfraSettings) -> None:

@@ -6,7 +6,8 @@ to its own kind.
 Pure: time comes in on the commands (`at`), nothing here reads a clock or does I/O.
 
 Modules: state.py (the four stream kinds), rules.py (channels, QC quota, complaint deadline, region levels, time
-spans), commands.py, refusals.py, complaints.py (投诉), web_qc.py (网络平台质检), decider.py (decide), evolve.py.
+spans), commands.py, refusals.py, complaints.py (投诉), web_qc.py (网络平台质检), transfers.py (12345 / 110 linkage:
+transfers out and results back), decider.py (decide), evolve.py.
 """
 
 from services.intake.domain.commands import (
@@ -61,9 +62,19 @@ from services.intake.domain.state import (
     Refusal,
     Request,
     Status,
+    Transfer,
     Village,
     WorkOrder,
     initial_state,
+)
+from services.intake.domain.transfers import (
+    SENDING_HOTLINE,
+    TRANSFER_CHANNELS,
+    ReceiveTransfer,
+    RecordTransferOutcome,
+    RecordTransferTicket,
+    TransferRequest,
+    transfer_request_id,
 )
 
 __all__ = [
@@ -101,6 +112,13 @@ __all__ = [
     "ReplyToComplaint",
     "Request",
     "Status",
+    "SENDING_HOTLINE",
+    "TRANSFER_CHANNELS",
+    "ReceiveTransfer",
+    "RecordTransferOutcome",
+    "RecordTransferTicket",
+    "Transfer",
+    "TransferRequest",
     "UnassignAdvisor",
     "Village",
     "WorkOrder",
@@ -117,5 +135,6 @@ __all__ = [
     "qc_stream",
     "region_level_problem",
     "seconds_between",
+    "transfer_request_id",
     "work_order_due",
 ]

@@ -42,9 +42,23 @@ from services.intake.domain.state import (
     CallStatus,
     Empty,
     IntakeState,
+    Request,
     Status,
     Village,
     initial_state,
+)
+from services.intake.domain.transfers import (
+    ReceiveTransfer,
+    RecordTransferOutcome,
+    RecordTransferTicket,
+    TransferRequest,
+    close_problem,
+    is_same_transfer_in,
+    record_outcome,
+    record_ticket,
+    result_back,
+    transfer,
+    transfer_work_order,
 )
 from services.intake.domain.web_qc import count_web_reply, drawn_for_qc, inspect_web_reply
 from shared.calendar import china_date, on_time
@@ -79,6 +93,8 @@ from shared.events import Command, Event
 # -- decide: a request ---------------------------------------------------------------------------------------
 def _receive(c: ReceiveRequest, state: IntakeState) -> list[Event]:
     if not isinstance(state, Empty):
+        if isinstance(state, Request) and is_same_transfer_in(state, c.channel, c.external_reference):
+            return []  # the hotline sent the same transfer again
         raise refuse(c, state, "the request already exists")
     if c.channel is Channel.WALK_IN:
         if c.level is None:
@@ -115,7 +131,8 @@ def _answer(c: AnswerRequest, state: IntakeState) -> list[Event]:
     not_a_complaint(c, s)
     if s.channel is Channel.WEB_12348:
         raise refuse(c, s, "a web question is answered by publishing a reply")
-    return [RequestAnswered(answered_at=c.at, on_the_spot=c.on_the_spot, channel=s.channel, region=s.region)]
+    answered = RequestAnswered(answered_at=c.at, on_the_spot=c.on_the_spot, channel=s.channel, region=s.region)
+    return [answered, *result_back(s, CloseOutcome.ANSWERED, c.at)]
 
 
 def _check_referral(c: ReferRequest) -> None:
@@ -145,7 +162,8 @@ def _refer(c: ReferRequest, state: IntakeState) -> list[Event]:
             region=region,
             dispute_type=c.dispute_type,
             notary_matter=c.notary_matter,
-        )
+        ),
+        *result_back(s, CloseOutcome.REFERRED, c.at, c.to_department),
     ]
 
 
@@ -216,19 +234,25 @@ def _publish_web_reply(c: PublishWebReply, state: IntakeState) -> list[Event]:
 
 def _close(c: CloseRequest, state: IntakeState) -> list[Event]:
     s = request_of(state)
-    closable = (Status.REPLIED,) if s.is_complaint else (Status.ANSWERED, Status.REFERRED, Status.ESCALATED)
+    consultation_ends = (Status.ANSWERED, Status.REFERRED, Status.ESCALATED, Status.TRANSFERRED)
+    closable = (Status.REPLIED,) if s.is_complaint else consultation_ends
     if s.status not in closable:
         raise refuse(c, s, "a complaint closes once its reply is given" if s.is_complaint else "")
     if s.work_order is not None and s.work_order.completed_at is None:
         raise DomainError("the work order is still open: complete it first", field="work_order")
+    waiting = close_problem(s)
+    if waiting:
+        raise DomainError(waiting, field="transfer")
+    outcome = s.resolved_as or CloseOutcome.ESCALATED
     return [
         RequestClosed(
             closed_at=c.at,
-            outcome=s.resolved_as or CloseOutcome.ESCALATED,
+            outcome=outcome,
             handling_seconds=seconds_between(s.received_at, c.at),
             channel=s.channel,
             region=s.region,
-        )
+        ),
+        *result_back(s, outcome, c.at),
     ]
 
 
@@ -309,6 +333,23 @@ def _log_advisor_service(c: LogAdvisorService, state: IntakeState) -> list[Event
     ]
 
 
+# -- decide: 12345 / 110 linkage (transfers.py) --------------------------------------------------------------
+def _receive_transfer(c: ReceiveTransfer, state: IntakeState) -> list[Event]:
+    return transfer_work_order(c, _receive(c.request, state))
+
+
+def _transfer(c: TransferRequest, state: IntakeState) -> list[Event]:
+    return transfer(c, open_request(c, state))
+
+
+def _record_transfer_ticket(c: RecordTransferTicket, state: IntakeState) -> list[Event]:
+    return record_ticket(c, request_of(state))
+
+
+def _record_transfer_outcome(c: RecordTransferOutcome, state: IntakeState) -> list[Event]:
+    return record_outcome(c, request_of(state))
+
+
 _RULES: Rules[IntakeState] = {
     ReceiveRequest: _receive,
     AnswerRequest: _answer,
@@ -330,6 +371,10 @@ _RULES: Rules[IntakeState] = {
     AssignAdvisor: _assign_advisor,
     UnassignAdvisor: _unassign_advisor,
     LogAdvisorService: _log_advisor_service,
+    ReceiveTransfer: _receive_transfer,
+    TransferRequest: _transfer,
+    RecordTransferTicket: _record_transfer_ticket,
+    RecordTransferOutcome: _record_transfer_outcome,
 }
 
 

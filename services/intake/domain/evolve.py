@@ -18,6 +18,7 @@ from services.intake.domain.state import (
     Village,
     WorkOrder,
 )
+from services.intake.domain.transfers import evolve_transfer
 from shared.contracts.intake import (
     AdvisorAssigned,
     AdvisorServiceLogged,
@@ -150,4 +151,4 @@ def _evolve_request(state: Request, event: Event) -> Request:
             return replace(state, status=Status.CLOSED, closed_at=event.closed_at, outcome=event.outcome)
         case RequestEvaluated():
             return replace(state, status=Status.EVALUATED, satisfaction=event.satisfaction)
-    return state
+    return evolve_transfer(state, event)

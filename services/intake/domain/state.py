@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
-from shared.contracts.common import Department
+from shared.contracts.common import Department, Partner
 from shared.contracts.intake import Channel, CloseOutcome, ComplaintFinding, Level, QcResult, RequestKind
 
 
@@ -21,6 +21,7 @@ class Status(StrEnum):
     ESCALATED = "escalated"
     HANDLED = "handled"  # a complaint, looked into
     REPLIED = "replied"  # a complaint, its reply given
+    TRANSFERRED = "transferred"  # handed to 12345 / 110, awaiting (or holding) its result
     CLOSED = "closed"
     EVALUATED = "evaluated"
 
@@ -47,6 +48,20 @@ class Refusal:
     reason_code: str
     reason: str
     refused_at: datetime
+
+
+@dataclass(frozen=True)
+class Transfer:
+    """A request 12348 handed to 12345 or 110 (转办): what was asked, the other hotline's ticket and result."""
+
+    to: Partner
+    reason: str
+    asked: str
+    transferred_at: datetime
+    ticket: str | None = None
+    accepted_at: datetime | None = None
+    outcome: str | None = None
+    handled_at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -77,6 +92,8 @@ class Request:
     closed_at: datetime | None = None
     outcome: CloseOutcome | None = None
     satisfaction: int | None = None
+    transfer: Transfer | None = None  # transferred out to 12345 / 110
+    result_reported: bool = False  # a transfer in's result was told back to the hotline that sent it
     # where it stood before closing, so closing knows the outcome
     resolved_as: CloseOutcome | None = None
 

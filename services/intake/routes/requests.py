@@ -16,9 +16,11 @@ from services.intake.schemas import (
     ReferBody,
     RequestList,
     RequestView,
+    TransferBody,
     WebQuestionBody,
     WorkOrderBody,
 )
+from shared.contracts.common import Partner
 from shared.contracts.intake import Channel
 from shared.deps import Cursor, next_page
 from shared.evaluation import EvaluationBody
@@ -52,6 +54,12 @@ async def refer(request_id: RequestId, body: ReferBody, call: Writer, svc: Intak
 @router.post("/requests/{request_id}/escalate", response_model=RequestView, summary="Hotline/web → walk-in")
 async def escalate(request_id: RequestId, body: EscalateBody, call: Writer, svc: IntakeDep) -> RequestView:
     return request_view(await act(svc, request_id, domain.EscalateRequest(**body.model_dump(), at=call.now), call))
+
+
+@router.post("/requests/{request_id}/transfer", response_model=RequestView, summary="Transfer to 12345 or 110 (转办)")
+async def transfer(request_id: RequestId, body: TransferBody, call: Writer, svc: IntakeDep) -> RequestView:
+    command = domain.TransferRequest(to=Partner(body.to), reason=body.reason, asked=body.asked, at=call.now)
+    return request_view(await act(svc, request_id, command, call))
 
 
 @router.post("/requests/{request_id}/work-order", response_model=RequestView, summary="Open a work order (工单)")

@@ -13,9 +13,10 @@ PARTNER_SOURCES = {
     Partner.POLICE: Source.POLICE_110,
     Partner.COURT: Source.COURT_PRE_LITIGATION,
     Partner.PROCURATORATE: Source.PROCURATORATE_RECONCILIATION,
+    Partner.PETITION_OFFICE: Source.PETITION,  # 访调对接 (seed 004)
 }
-
-PARTNER_REFERRERS = frozenset({Referrer.COURT, Referrer.POLICE, Referrer.PROCURATORATE})
+#: referrers with an outbound topic: acknowledged and told the outcome there
+PARTNER_REFERRERS = frozenset({Referrer.COURT, Referrer.POLICE, Referrer.PROCURATORATE, Referrer.PETITION_OFFICE})
 
 
 def is_complex(dispute_type: str, party_count: int) -> bool:

@@ -1,4 +1,5 @@
-"""Partner referrals over HTTP (警调 / 诉调 / 检调对接): the same as `DisputeReferred` on the organ's inbound topic."""
+"""Partner referrals over HTTP (警调 / 诉调 / 检调 / 访调对接): the same as `DisputeReferred` on the organ's inbound
+topic."""
 
 from __future__ import annotations
 

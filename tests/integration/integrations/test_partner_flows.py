@@ -7,14 +7,12 @@ Every piece connects as its own principal (`principals.as_(...)`: the police sys
 these flows; only the checks read the dead-letter topic, as the `admin` super user."""
 
 import asyncio
-import contextlib
 import json
 from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
 
-from integrations.router import PartnerRouter
 from integrations.simulator import PartnerSimulator
 from services.gateway.config import Settings as GatewaySettings
 from services.gateway.main import create_app as gateway_app
@@ -26,7 +24,6 @@ from services.mediation.main import create_app as mediation_app
 from services.notary.config import Settings as NotarySettings
 from services.notary.domain import commission_stream
 from services.notary.main import create_app as notary_app
-from shared import kafka
 from shared.contracts.partners import (
     CommissionKind,
     ConfirmationOutcome,
@@ -43,50 +40,12 @@ from shared.contracts.partners import (
 from shared.envelope import Envelope
 from shared.topics import Topics
 from tests.conftest import token
-from tests.integration.helpers import Principals, drop_schemas, eventually, read_topic
+from tests.integration.helpers import eventually, read_topic
+from tests.integration.integrations.flows import outbound, running, send
 
 pytestmark = pytest.mark.integration
 ACK = "caseflow.mediation.referral_acknowledged"
 REJECTED = "caseflow.platform.partner_event_rejected"
-
-
-@contextlib.asynccontextmanager
-async def running(net: Principals, app, name: str, *others: tuple[str, object]):
-    """Department apps in-process (each as its own principal), the partner router beside them; databases dropped
-    afterwards. Yields a client for the first app."""
-    router = asyncio.create_task(PartnerRouter(net.as_("router")).run())
-    apps = [(name, app), *others]
-    try:
-        async with contextlib.AsyncExitStack() as stack:
-            for _name, each in apps:
-                await stack.enter_async_context(each.router.lifespan_context(each))
-            async with httpx.AsyncClient(transport=httpx.ASGITransport(app), base_url=f"http://{name}") as client:
-                yield client
-    finally:
-        router.cancel()
-        with contextlib.suppress(BaseException):
-            await router
-        await drop_schemas(net.admin, *(n for n, _ in apps), "router", "gateway")
-
-
-async def send(platform, topic: str, env: Envelope, value: bytes | None = None) -> None:
-    producer = kafka.producer(platform)
-    await producer.start()
-    try:
-        key, v, headers = env.to_kafka()
-        await producer.send_and_wait(topic, value=v if value is None else value, key=key, headers=headers)
-    finally:
-        await producer.stop()
-
-
-def envelopes(records) -> list[Envelope]:
-    return [Envelope.from_kafka(r.value, r.headers) for r in records]
-
-
-async def outbound(net: Principals, partner: str, *, expect: int, timeout: float = 20) -> list[Envelope]:
-    """What the partner reads on its outbound topic, read as that partner."""
-    return envelopes(await read_topic(net.as_(partner), Topics(net.prefix).partner_outbound(partner), expect=expect,
-                                      timeout=timeout))  # fmt: skip
 
 
 async def test_flow2_police_110_referral_over_the_gateway_acknowledged_on_police_outbound(principals):

@@ -1,4 +1,5 @@
-"""The partner simulators against the real broker (no services needed): every kind of request, decodable."""
+"""The partner simulators against the real broker (no services needed): every kind of request of every partner,
+decodable."""
 
 import asyncio
 from collections import Counter
@@ -88,6 +89,13 @@ async def test_simulator_sends_every_kind_and_answers_a_confirmation_request(pla
         "notified_defence_requested",
         "detainee_application_forwarded",
     }
+    # seed 004: 访调对接 from the petition office, call transfers from 12345 and 110
+    assert {k for p, k in seen if p == "petition_office"} == {"petition"}
+    assert (
+        {k for p, k in seen if p == "hotline_12345"}
+        == {k for p, k in seen if p == "dispatch_110"}
+        == {"call_transferred"}
+    )
     ((env, ruling),) = rulings
     assert ruling.dispute_id == "md-court-abc" and ruling.outcome.value == "confirmed"
     assert env.correlationid == "corr-x" and env.causationid == notice.id

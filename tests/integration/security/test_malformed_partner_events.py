@@ -24,12 +24,15 @@ from shared import kafka
 from shared.contracts.partners import DefenceKind, NotifiedDefenceRequested, ProceedingStage
 from shared.envelope import MAX_EVENT_BYTES, Envelope
 from shared.events import registry
+from shared.partners import partners_sending
 from shared.topics import PARTNERS, Topics
 from tests.integration.helpers import drop_schemas, eventually
 
 pytestmark = pytest.mark.integration
 
 Record = tuple[str, str, bytes | None, list[tuple[str, bytes]]]  # (kind, partner, value, headers)
+#: the organs whose inbound topics legal aid reads (notified defence, forwarded applications)
+ORGANS = tuple(partners_sending([NotifiedDefenceRequested]))
 #: attributes without a default in the envelope: dropping one leaves no valid event
 REQUIRED = ("ce_type", "ce_source", "ce_subject", "ce_correlationid", "ce_actor")
 
@@ -65,7 +68,7 @@ def _not_a_json_object(raw: bytes) -> bool:
 
 @st.composite
 def malformed(draw: st.DrawFn, kind: str) -> Record:
-    partner = draw(st.sampled_from(PARTNERS))
+    partner = draw(st.sampled_from(ORGANS))
     reference = "bad-" + draw(st.text("abcdefghijklmnopqrstuvwxyz0123456789-", min_size=6, max_size=24))
     _key, value, headers = notice(partner, reference).to_kafka()
     text = st.text(min_size=1, max_size=40).filter(lambda s: s.strip() != "")

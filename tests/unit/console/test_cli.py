@@ -15,6 +15,7 @@ from caseflow_cli.rebuild import rebuild_command
 from caseflow_cli.trace import trace_command
 from integrations import simulate as simulate_mod
 from integrations.simulate import simulate_command
+from shared.topics import PARTNERS
 from tests.unit.console.conftest import CITY
 
 # the lines caseflow_cli/main.py registers them with
@@ -95,9 +96,8 @@ def simulations(monkeypatch) -> list[dict[str, object]]:
 def test_simulate_runs_the_simulators_with_the_options(simulations):
     r = runner.invoke(app, ["simulate", "--rate", "2", "--minutes", "1.5", "--seed", "7"])
     assert r.exit_code == 0, r.output
-    assert simulations == [
-        {"rate": 2.0, "minutes": 1.5, "partners": ["court", "police", "procuratorate"], "answer_only": False, "seed": 7}
-    ]
+    assert simulations == [{"rate": 2.0, "minutes": 1.5, "partners": list(PARTNERS), "answer_only": False, "seed": 7}]
+    assert {"petition_office", "hotline_12345", "dispatch_110"} <= set(PARTNERS)
     r = runner.invoke(app, ["simulate", "--partners", "police, court", "--answer-only"])
     assert r.exit_code == 0, r.output
     assert simulations[1]["partners"] == ["police", "court"] and simulations[1]["answer_only"] is True

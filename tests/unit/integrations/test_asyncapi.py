@@ -132,3 +132,30 @@ def test_the_documented_receive_side_matches_what_the_services_subscribe():
         partner_topics = {topics.partner_inbound(p) for p in PARTNERS}
         wired = {(topic, t) for topic, t in wired if topic not in partner_topics or (topic, t) in allowed}
         assert documented == wired, dept
+
+
+def test_the_petition_office_12345_and_110_have_channels_with_their_own_traffic():
+    """Seed 004 (访调对接; 12348 ↔ 12345 ↔ 110 联动): each new partner's inbound channel carries what it sends, its
+    outbound what is addressed to it, and intake consumes the hotlines' requests."""
+    doc = asyncapi.build()
+    channels, operations = doc["channels"], doc["operations"]
+    assert set(channels["partner.petition_office.inbound"]["messages"]) == {DisputeReferred.event_type}
+    assert set(channels["partner.petition_office.outbound"]["messages"]) == {
+        "caseflow.mediation.referral_acknowledged",
+        "caseflow.mediation.outcome_notified",
+        "caseflow.platform.partner_event_rejected",
+    }
+    for hotline in ("hotline_12345", "dispatch_110"):
+        assert set(channels[f"partner.{hotline}.inbound"]["messages"]) == {
+            "caseflow.partner.call_transferred",
+            "caseflow.partner.transfer_accepted",
+            "caseflow.partner.transfer_handled",
+        }
+        assert set(channels[f"partner.{hotline}.outbound"]["messages"]) == {
+            "caseflow.intake.request_transferred",
+            "caseflow.intake.transfer_result_reported",
+            "caseflow.platform.partner_event_rejected",
+        }
+        assert operations[f"intake.receive.{hotline}"]["action"] == "receive"
+    assert "caseflow.intake.request_transferred" not in channels["partner.police.outbound"]["messages"]
+    assert "mediation.receive.petition_office" in operations

@@ -1,10 +1,12 @@
 """Gateway validation, authorisation and idempotency without a broker (in-memory key store and publisher)."""
 
 from datetime import UTC, datetime
+from typing import get_args
 
 import httpx
 import pytest
 
+from services.gateway.api import PartnerName
 from services.gateway.config import Settings
 from services.gateway.handlers import Gateway, MemoryKeyStore, decode_cursor, encode_cursor
 from services.gateway.main import create_app
@@ -12,7 +14,7 @@ from shared.envelope import Envelope
 from shared.errors import ValidationFailed
 from shared.events import registry
 from shared.settings import PlatformSettings
-from shared.topics import Topics
+from shared.topics import PARTNERS, Topics
 from tests.conftest import token
 
 PLATFORM = PlatformSettings(topic_prefix="unitgw")
@@ -153,3 +155,26 @@ def test_cursor_round_trip_and_refusals():
             continue
         with pytest.raises(ValidationFailed):
             decode_cursor(bad)
+
+
+def test_every_partner_has_its_gateway_path():
+    """The path's partner names are the platform's partners (the petition office, 12345 and 110 included)."""
+    assert get_args(PartnerName) == PARTNERS
+
+
+async def test_12345_posts_a_transfer_over_the_gateway_and_may_not_refer_disputes(client, published):
+    """Seed 004 (12345 联动): the hotline's transfer goes to its own inbound topic; a dispute referral is not its to
+    send (422 naming the type)."""
+    headers = token(PLATFORM, "partner:hotline_12345", ["partner:hotline_12345"])
+    transfer = {
+        "type": "caseflow.partner.call_transferred",
+        "partner_reference": "12345-431002-0009",
+        "data": {"region": "431002001000", "kind": "help", "topic": "labour", "reason": "拖欠工资",
+                 "asked": "法律咨询", "transferred_at": datetime.now(UTC).isoformat()},
+    }  # fmt: skip
+    r = await client.post("/partners/hotline_12345/events", json=transfer, headers=headers)
+    assert r.status_code == 202, r.text
+    [(topic, env)] = published
+    assert topic == "unitgw.partner.hotline_12345.inbound" and env.source == "partner/hotline_12345"
+    r = await client.post("/partners/hotline_12345/events", json=body(), headers=headers)
+    assert r.status_code == 422 and r.json()["errors"][0]["field"] == "type"
