@@ -6,7 +6,7 @@ import httpx
 import pytest
 
 from services.gateway.config import Settings
-from services.gateway.handlers import Gateway, MemoryKeyStore, decode_cursor, encode_cursor
+from services.gateway.handlers import Gateway, MemoryKeyStore, decode_cursor, encode_cursor, kafka_publisher
 from services.gateway.main import create_app
 from shared.envelope import Envelope
 from shared.errors import ValidationFailed
@@ -14,6 +14,7 @@ from shared.events import registry
 from shared.settings import PlatformSettings
 from shared.topics import Topics
 from tests.conftest import token
+from tests.fakes import RecordingProducer, recorded_spans
 
 PLATFORM = PlatformSettings(topic_prefix="unitgw")
 
@@ -152,3 +153,20 @@ def test_cursor_round_trip_and_refusals():
             continue
         with pytest.raises(ValidationFailed):
             decode_cursor(bad)
+
+
+async def test_an_event_posted_with_a_w3c_traceparent_header_continues_that_trace():
+    """A partner that answers with the `traceparent` it pulled (EventOut.traceparent) keeps the case's one trace."""
+    spans = recorded_spans()
+    producer = RecordingProducer()
+    app = create_app(Settings(platform=PLATFORM))
+    app.state.gateway = Gateway(Topics("unitgw"), registry, MemoryKeyStore(), kafka_publisher(producer))  # type: ignore[arg-type]
+    theirs = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app), base_url="http://gw") as c:
+        r = await c.post("/partners/police/events", json=body(), headers=police(traceparent=theirs))
+    assert r.status_code == 202, r.text
+    [sent] = producer.envelopes("unitgw.partner.police.inbound")
+    assert sent.traceparent is not None and sent.traceparent.split("-")[1] == theirs.split("-")[1]
+    [publish] = [s for s in spans.get_finished_spans() if s.name == "publish caseflow.partner.dispute_referred"]
+    assert format(publish.context.span_id, "016x") == sent.traceparent.split("-")[2]  # the message's parent span
+    spans.shutdown()

@@ -4,16 +4,13 @@ envelope carries its publish span, a consumer's span is that span's child, a sta
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Iterator
 from datetime import UTC, datetime
-from typing import Any
 
 import pytest
 from aiokafka import ConsumerRecord
 from opentelemetry import trace
-from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
-from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 from shared import kafka
@@ -21,6 +18,7 @@ from shared.consumer import DeadLetters
 from shared.contracts.partners import DefenceKind, NotifiedDefenceRequested, ProceedingStage
 from shared.envelope import Envelope
 from shared.telemetry import case_traceparent, consuming, current_traceparent, tracer
+from tests.fakes import RecordingProducer, recorded_spans
 
 INBOUND, OUTBOUND = "t1.partner.court.inbound", "t1.partner.court.outbound"
 PARENT = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
@@ -28,34 +26,9 @@ PARENT = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
 
 @pytest.fixture(scope="module")
 def spans() -> Iterator[InMemorySpanExporter]:
-    """Finished spans, from the SDK provider the services install (`setup_telemetry`)."""
-    provider = trace.get_tracer_provider()
-    if not isinstance(provider, TracerProvider):
-        provider = TracerProvider()
-        trace.set_tracer_provider(provider)
-    exporter = InMemorySpanExporter()
-    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    exporter = recorded_spans()
     yield exporter
     exporter.shutdown()
-
-
-class Producer:
-    """Records what is sent, acknowledged at once."""
-
-    def __init__(self) -> None:
-        self.sent: list[tuple[str, bytes, bytes | None, list[tuple[str, bytes]]]] = []
-
-    async def send(self, topic: str, value: bytes, key: bytes | None = None, headers: Any = None) -> asyncio.Future:
-        self.sent.append((topic, value, key, list(headers or ())))
-        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        done.set_result(None)
-        return done
-
-    async def send_and_wait(self, topic: str, value: bytes, key: bytes | None = None, headers: Any = None) -> None:
-        await (await self.send(topic, value, key, headers))
-
-    def envelopes(self, topic: str) -> list[Envelope]:
-        return [Envelope.from_kafka(v, h) for t, v, _, h in self.sent if t == topic]
 
 
 def court_notice(traceparent: str | None) -> Envelope:
@@ -83,7 +56,7 @@ def span_named(spans: InMemorySpanExporter, name: str) -> ReadableSpan:
 
 
 async def park(env: Envelope) -> Envelope:
-    producer = Producer()
+    producer = RecordingProducer()
     dead = DeadLetters(producer, "t1.deadletter", "legal_aid", notify_topic=lambda _partner: OUTBOUND)  # type: ignore[arg-type]
     await dead.park(record(env), "region not served", "validation_failed")
     [notice] = producer.envelopes(OUTBOUND)
@@ -117,7 +90,7 @@ async def test_a_rejection_inside_a_handler_is_a_child_of_the_handlers_span(span
 
 
 async def test_a_sent_envelope_carries_its_publish_span_and_keeps_its_identity(spans: InMemorySpanExporter) -> None:
-    producer, env = Producer(), court_notice(PARENT)
+    producer, env = RecordingProducer(), court_notice(PARENT)
     await (await kafka.send(producer, "t1.legal_aid.events", env))  # type: ignore[arg-type]
     [sent] = producer.envelopes("t1.legal_aid.events")
     assert sent.model_dump(exclude={"traceparent"}) == env.model_dump(exclude={"traceparent"})
