@@ -113,8 +113,5 @@ async def pull_events(
     envelopes, position = await pull(
         settings.platform, gateway.topics.partner_outbound(partner), cursor, limit, settings.pull_wait_seconds
     )
-    items = [
-        EventOut(**env.model_dump(exclude={"specversion", "datacontenttype", "actor"}))
-        for env in envelopes
-    ]
+    items = [EventOut(**env.model_dump(exclude={"specversion", "datacontenttype", "actor"})) for env in envelopes]
     return EventPage(items=items, next=encode_cursor(position))
