@@ -122,10 +122,11 @@ def consuming(env: Envelope, source: str, name: str | None = None) -> AbstractCo
     )
 
 
-def case_traceparent(case_traceparent: str | None, command: str) -> str | None:
-    """The trace context for a command's events: the case's own trace when it has one and the command runs in
-    another (a staff request), as a span there linked to the request's; else the current context."""
-    parent = context_from(case_traceparent)
+def case_traceparent(last: str | None, command: str) -> str | None:
+    """The trace context for a command's events, given the `traceparent` of the case's last event: the case's own
+    trace when it has one and the command runs in another (a staff request), as a span there linked to the
+    request's; else the current context."""
+    parent = context_from(last)
     if parent is None or _same_trace_as_current(parent):
         return current_traceparent()
     request = trace.get_current_span().get_span_context()

@@ -158,9 +158,9 @@ def trace_id_of(env: Envelope) -> str:
 
 
 def path_to_root(spans: dict[str, dict[str, Any]], span: dict[str, Any]) -> list[dict[str, Any]]:
-    """`span` and its ancestors up to the trace's root."""
+    """`span` and its ancestors up to the trace's root (or the last whose parent is not in `spans`)."""
     path = [span]
-    while "parentId" in path[-1]:
+    while path[-1].get("parentId") in spans:
         path.append(spans[path[-1]["parentId"]])
     return path
 
@@ -280,3 +280,31 @@ async def test_a_court_notice_is_one_trace_through_legal_aid_the_courts_outbound
         assert ("caseflow-legal_aid", "PRODUCER") in hops(path)
         assert any(s["name"] == "execute assign" for s in path)  # the staff step joined the case's trace
     assert named(spans, "fold caseflow.legal_aid.defence_notified", "caseflow-metrics-writer")
+
+
+async def test_a_rejection_goes_back_to_the_court_in_the_trace_of_the_event_it_refuses(running: Platform) -> None:
+    """A notice for a region no legal aid profile serves is refused; the court's rejection notice continues the
+    trace context the court sent, through legal aid's handling of it and the router."""
+    p = running
+    court_trace, court_span = uuid.uuid4().hex, uuid.uuid4().hex[:16]
+    reference = f"(2026)京0101刑初{uuid.uuid4().hex[:6]}号"
+    notice = NotifiedDefenceRequested(
+        partner_reference=reference, kind=DefenceKind.NOTIFIED_DEFENCE, defendant_ref="p-" + "e" * 32,
+        region="110101001000", stage=ProceedingStage.TRIAL, charge="theft", notified_at=datetime.now(UTC),
+    )  # fmt: skip
+    traceparent = f"00-{court_trace}-{court_span}-01"  # the court's own span, in its own tracing
+    await send_as_court(p, Envelope.wrap(notice, source="partner/court", subject=reference, correlationid=reference,
+                                         actor="partner:court", traceparent=traceparent))  # fmt: skip
+
+    rejected = await sent_to_court(p, "caseflow.platform.partner_event_rejected")
+    assert rejected.data["partner_reference"] == reference and rejected.data["rejected_by"] == "legal_aid"
+    assert trace_id_of(rejected) == court_trace
+    spans = await trace_with(p, court_trace, (f"publish {rejected.type}", "caseflow-router"))
+    by_id = {s["id"]: s for s in spans}
+    [outbound] = [s for s in spans if publish_to_court(s, p, rejected.type)]
+    path = path_to_root(by_id, outbound)  # up to the court's span, which the court keeps
+    assert hops(path) == [
+        ("caseflow-router", "PRODUCER"), ("caseflow-router", "CONSUMER"),
+        ("caseflow-legal_aid", "PRODUCER"), ("caseflow-legal_aid", "CONSUMER"),
+    ]  # fmt: skip
+    assert path[-1]["parentId"] == court_span and path[-1]["name"] == f"process {notice.event_type}"
