@@ -32,7 +32,7 @@ $(POSTGRES):
 ## the local broker runs with SASL/SCRAM + ACLs unless CASEFLOW_INFRA_SECURE=0 (the test servers are set apart)
 INFRA_ENV := CASEFLOW_INFRA_SECURE=$${CASEFLOW_INFRA_SECURE:-1}
 
-## the platform's main job: local Kafka + PostgreSQL, every service, the partner simulators (Ctrl-C stops)
+## the platform's main job: local Kafka + PostgreSQL + Zipkin, every service, the partner simulators (Ctrl-C stops)
 run: $(STAMP) $(POSTGRES)
 	$(INFRA_ENV) $(BIN)/python -m caseflow_cli run
 

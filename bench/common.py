@@ -26,6 +26,7 @@ class BenchInfraSettings(infra.InfraSettings):
     kafka_controller_port: int = Field(default=28093, ge=1, le=65535)
     postgres_port: int = Field(default=28432, ge=1, le=65535)
     secure: bool = False
+    zipkin: bool = False  # benchmarks export no spans
 
 
 @dataclass

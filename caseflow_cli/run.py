@@ -77,6 +77,19 @@ def database_env(settings: infra.InfraSettings, program: Program) -> dict[str, s
     return {"CASEFLOW_DATABASE_URL": infra.database_url_for(settings, program.database)}
 
 
+def telemetry_env(zipkin_url: str | None) -> dict[str, str]:
+    """Where every program sends its spans: to Zipkin when it runs (and the console links each step there), else to
+    the file the console's own span view reads; `CASEFLOW_OTEL_EXPORTER` set by the caller wins."""
+    env = {
+        "CASEFLOW_OTEL_EXPORTER": os.environ.get("CASEFLOW_OTEL_EXPORTER", "zipkin" if zipkin_url else "file"),
+        "CASEFLOW_OTEL_FILE": os.environ.get("CASEFLOW_OTEL_FILE", str(REPO / ".cache" / "traces.jsonl")),
+    }
+    if zipkin_url:
+        env["CASEFLOW_OTEL_ZIPKIN_ENDPOINT"] = f"{zipkin_url}/api/v2/spans"
+        env["CONSOLE_ZIPKIN_URL"] = zipkin_url
+    return env
+
+
 def _exists(module: str) -> bool:
     try:
         return importlib.util.find_spec(module) is not None
@@ -117,9 +130,11 @@ def _print_banner(
             console.print(f"  {'':<10} {_staff_token()}", soft_wrap=True)  # one line: it is copied whole
         elif p.url:
             console.print(f"  {p.name:<10} {p.url}/docs")
+    if status.zipkin_url:
+        console.print(f"  {'zipkin':<10} {status.zipkin_url}/zipkin/   <- every trace, across every Kafka hop")
     if missing:
         console.print(f"  (not part of this checkout: {', '.join(missing)})")
-    console.print("Ctrl-C stops the services; `make infra-down` stops Kafka and PostgreSQL.\n")
+    console.print("Ctrl-C stops the services; `make infra-down` stops Kafka, PostgreSQL and Zipkin.\n")
 
 
 def _watch(sup: Supervisor) -> int:
@@ -145,12 +160,7 @@ def run(with_programs: bool = True) -> int:
         return 1
     profile = write_profile(settings, status, os.environ.get("CASEFLOW_TOPIC_PREFIX", "caseflow"))
     console.print(f"operator profile (lag, rebuild, dlq use it): {profile}")
-    env = {
-        # traces go to a file the console's trace view reads, unless a collector is configured
-        "CASEFLOW_OTEL_EXPORTER": os.environ.get("CASEFLOW_OTEL_EXPORTER", "file"),
-        "CASEFLOW_OTEL_FILE": os.environ.get("CASEFLOW_OTEL_FILE", str(REPO / ".cache" / "traces.jsonl")),
-        "CASEFLOW_KAFKA_BOOTSTRAP": status.kafka_bootstrap,
-    }
+    env = {**telemetry_env(status.zipkin_url), "CASEFLOW_KAFKA_BOOTSTRAP": status.kafka_bootstrap}
     candidates = SERVICES + (PROGRAMS if with_programs else [])
     wanted = [p for p in candidates if p.module is not None and _exists(p.module)]
     missing = [p.name for p in candidates if p not in wanted]

@@ -2,7 +2,7 @@
 procuratorate, petition office, 12345 hotline, 110 dispatch).
 
 - **Forwarding** (group `<prefix>.router.forward`): any department payload deriving from `PartnerNotice` is
-  forwarded unchanged (same envelope: id, correlation id and trace context kept) to
+  forwarded unchanged (same envelope: id, correlation id and trace, in a publish span of the router's) to
   `<prefix>.partner.<recipient>.outbound`. Partners drop duplicates by event id, so forwarding at least once is
   enough; the router's own inbox drops redeliveries it already forwarded.
 - **Gatekeeping** (group `<prefix>.router.inbound`): it reads every partner inbound topic with the same checks
@@ -42,10 +42,7 @@ class PartnerRouter:
     async def forward(self, env: Envelope, payload: Event) -> None:
         if not isinstance(payload, PartnerNotice):
             return
-        key, value, headers = env.to_kafka()
-        await self.producer.send_and_wait(
-            self.topics.partner_outbound(payload.recipient.value), value=value, key=key, headers=headers
-        )
+        await (await kafka.send(self.producer, self.topics.partner_outbound(payload.recipient.value), env))
         self.forwarded += 1
 
     async def run(self) -> None:

@@ -22,7 +22,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from shared.errors import CaseflowError
 from shared.settings import PlatformSettings
-from shared.telemetry import instrument_app
+from shared.telemetry import instrument_app, setup_telemetry
 
 PROBLEM = "application/problem+json"
 REQUESTS = Histogram("caseflow_http_request_seconds", "HTTP request latency", ["service", "method", "status"])
@@ -59,6 +59,7 @@ def create_app(
 ) -> FastAPI:
     @asynccontextmanager
     async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
+        setup_telemetry(service, settings)  # every HTTP service's spans go where CASEFLOW_OTEL_EXPORTER says
         if lifespan is None:
             yield
         else:

@@ -23,7 +23,7 @@ from shared.events import registry as default_registry
 from shared.eventstore import EventStore, Stream, ViewWrite
 from shared.logs import case_context
 from shared.retry import Backoff
-from shared.telemetry import current_traceparent
+from shared.telemetry import case_traceparent
 
 S = TypeVar("S")
 log = logging.getLogger(__name__)
@@ -105,7 +105,7 @@ class CommandBus(Generic[S]):
                     if stream.version:
                         await self._heal(stream_id, state, stream.version)
                     return Outcome(stream_id, state, stream.version, (), False, _correlation(stream, ctx))
-                envelopes = self._wrap(stream, new_events, ctx)
+                envelopes = self._wrap(stream, new_events, ctx, type(command).__name__)
                 new_state = self.decider.fold(new_events, state)
                 new_version = stream.version + len(envelopes)
                 views = self.project(stream_id, new_state, new_version) if self.project else []
@@ -140,9 +140,10 @@ class CommandBus(Generic[S]):
         if self.on_committed is not None and version:
             await self.on_committed(stream_id, state, version, [])
 
-    def _wrap(self, stream: Stream, events: list[Event], ctx: CommandContext) -> list[Envelope]:
+    def _wrap(self, stream: Stream, events: list[Event], ctx: CommandContext, command: str) -> list[Envelope]:
         correlation = _correlation(stream, ctx)
-        traceparent = current_traceparent()
+        # a case is one trace: a command on a case joins the trace of its last event
+        traceparent = case_traceparent(stream.events[-1].traceparent if stream.events else None, command)
         return [
             Envelope.wrap(
                 e,

@@ -22,11 +22,10 @@ from datetime import UTC, datetime
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
 from aiokafka.errors import CommitFailedError, IllegalStateError, KafkaError
-from opentelemetry import trace
-from opentelemetry.trace import SpanKind
 from psycopg import OperationalError
 from psycopg_pool import PoolTimeout
 
+from shared import kafka
 from shared.contracts.common import Partner, PartnerEventRejected
 from shared.db import Database
 from shared.envelope import Envelope
@@ -36,10 +35,9 @@ from shared.events import registry as default_registry
 from shared.logs import case_context
 from shared.partners import partner_of_topic
 from shared.retry import Backoff
-from shared.telemetry import context_from
+from shared.telemetry import consuming
 
 log = logging.getLogger(__name__)
-_tracer = trace.get_tracer("caseflow.consumer")
 
 Handler = Callable[[Envelope, Event], Awaitable[None]]
 TRANSIENT = (OperationalError, PoolTimeout, KafkaError, OSError, asyncio.TimeoutError)
@@ -136,12 +134,12 @@ class DeadLetters:
         partner = partner_of_topic(msg.topic)
         if notify and partner is not None and self.notify_topic is not None:
             notice = rejection_notice(msg, partner, reason, error_code, self.consumer_name)
-            key, value, notice_headers = notice.to_kafka()
-            await self.producer.send_and_wait(self.notify_topic(partner), value=value, key=key, headers=notice_headers)
+            await (await kafka.send(self.producer, self.notify_topic(partner), notice))
 
 
 def rejection_notice(msg: ConsumerRecord, partner: str, reason: str, error_code: str, consumer: str) -> Envelope:
-    """A `PartnerEventRejected` for a refused partner message, built from whatever of its headers survive."""
+    """A `PartnerEventRejected` for a refused partner message, built from whatever of its headers survive; it
+    continues the refused message's trace when that carried one (`DeadLetters` sends it in a span of its own)."""
     attrs = {}
     for name, raw in msg.headers or ():
         if name.startswith("ce_") and raw is not None:
@@ -164,6 +162,7 @@ def rejection_notice(msg: ConsumerRecord, partner: str, reason: str, error_code:
         correlationid=attrs.get("correlationid") or reference or fallback,
         actor=f"dept:{consumer}",
         causationid=attrs.get("id"),
+        traceparent=attrs.get("traceparent"),
     )
 
 
@@ -282,12 +281,7 @@ class EventConsumer:
         backoff = Backoff(ceiling=self.max_backoff)
         with (
             case_context(env.subject),
-            _tracer.start_as_current_span(
-                f"process {env.type}",
-                context=context_from(env.traceparent),
-                kind=SpanKind.CONSUMER,
-                attributes={"messaging.destination.name": msg.topic, "caseflow.case_id": env.subject},
-            ),
+            consuming(env, msg.topic),
         ):
             while True:
                 try:

@@ -11,7 +11,9 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError
 
+from shared.envelope import Envelope
 from shared.settings import PlatformSettings
+from shared.telemetry import publishing
 from shared.topics import Topics
 
 log = logging.getLogger(__name__)
@@ -40,6 +42,16 @@ def producer(settings: PlatformSettings, **overrides: Any) -> AIOKafkaProducer:
         **overrides,
     }
     return AIOKafkaProducer(**opts)
+
+
+async def send(
+    producer: AIOKafkaProducer, topic: str, env: Envelope, *, key: bytes | None = None
+) -> asyncio.Future[Any]:
+    """Send an envelope (CloudEvents binary mode, keyed by its subject unless `key`) inside its PRODUCER span, so
+    it carries that span's trace context; returns the delivery future (await it for the acknowledgement)."""
+    with publishing(env, topic) as sent:
+        subject, value, headers = sent.to_kafka()
+        return await producer.send(topic, value=value, key=key or subject, headers=headers)
 
 
 def consumer(settings: PlatformSettings, *topics: str, group_id: str | None, **overrides: Any) -> AIOKafkaConsumer:

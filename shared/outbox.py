@@ -18,17 +18,14 @@ from collections.abc import AsyncIterator, Callable
 
 from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
-from opentelemetry import trace
-from opentelemetry.trace import SpanKind
 from psycopg import Error as DatabaseError
 from psycopg_pool import PoolTimeout
 
+from shared import kafka
 from shared.eventstore import Commit, EventStore
 from shared.retry import Backoff
-from shared.telemetry import context_from
 
 log = logging.getLogger(__name__)
-_tracer = trace.get_tracer("caseflow.outbox")
 RETRIED = (TimeoutError, KafkaError, DatabaseError, PoolTimeout, OSError)
 
 
@@ -91,14 +88,7 @@ class OutboxRelay:
             for commit in commits:
                 topic = self.topic_for(commit)
                 for env in commit.events:
-                    key, value, headers = env.to_kafka()
-                    with _tracer.start_as_current_span(
-                        f"publish {env.type}",
-                        context=context_from(env.traceparent),
-                        kind=SpanKind.PRODUCER,
-                        attributes={"messaging.destination.name": topic, "caseflow.case_id": env.subject},
-                    ):
-                        futures.append(await self.producer.send(topic, value=value, key=key, headers=headers))
+                    futures.append(await kafka.send(self.producer, topic, env))
             await asyncio.gather(*futures)
             if self.before_mark is not None:
                 self.before_mark(commits)

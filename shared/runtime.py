@@ -135,7 +135,7 @@ class ServiceRuntime:
     # -- lifecycle ------------------------------------------------------------------------------------------
     async def start(self) -> None:
         setup_logging(self.settings.log_level, self.service)
-        setup_telemetry(self.service, self.settings)
+        setup_telemetry(self.service, self.settings)  # once per process: a no-op under the HTTP app's lifespan
         await self.db.open(*self.migrations)
         for rm in self.read_models:
             if await rm.ensure():

@@ -16,6 +16,8 @@ from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEV_SECRET = "caseflow-local-development-secret-not-for-production"  # marked local-only on purpose
+#: where spans may go (`CASEFLOW_OTEL_EXPORTER`, several at once: `zipkin,file`)
+EXPORTERS = ("console", "otlp", "file", "zipkin")
 
 
 class PlatformSettings(BaseSettings):
@@ -34,9 +36,12 @@ class PlatformSettings(BaseSettings):
     topic_prefix: str = Field(default="caseflow", pattern=r"^[a-z0-9][a-z0-9_-]{0,40}$")
     partitions: int = Field(default=6, ge=1, le=1000)
     replication_factor: int = Field(default=1, ge=1, le=7)
-    otel_exporter: Literal["none", "console", "otlp", "file"] = "none"
+    otel_exporter: str = Field(default="none", description="none, or a comma-separated set of " + ",".join(EXPORTERS))
     otel_endpoint: str = "http://127.0.0.1:4318"
     otel_file: str = ".cache/traces.jsonl"
+    otel_zipkin_endpoint: str = Field(
+        default="http://127.0.0.1:19411/api/v2/spans", pattern=r"^https?://", description="Zipkin's span intake"
+    )
     auth_secret: SecretStr = SecretStr(DEV_SECRET)
     auth_issuer: str = "caseflow"
     pii_pepper: SecretStr = SecretStr("caseflow-local-development-pepper-not-for-production")
@@ -50,6 +55,22 @@ class PlatformSettings(BaseSettings):
                 plain = value.get_secret_value() if isinstance(value, SecretStr) else value
                 env[f"CASEFLOW_{name.upper()}"] = str(plain)
         return env
+
+    @property
+    def otel_exporters(self) -> tuple[str, ...]:
+        """The exporters `otel_exporter` names (empty for `none`)."""
+        return tuple(e for e in self.otel_exporter.split(",") if e != "none")
+
+    @field_validator("otel_exporter")
+    @classmethod
+    def _known_exporters(cls, v: str) -> str:
+        names = [e.strip() for e in v.split(",") if e.strip()] or ["none"]
+        unknown = [e for e in names if e not in (*EXPORTERS, "none")]
+        if unknown:
+            raise ValueError(f"unknown exporter {unknown[0]!r}: expected none or some of {', '.join(EXPORTERS)}")
+        if "none" in names and len(names) > 1:
+            raise ValueError("`none` cannot be combined with an exporter")
+        return ",".join(dict.fromkeys(names))
 
     @field_validator("kafka_bootstrap")
     @classmethod

@@ -3,8 +3,8 @@
 The servers run from `caseflow_cli.infra` with their own home (`.cache/test-infra`) and ports, so a running
 `make run` is not disturbed; they are stopped when the session that started them ends (set
 CASEFLOW_TEST_KEEP_INFRA=1 to keep them up between runs while iterating). Two runs side by side need their own
-ports and home: CASEFLOW_TEST_KAFKA_PORT, CASEFLOW_TEST_KAFKA_CONTROLLER_PORT, CASEFLOW_TEST_POSTGRES_PORT and
-CASEFLOW_TEST_INFRA_HOME.
+ports and home: CASEFLOW_TEST_KAFKA_PORT, CASEFLOW_TEST_KAFKA_CONTROLLER_PORT, CASEFLOW_TEST_POSTGRES_PORT,
+CASEFLOW_TEST_ZIPKIN_PORT (Zipkin, started only for the tests that read traces) and CASEFLOW_TEST_INFRA_HOME.
 """
 
 from __future__ import annotations
@@ -50,13 +50,16 @@ async def _warm_group_coordinator(client: dict[str, Any], timeout: float = 120) 
         await consumer.stop()
 
 
-def _test_infra_settings() -> infra.InfraSettings:
+def _test_infra_settings(*, zipkin: bool = False) -> infra.InfraSettings:
+    """The session's servers; Zipkin only for the tests that read traces (`zipkin_up`), started on first use."""
     return infra.InfraSettings(
         home=os.environ.get("CASEFLOW_TEST_INFRA_HOME", os.path.join(REPO, ".cache", "test-infra")),
         # below Linux's ephemeral range (32768-60999): a client socket's local port never takes a server's port
         kafka_port=int(os.environ.get("CASEFLOW_TEST_KAFKA_PORT", "29092")),
         kafka_controller_port=int(os.environ.get("CASEFLOW_TEST_KAFKA_CONTROLLER_PORT", "29093")),
         postgres_port=int(os.environ.get("CASEFLOW_TEST_POSTGRES_PORT", "29432")),
+        zipkin_port=int(os.environ.get("CASEFLOW_TEST_ZIPKIN_PORT", "29411")),
+        zipkin=zipkin,
         secure=False,  # the plain servers most tests use, whatever CASEFLOW_INFRA_SECURE says
     )
 
@@ -78,6 +81,17 @@ def infra_up(infra_settings: infra.InfraSettings) -> Iterator[infra.InfraStatus]
 
 
 @pytest.fixture(scope="session")
+def zipkin_up(infra_up: infra.InfraStatus) -> Iterator[str]:
+    """Zipkin beside the session's Kafka and PostgreSQL (port CASEFLOW_TEST_ZIPKIN_PORT); yields its base URL."""
+    settings = _test_infra_settings(zipkin=True)
+    already_running = infra.read_pid(settings, infra.ZIPKIN) is not None
+    infra.start_server(settings, infra.ZIPKIN)
+    yield f"http://{infra.HOST}:{settings.zipkin_port}"
+    if not already_running and not os.environ.get("CASEFLOW_TEST_KEEP_INFRA"):
+        infra.terminate(settings, infra.ZIPKIN)
+
+
+@pytest.fixture(scope="session")
 def secure_infra(tmp_path_factory: pytest.TempPathFactory) -> Iterator[infra.InfraSettings]:
     """A second Kafka (SASL/SCRAM listener, ACL authoriser) + PostgreSQL on free ports, for the tests that prove
     the broker enforces each principal's grants; started on first use, stopped at the end of the session."""
@@ -89,6 +103,7 @@ def secure_infra(tmp_path_factory: pytest.TempPathFactory) -> Iterator[infra.Inf
         postgres_port=postgres_port,
         secure=True,
         start_timeout=120,
+        zipkin=False,
     )
     try:
         status = infra.up(settings)

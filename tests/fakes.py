@@ -1,15 +1,22 @@
 """In-memory adapters for unit tests: the event store's views, a vault and a clock, wired by each service's
-`bootstrap` exactly as PostgreSQL's are (never used to run the platform)."""
+`bootstrap` exactly as PostgreSQL's are (never used to run the platform); a producer that records what is sent,
+and the spans a test's code finished."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from opentelemetry import trace
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from psycopg import sql
 
 from shared.decider import Decider
+from shared.envelope import Envelope
 from shared.eventstore import EventStore, InMemoryEventStore, ViewWrite
 from shared.pii import ERASED, PersonData, person_ref
 from shared.readmodel import Render
@@ -146,3 +153,33 @@ def memory_adapters(clock: Callable[[], datetime] | None = None) -> dict[str, An
     """The keyword arguments that wire a service's bootstrap to in-memory adapters."""
     store = InMemoryEventStore()
     return {"store": store, "views": MemoryViews.factory(store), "vault": MemoryVault(), "clock": clock or FixedClock()}
+
+
+class RecordingProducer:
+    """Stands in for aiokafka's producer: records what is sent, acknowledged at once."""
+
+    def __init__(self) -> None:
+        self.sent: list[tuple[str, bytes, bytes | None, list[tuple[str, bytes]]]] = []
+
+    async def send(self, topic: str, value: bytes, key: bytes | None = None, headers: Any = None) -> asyncio.Future:
+        self.sent.append((topic, value, key, list(headers or ())))
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        done.set_result(None)
+        return done
+
+    async def send_and_wait(self, topic: str, value: bytes, key: bytes | None = None, headers: Any = None) -> None:
+        await (await self.send(topic, value, key, headers))
+
+    def envelopes(self, topic: str) -> list[Envelope]:
+        return [Envelope.from_kafka(v, h) for t, v, _, h in self.sent if t == topic]
+
+
+def recorded_spans() -> InMemorySpanExporter:
+    """The spans finished from now on, through the SDK provider the services install (`setup_telemetry`)."""
+    provider = trace.get_tracer_provider()
+    if not isinstance(provider, TracerProvider):
+        provider = TracerProvider()
+        trace.set_tracer_provider(provider)
+    exporter = InMemorySpanExporter()
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    return exporter

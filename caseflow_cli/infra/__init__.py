@@ -1,13 +1,16 @@
-"""Local infrastructure: a real Kafka (KRaft, one node or a cluster) and PostgreSQL 15 on 127.0.0.1, no Docker.
+"""Local infrastructure: a real Kafka (KRaft, one node or a cluster), PostgreSQL 15 and the Zipkin trace viewer on
+127.0.0.1, no Docker.
 
 ``settings`` what runs where (``CASEFLOW_INFRA_*``) · ``processes`` pid records, spawning, stopping, ports ·
 ``kafka`` jars, configuration, storage · ``postgres`` the server · ``databases`` its roles and databases ·
+``zipkin`` the trace viewer (in-memory storage; ``CASEFLOW_INFRA_ZIPKIN=0`` leaves it out) ·
 ``servers`` up / down / status / wipe · ``cli`` the ``caseflow infra`` commands. Secure mode (SASL/SCRAM and ACLs,
 docs/SECURITY.md) takes its principals from ``caseflow_cli.acl``.
 
 Layout::
 
     <cache>/kafka-<version>/libs/*.jar     broker classpath (shared, fetched once)
+    <cache>/zipkin-server-<v>-exec.jar     the Zipkin server (fetched once)
     <home>/run/<server>.pid                JSON pid records of the processes we started
     <home>/logs/<server>.log               server logs (kafka.log is written by log4j)
     <home>/kafka/data                      KRaft log dirs (formatted once, kept across restarts)
@@ -37,6 +40,7 @@ from caseflow_cli.infra.settings import (
     POSTGRES,
     REPO_ROOT,
     SERVERS,
+    ZIPKIN,
     InfraError,
     InfraSettings,
     InfraStatus,
@@ -53,6 +57,7 @@ __all__ = [
     "POSTGRES",
     "REPO_ROOT",
     "SERVERS",
+    "ZIPKIN",
     "InfraError",
     "InfraSettings",
     "InfraStatus",

@@ -14,7 +14,7 @@ from caseflow_cli.infra.settings import DATABASE_SERVICES, HOST, InfraError, Inf
 
 infra_app = typer.Typer(
     no_args_is_help=True,
-    help="Run a local single-node Kafka (KRaft) and PostgreSQL 15 on 127.0.0.1, "
+    help="Run a local single-node Kafka (KRaft), PostgreSQL 15 and Zipkin on 127.0.0.1, "
     "no Docker. Settings come from CASEFLOW_INFRA_* environment variables.",
 )
 
@@ -68,6 +68,8 @@ def _print_table(st: InfraStatus) -> None:
         f"one role + database per service: {', '.join(DATABASE_SERVICES)}; data in {st.postgres_data}",
         highlight=False,
     )
+    if st.zipkin_url:
+        console.print(f"zipkin: {st.zipkin_url}/zipkin/ (traces, in memory)", highlight=False)
     if st.secure:
         console.print("kafka security: SASL_PLAINTEXT / SCRAM-SHA-512 with ACLs (docs/SECURITY.md)", highlight=False)
 
@@ -76,7 +78,7 @@ def _print_table(st: InfraStatus) -> None:
 def up_cmd(
     fresh: bool = typer.Option(False, "--fresh", help="Wipe data under the infra home before starting."),
 ) -> None:
-    """Start Kafka and PostgreSQL (fetching/installing them on first run) and wait until both are ready."""
+    """Start Kafka, PostgreSQL and Zipkin (fetching/installing them on first run) and wait until all are ready."""
     settings = _load_settings()
     try:
         if fresh:

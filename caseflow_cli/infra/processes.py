@@ -28,13 +28,14 @@ from caseflow_cli.infra.settings import (
     LOG_TAIL_LINES,
     POSTGRES,
     STOP_TIMEOUT,
+    ZIPKIN,
     InfraError,
     InfraSettings,
     env_name,
 )
 
 # what a live server's command line holds: a recorded pid reused by an unrelated process lacks it
-_MARKERS = {KAFKA: "kafka.Kafka", POSTGRES: "postgres"}
+_MARKERS = {KAFKA: "kafka.Kafka", POSTGRES: "postgres", ZIPKIN: "zipkin-server"}
 
 
 def progress(msg: str) -> None:
@@ -182,8 +183,8 @@ def port_free(port: int) -> bool:
 def check_ports(settings: InfraSettings, server: str) -> None:
     """Refuse to start ``server`` when another process holds one of its ports, naming the setting to change."""
     node = settings.kafka_node(server)
-    if server == POSTGRES:
-        ports = [(POSTGRES, settings.postgres_port, env_name("postgres_port"))]
+    if server in (POSTGRES, ZIPKIN):
+        ports = [(server, settings.port_of(server), env_name(f"{server}_port"))]
     elif node is not None:
         ports = [
             (server, node.port, env_name("kafka_port")),

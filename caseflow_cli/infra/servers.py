@@ -1,5 +1,5 @@
 """The servers as a whole: ``up``, ``down``, ``status`` and ``wipe``, and for fault tests ``kill_server`` and
-``start_server`` of one of them (a Kafka node or PostgreSQL)."""
+``start_server`` of one of them (a Kafka node, PostgreSQL or Zipkin)."""
 
 from __future__ import annotations
 
@@ -7,12 +7,13 @@ import shutil
 import signal
 import time
 
-from caseflow_cli.infra import databases, kafka, postgres, processes
+from caseflow_cli.infra import databases, kafka, postgres, processes, zipkin
 from caseflow_cli.infra.settings import (
     HOST,
     KAFKA,
     POSTGRES,
     SERVERS,
+    ZIPKIN,
     InfraError,
     InfraSettings,
     InfraStatus,
@@ -21,23 +22,30 @@ from caseflow_cli.infra.settings import (
 
 
 def ensure_downloads(settings: InfraSettings, servers: tuple[str, ...] = SERVERS) -> None:
-    """Fetch the Kafka jars into ``settings.cache`` and find (or install) PostgreSQL 15, unless already there."""
+    """Fetch the Kafka jars and the Zipkin jar into ``settings.cache`` and find (or install) PostgreSQL 15, unless
+    already there."""
     with processes.file_lock(settings.cache / ".infra-fetch.lock"):
         if KAFKA in servers:
             kafka.ensure_jars(settings)
         if POSTGRES in servers:
             postgres.ensure_installed()
+        if ZIPKIN in servers and settings.zipkin:
+            zipkin.ensure_jar(settings)
 
 
 def probe(settings: InfraSettings, server: str) -> bool:
-    """Whether ``server`` answers: Kafka metadata, or a PostgreSQL login and query."""
+    """Whether ``server`` answers: Kafka metadata, a PostgreSQL login and query, or Zipkin's health check."""
     node = settings.kafka_node(server)
-    return kafka.probe(settings, node) if node is not None else databases.probe(settings)
+    if node is not None:
+        return kafka.probe(settings, node)
+    return zipkin.probe(settings) if server == ZIPKIN else databases.probe(settings)
 
 
 def _start(settings: InfraSettings, server: str) -> int:
     node = settings.kafka_node(server)
-    return kafka.start(settings, node) if node is not None else postgres.start(settings)
+    if node is not None:
+        return kafka.start(settings, node)
+    return zipkin.start(settings) if server == ZIPKIN else postgres.start(settings)
 
 
 def _wait_ready(settings: InfraSettings, servers: list[str]) -> None:
@@ -81,6 +89,7 @@ def status(settings: InfraSettings) -> InfraStatus:
         kafka_nodes=nodes if settings.cluster else [],
         database_url=databases.admin_url(settings),
         postgres_data=postgres.data_dir(settings),
+        zipkin=_server_status(settings, ZIPKIN) if settings.zipkin else None,
     )
 
 
@@ -90,7 +99,7 @@ def database_url_for(settings: InfraSettings, service: str) -> str:
 
 
 def up(settings: InfraSettings) -> InfraStatus:
-    """Start Kafka and PostgreSQL unless they already run; wait until both answer; create or update the
+    """Start Kafka, PostgreSQL and Zipkin unless they already run; wait until all answer; create or update the
     database roles and databases (every time: idempotent, passwords kept in sync). Idempotent."""
     with processes.file_lock(settings.run_dir / ".lock"):
         kafka.check_cluster_mode(settings)
@@ -160,6 +169,7 @@ def start_server(settings: InfraSettings, server: str, *, wait: bool = True) -> 
         if pid is None:
             settings.pid_file(server).unlink(missing_ok=True)
             processes.check_ports(settings, server)
+            ensure_downloads(settings, (KAFKA if server.startswith(KAFKA) else server,))
             pid = _start(settings, server)
     if wait:
         _wait_ready(settings, [server])
@@ -172,7 +182,7 @@ def wipe(settings: InfraSettings) -> None:
     down(settings)
     postgres.remove_data(settings)
     nodes = [n.dir for n in settings.kafka_nodes if n.dir != settings.kafka_dir]
-    for sub in (settings.kafka_dir, *nodes, settings.logs_dir, settings.run_dir):
+    for sub in (settings.kafka_dir, *nodes, settings.zipkin_dir, settings.logs_dir, settings.run_dir):
         if sub.exists():
             shutil.rmtree(sub)
     (settings.home / "kafka-cluster.id").unlink(missing_ok=True)

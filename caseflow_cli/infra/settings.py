@@ -20,7 +20,8 @@ HOST = "127.0.0.1"
 
 KAFKA = "kafka"
 POSTGRES = "postgres"
-SERVERS = (KAFKA, POSTGRES)
+ZIPKIN = "zipkin"
+SERVERS = (KAFKA, POSTGRES, ZIPKIN)
 # each has a LOGIN role of its name owning a database of its name, which no other role may connect to
 DATABASE_SERVICES = ("intake", "legal_aid", "mediation", "notary", "metrics", "gateway", "router")
 
@@ -74,7 +75,11 @@ class InfraSettings(BaseSettings):
     kafka_port: int = Field(default=19092, ge=1, le=65535)
     kafka_controller_port: int = Field(default=19093, ge=1, le=65535)
     postgres_port: int = Field(default=19432, ge=1, le=65535)
+    zipkin_port: int = Field(default=19411, ge=1, le=65535)
     kafka_version: str = Field(default="3.9.1", pattern=r"^\d+\.\d+\.\d+$")
+    zipkin_version: str = Field(default="3.5.1", pattern=r"^\d+\.\d+\.\d+$")
+    #: run the Zipkin trace viewer beside Kafka and PostgreSQL
+    zipkin: bool = True
     start_timeout: float = Field(default=90, gt=0)
     secure: bool = False
     credentials_file: Path = DEPLOY_DIR / "dev-credentials.json"
@@ -88,6 +93,7 @@ class InfraSettings(BaseSettings):
             "kafka_port": self.kafka_port,
             "kafka_controller_port": self.kafka_controller_port,
             "postgres_port": self.postgres_port,
+            **({"zipkin_port": self.zipkin_port} if self.zipkin else {}),
         }
         seen: dict[int, str] = {}
         for name, port in ports.items():
@@ -102,6 +108,8 @@ class InfraSettings(BaseSettings):
 
     def _distinct_cluster_ports(self) -> None:
         seen: dict[int, str] = {self.postgres_port: "postgres_port"}
+        if self.zipkin:
+            seen[self.zipkin_port] = "zipkin_port"
         for node in self.kafka_nodes:
             for label, port in ((node.name, node.port), (f"{node.name} controller", node.controller_port)):
                 if not 0 < port < 65536:
@@ -135,7 +143,7 @@ class InfraSettings(BaseSettings):
 
     @property
     def servers(self) -> tuple[str, ...]:
-        return (*(n.name for n in self.kafka_nodes), POSTGRES)
+        return (*(n.name for n in self.kafka_nodes), POSTGRES, *((ZIPKIN,) if self.zipkin else ()))
 
     # ---- derived paths -------------------------------------------------------------------------
 
@@ -156,6 +164,14 @@ class InfraSettings(BaseSettings):
         return self.kafka_dir / "data"
 
     @property
+    def zipkin_dir(self) -> Path:
+        return self.home / "zipkin"
+
+    @property
+    def zipkin_jar(self) -> Path:
+        return self.cache / f"zipkin-server-{self.zipkin_version}-exec.jar"
+
+    @property
     def kafka_libs(self) -> Path:
         return self.cache / f"kafka-{self.kafka_version}" / "libs"
 
@@ -169,7 +185,7 @@ class InfraSettings(BaseSettings):
         node = self.kafka_node(server)
         if node is not None:
             return node.port
-        return self.kafka_port if server == KAFKA else self.postgres_port
+        return {KAFKA: self.kafka_port, ZIPKIN: self.zipkin_port}.get(server, self.postgres_port)
 
 
 @dataclass(frozen=True)
@@ -213,6 +229,12 @@ class InfraStatus:
     # the superuser's URL (database ``caseflow``), for operators and tests; services get ``database_url_for``
     database_url: str = field(default="", repr=False)
     postgres_data: Path | None = None  # the cluster's data directory
+    zipkin: ServerStatus | None = None  # the trace viewer, unless CASEFLOW_INFRA_ZIPKIN=0
+
+    @property
+    def zipkin_url(self) -> str | None:
+        """Zipkin's base URL (its UI under ``/zipkin/``), None when it is not part of the configuration."""
+        return f"http://{self.host}:{self.zipkin.port}" if self.zipkin is not None else None
 
     @property
     def kafka_bootstrap(self) -> str:
@@ -220,7 +242,7 @@ class InfraStatus:
 
     @property
     def servers(self) -> list[ServerStatus]:
-        return [*(self.kafka_nodes or [self.kafka]), self.postgres]
+        return [*(self.kafka_nodes or [self.kafka]), self.postgres, *([self.zipkin] if self.zipkin else [])]
 
     @property
     def all_ready(self) -> bool:
@@ -231,6 +253,7 @@ class InfraStatus:
             "kafka_bootstrap": self.kafka_bootstrap,
             "database_url": self.database_url,
             "postgres_data": str(self.postgres_data) if self.postgres_data else None,
+            "zipkin_url": self.zipkin_url,
             "ready": self.all_ready,
             "kafka_security_protocol": "SASL_PLAINTEXT" if self.secure else "PLAINTEXT",
             "servers": {s.name: s.to_dict() for s in self.servers},

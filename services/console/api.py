@@ -168,7 +168,7 @@ async def trace(
     except Unavailable as exc:
         return HTMLResponse(pages.trace_page(query=q, down=exc.reason), status_code=502)
     ids = await asyncio.to_thread(trace_ids_for_steps, Path(settings.trace_path), timeline["steps"])
-    return HTMLResponse(pages.trace_page(query=q, timeline=timeline, trace_ids=ids))
+    return HTMLResponse(pages.trace_page(query=q, timeline=timeline, trace_ids=ids, zipkin=settings.zipkin_base))
 
 
 @router.get("/traces/{trace_id}", response_class=HTMLResponse, summary="The spans of one OpenTelemetry trace")

@@ -26,12 +26,19 @@ class Settings(BaseSettings):
     due_soon_days: int = Field(default=3, ge=1, le=30)
     #: the JSON-lines span file of `shared.telemetry.JsonLinesSpanExporter`; empty = CASEFLOW_OTEL_FILE
     traces_file: str = ""
+    #: Zipkin's base URL (`make run`: http://127.0.0.1:19411): each step of a case trace links to its trace there;
+    #: unset, the console shows nothing of Zipkin and links to its own span view of `traces_file`
+    zipkin_url: HttpUrl | None = None
     #: mark the session cookie Secure (sent over HTTPS only): on wherever the console is served over TLS
     cookie_secure: bool = False
     platform: PlatformSettings = Field(default_factory=PlatformSettings)
 
     def url_of(self, service: str) -> str:
         return str(getattr(self, f"{service}_url")).rstrip("/")
+
+    @property
+    def zipkin_base(self) -> str | None:
+        return str(self.zipkin_url).rstrip("/") if self.zipkin_url is not None else None
 
     @property
     def trace_path(self) -> str:

@@ -94,13 +94,16 @@ def trace_page(
     trace_ids: Mapping[int, str] | None = None,
     not_found: str | None = None,
     down: str | None = None,
+    zipkin: str | None = None,
 ) -> str:
-    """The search form, then the case's timeline, or why there is none (`not_found`, or metrics `down`)."""
+    """The search form, then the case's timeline, or why there is none (`not_found`, or metrics `down`); each step
+    links to its trace in Zipkin when `zipkin` (its base URL) is given, else to the console's own span view."""
     return render(
         "trace.html",
         query=query,
         timeline=timeline,
         trace_ids=trace_ids or {},
+        zipkin=zipkin,
         not_found=not_found,
         down=down,
         lanes=_lanes(timeline) if timeline is not None else [],

@@ -51,6 +51,9 @@ class EventOut(BaseModel):
     time: datetime
     correlationid: str
     causationid: str | None = None
+    traceparent: str | None = Field(
+        default=None, description="W3C trace context: send it back as the `traceparent` header of the answer"
+    )
     schemaversion: int
     data: dict[str, Any]
 
@@ -111,8 +114,5 @@ async def pull_events(
     envelopes, position = await pull(
         settings.platform, gateway.topics.partner_outbound(partner), cursor, limit, settings.pull_wait_seconds
     )
-    items = [
-        EventOut(**env.model_dump(exclude={"specversion", "datacontenttype", "traceparent", "actor"}))
-        for env in envelopes
-    ]
+    items = [EventOut(**env.model_dump(exclude={"specversion", "datacontenttype", "actor"})) for env in envelopes]
     return EventPage(items=items, next=encode_cursor(position))

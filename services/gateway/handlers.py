@@ -196,8 +196,7 @@ def _fingerprint(*parts: Any) -> str:
 
 def kafka_publisher(producer: AIOKafkaProducer) -> Publish:
     async def publish(topic: str, env: Envelope) -> None:
-        key, value, headers = env.to_kafka()
-        await producer.send_and_wait(topic, value=value, key=key, headers=headers)
+        await (await kafka.send(producer, topic, env))
 
     return publish
 

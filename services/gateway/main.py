@@ -22,7 +22,6 @@ from shared.envelope import Envelope
 from shared.events import registry
 from shared.logs import setup_logging
 from shared.settings import load_settings
-from shared.telemetry import setup_telemetry
 from shared.topics import Topics
 
 MIGRATIONS = Path(__file__).parent / "sql"
@@ -44,7 +43,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(_app: Any) -> AsyncIterator[None]:
         setup_logging(platform.log_level, "gateway")
-        setup_telemetry("gateway", platform)
         await db.open(MIGRATIONS)
         await kafka.ensure_topics(platform)
         producer = kafka.producer(platform)

@@ -14,6 +14,7 @@ from datetime import datetime
 from typing import Any
 
 from aiokafka import AIOKafkaProducer
+from opentelemetry.trace import SpanKind
 
 from services.metrics.aggregates import is_published
 from services.metrics.engine import MetricsEngine
@@ -21,6 +22,7 @@ from services.metrics.values import Value
 from shared.consumer import DeadLetters
 from shared.contracts.metrics import IndicatorChanged, IndicatorTargetCrossed
 from shared.envelope import Envelope
+from shared.telemetry import current_traceparent, tracer
 from shared.topics import Topics
 
 log = logging.getLogger(__name__)
@@ -77,26 +79,30 @@ class Publisher:
         values = [engine.value_of_cell(key, now) for key in sorted(touched) if is_published(key)]
         for listener in list(self.listeners):
             listener(values)
-        if self.producer is None:
+        if self.producer is None or not values:
             return values
         futures = []
-        for v in values:
-            key = f"{v.indicator}|{v.region}|{v.period}"
-            body = published(v)
-            futures.append(await self._send(key, CHANGED, body, now))
-            before = self.last_status.get(key)
-            self.last_status[key] = v.status
-            if before in ("met", "not_met") and v.status in ("met", "not_met") and before != v.status:
-                futures.append(await self._send(f"alert|{key}", CROSSED, {**body, "previous_status": before}, now))
-        if futures:
-            await asyncio.gather(*futures)
+        # one span per round: every indicator it publishes carries its trace context
+        with tracer.start_as_current_span(
+            "publish indicators", kind=SpanKind.PRODUCER,
+            attributes={"messaging.destination.name": self.topics.indicators, "caseflow.indicators": len(values)},
+        ):  # fmt: skip
+            for v in values:
+                key = f"{v.indicator}|{v.region}|{v.period}"
+                body = published(v)
+                futures.append(await self._send(key, CHANGED, body, now))
+                before = self.last_status.get(key)
+                self.last_status[key] = v.status
+                if before in ("met", "not_met") and v.status in ("met", "not_met") and before != v.status:
+                    futures.append(await self._send(f"alert|{key}", CROSSED, {**body, "previous_status": before}, now))
+        await asyncio.gather(*futures)
         return values
 
     async def _send(self, key: str, event_type: str, data: dict[str, Any], now: datetime) -> asyncio.Future[Any]:
         assert self.producer is not None
         env = Envelope(
             source="caseflow/metrics", type=event_type, time=now, subject=key[:128], correlationid=key[:128],
-            actor="service:metrics", data=data,
+            actor="service:metrics", traceparent=current_traceparent(), data=data,
         )  # fmt: skip
         _, value, headers = env.to_kafka()
         return await self.producer.send(self.topics.indicators, value=value, key=key.encode(), headers=headers)

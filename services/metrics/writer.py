@@ -44,6 +44,7 @@ from shared.errors import CaseflowError
 from shared.events import EventRegistry
 from shared.events import registry as default_registry
 from shared.settings import load_settings
+from shared.telemetry import consuming, setup_telemetry
 from shared.topics import Topics
 
 log = logging.getLogger(__name__)
@@ -237,7 +238,8 @@ class MetricsWriter:
         if engine is None:
             return None  # revoked while this batch waited: its new owner folds it (faust commits nothing for it)
         try:
-            changed = engine.apply(env, self.clock())
+            with consuming(env, msg.topic, f"fold {env.type}"):
+                changed = engine.apply(env, self.clock())
         except Exception as exc:  # a fold bug must not stop the others: park the event with the reason
             log.exception("metrics: fold failed for %s", env.id)
             self.dead_lettered += 1
@@ -300,6 +302,7 @@ async def serve(settings: Settings) -> None:
 def main() -> None:
     settings = load_settings(Settings)
     logging.basicConfig(level=settings.platform.log_level)
+    setup_telemetry("metrics-writer", settings.platform)
     asyncio.run(serve(settings))
 
 

@@ -85,6 +85,7 @@ def _infra_settings() -> infra.InfraSettings:
         partitions=3,
         start_timeout=120,
         secure=False,
+        zipkin=False,  # the services export no spans here
     )
 
 

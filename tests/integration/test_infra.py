@@ -14,6 +14,7 @@ import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import psutil
 import psycopg
 import pytest
@@ -36,12 +37,13 @@ def _pid_gone(pid: int) -> bool:
 
 @pytest.fixture(scope="module")
 def settings(tmp_path_factory: pytest.TempPathFactory) -> Iterator[InfraSettings]:
-    kafka_port, controller_port, postgres_port = free_ports(3)
+    kafka_port, controller_port, postgres_port, zipkin_port = free_ports(4)
     s = InfraSettings(
         home=tmp_path_factory.mktemp("infra-home"),
         kafka_port=kafka_port,
         kafka_controller_port=controller_port,
         postgres_port=postgres_port,
+        zipkin_port=zipkin_port,
         start_timeout=90,
     )
     try:
@@ -58,6 +60,9 @@ async def test_up_starts_ready_servers_and_they_work(settings: InfraSettings) ->
     password = databases.load_passwords(settings.credentials_file)["caseflow_admin"]
     assert st.database_url == f"postgresql://caseflow_admin:{password}@127.0.0.1:{settings.postgres_port}/caseflow"
     assert st.to_dict()["database_url"] == st.database_url
+    assert st.zipkin is not None and st.zipkin.ready and st.zipkin_url == f"http://127.0.0.1:{settings.zipkin_port}"
+    ui = httpx.get(f"{st.zipkin_url}/zipkin/", timeout=5)
+    assert ui.status_code == 200 and "zipkin" in ui.text.lower()
 
     # Kafka: produce / consume round trip on an explicitly created topic.
     from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
@@ -155,15 +160,17 @@ async def test_port_in_use_is_refused(tmp_path: Path) -> None:
     taken = listener.getsockname()[1]
     controller_port, postgres_port = free_ports(2)
     s = InfraSettings(
-        home=tmp_path / "home", kafka_port=taken, kafka_controller_port=controller_port, postgres_port=postgres_port
-    )
+        home=tmp_path / "home", kafka_port=taken, kafka_controller_port=controller_port, postgres_port=postgres_port,
+        zipkin=False,
+    )  # fmt: skip
     try:
         with pytest.raises(InfraError, match=rf"port {taken} \(kafka\) is already in use"):
             await asyncio.to_thread(infra.up, s)
         assert not s.pid_file("kafka").exists()
         s = InfraSettings(
-            home=tmp_path / "home", kafka_port=controller_port, kafka_controller_port=postgres_port, postgres_port=taken
-        )
+            home=tmp_path / "home", kafka_port=controller_port, kafka_controller_port=postgres_port,
+            postgres_port=taken, zipkin=False,
+        )  # fmt: skip
         with pytest.raises(InfraError, match=rf"port {taken} \(postgres\) is already in use.*POSTGRES_PORT"):
             await asyncio.to_thread(infra.up, s)
         assert not s.pid_file("postgres").exists() and not s.pid_file("kafka").exists()
@@ -177,6 +184,11 @@ def test_settings_reject_duplicate_and_invalid_ports(tmp_path: Path) -> None:
         InfraSettings(home=tmp_path, kafka_port=40000, postgres_port=40000)
     with pytest.raises(ValidationError):
         InfraSettings(home=tmp_path, kafka_port=70000)
+    with pytest.raises(ValidationError, match="ZIPKIN_PORT and CASEFLOW_INFRA_POSTGRES_PORT must be different"):
+        InfraSettings(home=tmp_path, zipkin_port=40000, postgres_port=40000)
+    assert InfraSettings(home=tmp_path, zipkin=False, zipkin_port=40000, postgres_port=40000).servers == (
+        "kafka", "postgres"
+    )  # fmt: skip
 
 
 # ---- database isolation on the session's test servers ----------------------------------------------------------

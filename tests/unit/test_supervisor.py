@@ -55,3 +55,15 @@ def test_make_run_gives_each_program_with_a_database_its_own_role_and_the_rest_n
     }  # fmt: skip
     assert {p.name for p in programs if p.database is None} == {"console", *(f"simulator-{x}" for x in run.PARTNERS)}
     assert all(p.module for p in programs)
+
+
+def test_make_run_sends_every_programs_spans_to_zipkin_and_points_the_console_there(monkeypatch):
+    monkeypatch.delenv("CASEFLOW_OTEL_EXPORTER", raising=False)
+    env = run.telemetry_env("http://127.0.0.1:19411")
+    assert env["CASEFLOW_OTEL_EXPORTER"] == "zipkin"
+    assert env["CASEFLOW_OTEL_ZIPKIN_ENDPOINT"] == "http://127.0.0.1:19411/api/v2/spans"
+    assert env["CONSOLE_ZIPKIN_URL"] == "http://127.0.0.1:19411"
+    without = run.telemetry_env(None)  # CASEFLOW_INFRA_ZIPKIN=0: the file the console's span view reads
+    assert without["CASEFLOW_OTEL_EXPORTER"] == "file" and "CONSOLE_ZIPKIN_URL" not in without
+    monkeypatch.setenv("CASEFLOW_OTEL_EXPORTER", "zipkin,file")  # the operator's choice wins
+    assert run.telemetry_env("http://127.0.0.1:19411")["CASEFLOW_OTEL_EXPORTER"] == "zipkin,file"

@@ -48,10 +48,7 @@ async def test_pull_pages_in_order_with_a_cursor(platform):
                 for n in range(7):  # keys differ, so the notices spread over the 3 partitions
                     for partner in ("court", "police"):
                         env = notice(partner, n)
-                        key, value, headers = env.to_kafka()
-                        await producer.send_and_wait(
-                            topics.partner_outbound(partner), value=value, key=key, headers=headers
-                        )
+                        await (await kafka.send(producer, topics.partner_outbound(partner), env))  # as the router
                         if partner == "court":
                             sent.append(env.id)
             finally:
@@ -69,6 +66,7 @@ async def test_pull_pages_in_order_with_a_cursor(platform):
                     break
                 assert len(items) <= 3
                 assert {i["data"]["recipient"] for i in items} == {"court"}
+                assert all(len(i["traceparent"].split("-")) == 4 for i in items)  # to send back with the answer
                 got += [i["id"] for i in items]
                 params = {"limit": 3, "after": r.json()["next"]}
             assert sorted(got) == sorted(sent) and len(got) == len(set(got)) == 7

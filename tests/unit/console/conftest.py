@@ -57,14 +57,14 @@ def trace_file(tmp_path: Path) -> Path:
     return tmp_path / "traces.jsonl"
 
 
-def make_console(metrics_app, trace_file: Path, departments: dict[str, DeptHandler] | None = None):  # type: ignore[no-untyped-def]
+def make_console(metrics_app, trace_file: Path, departments: dict[str, DeptHandler] | None = None, **settings: object):  # type: ignore[no-untyped-def]
     transports: dict[str, httpx.AsyncBaseTransport] = {"metrics": httpx.ASGITransport(app=metrics_app)}
     for name, handler in (departments or {}).items():
         transports[name] = httpx.MockTransport(handler)
     # departments without a transport point at a closed port: they are "down"
     down = {f"{d}_url": "http://127.0.0.1:9" for d in ("intake", "legal_aid", "mediation", "notary")}
-    settings = ConsoleSettings(platform=PLATFORM, traces_file=str(trace_file), timeout=2, **down)
-    return create_console(settings, transports)
+    config = ConsoleSettings(platform=PLATFORM, traces_file=str(trace_file), timeout=2, **down, **settings)  # type: ignore[arg-type]
+    return create_console(config, transports)
 
 
 @pytest.fixture

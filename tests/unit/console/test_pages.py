@@ -78,6 +78,23 @@ async def test_trace_shows_a_lane_per_department_deadlines_and_trace_links(metri
         assert "publish caseflow.intake.request_received" in spans.text
         missing = await c.get("/traces/" + "0" * 32)
         assert missing.status_code == 404 and "no spans recorded" in missing.text
+        assert "zipkin" not in r.text.lower()  # no Zipkin configured: nothing of it shown
+
+
+async def test_trace_steps_link_to_their_traces_in_zipkin_when_it_is_configured(metrics_app, trace_file):
+    write_spans(trace_file, [
+        {"trace_id": TRACE, "span_id": "00f067aa0ba902b8", "parent_id": None,
+         "name": "publish caseflow.intake.request_received", "service": "caseflow-intake", "start": 2_000_000,
+         "end": 3_000_000, "attributes": {"caseflow.case_id": "in-7"}},
+    ])  # fmt: skip
+    app = make_console(metrics_app, trace_file, zipkin_url="http://127.0.0.1:19411/")
+    async with staff_client(app) as c:
+        r = await c.get("/trace", params={"q": "la-7"})
+    assert r.status_code == 200
+    steps = re.findall(r'<tr class="step".*?</tr>', r.text, flags=re.S)
+    links = [re.findall(r'href="http://127\.0\.0\.1:19411/zipkin/traces/([0-9a-f]{32})"', s) for s in steps]
+    assert links == [[TRACE], [], []]  # the intake step opens its trace in Zipkin; the others have none recorded
+    assert 'href="/traces/' not in r.text  # the viewer replaces the console's own span view
 
 
 async def test_trace_by_partner_reference_shows_deadline_met(console):

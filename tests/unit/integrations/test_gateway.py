@@ -8,7 +8,7 @@ import pytest
 
 from services.gateway.api import PartnerName
 from services.gateway.config import Settings
-from services.gateway.handlers import Gateway, MemoryKeyStore, decode_cursor, encode_cursor
+from services.gateway.handlers import Gateway, MemoryKeyStore, decode_cursor, encode_cursor, kafka_publisher
 from services.gateway.main import create_app
 from shared.envelope import Envelope
 from shared.errors import ValidationFailed
@@ -16,6 +16,7 @@ from shared.events import registry
 from shared.settings import PlatformSettings
 from shared.topics import PARTNERS, Topics
 from tests.conftest import token
+from tests.fakes import RecordingProducer, recorded_spans
 
 PLATFORM = PlatformSettings(topic_prefix="unitgw")
 
@@ -178,3 +179,20 @@ async def test_12345_posts_a_transfer_over_the_gateway_and_may_not_refer_dispute
     assert topic == "unitgw.partner.hotline_12345.inbound" and env.source == "partner/hotline_12345"
     r = await client.post("/partners/hotline_12345/events", json=body(), headers=headers)
     assert r.status_code == 422 and r.json()["errors"][0]["field"] == "type"
+
+
+async def test_an_event_posted_with_a_w3c_traceparent_header_continues_that_trace():
+    """A partner that answers with the `traceparent` it pulled (EventOut.traceparent) keeps the case's one trace."""
+    spans = recorded_spans()
+    producer = RecordingProducer()
+    app = create_app(Settings(platform=PLATFORM))
+    app.state.gateway = Gateway(Topics("unitgw"), registry, MemoryKeyStore(), kafka_publisher(producer))  # type: ignore[arg-type]
+    theirs = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app), base_url="http://gw") as c:
+        r = await c.post("/partners/police/events", json=body(), headers=police(traceparent=theirs))
+    assert r.status_code == 202, r.text
+    [sent] = producer.envelopes("unitgw.partner.police.inbound")
+    assert sent.traceparent is not None and sent.traceparent.split("-")[1] == theirs.split("-")[1]
+    [publish] = [s for s in spans.get_finished_spans() if s.name == "publish caseflow.partner.dispute_referred"]
+    assert format(publish.context.span_id, "016x") == sent.traceparent.split("-")[2]  # the message's parent span
+    spans.shutdown()

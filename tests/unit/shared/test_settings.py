@@ -20,7 +20,8 @@ def test_defaults_are_valid():
         ({"CASEFLOW_DATABASE_URL": "http://x"}, "CASEFLOW_DATABASE_URL"),
         ({"CASEFLOW_TOPIC_PREFIX": "Bad Prefix"}, "CASEFLOW_TOPIC_PREFIX"),
         ({"CASEFLOW_AUTH_SECRET": "short"}, "CASEFLOW_AUTH_SECRET"),
-        ({"CASEFLOW_OTEL_EXPORTER": "zipkin"}, "CASEFLOW_OTEL_EXPORTER"),
+        ({"CASEFLOW_OTEL_EXPORTER": "jaeger"}, "CASEFLOW_OTEL_EXPORTER"),
+        ({"CASEFLOW_OTEL_EXPORTER": "none,zipkin"}, "CASEFLOW_OTEL_EXPORTER"),
     ],
 )
 def test_bad_setting_is_named(monkeypatch, env, name):
@@ -29,6 +30,15 @@ def test_bad_setting_is_named(monkeypatch, env, name):
     with pytest.raises(ValidationError) as err:
         PlatformSettings()
     assert name in describe_settings_error(err.value, PlatformSettings)
+
+
+def test_exporters_are_a_set_some_at_once(monkeypatch):
+    monkeypatch.setenv("CASEFLOW_OTEL_EXPORTER", " zipkin, file,zipkin ")
+    monkeypatch.setenv("CASEFLOW_OTEL_ZIPKIN_ENDPOINT", "http://127.0.0.1:26411/api/v2/spans")
+    s = PlatformSettings()
+    assert s.otel_exporters == ("zipkin", "file") and s.otel_exporter == "zipkin,file"
+    assert PlatformSettings(otel_exporter="none").otel_exporters == ()
+    assert s.to_env()["CASEFLOW_OTEL_EXPORTER"] == "zipkin,file"  # what a child process reads back
 
 
 def test_process_exits_2_naming_the_variable():
