@@ -12,6 +12,7 @@ from services.intake import domain, views
 from services.intake.bootstrap import Intake
 from services.intake.schemas import CallView, ReceiveBody, RequestView, VillageView
 from shared.commands import Outcome
+from shared.contracts.intake import Channel
 from shared.deps import Call
 from shared.errors import NotFound
 from shared.events import Command
@@ -48,9 +49,10 @@ async def receive_request(svc: Intake, body: ReceiveBody, call: Call) -> Request
     return request_view(await act(svc, request_id, command, call, creates=True))
 
 
-async def offer_call(svc: Intake, region: str, call: Call) -> CallView:
+async def offer_call(svc: Intake, region: str, call: Call, line: Channel = Channel.HOTLINE_12348) -> CallView:
     call_id = f"call-{uuid.uuid4().hex}"
-    outcome = await act(svc, call_id, domain.OfferCall(call_id=call_id, region=region, at=call.now), call, creates=True)
+    command = domain.OfferCall(call_id=call_id, region=region, line=line, at=call.now)
+    outcome = await act(svc, call_id, command, call, creates=True)
     return call_view(outcome)
 
 

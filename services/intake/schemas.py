@@ -8,7 +8,16 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from services.intake import domain
 from shared.contracts.common import Department, LongText, PersonRef, RegionCode
-from shared.contracts.intake import AdvisorServiceKind, Channel, ExternalRef, Level, RequestKind, TopicCode
+from shared.contracts.intake import (
+    AdvisorKind,
+    AdvisorServiceKind,
+    CallLine,
+    Channel,
+    ExternalRef,
+    Level,
+    RequestKind,
+    TopicCode,
+)
 from shared.pii import PersonData
 
 
@@ -60,10 +69,12 @@ class EvaluateBody(Body):
 
 class CallBody(Body):
     region: RegionCode
+    line: CallLine = Field(default=Channel.HOTLINE_12348, description="hotline_12348, or web_12348: 实时咨询 (002)")
 
 
 class AssignBody(Body):
     advisor_id: ExternalRef
+    advisor_kind: AdvisorKind | None = Field(default=None, description="lawyer | grassroots_worker | other")
 
 
 class ServiceLogBody(Body):
@@ -108,12 +119,14 @@ class CallView(BaseModel):
     region: str
     offered_at: datetime
     wait_seconds: int | None
+    line: str = "hotline_12348"
 
 
 class VillageView(BaseModel):
     village_region: str
     version: int
     advisor_id: str | None
+    advisor_kind: str | None = None
     hours: float
     services: int
 

@@ -70,3 +70,20 @@ def add_working_days(start: datetime, days: int) -> datetime:
         if current.astimezone(CHINA).weekday() < 5:
             left -= 1
     return current
+
+
+def elapsed_share(period: str, now: datetime) -> float:
+    """The share of a calendar period (`day:…`, `month:…`, `year:…`, China time) elapsed at `now`: 1.0 once it is
+    over (and for a rolling window), at least one hour's share while it runs."""
+    kind, _, value = period.partition(":")
+    if kind not in _FORMATS:
+        return 1.0
+    start = datetime.strptime(value, _FORMATS[kind]).replace(tzinfo=CHINA)
+    if kind == "day":
+        end = start + timedelta(days=1)
+    elif kind == "month":
+        end = (start + timedelta(days=32)).replace(day=1)
+    else:
+        end = start.replace(year=start.year + 1)
+    span = (end - start).total_seconds()
+    return min(1.0, max((now - start).total_seconds(), 3600.0) / span)

@@ -40,10 +40,13 @@ def published(value: Value) -> dict[str, Any]:
         "numerator": value.numerator,
         "denominator": value.denominator,
         "unit": value.unit,
-        "target": None if value.target is None else {"op": value.target.op, "value": value.target.value},
+        "target": None if value.target is None else {"op": value.target.op, "value": value.target.value,
+                                                     "per": value.target.per},
         "status": value.status,
         "reason": value.reason,
         **({"extra": value.extra} if value.extra else {}),
+        "target_from": value.target_from,
+        "annualised": value.annualised,
     }
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from functools import cache
 from pathlib import Path
 
@@ -26,6 +26,7 @@ class Reference:
 
     population: Mapping[str, int]
     villages: Mapping[str, str | None]  # village code → advisor id (None: no advisor)
+    kinds: Mapping[str, str | None] = field(default_factory=dict)  # village code → its advisor's qualification
 
     def population_of(self, region: str) -> int:
         pop = self.population.get(region)
@@ -36,9 +37,10 @@ class Reference:
     def villages_under(self, region: str) -> list[str]:
         return [v for v in self.villages if region in region_ancestors(v)]
 
-    def with_advisors(self, advisors: Mapping[str, str | None]) -> Reference:
-        """The shipped villages with the advisors the event stream has assigned since (events win)."""
-        return replace(self, villages={**self.villages, **advisors})
+    def with_advisors(self, advisors: Mapping[str, str | None], kinds: Mapping[str, str | None]) -> Reference:
+        """The shipped villages with the advisors (and their qualifications) the event stream has assigned since
+        (events win)."""
+        return replace(self, villages={**self.villages, **advisors}, kinds={**self.kinds, **kinds})
 
 
 class MissingPopulation(LookupError):
@@ -82,4 +84,5 @@ def load_reference(path: Path = REGIONS_FILE) -> Reference:
     return Reference(
         population={r.code: r.population for r in rf.regions if r.population},
         villages={v.code: v.advisor_id for v in rf.villages},
+        kinds={v.code: v.advisor_kind for v in rf.villages},
     )

@@ -9,7 +9,8 @@ Request stream (`rq-…`):
   transfer_12345 | transfer_110), level (city | county | town | village; walk_in only, else null), region
   (12 digits), kind (consultation | help | complaint), topic, received_at, person_ref?, call_id?, external_reference?
   (for web_12348 this is the web question being posted).
-- `caseflow.intake.request_answered`: answered on the spot (当场办结): answered_at, on_the_spot, channel, region.
+- `caseflow.intake.request_answered`: answered on the spot (当场办结): answered_at, on_the_spot, channel, region,
+  kind? (the request's kind: a `help` request answered on the spot is a dispute resolved at intake, 001).
 - `caseflow.intake.request_referred`: to_department, matter, person_ref, region, dispute_type | notary_matter.
 - `caseflow.intake.request_escalated`: hotline/web → walk-in: from_channel, to_level, to_region, escalated_at.
 - `caseflow.intake.work_order_opened`: hotline/transfer work order: opened_at, deadline_hours, due_at, channel, region.
@@ -19,13 +20,14 @@ Request stream (`rq-…`):
 - `caseflow.intake.request_closed`: closed_at, outcome (answered | referred | escalated), handling_seconds.
 - `caseflow.intake.request_evaluated`: 随单评价, once per case: satisfaction (1–5), evaluated_at, channel, region.
 
-Hotline call stream (`call-…`):
-- `caseflow.intake.call_offered`: call_id, line (hotline_12348), region, offered_at.
+Call stream (`call-…`): a 12348 hotline call, or a live consultation (实时咨询, 002) on the web platform:
+- `caseflow.intake.call_offered`: call_id, line (hotline_12348 | web_12348), region, offered_at.
 - `caseflow.intake.call_answered`: answered_at, wait_seconds, region.
 - `caseflow.intake.call_abandoned`: abandoned_at, wait_seconds, region.
 
 Village legal advisor stream (`adv-<village region>`, 村居法律顾问):
-- `caseflow.intake.advisor_assigned`: village_region, advisor_id, previous_advisor_id?, assigned_at.
+- `caseflow.intake.advisor_assigned`: village_region, advisor_id, previous_advisor_id?, assigned_at, advisor_kind?
+  (lawyer | grassroots_worker | other: the advisor's qualification, 000 indicator 18).
 - `caseflow.intake.advisor_unassigned`: village_region, advisor_id, unassigned_at.
 - `caseflow.intake.advisor_service_logged`: village_region, advisor_id, hours, kind (consultation | legal_opinion |
   publicity_lecture | document_drafting | dispute_mediation | petition_help), served_on (date), logged_at.
@@ -37,7 +39,7 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Annotated
 
-from pydantic import Field, StringConstraints
+from pydantic import AfterValidator, Field, StringConstraints
 
 from shared.contracts.common import CaseId, Department, LongText, PersonRef, RegionCode
 from shared.events import Event, event
@@ -56,6 +58,16 @@ class Channel(StrEnum):
     WEB_12348 = "web_12348"
     TRANSFER_12345 = "transfer_12345"
     TRANSFER_110 = "transfer_110"
+
+
+def _call_line(channel: Channel) -> Channel:
+    if channel not in (Channel.HOTLINE_12348, Channel.WEB_12348):
+        raise ValueError("a call is on the hotline (hotline_12348) or a live web consultation (web_12348)")
+    return channel
+
+
+#: The line a call waits on: the 12348 hotline, or the web platform's live consultation (实时咨询, 002).
+CallLine = Annotated[Channel, AfterValidator(_call_line)]
 
 
 class Level(StrEnum):
@@ -77,6 +89,14 @@ class CloseOutcome(StrEnum):
     ANSWERED = "answered"
     REFERRED = "referred"
     ESCALATED = "escalated"
+
+
+class AdvisorKind(StrEnum):
+    """A village legal advisor's qualification (000 indicator 18 counts lawyers and grassroots legal workers)."""
+
+    LAWYER = "lawyer"  # 律师
+    GRASSROOTS_WORKER = "grassroots_worker"  # 基层法律服务工作者
+    OTHER = "other"  # 其他 (司法所工作人员, 法学专家 …)
 
 
 class AdvisorServiceKind(StrEnum):
@@ -117,6 +137,7 @@ class RequestAnswered(Event):
     on_the_spot: bool
     channel: Channel
     region: RegionCode
+    kind: RequestKind | None = None  # the request's kind (absent on events from before it was carried)
 
 
 @event
@@ -243,6 +264,7 @@ class AdvisorAssigned(Event):
     advisor_id: ExternalRef
     previous_advisor_id: ExternalRef | None = None
     assigned_at: datetime
+    advisor_kind: AdvisorKind | None = None  # the advisor's qualification, when the registry knows it
 
 
 @event

@@ -8,7 +8,16 @@ from pydantic import Field
 
 from services.intake.domain.rules import DEFAULT_WORK_ORDER_HOURS
 from shared.contracts.common import CaseId, Department, LongText, PersonRef, RegionCode
-from shared.contracts.intake import AdvisorServiceKind, Channel, ExternalRef, Level, RequestKind, TopicCode
+from shared.contracts.intake import (
+    AdvisorKind,
+    AdvisorServiceKind,
+    CallLine,
+    Channel,
+    ExternalRef,
+    Level,
+    RequestKind,
+    TopicCode,
+)
 from shared.events import Command
 
 
@@ -69,8 +78,11 @@ class EvaluateRequest(Command):
 
 # -- a hotline call ------------------------------------------------------------------------------------------
 class OfferCall(Command):
+    """A 12348 hotline call, or a live consultation (实时咨询, 002) on the web platform, waits to be connected."""
+
     call_id: CaseId
     region: RegionCode
+    line: CallLine = Channel.HOTLINE_12348
     at: datetime
 
 
@@ -86,6 +98,7 @@ class AbandonCall(Command):
 class AssignAdvisor(Command):
     village_region: RegionCode
     advisor_id: ExternalRef
+    advisor_kind: AdvisorKind | None = None
     at: datetime
 
 

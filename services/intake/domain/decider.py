@@ -45,6 +45,7 @@ from services.intake.domain.state import (
 from shared.contracts.common import Department
 from shared.contracts.intake import (
     AdvisorAssigned,
+    AdvisorKind,
     AdvisorServiceLogged,
     AdvisorUnassigned,
     CallAbandoned,
@@ -142,7 +143,9 @@ def _answer(c: AnswerRequest, state: IntakeState) -> list[Event]:
     s = _open_request(c, state)
     if s.channel is Channel.WEB_12348:
         raise _refuse(c, s, "a web question is answered by publishing a reply")
-    return [RequestAnswered(answered_at=c.at, on_the_spot=c.on_the_spot, channel=s.channel, region=s.region)]
+    return [
+        RequestAnswered(answered_at=c.at, on_the_spot=c.on_the_spot, channel=s.channel, region=s.region, kind=s.kind)
+    ]
 
 
 def _check_referral(c: ReferRequest) -> None:
@@ -259,7 +262,7 @@ def _evaluate(c: EvaluateRequest, state: IntakeState) -> list[Event]:
 def _offer_call(c: OfferCall, state: IntakeState) -> list[Event]:
     if not isinstance(state, Empty):
         raise _refuse(c, state, "the call already exists")
-    return [CallOffered(call_id=c.call_id, line=Channel.HOTLINE_12348, region=c.region, offered_at=c.at)]
+    return [CallOffered(call_id=c.call_id, line=c.line, region=c.region, offered_at=c.at)]
 
 
 def _ringing_call(c: Command, state: IntakeState) -> Call:
@@ -289,13 +292,18 @@ def _current_advisor(c: Command, state: IntakeState) -> str | None:
 
 def _assign_advisor(c: AssignAdvisor, state: IntakeState) -> list[Event]:
     current = _current_advisor(c, state)
-    if current == c.advisor_id:
+    if current == c.advisor_id and (c.advisor_kind is None or c.advisor_kind == _current_kind(state)):
         return []  # already the advisor: nothing happened
     return [
         AdvisorAssigned(
-            village_region=c.village_region, advisor_id=c.advisor_id, previous_advisor_id=current, assigned_at=c.at
+            village_region=c.village_region, advisor_id=c.advisor_id, previous_advisor_id=current, assigned_at=c.at,
+            advisor_kind=c.advisor_kind,
         )
     ]
+
+
+def _current_kind(state: IntakeState) -> AdvisorKind | None:
+    return state.advisor_kind if isinstance(state, Village) else None
 
 
 def _unassign_advisor(c: UnassignAdvisor, state: IntakeState) -> list[Event]:

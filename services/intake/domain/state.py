@@ -8,7 +8,7 @@ from datetime import datetime
 from enum import StrEnum
 
 from shared.contracts.common import Department
-from shared.contracts.intake import Channel, CloseOutcome, Level, RequestKind
+from shared.contracts.intake import AdvisorKind, Channel, CloseOutcome, Level, RequestKind
 
 
 class Status(StrEnum):
@@ -66,6 +66,7 @@ class Call:
     region: str
     offered_at: datetime
     status: CallStatus = CallStatus.OFFERED
+    line: Channel = Channel.HOTLINE_12348
     wait_seconds: int | None = None
 
 
@@ -74,6 +75,7 @@ class Village:
     village_region: str
     advisor_id: str | None = None
     hours: float = 0.0
+    advisor_kind: AdvisorKind | None = None
     services: int = 0
 
 

@@ -84,7 +84,9 @@ def test_walk_in_answered_on_the_spot_then_closed_and_evaluated():
         request_id="rq-1", channel=Channel.WALK_IN, level=Level.COUNTY, region=COUNTY,
         kind=RequestKind.CONSULTATION, topic="labour", received_at=T0, person_ref=PERSON,
     )  # fmt: skip
-    assert events[1] == RequestAnswered(answered_at=at(10), on_the_spot=True, channel=Channel.WALK_IN, region=COUNTY)
+    assert events[1] == RequestAnswered(
+        answered_at=at(10), on_the_spot=True, channel=Channel.WALK_IN, region=COUNTY, kind=RequestKind.CONSULTATION
+    )
     assert events[2] == RequestClosed(
         closed_at=at(12), outcome=CloseOutcome.ANSWERED, handling_seconds=720, channel=Channel.WALK_IN, region=COUNTY
     )

@@ -42,7 +42,7 @@ async def test_scorecard_lists_every_indicator_and_series_has_points(client):
     r = await client.get(f"/regions/{CHENZHOU}/scorecard", params={"period": "last-7d"})
     assert r.status_code == 200
     cards = {c["indicator"]: c for c in r.json()}
-    assert len(cards) == 21 and cards["criminal_aid_coverage"]["denominator"] == 2
+    assert len(cards) == 23 and cards["criminal_aid_coverage"]["denominator"] == 2
     assert cards["mediation_success"]["status"] == "no_data"
     s = await client.get("/indicators/criminal_aid_coverage/series", params={"region": CHENZHOU, "points": 3})
     assert [p["period"][:4] for p in s.json()] == ["day:"] * 3 and s.json()[-1]["denominator"] == 2
