@@ -98,7 +98,7 @@ class Target(_Frozen):
 IndicatorKind = Literal[
     "ratio", "deadline", "per_population", "growth", "advisor_coverage", "advisor_hours", "advisor_villages",
     "advisor_qualification", "throughput",
-]
+]  # fmt: skip
 #: indicator kinds read from reference data (villages and their advisors), not from counted events
 REFERENCE_KINDS = ("advisor_coverage", "advisor_qualification")
 

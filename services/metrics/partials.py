@@ -5,9 +5,9 @@ into an engine of its own. After a batch it sends, for every published cell (`ag
 moved, that partition's sums to the compacted topic `<prefix>.metrics.writer-partials` (key `<partition>|<cell>`,
 value `[numerator, denominator, amount]`), and the advisor of every village its cases name (key
 `<partition>|@advisor|<village>`, value `[advisor or null, qualification or null]`). The topic holds the latest
-share of every (partition, cell), so a cell is the sum of its shares: the reducer (`services.metrics.reduce`) keeps those sums in
-an engine without cases and publishes indicators from it. A share is a value, not a delta: a share sent twice, or
-a new owner sending its partition's shares again after a rebalance, changes nothing.
+share of every (partition, cell), so a cell is the sum of its shares: the reducer (`services.metrics.reduce`)
+keeps those sums in an engine without cases and publishes indicators from it. A share is a value, not a delta: a
+share sent twice, or a new owner sending its partition's shares again after a rebalance, changes nothing.
 """
 
 from __future__ import annotations

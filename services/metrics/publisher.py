@@ -16,6 +16,7 @@ from typing import Any
 from aiokafka import AIOKafkaProducer
 
 from services.metrics.aggregates import is_published
+from services.metrics.catalogue import Target
 from services.metrics.engine import MetricsEngine
 from services.metrics.values import Value
 from shared.consumer import DeadLetters
@@ -40,14 +41,17 @@ def published(value: Value) -> dict[str, Any]:
         "numerator": value.numerator,
         "denominator": value.denominator,
         "unit": value.unit,
-        "target": None if value.target is None else {"op": value.target.op, "value": value.target.value,
-                                                     "per": value.target.per},
+        "target": _target(value.target),
         "status": value.status,
         "reason": value.reason,
         **({"extra": value.extra} if value.extra else {}),
         "target_from": value.target_from,
         "annualised": value.annualised,
     }
+
+
+def _target(target: Target | None) -> dict[str, Any] | None:
+    return None if target is None else {"op": target.op, "value": target.value, "per": target.per}
 
 
 class Publisher:

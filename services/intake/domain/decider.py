@@ -296,7 +296,10 @@ def _assign_advisor(c: AssignAdvisor, state: IntakeState) -> list[Event]:
         return []  # already the advisor: nothing happened
     return [
         AdvisorAssigned(
-            village_region=c.village_region, advisor_id=c.advisor_id, previous_advisor_id=current, assigned_at=c.at,
+            village_region=c.village_region,
+            advisor_id=c.advisor_id,
+            previous_advisor_id=current,
+            assigned_at=c.at,
             advisor_kind=c.advisor_kind,
         )
     ]
