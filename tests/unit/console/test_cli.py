@@ -67,7 +67,7 @@ def test_indicators_table_and_json(metrics):
     assert "criminal_aid_coverage" in r.output and "not_met" in r.output and "1/2" in r.output
     j = runner.invoke(app, ["indicators", "-r", CITY, "-p", "last-24h", "--json"])
     values = {v["indicator"]: v for v in json.loads(j.output)}
-    assert len(values) == 21 and values["criminal_aid_coverage"]["value"] == 50.0
+    assert len(values) == 23 and values["criminal_aid_coverage"]["value"] == 50.0
 
 
 def test_indicators_single_indicator_and_errors(metrics):

@@ -22,7 +22,7 @@ async def test_scorecard_lists_every_indicator_with_target_status_and_counts(con
     r = await console.get("/scorecard", params={"region": CITY, "period": "last-24h"})
     assert r.status_code == 200
     rows = re.findall(r'<tr class="card status-(\w+)[^"]*" data-key="([a-z0-9_]+)\|([^"]+)"', r.text)
-    assert len(rows) == 21
+    assert len(rows) == 23
     coverage = re.search(r'data-key="criminal_aid_coverage\|last-24h".*?</tr>', r.text, re.S)
     assert coverage is not None
     row = coverage.group(0)
