@@ -2,7 +2,7 @@
 "use strict";
 
 const STATUS_LABELS = {
-  met: "达标 met", not_met: "未达标 not met", no_data: "无数据 no data", no_target: "无目标 no target",
+  met: "达标 met", not_met: "未达标 not met", no_data: "无数据 no data", no_target: "无目标 no target", not_judged: "按年考核 judged on the year",
 };
 
 // the same rule as pages.fmt_value on the server

@@ -27,6 +27,7 @@ from services.intake.domain import (
 from shared.contracts.common import Department
 from shared.contracts.intake import (
     AdvisorAssigned,
+    AdvisorKind,
     AdvisorServiceKind,
     AdvisorServiceLogged,
     AdvisorUnassigned,
@@ -432,3 +433,45 @@ def test_service_log_refusals():
     assert err.value.field == "served_on"
     with pytest.raises(DomainError):
         decider.decide(UnassignAdvisor(village_region=VILLAGE, at=T0), decider.initial_state())
+
+
+# -- live web consultations, dispute help, advisor qualifications ------------------------------------------
+def test_a_live_web_consultation_is_a_call_on_the_web_line():
+    """Seed 002 (网络平台): 实时咨询30秒内接通率达95% — a live consultation on the web platform waits to be connected
+    like a hotline call, on line web_12348, and records how long it waited."""
+    state, events = decider.run(
+        [
+            OfferCall(call_id="call-1", region=CITY, line=Channel.WEB_12348, at=T0),
+            AnswerCall(at=at(0) + timedelta(seconds=25)),
+        ]
+    )
+    assert events[0].line is Channel.WEB_12348 and events[1].wait_seconds == 25
+    assert state.line is Channel.WEB_12348
+
+
+def test_a_call_waits_on_the_hotline_or_the_web_line_only():
+    """Seed 002: the hotline (12348) and the web platform's live consultation are the two lines a caller waits on;
+    a walk-in window is not a line."""
+    with pytest.raises(ValueError, match="hotline_12348"):
+        OfferCall(call_id="call-1", region=CITY, line=Channel.WALK_IN, at=T0)
+
+
+def test_an_answer_carries_the_request_kind_so_a_dispute_help_resolved_on_the_spot_counts():
+    """Seed 001 (矛盾纠纷化解率 ≥95%; 十二: 将矛盾纠纷化解在基层一线): a help request answered on the spot is a
+    dispute resolved at intake, so the answer says the request's kind."""
+    _, events = decider.run([receive().model_copy(update={"kind": RequestKind.HELP}), AnswerRequest(at=at(5))])
+    assert events[1].kind is RequestKind.HELP and events[1].on_the_spot
+
+
+def test_an_advisor_assignment_records_the_qualification_and_a_new_one_is_recorded():
+    """Seed 000 indicator 18: the share of village advisors who are lawyers or grassroots legal workers is
+    counted, so an assignment carries the advisor's qualification; telling a new qualification is an event."""
+    state, events = decider.run(
+        [AssignAdvisor(village_region=VILLAGE, advisor_id="adv-1", advisor_kind=AdvisorKind.GRASSROOTS_WORKER, at=T0)]
+    )
+    assert events[0].advisor_kind is AdvisorKind.GRASSROOTS_WORKER
+    assert state.advisor_kind is AdvisorKind.GRASSROOTS_WORKER
+    again = AssignAdvisor(village_region=VILLAGE, advisor_id="adv-1", advisor_kind=AdvisorKind.LAWYER, at=at(1))
+    assert decider.decide(again, state)[0].advisor_kind is AdvisorKind.LAWYER
+    same = AssignAdvisor(village_region=VILLAGE, advisor_id="adv-1", at=at(1))
+    assert decider.decide(same, state) == []
