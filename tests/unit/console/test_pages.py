@@ -160,3 +160,25 @@ def test_steps_without_a_recorded_span_have_no_trace_id(tmp_path):
         },
     ]
     assert trace_ids_for_steps(tmp_path / "missing.jsonl", steps) == {1: TRACE}
+
+
+async def test_cities_page_shows_every_indicator_target_and_status_of_the_five_reference_cities(console):
+    """Seeds 000–004: one column per reference city, one row per indicator, each cell with value, target (the
+    city's seed or the national default) and status."""
+    r = await console.get("/cities", params={"period": "year"})
+    assert r.status_code == 200
+    heads = re.findall(r'<th data-profile="(\d{6})">', r.text)
+    assert heads == ["431000", "420700", "440200", "500114", "340300"]
+    rows = re.findall(r'<tr data-indicator="([a-z0-9_]+)">(.*?)</tr>', r.text, re.S)
+    assert len(rows) == 23
+    lawyers = dict(rows)["aid_by_lawyers"]
+    assert "&gt;= 80" in lawyers and "城市 city 440200" in lawyers and "全国默认 national default" in lawyers
+
+
+async def test_scorecard_lists_the_villages_under_their_advisor_hours(console):
+    """Seed 000 (每月…4小时的现场法律服务): the scorecard of a month lists each village under its requirement."""
+    r = await console.get("/scorecard", params={"region": "431002100000", "period": "month"})
+    assert r.status_code == 200
+    table = re.search(r'<table id="villages-under-target">.*?</table>', r.text, re.S)
+    assert table is not None and len(re.findall(r"<tr data-village=", table.group(0))) == 14
+    assert "要求 required 4 h" in r.text

@@ -70,12 +70,25 @@ def metrics(p: str) -> Callable[[httpx.Request], httpx.Response]:
             return httpx.Response(200, json=[card(p), card(p + "2") | {"value": None}])
         if path == "/scorecards":
             city = {"profile": p, "name_zh": p, "name_en": p, "seed": p, "region": p}
-            return httpx.Response(200, json=[city | {"cards": [card(p) | {"target_from": p, "annualised": True,
-                                                                       "extra": {"annualised": 1.0}}]}])
+            return httpx.Response(
+                200,
+                json=[
+                    city | {"cards": [card(p) | {"target_from": p, "annualised": True, "extra": {"annualised": 1.0}}]}
+                ],
+            )
         if path.endswith("/advisor-villages"):
             village = {"village": p, "hours": 1.0, "advisor_id": p, "advisor_kind": p, "status": "under_target"}
-            return httpx.Response(200, json={"period": p, "required_hours": 4.0, "required_hours_so_far": 2.0,
-                                             "source": p, "under_target": [p], "villages": [village]})
+            return httpx.Response(
+                200,
+                json={
+                    "period": p,
+                    "required_hours": 4.0,
+                    "required_hours_so_far": 2.0,
+                    "source": p,
+                    "under_target": [p],
+                    "villages": [village],
+                },
+            )
         if path.endswith("/series"):
             points = [{"period": p, "value": v, "target": {"op": p, "value": 2}} for v in (1, None, 3)]
             return httpx.Response(200, json=points)
@@ -136,7 +149,7 @@ def stories(p: str) -> list[Story]:
     return [
         Story("scorecard", "GET", "/scorecard", "/scorecard", {"region": CITY, "period": "day"}),
         Story("scorecard, metrics refuses", "GET", "/scorecard", "/scorecard", {"region": CITY, "period": "month"}),
-        Story("scorecard, villages under target", "GET", "/scorecard", "/scorecard", {"region": CITY, "period": "year"}),
+        Story("scorecard, villages", "GET", "/scorecard", "/scorecard", {"region": CITY, "period": "year"}),
         Story("reference cities", "GET", "/cities", "/cities"),
         Story("case trace", "GET", "/trace", "/trace", {"q": typed}, typed=typed),
         Story("case trace, empty search", "GET", "/trace", "/trace", shows_payload=False),
