@@ -87,10 +87,11 @@ class MetricsEngine:
         return True
 
     def take_changed(self) -> set[str]:
-        """The indicator cells changed since the last call: a histogram bucket's change is its indicator's, and a
-        per-village cell's change moves the indicators that read it (villages under target)."""
-        changed = set()
-        for key in self.aggregates.take_touched():
+        """The cells changed since the last call, with the indicator cells they move: a histogram bucket's
+        (`throughput~3|…`) moves its indicator's, a per-village cell moves the indicators reading it (villages under
+        target). Shares are sent for the cells; `aggregates.is_indicator` says which are published as values."""
+        changed = self.aggregates.take_touched()
+        for key in list(changed):
             ind_id, _, rest = key.partition("|")
             ind_id = ind_id.partition(HISTOGRAM)[0]
             changed.add(f"{ind_id}|{rest}")

@@ -8,8 +8,10 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from services.metrics.catalogue import load_catalogue
+from services.metrics.publisher import Publisher
 from services.metrics.reference import load_reference, load_regions
 from services.metrics.values import median_of_histogram
+from shared.topics import Topics
 from tests.unit.metrics.helpers import SHAOGUAN_VILLAGE, T0, applied, days, engine, env
 
 CAT = load_catalogue()
@@ -126,6 +128,18 @@ def test_handling_time_is_the_median_not_only_the_mean():
     assert v.extra["median_handling_hours"] == pytest.approx(1.5)
     assert v.extra["mean_handling_hours"] == pytest.approx((0.9 + 1.5 + 100) / 3)
     assert "throughput|431000000000|month:2026-03|*" in e.take_changed()  # its histogram publishes as throughput
+
+
+async def test_a_histogram_bucket_is_published_only_as_its_indicators_value():
+    """DOMAIN.md throughput: the median is a field of the throughput value, so a closed case publishes each
+    throughput cell once and never a bucket of its own."""
+    e = engine()
+    e.apply(applied("la-1"), T0)
+    e.apply(env("caseflow.legal_aid.case_closed", "la-1", T0 + timedelta(hours=3), closed_at=T0), T0)
+    values = await Publisher(Topics("unittargets")).changed(e, e.take_changed(), AFTER_2026)
+    keys = [f"{v.indicator}|{v.region}|{v.period}" for v in values]
+    assert len(keys) == len(set(keys)) and "throughput|431000000000|month:2026-03" in keys
+    assert not any("~" in k for k in keys)
 
 
 def test_the_median_of_an_empty_histogram_is_none_and_the_open_bucket_reads_its_lower_edge():
