@@ -21,7 +21,8 @@ function setLive(state, text) {
 function applyIndicator(item) {
   const row = document.querySelector(`tr.card[data-key="${CSS.escape(item.indicator + "|" + item.period)}"]`);
   if (!row) return false;
-  row.querySelector(".value").textContent = fmtValue(item.value);
+  const annualised = item.annualised ? " 年化 annualised " + fmtValue((item.extra || {}).annualised) : "";
+  row.querySelector(".value").textContent = fmtValue(item.value) + annualised;
   row.querySelector(".num").textContent = fmtValue(item.numerator);
   row.querySelector(".den").textContent = fmtValue(item.denominator);
   row.querySelector(".status").textContent = STATUS_LABELS[item.status] || item.status;
