@@ -112,7 +112,7 @@ async def _charts(up: Upstream, region: str, period: str, indicator: str, names:
         charts.line_chart(
             [(p["period"].split(":", 1)[-1], p["value"]) for p in series],
             title=name,
-            target=(series[-1].get("target") or {}).get("value"),
+            target=_target_line(series[-1]),
         )
         if series
         else None
@@ -122,6 +122,12 @@ async def _charts(up: Upstream, region: str, period: str, indicator: str, names:
         title="受理/办结/积压 opened / closed / backlog",
     )
     return pages.Charts.of(series=line, bars=bars_svg, indicator_name=name, drilldown=drill)
+
+
+def _target_line(point: dict[str, Any]) -> float | None:
+    """The target drawn on a series: an annual target only on a series of years (never against months or days)."""
+    target = point.get("target") or {}
+    return None if target.get("per") == "year" and not point["period"].startswith("year:") else target.get("value")
 
 
 _BAR_SERIES = (("受理 opened", "opened"), ("办结 closed", "closed"), ("积压 backlog", "backlog"))

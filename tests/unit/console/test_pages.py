@@ -182,3 +182,12 @@ async def test_scorecard_lists_the_villages_under_their_advisor_hours(console):
     table = re.search(r'<table id="villages-under-target">.*?</table>', r.text, re.S)
     assert table is not None and len(re.findall(r"<tr data-village=", table.group(0))) == 14
     assert "要求 required 4 h" in r.text
+
+
+async def test_an_annual_target_is_not_drawn_against_months(console):
+    """Seed 000 indicator 19 (每年…不少于50小时): the trend of advisor hours by month shows no 50 h target line;
+    by year it does."""
+    months = await console.get("/scorecard", params={"region": CITY, "period": "month", "indicator": "advisor_hours"})
+    assert '<svg class="chart line"' in months.text and "target 50" not in months.text
+    years = await console.get("/scorecard", params={"region": CITY, "period": "year", "indicator": "advisor_hours"})
+    assert "target 50" in years.text
