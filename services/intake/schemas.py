@@ -82,6 +82,7 @@ class ServiceLogBody(Body):
     hours: float = Field(gt=0, le=24)
     kind: AdvisorServiceKind
     served_on: date
+    on_site: bool = Field(default=True, description="at the village (现场); false: by phone or online")
 
 
 class RequestView(BaseModel):

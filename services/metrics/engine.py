@@ -22,7 +22,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import shared.contracts  # noqa: F401  (registers every event type `build_engine` reads)
-from services.metrics.aggregates import Aggregates
+from services.metrics.aggregates import Aggregates, is_indicator
 from services.metrics.catalogue import REFERENCE_KINDS, Catalogue, Indicator, load_catalogue
 from services.metrics.config import Settings
 from services.metrics.fold import CaseState, Contribution, contributions, fold, next_due
@@ -89,7 +89,7 @@ class MetricsEngine:
     def take_changed(self) -> set[str]:
         """The cells changed since the last call, with the indicator cells they move: a histogram bucket's
         (`throughput~3|…`) moves its indicator's, a per-village cell moves the indicators reading it (villages under
-        target). Shares are sent for the cells; `aggregates.is_indicator` says which are published as values."""
+        target). Shares are sent for the cells; `publishes` says which are published as indicator values."""
         changed = self.aggregates.take_touched()
         for key in list(changed):
             ind_id, _, rest = key.partition("|")
@@ -97,6 +97,15 @@ class MetricsEngine:
             changed.add(f"{ind_id}|{rest}")
             changed.update(f"{r.id}|{rest}" for r in self._readers.get(ind_id, ()) if _calendar(rest) in r.periods)
         return changed
+
+    def publishes(self, cell_key: str) -> bool:
+        """A cell published as an indicator value: no dimension, hour or histogram bucket
+        (`aggregates.is_indicator`), and a calendar period the indicator offers (not villages' hours by day)."""
+        if not is_indicator(cell_key):
+            return False
+        ind_id, _, rest = cell_key.partition("|")
+        ind = self.indicators.get(ind_id)
+        return ind is not None and _calendar(rest) in ind.periods
 
     def restore_all(self, cases: Iterable[CaseState], now: datetime) -> int:
         """Load snapshotted cases (on start): their contributions are re-added at `now`, as state, not as changes
@@ -205,10 +214,12 @@ class MetricsEngine:
         return self.aggregates.get(f"{indicator}|{region}|{period}|{dimension}")
 
     def _parts(self, ind: Indicator, region: str, period: str, dimension: str, now: datetime) -> dict[str, float]:
-        """Per-village hours (an indicator reading another's village cells) or handling-time bucket counts."""
+        """Per-village hours or handling-time bucket counts. Villages: a month counts the indicator's own (on-site)
+        hours, a year the hours of the indicator it reads (all hours)."""
         if ind.reads:
+            source = ind.id if period.startswith("month:") else ind.reads
             villages = self.reference.villages_under(region)
-            return {v: self._cell(ind.reads, v, period, dimension, now)[2] for v in villages}
+            return {v: self._cell(source, v, period, dimension, now)[2] for v in villages}
         if ind.kind == "throughput":
             buckets = (str(i) for i in range(len(HANDLING_EDGES)))
             return {b: self._cell(f"{ind.id}{HISTOGRAM}{b}", region, period, dimension, now)[0] for b in buckets}

@@ -15,7 +15,6 @@ from typing import Any
 
 from aiokafka import AIOKafkaProducer
 
-from services.metrics.aggregates import is_indicator
 from services.metrics.catalogue import Target
 from services.metrics.engine import MetricsEngine
 from services.metrics.values import Value
@@ -70,7 +69,7 @@ class Publisher:
         """Remember restored statuses, so the first crossing after a restart still alerts."""
         self.last_status.clear()
         for key in engine.aggregates.cells:
-            if is_indicator(key):
+            if engine.publishes(key):
                 v = engine.value_of_cell(key, now)
                 self.last_status[f"{v.indicator}|{v.region}|{v.period}"] = v.status
 
@@ -81,7 +80,7 @@ class Publisher:
             await DeadLetters(self.producer, self.topics.deadletter, "metrics").park(msg, reason, code)
 
     async def changed(self, engine: MetricsEngine, touched: set[str], now: datetime) -> list[Value]:
-        values = [engine.value_of_cell(key, now) for key in sorted(touched) if is_indicator(key)]
+        values = [engine.value_of_cell(key, now) for key in sorted(touched) if engine.publishes(key)]
         for listener in list(self.listeners):
             listener(values)
         if self.producer is None:

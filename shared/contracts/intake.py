@@ -30,7 +30,8 @@ Village legal advisor stream (`adv-<village region>`, 村居法律顾问):
   (lawyer | grassroots_worker | other: the advisor's qualification, 000 indicator 18).
 - `caseflow.intake.advisor_unassigned`: village_region, advisor_id, unassigned_at.
 - `caseflow.intake.advisor_service_logged`: village_region, advisor_id, hours, kind (consultation | legal_opinion |
-  publicity_lecture | document_drafting | dispute_mediation | petition_help), served_on (date), logged_at.
+  publicity_lecture | document_drafting | dispute_mediation | petition_help), served_on (date), logged_at, on_site
+  (true: at the village, 现场; false: by phone or online — 000 asks 4 h on site a month).
 """
 
 from __future__ import annotations
@@ -284,3 +285,4 @@ class AdvisorServiceLogged(Event):
     kind: AdvisorServiceKind
     served_on: date
     logged_at: datetime
+    on_site: bool = True  # 现场法律服务 at the village (000: 每月…4小时的现场法律服务); false: by phone or online

@@ -113,4 +113,5 @@ class LogAdvisorService(Command):
     hours: float = Field(gt=0, le=24)
     kind: AdvisorServiceKind
     served_on: date
+    on_site: bool = True
     at: datetime

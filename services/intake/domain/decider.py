@@ -332,6 +332,7 @@ def _log_advisor_service(c: LogAdvisorService, state: IntakeState) -> list[Event
             kind=c.kind,
             served_on=c.served_on,
             logged_at=c.at,
+            on_site=c.on_site,
         )
     ]
 

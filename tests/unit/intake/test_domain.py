@@ -475,3 +475,14 @@ def test_an_advisor_assignment_records_the_qualification_and_a_new_one_is_record
     assert decider.decide(again, state)[0].advisor_kind is AdvisorKind.LAWYER
     same = AssignAdvisor(village_region=VILLAGE, advisor_id="adv-1", at=at(1))
     assert decider.decide(same, state) == []
+
+
+def test_a_service_log_says_whether_it_was_on_site():
+    """Seed 000 (村（社区）法律顾问服务 1): 每月提供不少于1次、4小时的现场法律服务 — the log says whether the hours were
+    given at the village (default) or by phone or online, so only on-site hours meet the monthly requirement."""
+    state, _ = decider.run([AssignAdvisor(village_region=VILLAGE, advisor_id="adv-1", at=T0)])
+    remote = LogAdvisorService(village_region=VILLAGE, advisor_id="adv-1", hours=1.0,
+                               kind=AdvisorServiceKind.CONSULTATION, served_on=date(2026, 3, 1), on_site=False,
+                               at=T0)  # fmt: skip
+    assert decider.decide(remote, state)[0].on_site is False
+    assert decider.decide(remote.model_copy(update={"on_site": True}), state)[0].on_site is True

@@ -69,10 +69,10 @@ def test_qianjiang_and_bengbu_are_judged_on_the_national_defaults_for_every_indi
 
 
 # -- annual targets ------------------------------------------------------------------------------------------
-def advisor_log(village: str, hours: float, at: datetime, n: int):  # type: ignore[no-untyped-def]
+def advisor_log(village: str, hours: float, at: datetime, n: int, on_site: bool = True):  # type: ignore[no-untyped-def]
     return env("caseflow.intake.advisor_service_logged", f"adv-{village}", at, id=f"log-{village}-{n}",
                village_region=village, advisor_id="adv-x", hours=hours, kind="consultation",
-               served_on=at.date().isoformat(), logged_at=at)  # fmt: skip
+               served_on=at.date().isoformat(), logged_at=at, on_site=on_site)  # fmt: skip
 
 
 def test_an_annual_target_is_judged_on_the_year_never_on_a_month_or_a_day():
@@ -203,6 +203,19 @@ def test_a_village_under_its_monthly_hours_is_listed_not_averaged_away():
     assert {v["status"] for v in listed["villages"] if v["village"] != villages[0]} == {"met"}
 
 
+def test_only_on_site_hours_count_toward_the_monthly_requirement():
+    """Seed 000 (村（社区）法律顾问服务 1): 每月…4小时的现场法律服务 — hours by phone or online (003: 即时电话预约,
+    微信群) count toward the year's hours but not toward the month's on-site 4 h."""
+    e = engine()
+    village = "431002001001"
+    e.apply(advisor_log(village, 3.0, T0, 1), T0)
+    e.apply(advisor_log(village, 5.0, T0, 2, on_site=False), T0)
+    month = e.village_hours("advisor_villages", village, "month:2026-03", AFTER_2026)
+    assert month["villages"][0]["hours"] == 3.0 and month["under_target"] == [village]
+    year = e.village_hours("advisor_villages", village, "year:2026", AFTER_2026)
+    assert year["villages"][0]["hours"] == 8.0
+
+
 def test_a_village_is_judged_on_the_year_against_its_citys_annual_hours():
     """Seed 001: ≥100 h a year per village in Ezhou; seed 000: ≥50 h in Chenzhou. 60 h in a year meets
     Chenzhou's requirement but not Ezhou's."""
@@ -230,7 +243,12 @@ def test_logged_hours_republish_the_villages_share_of_every_ancestor():
     e.apply(advisor_log("431002100201", 2.0, T0, 1), T0)
     changed = e.take_changed()
     assert {"advisor_villages|431002100000|month:2026-03|*", "advisor_villages|431000000000|year:2026|*"} <= changed
-    assert not any("advisor_villages" in k and "day:" in k for k in changed)  # no per-village rule for a day
+    day = "advisor_villages|431002100000|day:2026-03-02|*"  # its cell exists, but no per-village rule for a day
+    assert (
+        day in e.aggregates.cells
+        and not e.publishes(day)
+        and e.publishes(day.replace("day:2026-03-02", "month:2026-03"))
+    )
 
 
 def test_share_of_advisors_who_are_lawyers_or_grassroots_legal_workers():
