@@ -14,11 +14,24 @@ from rich.table import Table
 from caseflow_cli.trace import INVALID, METRICS_URL, console, errors, fetch
 
 KINDS = ("day", "month", "year", "last-24h", "last-7d")
-COLOUR = {"met": "green", "not_met": "red", "no_data": "dim", "no_target": "dim"}
+COLOUR = {"met": "green", "not_met": "red", "no_data": "dim", "no_target": "dim", "not_judged": "dim"}
 
 
 def _fmt(v: float | None) -> str:
     return "—" if v is None else f"{v:.2f}".rstrip("0").rstrip(".")
+
+
+def _annualised(v: dict) -> str:  # type: ignore[type-arg]
+    return f" (annualised {_fmt(v.get('extra', {}).get('annualised'))})" if v.get("annualised") else ""
+
+
+def _target(v: dict) -> str:  # type: ignore[type-arg]
+    """`>= 100 /year (420700)`: the op and value, per year for an annual one, and the city profile or default."""
+    t = v.get("target")
+    if not t:
+        return "—"
+    per = " /year" if t.get("per") == "year" else ""
+    return f"{t['op']} {_fmt(t['value'])}{per}" + (f" ({v['target_from']})" if v.get("target_from") else "")
 
 
 def indicators_command(
@@ -49,12 +62,11 @@ def indicators_command(
                          ("status", "left"), ("num/den", "right"), ("period", "left")):  # fmt: skip
         table.add_column(col, justify=justify)  # type: ignore[arg-type]
     for v in values:
-        target = v.get("target")
         table.add_row(
             v["indicator"],
             f"{v['name_zh']} / {v['name_en']}",
-            f"{_fmt(v['value'])} {v['unit']}",
-            f"{target['op']} {_fmt(target['value'])}" if target else "—",
+            f"{_fmt(v['value'])} {v['unit']}" + _annualised(v),
+            _target(v),
             f"[{COLOUR.get(v['status'], 'white')}]{v['status']}[/]",
             f"{_fmt(v['numerator'])}/{_fmt(v['denominator'])}",
             v["period"],

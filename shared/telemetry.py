@@ -3,7 +3,7 @@
 The exporters are configuration (`CASEFLOW_OTEL_EXPORTER`: none, or some of console, otlp, file, zipkin). Trace
 context travels in the envelope's `traceparent` extension: every message is sent inside a PRODUCER span whose
 context it carries (`publishing`), a consumer continues it, and a command on a case that already has a trace
-joins that trace (`case_traceparent`), linked to the request that issued it (docs/decisions/0006).
+joins that trace (`case_traceparent`), linked to the request that issued it (docs/decisions/0010).
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The console's routes: pages (scorecard, case trace, trace spans, worklists) and the live relay.
+"""The console's routes: pages (scorecard, reference cities, case trace, trace spans, worklists) and the live relay.
 
 Every route needs a signed-in operator (`session.STAFF`: a `console:read` token from the session cookie or the
 Authorization header). The console reaches the services with its own read-only token, server-side (see
@@ -65,8 +65,25 @@ async def scorecard(
     chosen = indicator or _first_with_data(cards)
     names = {c["indicator"]: f"{c['name_zh']} {c['name_en']}" for c in cards or []}
     shown = await _charts(up, region, period, chosen, names) if cards is not None and chosen is not None else None
-    html = pages.scorecard_page(region=region, period=period, indicator=chosen, cards=cards, error=error, charts=shown)
+    villages = None
+    if cards is not None and period in ("month", "year"):
+        villages = await handlers.try_get(up, "metrics", f"/regions/{region}/advisor-villages", {"period": period})
+    html = pages.scorecard_page(
+        region=region, period=period, indicator=chosen, cards=cards, error=error, charts=shown, villages=villages
+    )
     return HTMLResponse(html)
+
+
+@router.get("/cities", response_class=HTMLResponse, summary="城市对比: every indicator of every reference city")
+async def cities(request: Request, period: PeriodQ = "year") -> HTMLResponse:
+    error, found = None, None
+    try:
+        found = await _up(request).get("metrics", "/scorecards", {"period": period})
+    except Unavailable as exc:
+        error = exc.reason
+    except Rejected as exc:
+        error = exc.detail
+    return HTMLResponse(pages.cities_page(period=period, cities=found, error=error))
 
 
 def _first_with_data(cards: list[dict[str, Any]] | None) -> str | None:
@@ -96,7 +113,7 @@ async def _charts(up: Upstream, region: str, period: str, indicator: str, names:
         charts.line_chart(
             [(p["period"].split(":", 1)[-1], p["value"]) for p in series],
             title=name,
-            target=(series[-1].get("target") or {}).get("value"),
+            target=_target_line(series[-1]),
         )
         if series
         else None
@@ -108,6 +125,12 @@ async def _charts(up: Upstream, region: str, period: str, indicator: str, names:
     return pages.Charts.of(
         series=line, bars=bars_svg, indicator_name=name, drilldown=drill, by_department=per_department
     )
+
+
+def _target_line(point: dict[str, Any]) -> float | None:
+    """The target drawn on a series: an annual target only on a series of years (never against months or days)."""
+    target = point.get("target") or {}
+    return None if target.get("per") == "year" and not point["period"].startswith("year:") else target.get("value")
 
 
 _BAR_SERIES = (("受理 opened", "opened"), ("办结 closed", "closed"), ("积压 backlog", "backlog"))

@@ -69,8 +69,10 @@ def scorecard_page(
     cards: Sequence[Mapping[str, Any]] | None,
     error: str | None,
     charts: Charts | None,
+    villages: Mapping[str, Any] | None = None,
 ) -> str:
-    """`cards` None: the metrics service did not answer (`error` says why); `charts` None: no charts to show."""
+    """`cards` None: the metrics service did not answer (`error` says why); `charts` None: no charts to show;
+    `villages`: the region's villages against their advisor-hours requirement (month and year only)."""
     return render(
         "scorecard.html",
         region=region,
@@ -79,11 +81,25 @@ def scorecard_page(
         cards=cards,
         error=error,
         charts=charts,
+        villages=villages,
         region_options=[(r.code, r.label) for r in regions.pickable()],
         period_options=list(PERIODS.items()),
         crumbs=[r for r in regions.ancestors(region) if regions.level(r.code) != "province"],
         body_data={"stream": "/scorecard/stream?" + urlencode({"region": region, "period": period})},
     )
+
+
+def cities_page(*, period: str, cities: Sequence[Mapping[str, Any]] | None, error: str | None) -> str:
+    """Every indicator (rows) of every reference city (columns) with its target and status; `cities` None: the
+    metrics service did not answer."""
+    rows = []
+    if cities:
+        for i, first in enumerate(cities[0]["cards"]):
+            cards = [c["cards"][i] for c in cities]
+            rows.append({"indicator": first["indicator"], "name_zh": first["name_zh"], "name_en": first["name_en"],
+                         "cards": cards})  # fmt: skip
+    return render("cities.html", period=period, cities=cities, rows=rows, error=error,
+                  period_options=list(PERIODS.items()))  # fmt: skip
 
 
 # -- case trace -----------------------------------------------------------------------------------------------

@@ -20,6 +20,8 @@ STATUS_LABELS = {
     "not_met": "未达标 not met",
     "no_data": "无数据 no data",
     "no_target": "无目标 no target",
+    "not_judged": "按年考核 judged on the year",
+    "under_target": "未达标 under target",
     "pending": "进行中 pending",
     "missed": "逾期 missed",
     "due": "将届 due",

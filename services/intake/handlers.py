@@ -118,9 +118,10 @@ async def record_transfer_answer(
     return await svc.bus.execute(answer.request_id, command, ctx)
 
 
-async def offer_call(svc: Intake, region: str, call: Call) -> CallView:
+async def offer_call(svc: Intake, region: str, call: Call, line: Channel = Channel.HOTLINE_12348) -> CallView:
     call_id = f"call-{uuid.uuid4().hex}"
-    outcome = await act(svc, call_id, domain.OfferCall(call_id=call_id, region=region, at=call.now), call, creates=True)
+    command = domain.OfferCall(call_id=call_id, region=region, line=line, at=call.now)
+    outcome = await act(svc, call_id, command, call, creates=True)
     return call_view(outcome)
 
 

@@ -11,7 +11,9 @@ from services.intake import domain
 from shared.calendar import CalendarDate
 from shared.contracts.common import Department, LongText, PersonRef, RegionCode, ShortText
 from shared.contracts.intake import (
+    AdvisorKind,
     AdvisorServiceKind,
+    CallLine,
     Channel,
     ComplaintFinding,
     ExternalRef,
@@ -87,10 +89,12 @@ class InspectionBody(Body):
 
 class CallBody(Body):
     region: RegionCode
+    line: CallLine = Field(default=Channel.HOTLINE_12348, description="hotline_12348, or web_12348: 实时咨询 (002)")
 
 
 class AssignBody(Body):
     advisor_id: ExternalRef
+    advisor_kind: AdvisorKind | None = Field(default=None, description="lawyer | grassroots_worker | other")
 
 
 class ServiceLogBody(Body):
@@ -98,6 +102,7 @@ class ServiceLogBody(Body):
     hours: float = Field(gt=0, le=24)
     kind: AdvisorServiceKind
     served_on: CalendarDate
+    on_site: bool = Field(default=True, description="at the village (现场); false: by phone or online")
 
 
 class RequestView(BaseModel):
@@ -155,12 +160,14 @@ class CallView(BaseModel):
     region: str
     offered_at: datetime
     wait_seconds: int | None
+    line: str = "hotline_12348"
 
 
 class VillageView(BaseModel):
     village_region: str
     version: int
     advisor_id: str | None
+    advisor_kind: str | None = None
     hours: float
     services: int
 

@@ -80,6 +80,7 @@ def render(stream_id: str, state: IntakeState, version: int) -> dict[str, Any]:
             "region": state.region,
             "offered_at": state.offered_at,
             "wait_seconds": state.wait_seconds,
+            "line": state.line.value,
         }
     if isinstance(state, Village):
         return {
@@ -88,6 +89,7 @@ def render(stream_id: str, state: IntakeState, version: int) -> dict[str, Any]:
             "village_region": state.village_region,
             "region": state.village_region,
             "advisor_id": state.advisor_id,
+            "advisor_kind": state.advisor_kind.value if state.advisor_kind else None,
             "hours": state.hours,
             "services": state.services,
         }

@@ -13,6 +13,7 @@ from functools import lru_cache
 
 from services.metrics.fold import Contribution
 from services.metrics.periods import hour_bucket, hour_of, period_keys
+from services.metrics.values import HISTOGRAM
 from shared.contracts.common import region_ancestors
 
 
@@ -26,6 +27,12 @@ def is_published(cell_key: str) -> bool:
     """Cells published as indicators (and summed across writers): every region and calendar period, no
     dimension and no hour (those are read by queries, off each replica's own state)."""
     return cell_key.endswith("|*") and "|hour:" not in cell_key
+
+
+def is_indicator(cell_key: str) -> bool:
+    """Published cells read as an indicator's value: not a histogram bucket (`throughput~3|…`), which only feeds
+    its indicator's median."""
+    return is_published(cell_key) and HISTOGRAM not in cell_key.partition("|")[0]
 
 
 @lru_cache(maxsize=65536)

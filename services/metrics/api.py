@@ -12,6 +12,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel
 from sse_starlette.sse import EventSourceResponse
 
+from services.metrics.catalogue import Target
 from services.metrics.engine import Clock, MetricsEngine
 from services.metrics.follower import Folder
 from services.metrics.periods import PeriodKind, current_period
@@ -53,6 +54,7 @@ class TargetOut(BaseModel):
     op: str
     value: float
     source: str
+    per: str | None = None  # "year": an annual target, judged on the year's (or annualised) value only
 
 
 class IndicatorValue(BaseModel):
@@ -70,6 +72,8 @@ class IndicatorValue(BaseModel):
     status: str
     reason: str | None = None
     extra: dict[str, float] = {}
+    target_from: str | None = None  # the city profile (6-digit code) whose target holds, or "default" (national)
+    annualised: bool = False  # judged on the year-to-date value scaled to a year: `extra.annualised`
 
 
 class IndicatorInfo(BaseModel):
@@ -82,15 +86,53 @@ class IndicatorInfo(BaseModel):
     periods: list[str]
     event_types: list[str]
     defined: bool
+    targets: dict[str, TargetOut] = {}  # "default" (national) and the city profiles that override it
+
+
+class CityScorecard(BaseModel):
+    """One reference city's scorecard: its profile (and the seed its targets come from) and every indicator."""
+
+    profile: str
+    name_zh: str
+    name_en: str
+    seed: str | None
+    region: str
+    cards: list[IndicatorValue]
+
+
+class VillageHours(BaseModel):
+    village: str
+    hours: float
+    advisor_id: str | None
+    advisor_kind: str | None
+    status: str  # met | under_target | no_target
+
+
+class VillageHoursOut(BaseModel):
+    """Each village/community's advisor hours in a period against its requirement; those under target listed."""
+
+    indicator: str
+    region: str
+    period: str
+    required_hours: float | None
+    required_hours_so_far: float | None  # pro rata of the part of the period elapsed
+    source: str
+    share_met: float | None
+    under_target: list[str]
+    villages: list[VillageHours]
+
+
+def _target_out(t: Target | None) -> TargetOut | None:
+    return TargetOut(op=t.op, value=t.value, source=t.source, per=t.per) if t else None
 
 
 def _out(engine: MetricsEngine, v: Value) -> IndicatorValue:
     ind = engine.indicators[v.indicator]
-    target = TargetOut(op=v.target.op, value=v.target.value, source=v.target.source) if v.target else None
     return IndicatorValue(
         indicator=v.indicator, name_zh=ind.name_zh, name_en=ind.name_en, region=v.region, period=v.period,
         dimension=v.dimension, value=v.value, numerator=v.numerator, denominator=v.denominator, unit=v.unit,
-        target=target, status=v.status, reason=v.reason, extra=v.extra,
+        target=_target_out(v.target), status=v.status, reason=v.reason, extra=v.extra, target_from=v.target_from,
+        annualised=v.annualised,
     )  # fmt: skip
 
 
@@ -108,6 +150,7 @@ async def list_indicators(engine: EngineDep, principal: Principal = require(READ
             periods=list(i.periods),
             event_types=sorted(i.event_types(rules)),
             defined=engine.defined(i),
+            targets={k: TargetOut(**t.model_dump()) for k, t in i.targets.items()},
         )  # fmt: skip
         for i in engine.catalogue.indicators
     ]
@@ -150,6 +193,42 @@ async def scorecard(
     principal: Principal = require(READ),
 ) -> list[IndicatorValue]:
     return [_out(engine, v) for v in engine.scorecard(region, period, now)]
+
+
+@router.get("/scorecards", response_model=list[CityScorecard])
+async def city_scorecards(
+    engine: EngineDep,
+    now: Now,
+    period: Annotated[str, Query(pattern=r"^(day|month|year|last-24h|last-7d)$")] = "year",
+    principal: Principal = require(READ),
+) -> list[CityScorecard]:
+    """Every reference city (city profile) with every indicator, its target (the city's or the national default)
+    and whether it is met."""
+    out = []
+    for code, profile in engine.catalogue.profiles.items():
+        if code == "default":
+            continue
+        region = code.ljust(12, "0")
+        cards = [_out(engine, v) for v in engine.scorecard(region, period, now)]
+        out.append(CityScorecard(profile=code, name_zh=profile.name_zh, name_en=profile.name_en, seed=profile.seed,
+                                 region=region, cards=cards))  # fmt: skip
+    return out
+
+
+@router.get("/regions/{region}/advisor-villages", response_model=VillageHoursOut)
+async def advisor_villages(
+    region: str,
+    engine: EngineDep,
+    now: Now,
+    period: Annotated[str, Query(description="month:YYYY-MM | year:YYYY | month | year (the current one)")] = "month",
+    indicator: str = "advisor_villages",
+    principal: Principal = require(READ),
+) -> VillageHoursOut:
+    """村居法律顾问: every village under the region with its advisor's hours in the period against the required
+    hours; the villages under target are listed, not averaged away."""
+    if period in ("month", "year"):
+        period = current_period(cast(PeriodKind, period), now)
+    return VillageHoursOut(**engine.village_hours(indicator, region, period, now))
 
 
 @router.get("/regions/{region}/stream")

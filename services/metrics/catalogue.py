@@ -113,17 +113,35 @@ class DeadlineRule(_Frozen):
 
 
 class Target(_Frozen):
+    """A target and its source; `per: "year"` marks an annual target, judged on a year's (or an annualised,
+    labelled) value only, never on a day's or a month's."""
+
     op: Literal[">=", "<=", "<", ">"]
     value: float
     source: str
+    per: Literal["year"] | None = None
 
     def met(self, value: float) -> bool:
         return {">=": operator.ge, "<=": operator.le, "<": operator.lt, ">": operator.gt}[self.op](value, self.value)
 
 
 IndicatorKind = Literal[
-    "ratio", "deadline", "per_population", "growth", "advisor_coverage", "advisor_hours", "throughput"
-]
+    "ratio", "deadline", "per_population", "growth", "advisor_coverage", "advisor_hours", "advisor_villages",
+    "advisor_qualification", "throughput",
+]  # fmt: skip
+#: indicator kinds read from reference data (villages and their advisors), not from counted events
+REFERENCE_KINDS = ("advisor_coverage", "advisor_qualification")
+
+
+class VillageHours(_Frozen):
+    """The hours each village/community must get from its legal advisor, per calendar period (村居法律顾问)."""
+
+    month: float | None = Field(default=None, gt=0)
+    year: float = Field(gt=0)
+    source: str
+
+    def required(self, period_kind: str) -> float | None:
+        return {"month": self.month, "year": self.year}.get(period_kind)
 
 
 class Indicator(_Frozen):
@@ -139,9 +157,16 @@ class Indicator(_Frozen):
     deadline: str | None = None
     periods: tuple[PeriodKind, ...] = ALL_PERIODS
     targets: dict[str, Target] = Field(default_factory=dict)
+    reads: str | None = None  # advisor_villages: the indicator whose per-village cells it reads
+    village_hours: dict[str, VillageHours] = Field(default_factory=dict)  # advisor_villages: per profile
+    qualified: tuple[str, ...] = ()  # advisor_qualification: the advisor kinds that count
 
     @model_validator(mode="after")
     def _rules_fit_kind(self) -> Indicator:
+        if self.kind == "advisor_villages" and ("default" not in self.village_hours or not self.reads):
+            raise ValueError(f"{self.id}: an advisor_villages indicator names the indicator it reads and default hours")
+        if self.kind == "advisor_qualification" and not self.qualified:
+            raise ValueError(f"{self.id}: an advisor_qualification indicator names the qualified advisor kinds")
         if self.kind == "deadline" and not self.deadline:
             raise ValueError(f"{self.id}: a deadline indicator names its deadline")
         if self.kind in ("ratio", "throughput") and not (self.numerator and self.denominator):
@@ -176,9 +201,11 @@ class Catalogue(_Frozen):
             raise ValueError("indicator ids must be unique")
         names = {d.id for d in self.deadlines}
         for ind in self.indicators:
+            if ind.reads and ind.reads not in ids:
+                raise ValueError(f"{ind.id}: reads unknown indicator {ind.reads!r}")
             if ind.deadline and ind.deadline not in names:
                 raise ValueError(f"{ind.id}: unknown deadline {ind.deadline!r}")
-            for key in ind.targets:
+            for key in (*ind.targets, *ind.village_hours):
                 if key != "default" and key not in self.profiles:
                     raise ValueError(f"{ind.id}: target for unknown profile {key!r}")
         return self
@@ -200,7 +227,7 @@ class Catalogue(_Frozen):
     def _marking(self) -> dict[str, tuple[Indicator, ...]]:
         out: dict[str, list[Indicator]] = {}
         for ind in self.indicators:
-            if ind.kind not in ("deadline", "advisor_coverage"):
+            if ind.kind != "deadline" and ind.kind not in REFERENCE_KINDS:
                 for event_type in dict.fromkeys(m.event for m in (*ind.denominator, *ind.numerator)):
                     out.setdefault(event_type, []).append(ind)
         return {t: tuple(inds) for t, inds in out.items()}
@@ -214,7 +241,7 @@ class Catalogue(_Frozen):
         return {t: tuple(rules) for t, rules in out.items()}
 
     def marking(self, event_type: str) -> tuple[Indicator, ...]:
-        """The counted indicators (not deadline or advisor coverage) whose rules name this event type, in order."""
+        """The counted indicators (not deadline or reference-data ones) whose rules name this event type, in order."""
         return self._marking.get(event_type, ())
 
     def timing(self, event_type: str) -> tuple[DeadlineRule, ...]:
@@ -236,7 +263,21 @@ class Catalogue(_Frozen):
         return profile
 
     def target(self, indicator: Indicator, region: str) -> Target | None:
-        return indicator.targets.get(self.profile_of(region)) or indicator.targets.get("default")
+        return self.target_of(indicator, region)[0]
+
+    def target_of(self, indicator: Indicator, region: str) -> tuple[Target | None, str | None]:
+        """The target that holds for a region and where it comes from: its city profile's override, else the
+        national default (`"default"`), else none."""
+        profile = self.profile_of(region)
+        if profile in indicator.targets:
+            return indicator.targets[profile], profile
+        if "default" in indicator.targets:
+            return indicator.targets["default"], "default"
+        return None, None
+
+    def village_hours(self, indicator: Indicator, region: str) -> VillageHours:
+        """The per-village hours requirement of the region's city profile (else the default)."""
+        return indicator.village_hours.get(self.profile_of(region)) or indicator.village_hours["default"]
 
 
 @cache

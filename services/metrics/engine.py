@@ -22,13 +22,28 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import shared.contracts  # noqa: F401  (registers every event type `build_engine` reads)
-from services.metrics.aggregates import Aggregates
-from services.metrics.catalogue import Catalogue, Indicator, load_catalogue
+from services.metrics.aggregates import Aggregates, is_indicator
+from services.metrics.catalogue import REFERENCE_KINDS, Catalogue, Indicator, load_catalogue
 from services.metrics.config import Settings
 from services.metrics.fold import CaseState, Contribution, contributions, fold, next_due
-from services.metrics.periods import ALL_PERIODS, WINDOW_HOURS, current_period, parse_period, previous_year
+from services.metrics.periods import (
+    ALL_PERIODS,
+    WINDOW_HOURS,
+    current_period,
+    elapsed_share,
+    parse_period,
+    previous_year,
+)
 from services.metrics.reference import Reference, load_reference
-from services.metrics.values import Value, evaluate
+from services.metrics.values import (
+    HANDLING_EDGES,
+    HISTOGRAM,
+    Cell,
+    Period,
+    Value,
+    evaluate,
+    village_shortfalls,
+)
 from shared.contracts.common import region_ancestors
 from shared.errors import NotFound, ValidationFailed
 from shared.events import EventRegistry
@@ -44,6 +59,7 @@ class MetricsEngine:
         self.shipped_reference = reference
         self.reference = reference  # the shipped data with the advisor changes folded from intake's events
         self.advisors: dict[str, str | None] = {}  # village → advisor, from the event stream
+        self.advisor_kinds: dict[str, str | None] = {}  # village → its advisor's qualification, from the stream
         self.known_types = set(known_types)
         self.indicators = catalogue.by_id
         self._deadlines = catalogue.deadline_rules
@@ -53,6 +69,10 @@ class MetricsEngine:
         self.aggregates = Aggregates()
         self.regions_seen: set[str] = set()
         self._due: list[tuple[datetime, str]] = []  # heap of (next due, correlation id)
+        self._readers: dict[str, list[Indicator]] = {}  # indicator → the indicators reading its per-village cells
+        for ind in catalogue.indicators:
+            if ind.reads:
+                self._readers.setdefault(ind.reads, []).append(ind)
         self._next: dict[str, datetime] = {}
 
     # -- folding ----------------------------------------------------------------------------------------------
@@ -67,8 +87,25 @@ class MetricsEngine:
         return True
 
     def take_changed(self) -> set[str]:
-        """The aggregate cells changed since the last call."""
-        return self.aggregates.take_touched()
+        """The cells changed since the last call, with the indicator cells they move: a histogram bucket's
+        (`throughput~3|…`) moves its indicator's, a per-village cell moves the indicators reading it (villages under
+        target). Shares are sent for the cells; `publishes` says which are published as indicator values."""
+        changed = self.aggregates.take_touched()
+        for key in list(changed):
+            ind_id, _, rest = key.partition("|")
+            ind_id = ind_id.partition(HISTOGRAM)[0]
+            changed.add(f"{ind_id}|{rest}")
+            changed.update(f"{r.id}|{rest}" for r in self._readers.get(ind_id, ()) if _calendar(rest) in r.periods)
+        return changed
+
+    def publishes(self, cell_key: str) -> bool:
+        """A cell published as an indicator value: no dimension, hour or histogram bucket
+        (`aggregates.is_indicator`), and a calendar period the indicator offers (not villages' hours by day)."""
+        if not is_indicator(cell_key):
+            return False
+        ind_id, _, rest = cell_key.partition("|")
+        ind = self.indicators.get(ind_id)
+        return ind is not None and _calendar(rest) in ind.periods
 
     def restore_all(self, cases: Iterable[CaseState], now: datetime) -> int:
         """Load snapshotted cases (on start): their contributions are re-added at `now`, as state, not as changes
@@ -109,17 +146,19 @@ class MetricsEngine:
 
     def _advisor_changed(self, case: CaseState, now: datetime) -> None:
         if case.advisor_known and case.region is not None:
-            self.set_advisor(case.region, case.advisor, now)
+            self.set_advisor(case.region, case.advisor, now, case.advisor_kind)
 
-    def set_advisor(self, village: str, advisor: str | None, now: datetime) -> None:
-        """Fold a village's advisor into the reference data; touches the coverage cells of its regions if it moved."""
-        if self.advisors.get(village, "-") == advisor:
+    def set_advisor(self, village: str, advisor: str | None, now: datetime, kind: str | None = None) -> None:
+        """Fold a village's advisor (and their qualification) into the reference data; touches the reference-data
+        cells of its regions if it moved."""
+        if self.advisors.get(village, "-") == advisor and self.advisor_kinds.get(village) == kind:
             return
         self.advisors[village] = advisor
-        self.reference = self.shipped_reference.with_advisors(self.advisors)
+        self.advisor_kinds[village] = kind
+        self.reference = self.shipped_reference.with_advisors(self.advisors, self.advisor_kinds)
         self.regions_seen.add(village)
         for ind in self.catalogue.indicators:
-            if ind.kind == "advisor_coverage":
+            if ind.kind in REFERENCE_KINDS:
                 periods = [current_period(k, now) for k in ind.periods if k in ("day", "month", "year")]
                 self.aggregates.touch(f"{ind.id}|{r}|{p}|*" for r in region_ancestors(village) for p in periods)
 
@@ -169,14 +208,27 @@ class MetricsEngine:
         key = self.check_period(ind, period)
         return self._value(ind, region, key, dimension, now)
 
-    def _value(self, ind: Indicator, region: str, period: str, dimension: str, now: datetime) -> Value:
+    def _cell(self, indicator: str, region: str, period: str, dimension: str, now: datetime) -> Cell:
         if period in WINDOW_HOURS:
-            cell = self.aggregates.window(ind.id, region, dimension, now, WINDOW_HOURS[period])
-            previous = None
-        else:
-            cell = self.aggregates.get(f"{ind.id}|{region}|{period}|{dimension}")
-            prev = previous_year(period)
-            previous = self.aggregates.get(f"{ind.id}|{region}|{prev}|{dimension}") if prev else None
+            return self.aggregates.window(indicator, region, dimension, now, WINDOW_HOURS[period])
+        return self.aggregates.get(f"{indicator}|{region}|{period}|{dimension}")
+
+    def _parts(self, ind: Indicator, region: str, period: str, dimension: str, now: datetime) -> dict[str, float]:
+        """Per-village hours or handling-time bucket counts. Villages: a month counts the indicator's own (on-site)
+        hours, a year the hours of the indicator it reads (all hours)."""
+        if ind.reads:
+            source = ind.id if period.startswith("month:") else ind.reads
+            villages = self.reference.villages_under(region)
+            return {v: self._cell(source, v, period, dimension, now)[2] for v in villages}
+        if ind.kind == "throughput":
+            buckets = (str(i) for i in range(len(HANDLING_EDGES)))
+            return {b: self._cell(f"{ind.id}{HISTOGRAM}{b}", region, period, dimension, now)[0] for b in buckets}
+        return {}
+
+    def _value(self, ind: Indicator, region: str, period: str, dimension: str, now: datetime) -> Value:
+        cell = self._cell(ind.id, region, period, dimension, now)
+        prev = previous_year(period)
+        previous = self.aggregates.get(f"{ind.id}|{region}|{prev}|{dimension}") if prev else None
         return evaluate(
             ind,
             region,
@@ -187,11 +239,38 @@ class MetricsEngine:
             reference=self.reference,
             defined=self.defined(ind),
             previous=previous,
+            parts=self._parts(ind, region, period, dimension, now),
+            when=Period(parse_period(period)[0], elapsed_share(period, now)),
         )
 
     def value_of_cell(self, cell_key: str, now: datetime) -> Value:
         ind_id, region, period, dim = cell_key.split("|")
-        return self._value(self.indicators[ind_id], region, period, dim, now)
+        return self._value(self.indicators[ind_id.partition(HISTOGRAM)[0]], region, period, dim, now)
+
+    def village_hours(self, indicator_id: str, region: str, period: str, now: datetime) -> dict[str, Any]:
+        """村居法律顾问: every village under the region with its hours in the period against its requirement, and
+        the ones under target listed (not averaged away)."""
+        ind = self.indicator(indicator_id)
+        if not ind.reads:
+            raise ValidationFailed(f"indicator {ind.id} is not read per village", field="indicator")
+        self.check_region(region)
+        key = self.check_period(ind, period)
+        value = self._value(ind, region, key, "*", now)
+        hours = self._parts(ind, region, key, "*", now)
+        rule = self.catalogue.village_hours(ind, region)
+        required = value.extra.get("required_hours_so_far")
+        under = set(village_shortfalls(list(hours), hours, required)) if required is not None else set()
+        ref = self.reference
+        villages = [
+            {"village": v, "hours": hours[v], "advisor_id": ref.villages.get(v), "advisor_kind": ref.kinds.get(v),
+             "status": "under_target" if v in under else "met" if required is not None else "no_target"}
+            for v in sorted(hours)
+        ]  # fmt: skip
+        return {
+            "indicator": ind.id, "region": region, "period": key, "required_hours": value.extra.get("required_hours"),
+            "required_hours_so_far": required, "source": rule.source, "share_met": value.value,
+            "under_target": sorted(under), "villages": villages,
+        }  # fmt: skip
 
     def scorecard(self, region: str, period_kind: str, now: datetime) -> list[Value]:
         self.check_region(region)
@@ -280,6 +359,11 @@ class MetricsEngine:
             "updated_at": last.at.isoformat(),
             "next_step": nxt,
         }
+
+
+def _calendar(rest: str) -> str:
+    """`<region>|<period>|<dimension>` → the period's kind (`month`, `year`, …; `hour` for an hour bucket)."""
+    return rest.split("|")[1].partition(":")[0]
 
 
 def build_engine(settings: Settings, registry: EventRegistry = default_registry) -> MetricsEngine:

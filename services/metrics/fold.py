@@ -16,6 +16,7 @@ from operator import attrgetter
 from typing import Any, Literal
 
 from services.metrics.catalogue import Catalogue, Duration, Indicator
+from services.metrics.values import HISTOGRAM, handling_bucket
 from shared.calendar import on_time
 
 # -- the per-case state ----------------------------------------------------------------------------------------
@@ -84,6 +85,7 @@ class CaseState:
     # place and channel (and the cells it counts in) do not depend on the order its events were folded in
     region_from: tuple[datetime, str] | None = None
     channel_from: tuple[datetime, str] | None = None
+    advisor_kind: str | None = None  # the advisor's qualification (lawyer, grassroots_worker, …), when told
 
 
 def _pickle_as_arguments(*classes: type) -> None:
@@ -135,10 +137,11 @@ def fold(case: CaseState, env: Any, catalogue: Catalogue) -> CaseState:
         refs = (*refs, ref)
     deadlines = _fold_deadlines(case.deadlines, env, data, catalogue, region)
     marks = _fold_marks(case.marks, env, data, dept, catalogue)
-    advisor, advisor_known = _fold_advisor(case, etype, data)
+    advisor, advisor_kind, advisor_known = _fold_advisor(case, etype, data)
     return replace(
         case,
         advisor=advisor,
+        advisor_kind=advisor_kind,
         advisor_known=advisor_known,
         region=region,
         channel=channel,
@@ -157,13 +160,15 @@ ADVISOR_ASSIGNED = "caseflow.intake.advisor_assigned"
 ADVISOR_UNASSIGNED = "caseflow.intake.advisor_unassigned"
 
 
-def _fold_advisor(case: CaseState, etype: str, data: Mapping[str, Any]) -> tuple[str | None, bool]:
-    """村居法律顾问: the advisor a village's stream names now (an unassignment of someone else changes nothing)."""
+def _fold_advisor(case: CaseState, etype: str, data: Mapping[str, Any]) -> tuple[str | None, str | None, bool]:
+    """村居法律顾问: the advisor a village's stream names now and their qualification (an unassignment of someone
+    else changes nothing)."""
     if etype == ADVISOR_ASSIGNED:
-        return str(data["advisor_id"]), True
+        kind = data.get("advisor_kind")
+        return str(data["advisor_id"]), str(kind) if kind else None, True
     if etype == ADVISOR_UNASSIGNED and (not case.advisor_known or case.advisor == data.get("advisor_id")):
-        return None, True
-    return case.advisor, case.advisor_known
+        return None, None, True
+    return case.advisor, case.advisor_kind, case.advisor_known
 
 
 def _earliest(
@@ -284,9 +289,16 @@ def _counted(ind: Indicator, m: Mark) -> list[Contribution]:
         if m.num and m.closed_at is not None:
             hours = (m.closed_at - m.at).total_seconds() / 3600 if m.den else 0.0
             out.append(Contribution(ind.id, m.closed_at, 1.0, 0.0, m.department, amount=hours))
+            if m.den:  # the handling-time histogram the median is read from
+                out.append(Contribution(histogram_id(ind.id, hours), m.closed_at, 1.0, 0.0, m.department))
         return out
     # per_population, growth, advisor_hours: counts and sums
     return [Contribution(ind.id, m.at, 1.0, 0.0, m.department, amount=m.amount)] if m.num else []
+
+
+def histogram_id(indicator: str, hours: float) -> str:
+    """The pseudo-indicator id of the handling-time bucket a case closed in (`throughput~7`)."""
+    return f"{indicator}{HISTOGRAM}{handling_bucket(hours)}"
 
 
 def _timed(d: Deadline, now: datetime, indicators: Iterable[Indicator]) -> list[Contribution]:

@@ -4,10 +4,10 @@ A writer owns some partitions of the by-case topic (`services.metrics.route`) an
 into an engine of its own. After a batch it sends, for every published cell (`aggregates.is_published`) the batch
 moved, that partition's sums to the compacted topic `<prefix>.metrics.writer-partials` (key `<partition>|<cell>`,
 value `[numerator, denominator, amount]`), and the advisor of every village its cases name (key
-`<partition>|@advisor|<village>`, value `[advisor or null]`). The topic holds the latest share of every
-(partition, cell), so a cell is the sum of its shares: the reducer (`services.metrics.reduce`) keeps those sums in
-an engine without cases and publishes indicators from it. A share is a value, not a delta: a share sent twice, or
-a new owner sending its partition's shares again after a rebalance, changes nothing.
+`<partition>|@advisor|<village>`, value `[advisor or null, qualification or null]`). The topic holds the latest
+share of every (partition, cell), so a cell is the sum of its shares: the reducer (`services.metrics.reduce`)
+keeps those sums in an engine without cases and publishes indicators from it. A share is a value, not a delta: a
+share sent twice, or a new owner sending its partition's shares again after a rebalance, changes nothing.
 """
 
 from __future__ import annotations
@@ -34,7 +34,9 @@ def decode(key: bytes | None, value: bytes | None) -> tuple[int, str, list[Any]]
     try:
         partition, _, name = (key or b"").decode().partition("|")
         share = json.loads(value or b"null")
-        valid = name.startswith(ADVISOR) and len(share) == 1 or len(share) == 3 and all(
+        valid = name.startswith(ADVISOR) and len(share) in (1, 2) and all(
+            x is None or isinstance(x, str) for x in share
+        ) or len(share) == 3 and all(
             isinstance(x, int | float) for x in share
         )  # fmt: skip
         if valid and name:
@@ -46,7 +48,8 @@ def decode(key: bytes | None, value: bytes | None) -> tuple[int, str, list[Any]]
 
 def share_of(engine: MetricsEngine, name: str) -> list[Any]:
     if name.startswith(ADVISOR):
-        return [engine.advisors.get(name.removeprefix(ADVISOR))]
+        village = name.removeprefix(ADVISOR)
+        return [engine.advisors.get(village), engine.advisor_kinds.get(village)]
     return list(engine.aggregates.get(name))
 
 
@@ -97,8 +100,9 @@ class Sums:
         by_partition = self.shares.setdefault(name, {})
         by_partition[partition] = share
         if name.startswith(ADVISOR):  # one village's stream lives in one partition; the lowest naming one wins
-            named = [s[0] for _, s in sorted(by_partition.items()) if s[0] is not None]
-            self.engine.set_advisor(name.removeprefix(ADVISOR), named[0] if named else None, now)
+            named = [s for _, s in sorted(by_partition.items()) if s[0] is not None]
+            advisor, kind = (named[0][0], named[0][1] if len(named[0]) > 1 else None) if named else (None, None)
+            self.engine.set_advisor(name.removeprefix(ADVISOR), advisor, now, kind)
             return
         total = [sum(s[i] for s in by_partition.values()) for i in range(3)]
         self.engine.aggregates.set_cell(name, total)

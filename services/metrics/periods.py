@@ -3,7 +3,7 @@ The calendar is China's (`shared.calendar.CHINA`): the seeds' jurisdictions are 
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from typing import Literal
 
@@ -60,3 +60,20 @@ def previous_year(period: str) -> str | None:
     if kind not in _FORMATS:
         return None
     return f"{kind}:{int(value[:4]) - 1:04d}{value[4:]}"
+
+
+def elapsed_share(period: str, now: datetime) -> float:
+    """The share of a calendar period (`day:…`, `month:…`, `year:…`, China time) elapsed at `now`: 1.0 once it is
+    over (and for a rolling window), at least one hour's share while it runs."""
+    kind, _, value = period.partition(":")
+    if kind not in _FORMATS:
+        return 1.0
+    start = datetime.strptime(value, _FORMATS[kind]).replace(tzinfo=CHINA)
+    if kind == "day":
+        end = start + timedelta(days=1)
+    elif kind == "month":
+        end = (start + timedelta(days=32)).replace(day=1)
+    else:
+        end = start.replace(year=start.year + 1)
+    span = (end - start).total_seconds()
+    return min(1.0, max((now - start).total_seconds(), 3600.0) / span)

@@ -16,7 +16,7 @@ from typing import Any
 from aiokafka import AIOKafkaProducer
 from opentelemetry.trace import SpanKind
 
-from services.metrics.aggregates import is_published
+from services.metrics.catalogue import Target
 from services.metrics.engine import MetricsEngine
 from services.metrics.values import Value
 from shared.consumer import DeadLetters
@@ -42,11 +42,17 @@ def published(value: Value) -> dict[str, Any]:
         "numerator": value.numerator,
         "denominator": value.denominator,
         "unit": value.unit,
-        "target": None if value.target is None else {"op": value.target.op, "value": value.target.value},
+        "target": _target(value.target),
         "status": value.status,
         "reason": value.reason,
         **({"extra": value.extra} if value.extra else {}),
+        "target_from": value.target_from,
+        "annualised": value.annualised,
     }
+
+
+def _target(target: Target | None) -> dict[str, Any] | None:
+    return None if target is None else {"op": target.op, "value": target.value, "per": target.per}
 
 
 class Publisher:
@@ -65,7 +71,7 @@ class Publisher:
         """Remember restored statuses, so the first crossing after a restart still alerts."""
         self.last_status.clear()
         for key in engine.aggregates.cells:
-            if is_published(key):
+            if engine.publishes(key):
                 v = engine.value_of_cell(key, now)
                 self.last_status[f"{v.indicator}|{v.region}|{v.period}"] = v.status
 
@@ -76,7 +82,7 @@ class Publisher:
             await DeadLetters(self.producer, self.topics.deadletter, "metrics").park(msg, reason, code)
 
     async def changed(self, engine: MetricsEngine, touched: set[str], now: datetime) -> list[Value]:
-        values = [engine.value_of_cell(key, now) for key in sorted(touched) if is_published(key)]
+        values = [engine.value_of_cell(key, now) for key in sorted(touched) if engine.publishes(key)]
         for listener in list(self.listeners):
             listener(values)
         if self.producer is None or not values:

@@ -21,7 +21,6 @@ import typer
 from aiokafka import TopicPartition
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-from services.metrics.aggregates import is_published
 from services.metrics.config import Settings
 from services.metrics.engine import MetricsEngine, build_engine
 from services.metrics.sources import decode, source_topics
@@ -121,7 +120,7 @@ async def compare_with_writer(settings: Settings, *, show_progress: bool = True)
     a, b = rebuilt.aggregates.cells, live.aggregates.cells
     cells = sorted(k for k in set(a) | set(b) if not _same(a.get(k), b.get(k)))
     published = await published_indicators(settings.platform)
-    keys = set(published) | {k.rpartition("|")[0] for k in a if is_published(k)}
+    keys = set(published) | {k.rpartition("|")[0] for k in a if rebuilt.publishes(k)}
     differing = sorted(k for k in keys if not _same_value(published.get(k), rebuilt.value_of_cell(f"{k}|*", now)))
     return Comparison(len(rebuilt.cases), len(live.cases), len(a), cases, cells, len(published), differing)
 

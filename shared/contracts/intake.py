@@ -10,7 +10,8 @@ Request stream (`rq-…`):
   transfer_12345 | transfer_110), level (city | county | town | village; walk_in only, else null), region
   (12 digits), kind (consultation | help | complaint), topic, received_at, person_ref?, call_id?, external_reference?
   (for web_12348 this is the web question being posted), reply_due_at? (complaints only: the reply deadline).
-- `caseflow.intake.request_answered`: answered on the spot (当场办结): answered_at, on_the_spot, channel, region.
+- `caseflow.intake.request_answered`: answered on the spot (当场办结): answered_at, on_the_spot, channel, region,
+  kind? (the request's kind: a `help` request answered on the spot is a dispute resolved at intake, 001).
 - `caseflow.intake.request_referred`: to_department, matter, person_ref, region, dispute_type | notary_matter.
 - `caseflow.intake.referral_refusal_noted`: the receiving department refused the referral (its
   `caseflow.platform.referral_refused`): refused_by, reason_code, reason, field?, refused_at, refusal_event_id, region.
@@ -37,16 +38,18 @@ vault, region and correlation id, same close and evaluation), and instead of bei
 web reply it goes received → `complaint_handled` → `complaint_replied` → `request_closed` (outcome replied) →
 `request_evaluated`. Its `reply_due_at` is set at receipt (a period in days, `INTAKE_COMPLAINT_REPLY_DAYS`).
 
-Hotline call stream (`call-…`):
-- `caseflow.intake.call_offered`: call_id, line (hotline_12348), region, offered_at.
+Call stream (`call-…`): a 12348 hotline call, or a live consultation (实时咨询, 002) on the web platform:
+- `caseflow.intake.call_offered`: call_id, line (hotline_12348 | web_12348), region, offered_at.
 - `caseflow.intake.call_answered`: answered_at, wait_seconds, region.
 - `caseflow.intake.call_abandoned`: abandoned_at, wait_seconds, region.
 
 Village legal advisor stream (`adv-<village region>`, 村居法律顾问):
-- `caseflow.intake.advisor_assigned`: village_region, advisor_id, previous_advisor_id?, assigned_at.
+- `caseflow.intake.advisor_assigned`: village_region, advisor_id, previous_advisor_id?, assigned_at, advisor_kind?
+  (lawyer | grassroots_worker | other: the advisor's qualification, 000 indicator 18).
 - `caseflow.intake.advisor_unassigned`: village_region, advisor_id, unassigned_at.
 - `caseflow.intake.advisor_service_logged`: village_region, advisor_id, hours, kind (consultation | legal_opinion |
-  publicity_lecture | document_drafting | dispute_mediation | petition_help), served_on (date), logged_at.
+  publicity_lecture | document_drafting | dispute_mediation | petition_help), served_on (date), logged_at, on_site
+  (true: at the village, 现场; false: by phone or online — 000 asks 4 h on site a month).
 
 Web-reply QC counter stream (`qc-<region>-<YYYY-MM>`, China month of publication):
 - `caseflow.intake.web_reply_counted`: region, month, request_id, ordinal (n-th published reply of the month),
@@ -59,7 +62,7 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Annotated
 
-from pydantic import Field, StringConstraints
+from pydantic import AfterValidator, Field, StringConstraints
 
 from shared.contracts.common import (
     CaseEvaluated,
@@ -87,6 +90,16 @@ class Channel(StrEnum):
     WEB_12348 = "web_12348"
     TRANSFER_12345 = "transfer_12345"
     TRANSFER_110 = "transfer_110"
+
+
+def _call_line(channel: Channel) -> Channel:
+    if channel not in (Channel.HOTLINE_12348, Channel.WEB_12348):
+        raise ValueError("a call is on the hotline (hotline_12348) or a live web consultation (web_12348)")
+    return channel
+
+
+#: The line a call waits on: the 12348 hotline, or the web platform's live consultation (实时咨询, 002).
+CallLine = Annotated[Channel, AfterValidator(_call_line)]
 
 
 class Level(StrEnum):
@@ -131,6 +144,14 @@ class QcResult(StrEnum):
 MonthCode = Annotated[str, StringConstraints(pattern=r"^\d{4}-(0[1-9]|1[0-2])$")]
 
 
+class AdvisorKind(StrEnum):
+    """A village legal advisor's qualification (000 indicator 18 counts lawyers and grassroots legal workers)."""
+
+    LAWYER = "lawyer"  # 律师
+    GRASSROOTS_WORKER = "grassroots_worker"  # 基层法律服务工作者
+    OTHER = "other"  # 其他 (司法所工作人员, 法学专家 …)
+
+
 class AdvisorServiceKind(StrEnum):
     """Seed 000 indicator 20: what a village/community legal advisor's service hours were spent on."""
 
@@ -170,6 +191,7 @@ class RequestAnswered(Event):
     on_the_spot: bool
     channel: Channel
     region: RegionCode
+    kind: RequestKind | None = None  # the request's kind (absent on events from before it was carried)
 
 
 @event
@@ -350,6 +372,7 @@ class AdvisorAssigned(Event):
     advisor_id: ExternalRef
     previous_advisor_id: ExternalRef | None = None
     assigned_at: datetime
+    advisor_kind: AdvisorKind | None = None  # the advisor's qualification, when the registry knows it
 
 
 @event
@@ -369,6 +392,7 @@ class AdvisorServiceLogged(Event):
     kind: AdvisorServiceKind
     served_on: date
     logged_at: datetime
+    on_site: bool = True  # 现场法律服务 at the village (000: 每月…4小时的现场法律服务); false: by phone or online
 
 
 # -- web-reply QC counter stream -----------------------------------------------------------------------------

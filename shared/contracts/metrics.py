@@ -21,7 +21,8 @@ from shared.events import Event, event
 IndicatorId = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{1,63}$")]
 #: `day:2026-11-29`, `month:2026-11`, `year:2026`, `last_24h`, `last_7d` (see services/metrics/periods.py).
 Period = Annotated[str, StringConstraints(min_length=1, max_length=32)]
-IndicatorStatus = Literal["met", "not_met", "no_data", "no_target"]
+#: `not_judged`: an annual target, and the period is shorter than a year.
+IndicatorStatus = Literal["met", "not_met", "no_data", "no_target", "not_judged"]
 
 
 class IndicatorTarget(BaseModel):
@@ -29,6 +30,7 @@ class IndicatorTarget(BaseModel):
 
     op: Literal[">=", "<=", "<", ">"]
     value: float
+    per: Literal["year"] | None = None  # an annual target: judged on a year's value only
 
 
 @event
@@ -48,6 +50,8 @@ class IndicatorChanged(Event):
     status: IndicatorStatus
     reason: Annotated[str, StringConstraints(max_length=500)] | None = None
     extra: dict[str, float] = Field(default_factory=dict)
+    target_from: Annotated[str, StringConstraints(pattern=r"^(default|\d{6})$")] | None = None  # city profile
+    annualised: bool = False  # judged on the year-to-date value scaled to a whole year (`extra.annualised`)
 
 
 @event

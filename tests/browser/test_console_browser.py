@@ -85,7 +85,7 @@ def test_scorecard_updates_live_and_trace_shows_every_department(running_platfor
     load_s = time.monotonic() - started
     fcp = first_paint_ms(browser)
     WebDriverWait(browser, 10).until(lambda d: d.find_element(By.ID, "live").get_attribute("data-state") == "live")
-    assert len(browser.find_elements(By.CSS_SELECTOR, "#scorecard tr.card")) == 21
+    assert len(browser.find_elements(By.CSS_SELECTOR, "#scorecard tr.card")) == 23
     assert cell(browser, key, ".value") == "—" and "no data" in cell(browser, key, ".status")
 
     notified = DefenceNotified(

@@ -2,7 +2,7 @@
 "use strict";
 
 const STATUS_LABELS = {
-  met: "达标 met", not_met: "未达标 not met", no_data: "无数据 no data", no_target: "无目标 no target",
+  met: "达标 met", not_met: "未达标 not met", no_data: "无数据 no data", no_target: "无目标 no target", not_judged: "按年考核 judged on the year",
 };
 
 // the same rule as pages.fmt_value on the server
@@ -21,7 +21,8 @@ function setLive(state, text) {
 function applyIndicator(item) {
   const row = document.querySelector(`tr.card[data-key="${CSS.escape(item.indicator + "|" + item.period)}"]`);
   if (!row) return false;
-  row.querySelector(".value").textContent = fmtValue(item.value);
+  const annualised = item.annualised ? " 年化 annualised " + fmtValue((item.extra || {}).annualised) : "";
+  row.querySelector(".value").textContent = fmtValue(item.value) + annualised;
   row.querySelector(".num").textContent = fmtValue(item.numerator);
   row.querySelector(".den").textContent = fmtValue(item.denominator);
   row.querySelector(".status").textContent = STATUS_LABELS[item.status] || item.status;

@@ -11,7 +11,9 @@ from services.intake.domain.rules import DEFAULT_COMPLAINT_REPLY_DAYS, DEFAULT_W
 from services.intake.domain.state import QcDraw
 from shared.contracts.common import CaseId, Department, LongText, PersonRef, ReasonCode, RegionCode, ShortText
 from shared.contracts.intake import (
+    AdvisorKind,
     AdvisorServiceKind,
+    CallLine,
     Channel,
     ComplaintFinding,
     ExternalRef,
@@ -112,8 +114,11 @@ class EvaluateRequest(EvaluateCase):
 
 # -- a hotline call ------------------------------------------------------------------------------------------
 class OfferCall(Command):
+    """A 12348 hotline call, or a live consultation (实时咨询, 002) on the web platform, waits to be connected."""
+
     call_id: CaseId
     region: RegionCode
+    line: CallLine = Channel.HOTLINE_12348
     at: datetime
 
 
@@ -129,6 +134,7 @@ class AbandonCall(Command):
 class AssignAdvisor(Command):
     village_region: RegionCode
     advisor_id: ExternalRef
+    advisor_kind: AdvisorKind | None = None
     at: datetime
 
 
@@ -143,6 +149,7 @@ class LogAdvisorService(Command):
     hours: float = Field(gt=0, le=24)
     kind: AdvisorServiceKind
     served_on: date
+    on_site: bool = True
     at: datetime
 
 

@@ -65,6 +65,7 @@ from shared.calendar import china_date, on_time
 from shared.contracts.common import Department
 from shared.contracts.intake import (
     AdvisorAssigned,
+    AdvisorKind,
     AdvisorServiceLogged,
     AdvisorUnassigned,
     CallAbandoned,
@@ -131,7 +132,8 @@ def _answer(c: AnswerRequest, state: IntakeState) -> list[Event]:
     not_a_complaint(c, s)
     if s.channel is Channel.WEB_12348:
         raise refuse(c, s, "a web question is answered by publishing a reply")
-    answered = RequestAnswered(answered_at=c.at, on_the_spot=c.on_the_spot, channel=s.channel, region=s.region)
+    answered = RequestAnswered(answered_at=c.at, on_the_spot=c.on_the_spot, channel=s.channel, region=s.region,
+                               kind=s.kind)
     return [answered, *result_back(s, CloseOutcome.ANSWERED, c.at)]
 
 
@@ -267,7 +269,7 @@ def _evaluate(c: EvaluateRequest, state: IntakeState) -> list[Event]:
 def _offer_call(c: OfferCall, state: IntakeState) -> list[Event]:
     if not isinstance(state, Empty):
         raise refuse(c, state, "the call already exists")
-    return [CallOffered(call_id=c.call_id, line=Channel.HOTLINE_12348, region=c.region, offered_at=c.at)]
+    return [CallOffered(call_id=c.call_id, line=c.line, region=c.region, offered_at=c.at)]
 
 
 def _ringing_call(c: Command, state: IntakeState) -> Call:
@@ -297,13 +299,21 @@ def _current_advisor(c: Command, state: IntakeState) -> str | None:
 
 def _assign_advisor(c: AssignAdvisor, state: IntakeState) -> list[Event]:
     current = _current_advisor(c, state)
-    if current == c.advisor_id:
+    if current == c.advisor_id and (c.advisor_kind is None or c.advisor_kind == _current_kind(state)):
         return []  # already the advisor: nothing happened
     return [
         AdvisorAssigned(
-            village_region=c.village_region, advisor_id=c.advisor_id, previous_advisor_id=current, assigned_at=c.at
+            village_region=c.village_region,
+            advisor_id=c.advisor_id,
+            previous_advisor_id=current,
+            assigned_at=c.at,
+            advisor_kind=c.advisor_kind,
         )
     ]
+
+
+def _current_kind(state: IntakeState) -> AdvisorKind | None:
+    return state.advisor_kind if isinstance(state, Village) else None
 
 
 def _unassign_advisor(c: UnassignAdvisor, state: IntakeState) -> list[Event]:
@@ -329,6 +339,7 @@ def _log_advisor_service(c: LogAdvisorService, state: IntakeState) -> list[Event
             kind=c.kind,
             served_on=c.served_on,
             logged_at=c.at,
+            on_site=c.on_site,
         )
     ]
 

@@ -67,7 +67,7 @@ def evolve(state: IntakeState, event: Event) -> IntakeState:
             month = state if isinstance(state, QcMonth) else QcMonth(region=event.region, month=event.month)
             return _evolve_qc_month(month, event)
         case CallOffered():
-            return Call(call_id=event.call_id, region=event.region, offered_at=event.offered_at)
+            return Call(call_id=event.call_id, region=event.region, offered_at=event.offered_at, line=event.line)
         case AdvisorAssigned() | AdvisorUnassigned() | AdvisorServiceLogged():
             village = state if isinstance(state, Village) else Village(village_region=event.village_region)
             return _evolve_village(village, event)
@@ -81,9 +81,9 @@ def evolve(state: IntakeState, event: Event) -> IntakeState:
 def _evolve_village(village: Village, event: AdvisorAssigned | AdvisorUnassigned | AdvisorServiceLogged) -> Village:
     match event:
         case AdvisorAssigned():
-            return replace(village, advisor_id=event.advisor_id)
+            return replace(village, advisor_id=event.advisor_id, advisor_kind=event.advisor_kind)
         case AdvisorUnassigned():
-            return replace(village, advisor_id=None)
+            return replace(village, advisor_id=None, advisor_kind=None)
     return replace(village, hours=round(village.hours + event.hours, 2), services=village.services + 1)
 
 

@@ -9,7 +9,7 @@ from datetime import datetime
 from enum import StrEnum
 
 from shared.contracts.common import Department, Partner
-from shared.contracts.intake import Channel, CloseOutcome, ComplaintFinding, Level, QcResult, RequestKind
+from shared.contracts.intake import AdvisorKind, Channel, CloseOutcome, ComplaintFinding, Level, QcResult, RequestKind
 
 
 class Status(StrEnum):
@@ -108,6 +108,7 @@ class Call:
     region: str
     offered_at: datetime
     status: CallStatus = CallStatus.OFFERED
+    line: Channel = Channel.HOTLINE_12348
     wait_seconds: int | None = None
 
 
@@ -116,6 +117,7 @@ class Village:
     village_region: str
     advisor_id: str | None = None
     hours: float = 0.0
+    advisor_kind: AdvisorKind | None = None
     services: int = 0
 
 

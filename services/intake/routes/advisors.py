@@ -18,7 +18,9 @@ VillageRegion = Annotated[str, Path(pattern=r"^\d{12}$", description="12-digit v
 
 @router.post("/advisors/{village_region}/assign", response_model=VillageView, summary="Assign the village's advisor")
 async def assign(village_region: VillageRegion, body: AssignBody, call: Admin, svc: IntakeDep) -> VillageView:
-    command = domain.AssignAdvisor(village_region=village_region, advisor_id=body.advisor_id, at=call.now)
+    command = domain.AssignAdvisor(
+        village_region=village_region, advisor_id=body.advisor_id, advisor_kind=body.advisor_kind, at=call.now
+    )
     return village_view(await act(svc, village_stream(village_region), command, call), village_region)
 
 

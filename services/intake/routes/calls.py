@@ -1,4 +1,5 @@
-"""12348 hotline calls: offered, answered or abandoned (the 15-second answer rate counts these)."""
+"""Calls: 12348 hotline calls and the web platform's live consultations (实时咨询, 002), offered, answered
+(connected) or abandoned; the hotline answer rate and the 30-second live-consultation rate count these."""
 
 from __future__ import annotations
 
@@ -15,9 +16,9 @@ router = APIRouter(tags=["intake"])
 CallId = Annotated[str, Path(pattern=r"^call-[0-9a-f]{32}$")]
 
 
-@router.post("/calls", status_code=201, response_model=CallView, summary="A 12348 call was offered")
+@router.post("/calls", status_code=201, response_model=CallView, summary="A hotline call or live consultation waits")
 async def offer(body: CallBody, call: Writer, svc: IntakeDep) -> CallView:
-    return await offer_call(svc, body.region, call)
+    return await offer_call(svc, body.region, call, body.line)
 
 
 @router.post("/calls/{call_id}/answer", response_model=CallView, summary="The call was answered")

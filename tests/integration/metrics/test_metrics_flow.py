@@ -158,6 +158,7 @@ async def test_events_to_indicator_api_topic_duplicates_restart_and_rebuild(plat
         r.key == key and json.loads(r.value)["denominator"] == 2 for r in rs))  # fmt: skip
     latest = [json.loads(r.value) for r in records if r.key == key][-1]
     assert (latest["numerator"], latest["denominator"], latest["status"]) == (1, 2, "not_met")
+    assert (latest["target_from"], latest["annualised"]) == ("default", False)  # 100% (000, 001, 002): national
     assert any(dict(r.headers)["ce_type"] == b"caseflow.metrics.indicator_changed" for r in records)
     changelog = await read_topic(platform, changelog_topic(platform), expect=2, timeout=10)
     assert {r.key for r in changelog} == {b"la-1", b"la-2"}

@@ -68,7 +68,7 @@ def test_indicators_table_and_json(metrics):
     assert "criminal_aid_coverage" in r.output and "not_met" in r.output and "1/2" in r.output
     j = runner.invoke(app, ["indicators", "-r", CITY, "-p", "last-24h", "--json"])
     values = {v["indicator"]: v for v in json.loads(j.output)}
-    assert len(values) == 21 and values["criminal_aid_coverage"]["value"] == 50.0
+    assert len(values) == 23 and values["criminal_aid_coverage"]["value"] == 50.0
 
 
 def test_indicators_single_indicator_and_errors(metrics):
@@ -126,3 +126,12 @@ def test_rebuild_with_kafka_unreachable_exits_4():
     env = {"CASEFLOW_KAFKA_BOOTSTRAP": "127.0.0.1:9", "CASEFLOW_DATABASE_URL": "postgresql://x:y@127.0.0.1:9/z"}
     r = runner.invoke(app, ["rebuild", "--timeout", "5"], env=env)
     assert r.exit_code == 4, r.output
+
+
+def test_indicators_table_names_annual_targets_and_where_a_target_comes_from(metrics):
+    """Seed 002 (韶关: aid by lawyers ≥80%) overrides the national default (000: ≥70%); seed 000 indicator 19 is
+    an annual target: the table says both."""
+    r = runner.invoke(app, ["indicators", "-r", "440200000000", "-p", "year", "-i", "aid_by_lawyers"])
+    assert r.exit_code == 0 and ">= 80 (440200)" in r.output
+    r = runner.invoke(app, ["indicators", "-r", CITY, "-p", "month", "-i", "advisor_hours"])
+    assert r.exit_code == 0 and ">= 50 /year (431000)" in r.output and "not_judged" in r.output

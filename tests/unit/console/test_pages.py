@@ -23,7 +23,7 @@ async def test_scorecard_lists_every_indicator_with_target_status_and_counts(con
     r = await console.get("/scorecard", params={"region": CITY, "period": "last-24h"})
     assert r.status_code == 200
     rows = re.findall(r'<tr class="card status-(\w+)[^"]*" data-key="([a-z0-9_]+)\|([^"]+)"', r.text)
-    assert len(rows) == 21
+    assert len(rows) == 23
     coverage = re.search(r'data-key="criminal_aid_coverage\|last-24h".*?</tr>', r.text, re.S)
     assert coverage is not None
     row = coverage.group(0)
@@ -223,3 +223,34 @@ async def test_the_intake_worklist_has_work_orders_and_complaints_past_or_near_t
         ("overdue", True, False), ("due_soon", False, True),
     ]  # fmt: skip
     assert "rq-far" not in section["intake"] and "complaint · service_quality" in section["intake"]
+
+
+async def test_cities_page_shows_every_indicator_target_and_status_of_the_five_reference_cities(console):
+    """Seeds 000–004: one column per reference city, one row per indicator, each cell with value, target (the
+    city's seed or the national default) and status."""
+    r = await console.get("/cities", params={"period": "year"})
+    assert r.status_code == 200
+    heads = re.findall(r'<th data-profile="(\d{6})">', r.text)
+    assert heads == ["431000", "420700", "440200", "500114", "340300"]
+    rows = re.findall(r'<tr data-indicator="([a-z0-9_]+)">(.*?)</tr>', r.text, re.S)
+    assert len(rows) == 23
+    lawyers = dict(rows)["aid_by_lawyers"]
+    assert "&gt;= 80" in lawyers and "城市 city 440200" in lawyers and "全国默认 national default" in lawyers
+
+
+async def test_scorecard_lists_the_villages_under_their_advisor_hours(console):
+    """Seed 000 (每月…4小时的现场法律服务): the scorecard of a month lists each village under its requirement."""
+    r = await console.get("/scorecard", params={"region": "431002100000", "period": "month"})
+    assert r.status_code == 200
+    table = re.search(r'<table id="villages-under-target">.*?</table>', r.text, re.S)
+    assert table is not None and len(re.findall(r"<tr data-village=", table.group(0))) == 14
+    assert "要求 required 4 h" in r.text
+
+
+async def test_an_annual_target_is_not_drawn_against_months(console):
+    """Seed 000 indicator 19 (每年…不少于50小时): the trend of advisor hours by month shows no 50 h target line;
+    by year it does."""
+    months = await console.get("/scorecard", params={"region": CITY, "period": "month", "indicator": "advisor_hours"})
+    assert '<svg class="chart line"' in months.text and "target 50" not in months.text
+    years = await console.get("/scorecard", params={"region": CITY, "period": "year", "indicator": "advisor_hours"})
+    assert "target 50" in years.text

@@ -68,6 +68,27 @@ def metrics(p: str) -> Callable[[httpx.Request], httpx.Response]:
             if params.get("period") == "month":  # the scorecard story "metrics refuses the request"
                 return httpx.Response(400, json={"detail": p, "errors": [{"field": p}]})
             return httpx.Response(200, json=[card(p), card(p + "2") | {"value": None}])
+        if path == "/scorecards":
+            city = {"profile": p, "name_zh": p, "name_en": p, "seed": p, "region": p}
+            return httpx.Response(
+                200,
+                json=[
+                    city | {"cards": [card(p) | {"target_from": p, "annualised": True, "extra": {"annualised": 1.0}}]}
+                ],
+            )
+        if path.endswith("/advisor-villages"):
+            village = {"village": p, "hours": 1.0, "advisor_id": p, "advisor_kind": p, "status": "under_target"}
+            return httpx.Response(
+                200,
+                json={
+                    "period": p,
+                    "required_hours": 4.0,
+                    "required_hours_so_far": 2.0,
+                    "source": p,
+                    "under_target": [p],
+                    "villages": [village],
+                },
+            )
         if path.endswith("/series"):
             points = [{"period": p, "value": v, "target": {"op": p, "value": 2}} for v in (1, None, 3)]
             return httpx.Response(200, json=points)
@@ -128,6 +149,8 @@ def stories(p: str) -> list[Story]:
     return [
         Story("scorecard", "GET", "/scorecard", "/scorecard", {"region": CITY, "period": "day"}),
         Story("scorecard, metrics refuses", "GET", "/scorecard", "/scorecard", {"region": CITY, "period": "month"}),
+        Story("scorecard, villages", "GET", "/scorecard", "/scorecard", {"region": CITY, "period": "year"}),
+        Story("reference cities", "GET", "/cities", "/cities"),
         Story("case trace", "GET", "/trace", "/trace", {"q": typed}, typed=typed),
         Story("case trace, empty search", "GET", "/trace", "/trace", shows_payload=False),
         Story("case trace, unknown case", "GET", "/trace", "/trace", {"q": "missing-1"}),

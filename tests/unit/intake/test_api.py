@@ -166,3 +166,30 @@ async def test_lists_page_by_cursor_to_the_end_without_repeats(service):
         assert seen == made[::-1]  # newest first, each once
         bad = await c.get("/requests", params={"after": "bm90LWEtY3Vyc29y"})
         assert bad.status_code == 422 and bad.json()["errors"][0]["field"] == "after"
+
+
+async def test_a_live_web_consultation_is_offered_on_the_web_line_and_a_bad_line_is_refused(service):
+    """Seed 002 (网络平台): 实时咨询 — a live consultation waits on line web_12348 like a hotline call; any other
+    line is a 422 naming the field, and nothing is stored."""
+    app, store, now = service
+    async with client(app) as c:
+        call = (await c.post("/calls", json={"region": COUNTY, "line": "web_12348"})).json()
+        assert call["line"] == "web_12348"
+        now[0] += timedelta(seconds=20)
+        assert (await c.post(f"/calls/{call['call_id']}/answer")).json()["wait_seconds"] == 20
+        before = len(store.commits)
+        bad = await c.post("/calls", json={"region": COUNTY, "line": "walk_in"})
+        assert bad.status_code == 422 and bad.headers["content-type"].startswith("application/problem+json")
+        assert bad.json()["errors"][0]["field"] == "line"
+        assert len(store.commits) == before
+
+
+async def test_an_advisor_is_assigned_with_a_qualification(service):
+    """Seed 000 indicator 18 (律师、基层法律服务工作者担任村（社区）法律顾问的比例): the registry keeps each advisor's
+    qualification; an unknown one is a 422."""
+    app, _, _ = service
+    async with client(app) as c:
+        r = await c.post("/advisors/431002001001/assign", json={"advisor_id": "a1", "advisor_kind": "lawyer"})
+        assert r.status_code == 200 and r.json()["advisor_kind"] == "lawyer"
+        bad = await c.post("/advisors/431002001002/assign", json={"advisor_id": "a2", "advisor_kind": "judge"})
+        assert bad.status_code == 422 and "advisor_kind" in bad.text

@@ -28,6 +28,7 @@ from shared.calendar import CHINA
 from shared.contracts.common import Department
 from shared.contracts.intake import (
     AdvisorAssigned,
+    AdvisorKind,
     AdvisorServiceKind,
     AdvisorServiceLogged,
     AdvisorUnassigned,
@@ -84,7 +85,9 @@ def test_walk_in_answered_on_the_spot_then_closed_and_evaluated():
         request_id="rq-1", channel=Channel.WALK_IN, level=Level.COUNTY, region=COUNTY,
         kind=RequestKind.CONSULTATION, topic="labour", received_at=T0, person_ref=PERSON,
     )  # fmt: skip
-    assert events[1] == RequestAnswered(answered_at=at(10), on_the_spot=True, channel=Channel.WALK_IN, region=COUNTY)
+    assert events[1] == RequestAnswered(
+        answered_at=at(10), on_the_spot=True, channel=Channel.WALK_IN, region=COUNTY, kind=RequestKind.CONSULTATION
+    )
     assert events[2] == RequestClosed(
         closed_at=at(12), outcome=CloseOutcome.ANSWERED, handling_seconds=720, channel=Channel.WALK_IN, region=COUNTY
     )
@@ -410,3 +413,56 @@ def test_duty_day_is_compared_with_the_china_date():
     assert logged.served_on == date(2026, 3, 10)
     with pytest.raises(ValidationFailed):
         decider.decide(log.model_copy(update={"served_on": date(2026, 3, 11)}), state)
+
+
+# -- live web consultations, dispute help, advisor qualifications ------------------------------------------
+def test_a_live_web_consultation_is_a_call_on_the_web_line():
+    """Seed 002 (网络平台): 实时咨询30秒内接通率达95% — a live consultation on the web platform waits to be connected
+    like a hotline call, on line web_12348, and records how long it waited."""
+    state, events = decider.run(
+        [
+            OfferCall(call_id="call-1", region=CITY, line=Channel.WEB_12348, at=T0),
+            AnswerCall(at=at(0) + timedelta(seconds=25)),
+        ]
+    )
+    assert events[0].line is Channel.WEB_12348 and events[1].wait_seconds == 25
+    assert state.line is Channel.WEB_12348
+
+
+def test_a_call_waits_on_the_hotline_or_the_web_line_only():
+    """Seed 002: the hotline (12348) and the web platform's live consultation are the two lines a caller waits on;
+    a walk-in window is not a line."""
+    with pytest.raises(ValueError, match="hotline_12348"):
+        OfferCall(call_id="call-1", region=CITY, line=Channel.WALK_IN, at=T0)
+
+
+def test_an_answer_carries_the_request_kind_so_a_dispute_help_resolved_on_the_spot_counts():
+    """Seed 001 (矛盾纠纷化解率 ≥95%; 十二: 将矛盾纠纷化解在基层一线): a help request answered on the spot is a
+    dispute resolved at intake, so the answer says the request's kind."""
+    _, events = decider.run([receive().model_copy(update={"kind": RequestKind.HELP}), AnswerRequest(at=at(5))])
+    assert events[1].kind is RequestKind.HELP and events[1].on_the_spot
+
+
+def test_an_advisor_assignment_records_the_qualification_and_a_new_one_is_recorded():
+    """Seed 000 indicator 18: the share of village advisors who are lawyers or grassroots legal workers is
+    counted, so an assignment carries the advisor's qualification; telling a new qualification is an event."""
+    state, events = decider.run(
+        [AssignAdvisor(village_region=VILLAGE, advisor_id="adv-1", advisor_kind=AdvisorKind.GRASSROOTS_WORKER, at=T0)]
+    )
+    assert events[0].advisor_kind is AdvisorKind.GRASSROOTS_WORKER
+    assert state.advisor_kind is AdvisorKind.GRASSROOTS_WORKER
+    again = AssignAdvisor(village_region=VILLAGE, advisor_id="adv-1", advisor_kind=AdvisorKind.LAWYER, at=at(1))
+    assert decider.decide(again, state)[0].advisor_kind is AdvisorKind.LAWYER
+    same = AssignAdvisor(village_region=VILLAGE, advisor_id="adv-1", at=at(1))
+    assert decider.decide(same, state) == []
+
+
+def test_a_service_log_says_whether_it_was_on_site():
+    """Seed 000 (村（社区）法律顾问服务 1): 每月提供不少于1次、4小时的现场法律服务 — the log says whether the hours were
+    given at the village (default) or by phone or online, so only on-site hours meet the monthly requirement."""
+    state, _ = decider.run([AssignAdvisor(village_region=VILLAGE, advisor_id="adv-1", at=T0)])
+    remote = LogAdvisorService(village_region=VILLAGE, advisor_id="adv-1", hours=1.0,
+                               kind=AdvisorServiceKind.CONSULTATION, served_on=date(2026, 3, 1), on_site=False,
+                               at=T0)  # fmt: skip
+    assert decider.decide(remote, state)[0].on_site is False
+    assert decider.decide(remote.model_copy(update={"on_site": True}), state)[0].on_site is True

@@ -42,7 +42,7 @@ async def test_scorecard_lists_every_indicator_and_series_has_points(client):
     r = await client.get(f"/regions/{CHENZHOU}/scorecard", params={"period": "last-7d"})
     assert r.status_code == 200
     cards = {c["indicator"]: c for c in r.json()}
-    assert len(cards) == 21 and cards["criminal_aid_coverage"]["denominator"] == 2
+    assert len(cards) == 23 and cards["criminal_aid_coverage"]["denominator"] == 2
     assert cards["mediation_success"]["status"] == "no_data"
     s = await client.get("/indicators/criminal_aid_coverage/series", params={"region": CHENZHOU, "points": 3})
     assert [p["period"][:4] for p in s.json()] == ["day:"] * 3 and s.json()[-1]["denominator"] == 2
@@ -78,3 +78,37 @@ async def test_scope_is_required(client):
     ok = await client.get("/indicators")
     assert {i["id"] for i in ok.json()} >= {"throughput", "advisor_hours"}
     assert CHENZHOU_VILLAGE
+
+
+async def test_city_scorecards_show_every_indicator_with_its_target_for_each_reference_city(client):
+    """Seeds 000–004 (DOMAIN.md reference data): the five reference cities, each with every indicator, the target
+    that holds there (its own seed's, else the national default) and whether it is met."""
+    r = await client.get("/scorecards", params={"period": "year"})
+    assert r.status_code == 200
+    cities = {c["profile"]: c for c in r.json()}
+    assert set(cities) == {"431000", "420700", "440200", "500114", "340300"}
+    for city in cities.values():
+        assert len(city["cards"]) == 23 and city["region"] == city["profile"] + "000000"
+        assert all(c["target"] is not None for c in city["cards"] if c["indicator"] != "throughput")
+    shaoguan = {c["indicator"]: c for c in cities["440200"]["cards"]}
+    assert shaoguan["aid_by_lawyers"]["target"]["value"] == 80 and shaoguan["aid_by_lawyers"]["target_from"] == "440200"
+    assert shaoguan["advisor_hours"]["target"]["per"] == "year"
+    chenzhou = {c["indicator"]: c for c in cities["431000"]["cards"]}
+    assert chenzhou["criminal_aid_coverage"]["status"] == "not_met"  # la-2 has no lawyer assigned
+    assert cities["500114"]["seed"] == "003" and {c["target_from"] for c in cities["500114"]["cards"]} <= {
+        "default",
+        None,
+    }
+
+
+async def test_advisor_villages_lists_each_village_and_refuses_a_day(client):
+    """Seed 000 (每月提供不少于1次、4小时的现场法律服务): a region's villages with their hours for the month against
+    4 h, those under target listed; a day has no per-village requirement (422 naming the period)."""
+    r = await client.get("/regions/431002100000/advisor-villages", params={"period": "month"})
+    assert r.status_code == 200
+    body = r.json()
+    assert body["required_hours"] == 4 and len(body["villages"]) == 14
+    assert body["under_target"] == sorted(v["village"] for v in body["villages"])  # no hours logged yet
+    assert "000" in body["source"]
+    day = await client.get("/regions/431002100000/advisor-villages", params={"period": "day:2026-03-02"})
+    assert day.status_code == 422 and day.json()["errors"][0]["field"] == "period"

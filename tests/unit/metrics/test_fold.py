@@ -218,10 +218,10 @@ def test_hotline_and_satisfaction_and_channel_dimension():
     for i, wait in enumerate([10, 20, 45]):
         e.apply(env("caseflow.intake.call_offered", f"call-{i}", region=EZHOU_TOWN, line="hotline_12348"), T0)
         e.apply(env("caseflow.intake.call_answered", f"call-{i}", wait_seconds=wait), T0)
-    e.apply(env("caseflow.intake.call_offered", "call-9", region=EZHOU_TOWN), T0)
+    e.apply(env("caseflow.intake.call_offered", "call-9", region=EZHOU_TOWN, line="hotline_12348"), T0)
     ezhou = "420700000000"
     assert value(e, "hotline_answer_rate", region=ezhou).value == 75.0
-    assert value(e, "realtime_answer_30s", region=ezhou).value == 50.0
+    assert value(e, "realtime_answer_30s", region=ezhou).status == "no_data"  # hotline calls are not 实时咨询
     e.apply(env("caseflow.intake.request_received", "rq-1", region=EZHOU_TOWN, channel="web_12348"), T0)
     e.apply(env("caseflow.intake.request_evaluated", "rq-1", satisfaction=5), T0)
     assert value(e, "satisfaction", region=ezhou, dim="channel:web_12348").value == 100.0
@@ -277,8 +277,8 @@ def test_a_complaint_runs_its_reply_deadline_on_the_timeline():
 
 def test_advisor_coverage_from_reference_data_and_hours_from_events():
     e = engine()
-    cov = value(e, "advisor_coverage", region="431002000000")
-    assert (cov.numerator, cov.denominator, cov.value) == (3, 4, 75.0)
+    cov = value(e, "advisor_coverage", region="431002100000")  # 华塘镇: 14 villages, 石盖塘村 without an advisor
+    assert (cov.numerator, cov.denominator, cov.value) == (13, 14, pytest.approx(100 * 13 / 14))
     for i in range(2):
         e.apply(env("caseflow.intake.advisor_service_logged", "adv-431002001001", id=f"log-{i}",
                     village_region="431002001001", hours=30.0), T0)  # fmt: skip
@@ -301,21 +301,21 @@ def test_advisor_coverage_follows_intake_advisor_events_and_survives_a_restore()
     touched = e.take_changed()
     assert "advisor_coverage|431002000000|month:2026-04|*" in touched  # published to subscribers
     assert "advisor_coverage|430000000000|month:2026-04|*" in touched  # every ancestor
-    cov = value(e, "advisor_coverage", region="431002000000")
-    assert (cov.numerator, cov.denominator, cov.value, cov.status) == (4, 4, 100.0, "met")
+    cov = value(e, "advisor_coverage", region="431002100000")
+    assert (cov.numerator, cov.denominator, cov.value, cov.status) == (14, 14, 100.0, "met")
     assert e.apply(advisor("assigned", "adv-431-0099", 1), LATER) is False  # redelivered: nothing moves
     assert e.take_changed() == set()
     e.apply(advisor("unassigned", "adv-431-0001", 2), LATER)
     assert e.take_changed() == set()  # not this village's advisor
-    assert value(e, "advisor_coverage", region="431002000000").numerator == 4
+    assert value(e, "advisor_coverage", region="431002100000").numerator == 14
 
     restored = engine()
     restored.restore_all(e.cases.values(), LATER)
-    assert value(restored, "advisor_coverage", region="431002000000").numerator == 4
+    assert value(restored, "advisor_coverage", region="431002100000").numerator == 14
 
     e.apply(advisor("unassigned", "adv-431-0099", 3), LATER)
-    cov = value(e, "advisor_coverage", region="431002000000")
-    assert (cov.numerator, cov.value, cov.status) == (3, 75.0, "not_met")
+    cov = value(e, "advisor_coverage", region="431002100000")
+    assert (cov.numerator, cov.status) == (13, "not_met")
 
 
 def test_timeline_steps_carry_their_trace_context():
@@ -330,9 +330,9 @@ def test_hotline_growth_compares_with_the_same_period_last_year():
     e = engine()
     last_year = T0 - days(365)
     for i in range(10):
-        e.apply(env("caseflow.intake.call_offered", f"old-{i}", last_year, region=EZHOU_TOWN), T0)
+        e.apply(env("caseflow.intake.call_offered", f"old-{i}", last_year, region=EZHOU_TOWN, line="hotline_12348"), T0)
     for i in range(12):
-        e.apply(env("caseflow.intake.call_offered", f"new-{i}", region=EZHOU_TOWN), T0)
+        e.apply(env("caseflow.intake.call_offered", f"new-{i}", region=EZHOU_TOWN, line="hotline_12348"), T0)
     v = value(e, "hotline_growth", region="420700000000", period="year:2026")
     assert v.value == pytest.approx(20.0)
 

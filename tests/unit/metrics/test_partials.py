@@ -72,7 +72,7 @@ def assert_same_indicators(summed: MetricsEngine, whole: MetricsEngine) -> None:
         assert summed.value_of_cell(key, NOW) == whole.value_of_cell(key, NOW), key
     coverage = "advisor_coverage|431002000000|month:2026-04|*"
     assert summed.value_of_cell(coverage, NOW) == whole.value_of_cell(coverage, NOW)
-    assert summed.value_of_cell(coverage, NOW).numerator == 4  # the advisor from the events, not only the shipped
+    assert summed.value_of_cell(coverage, NOW).numerator == 48  # the advisor from the events, not only the shipped
 
 
 def test_shares_of_every_partition_sum_to_what_one_engine_folds():
@@ -138,3 +138,28 @@ def test_advisor_shares_carry_an_unassignment():
 def test_a_record_that_is_not_a_share_is_refused(key, value):
     with pytest.raises(MalformedEvent):
         decode(key, value)
+
+
+def test_the_median_and_the_advisors_qualification_reach_the_reducer():
+    """DOMAIN.md throughput (median handling time) and seed 000 indicator 18 (advisors' qualifications): the
+    handling-time histogram and each advisor's qualification travel as shares, so the reducer publishes the same
+    median and lawyer share one engine folding everything reads."""
+    events: list[Envelope] = []
+    for i in range(9):
+        events += [applied(f"c-{i}", CHENZHOU_VILLAGE, T0),
+                   env("caseflow.legal_aid.case_closed", f"c-{i}", T0 + days(i * 0.3), closed_at=T0)]  # fmt: skip
+    village = "431002100002"
+    events.append(env("caseflow.intake.advisor_assigned", f"adv-{village}", T0, id="adv-q", village_region=village,
+                      advisor_id="adv-q", assigned_at=T0, advisor_kind="other"))  # fmt: skip
+    whole = engine()
+    for e in events:
+        whole.apply(e, NOW)
+    parted = Partitioned()
+    parted.fold(events)
+    summed = parted.sums.engine
+    cell = "throughput|431000000000|month:2026-03|*"
+    median = whole.value_of_cell(cell, NOW).extra["median_handling_hours"]
+    assert summed.value_of_cell(cell, NOW).extra["median_handling_hours"] == pytest.approx(median)
+    share = "advisor_lawyer_share|431002100000|month:2026-03|*"
+    assert summed.value_of_cell(share, NOW) == whole.value_of_cell(share, NOW)
+    assert summed.reference.kinds[village] == "other"

@@ -57,7 +57,7 @@ def test_last_day_on_a_public_holiday_moves_to_the_first_working_day_after():
 
 
 def test_last_day_on_a_weekend_moves_to_monday():
-    """民法典 art. 203: 法定休假日 includes the weekly rest days (Saturday and Sunday), see docs/decisions/0006."""
+    """民法典 art. 203: 法定休假日 includes the weekly rest days (Saturday and Sunday), see docs/decisions/0007."""
     # Mon 2 March + 5 days = Sat 7 March: moves to Mon 9 March
     assert deadline_for_days(cst(2026, 3, 2, 9), 5) == cst(2026, 3, 10)
 
