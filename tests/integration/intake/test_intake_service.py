@@ -276,7 +276,8 @@ async def test_a_complaint_runs_to_its_evaluation_and_the_worklist_reads_the_ind
     async with intake(platform) as (client, _app, clock):
         complaint = walk_in(kind="complaint", topic="service_quality")
         first = (await client.post("/requests", json=complaint)).json()
-        clock.now += timedelta(days=1)
+        # a week later: 60 days from 2 or 3 March both end on the May holidays, moved to 24:00 on 6 May
+        clock.now += timedelta(days=7)
         second = (await client.post("/requests", json=complaint)).json()
         open_ = (await client.get("/complaints", params={"region": "4310"})).json()
         assert [i["request_id"] for i in open_["items"]] == [first["request_id"], second["request_id"]]
@@ -287,7 +288,7 @@ async def test_a_complaint_runs_to_its_evaluation_and_the_worklist_reads_the_ind
         assert replied["status"] == "replied" and replied["complaint_reply_on_time"] is True
         assert (await client.post(f"/requests/{rid}/close")).json()["outcome"] == "replied"
         assert (await client.post(f"/requests/{rid}/evaluate", json={"satisfaction": 5})).status_code == 200
-        clock.now += timedelta(days=61)
+        clock.now += timedelta(days=70)  # past 60 days however far rest days move the last one
         overdue = (await client.get("/complaints", params={"overdue": "true"})).json()
         assert [i["request_id"] for i in overdue["items"]] == [second["request_id"]]
         assert (await client.get("/complaints", params={"overdue": "false"})).json()["count"] == 0
