@@ -22,10 +22,10 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import shared.contracts  # noqa: F401  (registers every event type `build_engine` reads)
-from services.metrics.aggregates import Aggregates
+from services.metrics.aggregates import Aggregates, is_published
 from services.metrics.catalogue import Catalogue, Indicator, load_catalogue
 from services.metrics.config import Settings
-from services.metrics.fold import CaseState, Contribution, contributions, fold, next_due
+from services.metrics.fold import CaseState, Contribution, contributions, fold, hours_held, next_due
 from services.metrics.periods import ALL_PERIODS, WINDOW_HOURS, current_period, parse_period, previous_year
 from services.metrics.reference import Reference, load_reference
 from services.metrics.values import Value, evaluate
@@ -36,6 +36,8 @@ from shared.events import registry as default_registry
 
 log = logging.getLogger(__name__)
 Clock = Callable[[], datetime]
+#: indicator kinds whose value reads the reference data (villages, advisors) besides their cell's sums
+READS_REFERENCE = ("advisor_coverage", "advisor_hours")
 
 
 class MetricsEngine:
@@ -54,6 +56,7 @@ class MetricsEngine:
         self.regions_seen: set[str] = set()
         self._due: list[tuple[datetime, str]] = []  # heap of (next due, correlation id)
         self._next: dict[str, datetime] = {}
+        self._reference_moved: set[str] = set()  # regions whose villages or advisors changed since `take_changed`
 
     # -- folding ----------------------------------------------------------------------------------------------
     def apply(self, env: Any, now: datetime) -> bool:
@@ -67,8 +70,17 @@ class MetricsEngine:
         return True
 
     def take_changed(self) -> set[str]:
-        """The aggregate cells changed since the last call."""
-        return self.aggregates.take_touched()
+        """The aggregate cells changed since the last call, with every published cell of an indicator that reads
+        the reference data under a region whose villages or advisors changed (its value moved with no sum)."""
+        touched = self.aggregates.take_touched()
+        if self._reference_moved:
+            moved, self._reference_moved = self._reference_moved, set()
+            reading = {ind.id for ind in self.catalogue.indicators if ind.kind in READS_REFERENCE}
+            for key in self.aggregates.cells:
+                ind_id, region, _ = key.split("|", 2)
+                if region in moved and ind_id in reading and is_published(key):
+                    touched.add(key)
+        return touched
 
     def restore_all(self, cases: Iterable[CaseState], now: datetime) -> int:
         """Load snapshotted cases (on start): their contributions are re-added at `now`, as state, not as changes
@@ -77,7 +89,7 @@ class MetricsEngine:
         for case in cases:
             self._replace(case, now)
             n += 1
-        self.aggregates.take_touched()
+        self.take_changed()
         return n
 
     def _replace(self, case: CaseState, now: datetime) -> None:
@@ -112,16 +124,20 @@ class MetricsEngine:
             self.set_advisor(case.region, case.advisor, now)
 
     def set_advisor(self, village: str, advisor: str | None, now: datetime) -> None:
-        """Fold a village's advisor into the reference data; touches the coverage cells of its regions if it moved."""
+        """Fold a village's advisor into the reference data. If it moved, the cells of its regions that read the
+        reference data change: coverage of the current periods, and (at `take_changed`) every published cell of
+        coverage and of hours per village (a village new to the reference data changes the villages counted)."""
         if self.advisors.get(village, "-") == advisor:
             return
         self.advisors[village] = advisor
         self.reference = self.shipped_reference.with_advisors(self.advisors)
         self.regions_seen.add(village)
+        regions = region_ancestors(village)
+        self._reference_moved.update(regions)
         for ind in self.catalogue.indicators:
             if ind.kind == "advisor_coverage":
                 periods = [current_period(k, now) for k in ind.periods if k in ("day", "month", "year")]
-                self.aggregates.touch(f"{ind.id}|{r}|{p}|*" for r in region_ancestors(village) for p in periods)
+                self.aggregates.touch(f"{ind.id}|{r}|{p}|*" for r in regions for p in periods)
 
     def tick(self, now: datetime) -> None:
         """Re-evaluate cases whose earliest open deadline has passed."""
@@ -227,14 +243,6 @@ class MetricsEngine:
     def timeline(self, any_id: str, now: datetime) -> dict[str, Any]:
         case = self.resolve(any_id)
         steps = sorted(case.steps, key=lambda s: s.at)
-        spent: dict[str, float] = {}
-        firsts: dict[str, datetime] = {}
-        lasts: dict[str, datetime] = {}
-        for s in steps:
-            firsts.setdefault(s.department, s.at)
-            lasts[s.department] = s.at
-        for d in firsts:
-            spent[d] = (lasts[d] - firsts[d]).total_seconds() / 3600
         rules = self._deadlines
         return {
             "correlation_id": case.correlation_id,
@@ -243,7 +251,7 @@ class MetricsEngine:
             "case_ids": list(case.subjects),
             "partner_references": list(case.references),
             "steps": [{**asdict(s), "at": s.at.isoformat()} for s in steps],
-            "hours_in_department": spent,
+            "hours_in_department": hours_held(steps),
             "deadlines": [
                 {
                     "rule": d.rule,

@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 
 from services.metrics.catalogue import load_catalogue
-from services.metrics.fold import CaseState, contributions, fold
+from services.metrics.fold import CaseState, Step, contributions, fold, hours_held
 from tests.unit.metrics.helpers import (
     CHENZHOU_VILLAGE,
     EZHOU_TOWN,
@@ -68,6 +68,41 @@ def test_timeline_records_every_step_with_department_actor_and_time():
     assert case.region == CHENZHOU_VILLAGE and case.channel == "walk_in"
     [review] = case.deadlines
     assert review.rule == "review_7d" and review.due == T0 + timedelta(hours=2) + days(7)
+
+
+def _steps(*held: tuple[float, str]) -> list[Step]:
+    return [Step(T0 + timedelta(seconds=s), dept, f"caseflow.{dept}.x", "a", "c") for s, dept in held]
+
+
+def test_time_in_a_department_is_the_time_it_held_the_case_between_handoffs():
+    """Court → mediation → judicial confirmation (诉前调解, DOMAIN flow 3; People's Mediation Law art. 33): the court
+    holds the case until it refers, mediation until it asks for confirmation, the court until it rules. The 48.5 s
+    case of issue 20 credited the court with 46.9 s (its first to last step) although mediation held it meanwhile."""
+    steps = _steps(
+        (0.0, "partner"),  # the court refers the dispute
+        (0.2, "mediation"), (0.5, "mediation"), (10.0, "mediation"), (40.0, "mediation"),  # … asks for confirmation
+        (46.9, "partner"),  # the court rules
+        (47.0, "mediation"), (48.5, "mediation"),  # mediation folds the ruling, archives
+    )  # fmt: skip
+    held = {d: round(h * 3600, 3) for d, h in hours_held(steps).items()}
+    assert held == {"partner": 6.9, "mediation": 41.6}
+    assert sum(held.values()) == pytest.approx(48.5)
+    assert list(hours_held(list(reversed(steps)))) == ["partner", "mediation"]  # the order the steps happened in
+
+
+def test_timeline_credits_intake_until_its_referral_and_legal_aid_from_then_on():
+    """An intake referral (DOMAIN flow 1) passes the case on: intake holds it until it refers, legal aid from then."""
+    e = engine()
+    for ev in [
+        env("caseflow.intake.request_received", "rq-1", T0, region=CHENZHOU_VILLAGE, channel="walk_in",
+            kind="help", received_at=T0),
+        env("caseflow.intake.request_referred", "rq-1", T0 + timedelta(hours=1), to_department="legal_aid",
+            region=CHENZHOU_VILLAGE),
+        applied("la-1", at=T0 + timedelta(hours=3), corr="rq-1"),
+        reviewed("la-1", T0 + timedelta(hours=7), corr="rq-1"),
+    ]:  # fmt: skip
+        e.apply(ev, T0 + days(1))
+    assert e.timeline("la-1", T0 + days(1))["hours_in_department"] == {"intake": 1.0, "legal_aid": 6.0}
 
 
 def test_duplicate_or_replayed_event_never_counts_twice():

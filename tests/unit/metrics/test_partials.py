@@ -138,3 +138,41 @@ def test_advisor_shares_carry_an_unassignment():
 def test_a_record_that_is_not_a_share_is_refused(key, value):
     with pytest.raises(MalformedEvent):
         decode(key, value)
+
+
+def test_published_hours_per_village_move_when_a_new_village_joins_the_province():
+    """村居法律顾问 service hours per village (seed 000: ≥50 h a year): the reducer's published value follows the
+    villages counted, so when an advisor is assigned to a village not on record in another city of the province,
+    the province's hours per village are published again and equal what one engine folding everything serves."""
+    parted = Partitioned()
+    published: dict[str, tuple[float | None, float, float]] = {}  # the latest value per cell, as the reducer sends
+
+    def publish() -> None:
+        for key in parted.sums.engine.take_changed():
+            if is_published(key):
+                v = parted.sums.engine.value_of_cell(key, NOW)
+                published[key] = (v.value, v.numerator, v.denominator)
+
+    def logged(village: str, n: int, hours: float) -> Envelope:
+        return env("caseflow.intake.advisor_service_logged", f"adv-{village}", T0 + days(n), id=f"log-{village}-{n}",
+                   village_region=village, advisor_id="adv-x", hours=hours, kind="consultation",
+                   served_on=(T0 + days(n)).date().isoformat(), logged_at=T0 + days(n))  # fmt: skip
+
+    changsha = "430102001001"  # a second Hunan city, not in the shipped reference data
+    events = [
+        logged(CHENZHOU_VILLAGE, 1, 6.0),
+        env("caseflow.intake.advisor_assigned", f"adv-{changsha}", T0 + days(2), id="adv-cs", village_region=changsha,
+            advisor_id="adv-430-0001", assigned_at=T0 + days(2)),
+        logged(changsha, 3, 2.0),
+    ]  # fmt: skip
+    whole = engine()
+    for e in events:
+        whole.apply(e, NOW)
+        parted.fold([e])
+        publish()
+    province = [k for k in published if k.startswith("advisor_hours|430000000000|")]
+    assert province
+    for key in province:
+        served = whole.value_of_cell(key, NOW)
+        assert published[key] == (served.value, served.numerator, served.denominator), key
+    assert published["advisor_hours|430000000000|year:2026|*"] == (8.0 / 5, 8.0, 5.0)  # 4 villages on record + 1
