@@ -7,9 +7,10 @@ from datetime import date, datetime
 from pydantic import BaseModel, ConfigDict, Field
 
 from services.intake import domain
-from shared.contracts.common import Department, LongText, PersonRef, RegionCode
+from shared.contracts.common import Department, LongText, PersonRef
 from shared.contracts.intake import AdvisorServiceKind, Channel, ExternalRef, Level, RequestKind, TopicCode
 from shared.pii import PersonData
+from shared.regions import KnownRegion
 
 
 class Body(BaseModel):
@@ -19,7 +20,7 @@ class Body(BaseModel):
 class ReceiveBody(Body):
     channel: Channel
     level: Level | None = Field(default=None, description="walk_in only: city | county | town | village")
-    region: RegionCode
+    region: KnownRegion
     kind: RequestKind = RequestKind.CONSULTATION
     topic: TopicCode = Field(description="matter category code, e.g. labour, marriage_family")
     person: PersonData | None = None
@@ -28,7 +29,7 @@ class ReceiveBody(Body):
 
 
 class WebQuestionBody(Body):
-    region: RegionCode
+    region: KnownRegion
     kind: RequestKind = RequestKind.CONSULTATION
     topic: TopicCode
     person: PersonData | None = None
@@ -47,7 +48,7 @@ class ReferBody(Body):
 
 class EscalateBody(Body):
     to_level: Level
-    to_region: RegionCode
+    to_region: KnownRegion
 
 
 class WorkOrderBody(Body):
@@ -59,7 +60,7 @@ class EvaluateBody(Body):
 
 
 class CallBody(Body):
-    region: RegionCode
+    region: KnownRegion
 
 
 class AssignBody(Body):

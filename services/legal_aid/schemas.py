@@ -8,11 +8,12 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from shared.contracts.common import Money, Partner, PersonRef, RegionCode, Share, ShortText
+from shared.contracts.common import Money, Partner, PersonRef, Share, ShortText
 from shared.contracts.legal_aid import Channel, ExemptionGround, MatterType, ProviderId, ProviderType, QualityMethod
 from shared.contracts.legal_aid import Outcome as CaseOutcome
 from shared.contracts.partners import ProceedingStage
 from shared.pii import PersonData
+from shared.regions import KnownRegion
 
 Income = Annotated[Money, Field(description="yuan per household member per month, at most two decimals")]
 PartnerReference = Annotated[str, Field(min_length=1, max_length=64)]
@@ -28,7 +29,7 @@ class Body(BaseModel):
 
 class ApplicationBody(Body):
     channel: Literal[Channel.WALK_IN, Channel.WEB] = Channel.WALK_IN
-    region: RegionCode
+    region: KnownRegion
     matter_type: MatterType
     matter: ShortText
     applicant: PersonData
@@ -45,7 +46,7 @@ class DefenceNoticeBody(Body):
     kind: Literal["notified_defence", "duty_lawyer"]
     organ: Partner
     partner_reference: PartnerReference
-    region: RegionCode
+    region: KnownRegion
     defendant_ref: PersonRef
     stage: ProceedingStage
     charge: ShortText
@@ -59,7 +60,7 @@ class DetaineeNoticeBody(Body):
     kind: Literal["detainee_application"]
     organ: Partner
     partner_reference: PartnerReference
-    region: RegionCode
+    region: KnownRegion
     applicant_ref: PersonRef
     matter: ShortText
     received_at: datetime

@@ -16,8 +16,7 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict, Field
 
 from shared.contracts.common import region_ancestors
-
-REGIONS_FILE = Path(__file__).parent / "data" / "regions.json"
+from shared.regions import REGIONS_FILE
 
 
 @dataclass(frozen=True)

@@ -166,3 +166,26 @@ async def test_lists_page_by_cursor_to_the_end_without_repeats(service):
         assert seen == made[::-1]  # newest first, each once
         bad = await c.get("/requests", params={"after": "bm90LWEtY3Vyc29y"})
         assert bad.status_code == 422 and bad.json()["errors"][0]["field"] == "after"
+
+
+@pytest.mark.parametrize(
+    ("path", "body"),
+    [
+        ("/requests", walk_in(region="110101000000")),  # Beijing: not a region the platform serves
+        ("/requests", walk_in(region="431021100000")),  # a town of Guiyang county the reference data does not list
+        ("/web/questions", {"region": "110101000000", "topic": "labour"}),
+        ("/calls", {"region": "110101000000"}),
+        ("/advisors/110101001001/assign", {"advisor_id": "adv-110-0001"}),
+    ],
+)
+async def test_a_region_outside_the_reference_data_is_refused_at_the_front_door(service, path, body):
+    """A request is received for a region the platform serves (DOMAIN: the five jurisdictions of seeds 000–004
+    and their divisions in the reference data): anything else is 422 naming the field and the rule, nothing stored,
+    so no department is referred a case for a region it does not serve (issue 20)."""
+    app, store, _ = service
+    async with client(app) as c:
+        r = await c.post(path, json=body)
+    assert r.status_code == 422 and r.headers["content-type"].startswith("application/problem+json")
+    [error] = r.json()["errors"]
+    assert error["field"].endswith("region") and "reference data" in error["reason"], error
+    assert store.all_events() == []
