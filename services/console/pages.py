@@ -108,6 +108,11 @@ TRACK_PX = 1000  # the swimlane track's least width (`.track` in static/console.
 CHIP_ROW_REM = 1.5  # height of one row of chips in a lane
 
 
+def chip_width(name: str) -> float:
+    """A step's chip width in percent of the narrowest track: its .75rem text and its padding, generously."""
+    return 100 * (len(name) * 7.2 + 14) / TRACK_PX
+
+
 def _lanes(tl: Mapping[str, Any]) -> list[dict[str, Any]]:
     """One swimlane per department, in order of first appearance, each step placed on the shared time axis. A chip
     that would overlap the one before it in its lane goes one row down, and no chip runs past the track's end."""
@@ -122,7 +127,7 @@ def _lanes(tl: Mapping[str, Any]) -> list[dict[str, Any]]:
         dept = s["department"]
         lane = lanes.setdefault(dept, {"department": dept, "held": held_for(hours.get(dept, 0.0)), "chips": []})
         name = s["event_type"].rsplit(".", 1)[-1]
-        width = 100 * (len(name) * 6.6 + 14) / TRACK_PX  # .75rem text and the chip's padding
+        width = chip_width(name)
         left = 0.0 if not span or t0 is None else 100 * (at - t0).total_seconds() / span
         left = max(min(left, 100 - width), 0.0)
         rows = ends.setdefault(dept, [])

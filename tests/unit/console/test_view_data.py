@@ -7,9 +7,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from services.console import regions
+from services.console import charts, regions
 from services.console.handlers import trend_of
-from services.console.pages import TRACK_PX, _lanes
+from services.console.pages import _lanes, chip_width
 from services.console.rendering import held_for, region_label, when
 from services.metrics.reference import load_regions
 from shared.contracts.common import region_ancestors
@@ -59,10 +59,9 @@ def test_swimlane_chips_do_not_overlap_and_stay_on_the_track():
     assert lane["held"] == "5.0 h"
     chips = lane["chips"]
     assert len({c["top"] for c in chips[:3]}) == 3  # three steps within seconds: three rows, not one heap
-    boxes = [(float(c["left"]), float(c["left"]) + 100 * (len(c["name"]) * 6.6 + 14) / TRACK_PX, c["top"])
-             for c in chips]  # fmt: skip
+    boxes = [(float(c["left"]), float(c["left"]) + chip_width(c["name"]), c["top"]) for c in chips]
     for i, (l1, r1, top1) in enumerate(boxes):
-        assert 0 <= l1 and r1 <= 100  # the last chip is pulled back onto the track
+        assert 0 <= l1 and r1 <= 100.05  # the last chip is pulled back onto the track (to the shown 0.1 %)
         assert all(top1 != top2 or r1 <= l2 or r2 <= l1 for l2, r2, top2 in boxes[i + 1 :])
     assert chips[-1]["title"].endswith("CST (UTC+8)")
 
@@ -75,3 +74,10 @@ def test_every_region_of_the_reference_data_and_its_ancestors_has_a_name():
         assert region.name_zh != code and region.name_en != code, code
         assert all(r.name_zh != r.code for r in regions.ancestors(code)), code
     assert region_label("500100000000") == "重庆市市辖区 Chongqing municipal districts"
+
+
+def test_the_trend_axis_labels_its_first_and_last_period_inside_the_chart():
+    months = [(f"2026-{m:02d}", float(m)) for m in range(1, 13)]
+    svg = str(charts.line_chart(months, title="t"))
+    assert 'text-anchor="start" class="tick">2026-01<' in svg and 'text-anchor="end" class="tick">2026-12<' in svg
+    assert "2025" not in svg  # the axis is this year's months only
