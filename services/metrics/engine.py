@@ -57,6 +57,7 @@ class MetricsEngine:
         self._due: list[tuple[datetime, str]] = []  # heap of (next due, correlation id)
         self._next: dict[str, datetime] = {}
         self._reference_moved: set[str] = set()  # regions whose villages or advisors changed since `take_changed`
+        self._coverage_keys: set[str] = set()  # coverage cells touched so far (they have no sums to find them by)
 
     # -- folding ----------------------------------------------------------------------------------------------
     def apply(self, env: Any, now: datetime) -> bool:
@@ -76,7 +77,7 @@ class MetricsEngine:
         if self._reference_moved:
             moved, self._reference_moved = self._reference_moved, set()
             reading = {ind.id for ind in self.catalogue.indicators if ind.kind in READS_REFERENCE}
-            for key in self.aggregates.cells:
+            for key in (*self.aggregates.cells, *self._coverage_keys):
                 ind_id, region, _ = key.split("|", 2)
                 if region in moved and ind_id in reading and is_published(key):
                     touched.add(key)
@@ -137,7 +138,9 @@ class MetricsEngine:
         for ind in self.catalogue.indicators:
             if ind.kind == "advisor_coverage":
                 periods = [current_period(k, now) for k in ind.periods if k in ("day", "month", "year")]
-                self.aggregates.touch(f"{ind.id}|{r}|{p}|*" for r in regions for p in periods)
+                keys = {f"{ind.id}|{r}|{p}|*" for r in regions for p in periods}
+                self._coverage_keys |= keys
+                self.aggregates.touch(keys)
 
     def tick(self, now: datetime) -> None:
         """Re-evaluate cases whose earliest open deadline has passed."""

@@ -9,6 +9,7 @@ import pytest
 from services.metrics.aggregates import is_published
 from services.metrics.engine import MetricsEngine
 from services.metrics.partials import ADVISOR, Shares, Sums, decode, encode
+from services.metrics.periods import current_period
 from services.metrics.topics import partition_of
 from shared.envelope import Envelope
 from shared.errors import MalformedEvent
@@ -177,3 +178,25 @@ def test_published_hours_per_village_move_when_a_new_village_joins_the_province(
         assert published[key] == (served.value, served.numerator, served.denominator), key
     on_record = len(engine().reference.villages_under("430000000000"))
     assert published["advisor_hours|430000000000|year:2026|*"] == (8.0 / (on_record + 1), 8.0, on_record + 1.0)
+
+
+def test_coverage_published_on_an_earlier_day_moves_when_an_advisor_changes_later():
+    """村居法律顾问覆盖率 (seeds 000–002: 100%) reads the advisors on record: a day's coverage published yesterday
+    is published again when an advisor leaves today, so it equals what the query API serves for that day."""
+    village, stream = "431002001001", "adv-431002001001"
+    yesterday, today = NOW - days(1), NOW
+    on = env("caseflow.intake.advisor_assigned", stream, yesterday, id="adv-on", village_region=village,
+             advisor_id="adv-431-0009", assigned_at=yesterday)  # fmt: skip
+    off = env("caseflow.intake.advisor_unassigned", stream, today, id="adv-off", village_region=village,
+              advisor_id="adv-431-0009", unassigned_at=today)  # fmt: skip
+    reducer = Partitioned().sums.engine  # the reducer as it ran yesterday: the advisor's share arrives
+    reducer.set_advisor(village, "adv-431-0009", yesterday)
+    first = reducer.take_changed()
+    key = f"advisor_coverage|431002000000|{current_period('day', yesterday)}|*"
+    assert key in first
+    reducer.set_advisor(village, None, today)  # today: the advisor leaves
+    assert key in reducer.take_changed()  # yesterday's coverage is published again with the advisors on record
+    whole = engine()
+    whole.apply(on, today)
+    whole.apply(off, today)
+    assert reducer.value_of_cell(key, today) == whole.value_of_cell(key, today)
