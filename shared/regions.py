@@ -1,9 +1,10 @@
 """The regions the platform serves (参考区域) and `KnownRegion`, the type every department's HTTP bodies use for them.
 
 The list is the metrics reference data (`services/metrics/data/regions.json`: the five jurisdictions of the seeds,
-their counties, towns and villages), read once per process. A body naming a region outside it is refused at the
-front door with 422 naming the field and the rule, before anything is stored or referred on. Event contracts keep
-the plain `RegionCode`, so events stored before a region left the list still decode.
+their counties, towns and villages), read once per process; provinces are there for names and roll-ups only. A
+body naming a region outside it is refused at the front door with 422 naming the field and the rule, before
+anything is stored or referred on. Event contracts keep the plain `RegionCode`, so events stored before a region
+left the list still decode.
 """
 
 from __future__ import annotations
@@ -16,16 +17,20 @@ from typing import Annotated
 from pydantic import AfterValidator
 from pydantic_core import PydanticCustomError
 
-from shared.contracts.common import RegionCode
+from shared.contracts.common import RegionCode, region_ancestors
 
 REGIONS_FILE = Path(__file__).resolve().parents[1] / "services" / "metrics" / "data" / "regions.json"
 
 
 @cache
 def known_regions(path: Path = REGIONS_FILE) -> frozenset[str]:
-    """Every division code in the reference data: provinces, cities, counties, towns and villages."""
+    """The division codes of the reference data a request may name: each of the seeds' jurisdictions and every
+    county, town and village under it (a row with a census population, or under one). A province, or Chongqing's
+    municipal-district level above Qianjiang, is on record for names and roll-ups only: no department serves it."""
     data = json.loads(path.read_text(encoding="utf-8"))
-    return frozenset(row["code"] for key in ("regions", "villages") for row in data[key])
+    populated = {row["code"] for row in data["regions"] if row.get("population")}
+    codes = {row["code"] for key in ("regions", "villages") for row in data[key]}
+    return frozenset(c for c in codes if populated.intersection(region_ancestors(c)))
 
 
 def _served(code: str) -> str:

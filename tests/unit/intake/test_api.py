@@ -173,6 +173,7 @@ async def test_lists_page_by_cursor_to_the_end_without_repeats(service):
     [
         ("/requests", walk_in(region="110101000000")),  # Beijing: not a region the platform serves
         ("/requests", walk_in(region="431021100000")),  # a town of Guiyang county the reference data does not list
+        ("/requests", walk_in(region="430000000000")),  # Hunan province: named for roll-ups, served by no department
         ("/web/questions", {"region": "110101000000", "topic": "labour"}),
         ("/calls", {"region": "110101000000"}),
         ("/advisors/110101001001/assign", {"advisor_id": "adv-110-0001"}),

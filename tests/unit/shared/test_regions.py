@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from pydantic import BaseModel, ValidationError
 
+from services.metrics.reference import load_regions
 from shared.contracts.common import region_ancestors
 from shared.regions import KnownRegion, known_regions
 
@@ -48,7 +49,9 @@ def test_known_regions_are_the_reference_data_with_every_ancestor_and_every_comm
     serves."""
     known = known_regions()
     assert {"431000000000", "420700000000", "440200000000", "500114000000", "340300000000"} <= known  # seeds 000–004
-    assert not {a for code in known for a in region_ancestors(code)} - known
+    listed = {r.code for r in load_regions().regions} | {v.code for v in load_regions().villages}
+    assert not {a for code in listed for a in region_ancestors(code)} - listed  # every ancestor has a row (a name)
+    assert not known & {"430000000000", "500000000000", "500100000000"}  # above the jurisdictions: no one serves it
     committees = json.loads(Path("services/mediation/committees.json").read_text(encoding="utf-8"))
     rows = committees if isinstance(committees, list) else committees["committees"]
     assert not {r for c in rows for r in c["regions"]} - known
