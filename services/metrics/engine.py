@@ -71,9 +71,11 @@ class MetricsEngine:
         return True
 
     def take_changed(self) -> set[str]:
-        """The aggregate cells changed since the last call, with every published cell of an indicator that reads
-        the reference data under a region whose villages or advisors changed (its value moved with no sum)."""
+        """The aggregate cells changed since the last call, with the cells whose value moved with no sum of their
+        own: every published cell of an indicator that reads the reference data under a region whose villages or
+        advisors changed, and a growth cell whose same period a year earlier changed."""
         touched = self.aggregates.take_touched()
+        touched |= self._growth_after(touched)
         if self._reference_moved:
             moved, self._reference_moved = self._reference_moved, set()
             reading = {ind.id for ind in self.catalogue.indicators if ind.kind in READS_REFERENCE}
@@ -82,6 +84,20 @@ class MetricsEngine:
                 if region in moved and ind_id in reading and is_published(key):
                     touched.add(key)
         return touched
+
+    def _growth_after(self, touched: set[str]) -> set[str]:
+        """The growth cells a year after the touched ones (growth compares a period with the same one a year
+        earlier), where they hold a value."""
+        growth = {ind.id for ind in self.catalogue.indicators if ind.kind == "growth"}
+        out = set()
+        for key in touched:
+            ind_id, region, period, dim = key.split("|")
+            kind, _, value = period.partition(":")
+            if ind_id in growth and previous_year(period) is not None:
+                later = f"{ind_id}|{region}|{kind}:{int(value[:4]) + 1:04d}{value[4:]}|{dim}"
+                if later in self.aggregates.cells:
+                    out.add(later)
+        return out
 
     def restore_all(self, cases: Iterable[CaseState], now: datetime) -> int:
         """Load snapshotted cases (on start): their contributions are re-added at `now`, as state, not as changes

@@ -200,3 +200,27 @@ def test_coverage_published_on_an_earlier_day_moves_when_an_advisor_changes_late
     whole.apply(on, today)
     whole.apply(off, today)
     assert reducer.value_of_cell(key, today) == whole.value_of_cell(key, today)
+
+
+def test_growth_published_this_year_moves_when_last_years_volume_arrives_late():
+    """热线服务量增长率 (seed 000: hotline services up ≥10% on last year) compares a period with the same one a
+    year earlier: calls of last year folded after this year's growth was published publish it again."""
+    parted = Partitioned()
+    published: dict[str, float | None] = {}
+    last_year = T0 - days(365)
+
+    def calls(prefix: str, n: int, at) -> list[Envelope]:  # type: ignore[no-untyped-def]
+        return [env("caseflow.intake.call_offered", f"{prefix}-{i}", at, region=EZHOU_TOWN) for i in range(n)]
+
+    def publish() -> None:
+        for key in parted.sums.engine.take_changed():
+            published[key] = parted.sums.engine.value_of_cell(key, NOW).value
+
+    whole = engine()
+    for batch in (calls("old", 5, last_year), calls("new", 12, T0), calls("late", 5, last_year)):
+        for e in batch:
+            whole.apply(e, NOW)
+        parted.fold(batch)
+        publish()
+    key = "hotline_growth|420700000000|year:2026|*"
+    assert published[key] == whole.value_of_cell(key, NOW).value == pytest.approx(20.0)  # 12 on 10, not on 5
