@@ -74,6 +74,7 @@ def test_every_region_of_the_reference_data_and_its_ancestors_has_a_name():
         assert region.name_zh != code and region.name_en != code, code
         assert all(r.name_zh != r.code for r in regions.ancestors(code)), code
     assert region_label("500100000000") == "重庆市市辖区 Chongqing municipal districts"
+    assert region_label("110101000000") == "未登记 not on record (110101000000)"  # said so, not a bare code twice
 
 
 def test_the_trend_axis_labels_its_first_and_last_period_inside_the_chart():
