@@ -338,6 +338,21 @@ def test_throughput_counts_opened_closed_and_backlog_per_department():
     assert v.status == "no_target"
 
 
+def test_throughput_counts_a_court_commission_the_notary_accepted_and_reported():
+    """Courts commission notaries (service, evidence preservation, supervision; DOMAIN flow 8, seeds 000, 002,
+    004): an accepted commission is a notary case opened, its report back to the court closes it (issue 20: the
+    notary bar showed 0 opened after 40 accepted commissions)."""
+    e = engine()
+    for i in range(3):
+        e.apply(env("caseflow.notary.commission_accepted", f"nc-{i}", T0, recipient="court", kind="service",
+                    region=CHENZHOU_VILLAGE, details="送达", commissioned_at=T0, accepted_at=T0), T0)  # fmt: skip
+    e.apply(env("caseflow.notary.commission_reported", "nc-0", T0 + timedelta(hours=4), recipient="court",
+                kind="service", summary="已送达", performed_at=T0, reported_at=T0), T0)  # fmt: skip
+    v = value(e, "throughput", dim="dept:notary")
+    assert (v.extra["opened"], v.extra["closed"], v.extra["backlog"]) == (3, 1, 2)
+    assert v.extra["mean_handling_hours"] == pytest.approx(4.0)
+
+
 def test_contributions_are_derived_from_the_same_deadlines_the_timeline_shows():
     case = CaseState("la-1")
     case = fold(case, notified("la-1"), CAT)
