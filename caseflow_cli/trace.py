@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-from datetime import datetime
 from typing import Any
 
 import httpx
@@ -16,6 +15,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from services.console.rendering import held_for, when
 from shared.auth import issue_token
 from shared.settings import PlatformSettings, load_settings
 
@@ -65,10 +65,6 @@ def fetch(base_url: str, path: str, params: dict[str, Any] | None = None) -> Any
         raise typer.Exit(exc.code) from None
 
 
-def _when(iso: str | None) -> str:
-    return datetime.fromisoformat(iso).strftime("%Y-%m-%d %H:%M") if iso else "—"
-
-
 def trace_command(
     case: str = typer.Argument(..., help="case id, correlation id or a partner's reference"),
     as_json: bool = typer.Option(False, "--json", help="print the timeline as JSON"),
@@ -88,13 +84,13 @@ def trace_command(
     for col in ("time", "department", "event", "actor", "case"):
         steps.add_column(col)
     for s in tl["steps"]:
-        steps.add_row(_when(s["at"]), s["department"], s["event_type"], s.get("actor") or "", s.get("subject") or "")
+        steps.add_row(when(s["at"]), s["department"], s["event_type"], s.get("actor") or "", s.get("subject") or "")
     console.print(steps)
     hours = Table(title="time per department")
     hours.add_column("department")
-    hours.add_column("hours", justify="right")
+    hours.add_column("held", justify="right")
     for dept, h in tl.get("hours_in_department", {}).items():
-        hours.add_row(dept, f"{h:.1f}")
+        hours.add_row(dept, held_for(h))
     console.print(hours)
     if tl.get("deadlines"):
         dl = Table(title="deadlines")
@@ -103,6 +99,6 @@ def trace_command(
         colour = {"met": "green", "missed": "red", "pending": "yellow"}
         for d in tl["deadlines"]:
             st = d["status"]
-            dl.add_row(f"{d['name_zh']} {d['name_en']}", d["case_id"], _when(d["due"]), _when(d.get("done_at")),
+            dl.add_row(f"{d['name_zh']} {d['name_en']}", d["case_id"], when(d["due"]), when(d.get("done_at")),
                        f"[{colour.get(st, 'white')}]{st}[/]")  # fmt: skip
         console.print(dl)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any, Literal
 from urllib.parse import quote
@@ -94,9 +95,9 @@ def _first_with_data(cards: list[dict[str, Any]] | None) -> str | None:
 
 
 async def _charts(up: Upstream, region: str, period: str, indicator: str, names: dict[str, str]) -> pages.Charts:
-    kind = period if period in ("day", "month", "year") else "day"
+    kind, points = handlers.trend_of(period, datetime.now(UTC))
     series_task = handlers.try_get(
-        up, "metrics", f"/indicators/{indicator}/series", {"region": region, "kind": kind, "points": 30}
+        up, "metrics", f"/indicators/{indicator}/series", {"region": region, "kind": kind, "points": points}
     )
     series, bars, drill, per_department = await asyncio.gather(
         series_task,

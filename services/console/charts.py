@@ -48,7 +48,9 @@ def line_chart(
             segments.append([])
         else:
             segments[-1].append(f"{x(i)},{y(v)}")
-    ticks = [(x(i), points[i][0]) for i in sorted({0, len(points) // 2, len(points) - 1}) if 0 <= i < len(points)]
+    last = len(points) - 1
+    anchor = {0: "start", last: "end"}  # the end labels stay inside the chart
+    ticks = [(x(i), points[i][0], anchor.get(i, "middle")) for i in sorted({0, len(points) // 2, last}) if i >= 0]
     target_line = None
     if target is not None:
         ty = pad_t + inner_h * (1 - target / top)

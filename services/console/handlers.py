@@ -14,6 +14,7 @@ from typing import Any
 from services.console import regions
 from services.console.clients import Rejected, Unavailable, Upstream
 from services.console.config import DEPARTMENTS
+from services.metrics.periods import CHINA
 from shared.calendar import end_of_day
 
 Item = dict[str, Any]
@@ -25,6 +26,17 @@ async def try_get(up: Upstream, service: str, path: str, params: Mapping[str, An
         return await up.get(service, path, params)
     except (Unavailable, Rejected):
         return None
+
+
+def trend_of(period: str, now: datetime) -> tuple[str, int]:
+    """The series (kind, points) whose axis covers the chosen period in China time: this year's months so far,
+    this month's days so far, the last 7 days for today or a 7-day window, the last 2 days for 24 hours."""
+    local = now.astimezone(CHINA)
+    return {
+        "year": ("month", local.month),
+        "month": ("day", local.day),
+        "last-24h": ("day", 2),
+    }.get(period, ("day", 7))
 
 
 async def by_department(up: Upstream, indicator: str, region: str, period: str) -> list[tuple[str, Item | None]]:

@@ -15,7 +15,7 @@ from urllib.parse import urlencode
 from markupsafe import Markup
 
 from services.console import charts, regions
-from services.console.rendering import render
+from services.console.rendering import held_for, render, when
 
 PERIODS = {
     "day": "今日 today",
@@ -126,20 +126,38 @@ def trace_page(
     )
 
 
+TRACK_PX = 1000  # the swimlane track's least width (`.track` in static/console.css): wider pages stretch it
+CHIP_ROW_REM = 1.5  # height of one row of chips in a lane
+
+
+def chip_width(name: str) -> float:
+    """A step's chip width in percent of the narrowest track: its .75rem text and its padding, generously."""
+    return 100 * (len(name) * 7.2 + 14) / TRACK_PX
+
+
 def _lanes(tl: Mapping[str, Any]) -> list[dict[str, Any]]:
-    """One swimlane per department, in order of first appearance, each step placed on the shared time axis."""
+    """One swimlane per department, in order of first appearance, each step placed on the shared time axis. A chip
+    that would overlap the one before it in its lane goes one row down, and no chip runs past the track's end."""
     steps: Sequence[Mapping[str, Any]] = tl["steps"]
     times = [datetime.fromisoformat(s["at"]) for s in steps]
     t0, t1 = (min(times), max(times)) if times else (None, None)
     span = (t1 - t0).total_seconds() if t0 and t1 else 0.0
     hours: Mapping[str, float] = tl.get("hours_in_department", {})
     lanes: dict[str, dict[str, Any]] = {}
-    for at, s in zip(times, steps, strict=True):
+    ends: dict[str, list[float]] = {}  # per lane: where each row of chips ends (percent of the track)
+    for at, s in sorted(zip(times, steps, strict=True), key=lambda p: p[0]):
         dept = s["department"]
-        lane = lanes.setdefault(dept, {"department": dept, "hours": f"{hours.get(dept, 0.0):.1f}", "chips": []})
-        left = 0.0 if not span or t0 is None else 96 * (at - t0).total_seconds() / span
-        lane["chips"].append({"left": f"{left:.1f}", "title": f"{s['event_type']} {s['at']}",
-                              "name": s["event_type"].rsplit(".", 1)[-1]})  # fmt: skip
+        lane = lanes.setdefault(dept, {"department": dept, "held": held_for(hours.get(dept, 0.0)), "chips": []})
+        name = s["event_type"].rsplit(".", 1)[-1]
+        width = chip_width(name)
+        left = 0.0 if not span or t0 is None else 100 * (at - t0).total_seconds() / span
+        left = max(min(left, 100 - width), 0.0)
+        rows = ends.setdefault(dept, [])
+        row = next((i for i, end in enumerate(rows) if end <= left), len(rows))
+        rows[row : row + 1] = [left + width + 0.5]
+        lane["chips"].append({"left": f"{left:.1f}", "top": f"{0.3 + row * CHIP_ROW_REM:.1f}", "name": name,
+                              "title": f"{s['event_type']} {when(s['at'])}"})  # fmt: skip
+        lane["height"] = f"{0.6 + len(rows) * CHIP_ROW_REM:.1f}"
     return list(lanes.values())
 
 

@@ -53,7 +53,9 @@ def all_regions() -> dict[str, Region]:
 
 
 def get(code: str) -> Region:
-    return all_regions().get(code) or Region(code, code, code)
+    """The region of the reference data, or one that says it is not on record (an event from before the front
+    door checked regions) with its code."""
+    return all_regions().get(code) or Region(code, "未登记", f"not on record ({code})")
 
 
 def children(code: str) -> list[Region]:

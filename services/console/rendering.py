@@ -6,7 +6,7 @@ department's answer, a recorded span) is escaped by Jinja2; `Markup` is what a r
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlencode
 
@@ -14,6 +14,7 @@ from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescap
 from markupsafe import Markup
 
 from services.console import regions
+from services.metrics.periods import CHINA
 
 STATUS_LABELS = {
     "met": "达标 met",
@@ -52,13 +53,29 @@ def status_label(status: str) -> str:
 
 
 def when(iso: str | None) -> str:
-    """A timestamp as `YYYY-MM-DD HH:MM`; anything that is not one is shown as it came."""
+    """A timestamp in China time with the zone shown (`2026-12-04 16:05 CST (UTC+8)`, the time the periods count
+    in; one without a zone is UTC, as the services write them); a bare date (a China date) and anything that is not
+    a timestamp are shown as they came."""
     if not iso:
         return "—"
     try:
-        return datetime.fromisoformat(iso).strftime("%Y-%m-%d %H:%M")
+        at = datetime.fromisoformat(iso)
     except ValueError:
         return iso
+    if len(iso) == 10:
+        return iso
+    local = (at if at.tzinfo else at.replace(tzinfo=UTC)).astimezone(CHINA)
+    return local.strftime("%Y-%m-%d %H:%M CST (UTC+8)")
+
+
+def held_for(hours: float) -> str:
+    """How long a department held a case, in minutes or hours as fits: `<1 min`, `12 min`, `3.4 h`."""
+    minutes = hours * 60
+    if minutes < 1:
+        return "<1 min"
+    if round(minutes) < 60:
+        return f"{minutes:.0f} min"
+    return f"{hours:.1f} h"
 
 
 def region_label(code: str | None) -> str:
@@ -77,8 +94,9 @@ ENV = Environment(
     lstrip_blocks=True,
 )
 ENV.filters.update(
-    fmt_value=fmt_value, when=when, dept_label=dept_label, status_label=status_label, region_label=region_label
-)
+    fmt_value=fmt_value, when=when, dept_label=dept_label, status_label=status_label, region_label=region_label,
+    held_for=held_for,
+)  # fmt: skip
 ENV.globals.update(query=query)
 
 

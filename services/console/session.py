@@ -31,8 +31,8 @@ _bearer = HTTPBearer(auto_error=False)
 class SignInRequired(Exception):
     """A browser page without a valid session: answered with a redirect to the sign-in page."""
 
-    def __init__(self, reason: str, next_url: str) -> None:
-        super().__init__(reason)
+    def __init__(self, reason: str | None, next_url: str) -> None:
+        super().__init__(reason or "sign-in required")
         self.reason, self.next_url = reason, next_url
 
 
@@ -53,13 +53,15 @@ async def staff(request: Request, creds: Annotated[HTTPAuthorizationCredentials 
     if creds is not None and creds.scheme.lower() == "bearer":
         return check(platform, creds.credentials)
     token = request.cookies.get(COOKIE)
+    asked = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    if not token and wants_page(request):
+        raise SignInRequired(None, asked)  # nothing was tried yet: the sign-in page shows no error
     try:
         if not token:
             raise Unauthorized("missing bearer token or console session")
         return check(platform, token)
     except CaseflowError as exc:
         if wants_page(request):
-            asked = request.url.path + (f"?{request.url.query}" if request.url.query else "")
             raise SignInRequired(exc.message, asked) from None
         raise
 
@@ -76,7 +78,8 @@ def safe_next(value: str | None) -> str:
 
 
 def sign_in_redirect(exc: SignInRequired) -> RedirectResponse:
-    return RedirectResponse(f"/login?next={quote(exc.next_url)}&reason={quote(exc.reason)}", status_code=303)
+    reason = f"&reason={quote(exc.reason)}" if exc.reason else ""  # only why a session presented was refused
+    return RedirectResponse(f"/login?next={quote(exc.next_url)}{reason}", status_code=303)
 
 
 router = APIRouter(tags=["console"])

@@ -9,7 +9,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from services.intake import domain
 from shared.calendar import CalendarDate
-from shared.contracts.common import Department, LongText, PersonRef, RegionCode, ShortText
+from shared.contracts.common import Department, LongText, PersonRef, ShortText
 from shared.contracts.intake import (
     AdvisorKind,
     AdvisorServiceKind,
@@ -24,6 +24,7 @@ from shared.contracts.intake import (
 )
 from shared.contracts.notary import MatterId, published_matter
 from shared.pii import PersonData
+from shared.regions import KnownRegion
 
 
 class Body(BaseModel):
@@ -33,7 +34,7 @@ class Body(BaseModel):
 class ReceiveBody(Body):
     channel: Channel
     level: Level | None = Field(default=None, description="walk_in only: city | county | town | village")
-    region: RegionCode
+    region: KnownRegion
     kind: RequestKind = RequestKind.CONSULTATION
     topic: TopicCode = Field(description="matter category code, e.g. labour, marriage_family")
     person: PersonData | None = None
@@ -42,7 +43,7 @@ class ReceiveBody(Body):
 
 
 class WebQuestionBody(Body):
-    region: RegionCode
+    region: KnownRegion
     kind: RequestKind = RequestKind.CONSULTATION
     topic: TopicCode
     person: PersonData | None = None
@@ -61,7 +62,7 @@ class ReferBody(Body):
 
 class EscalateBody(Body):
     to_level: Level
-    to_region: RegionCode
+    to_region: KnownRegion
 
 
 class TransferBody(Body):
@@ -88,7 +89,7 @@ class InspectionBody(Body):
 
 
 class CallBody(Body):
-    region: RegionCode
+    region: KnownRegion
     line: CallLine = Field(default=Channel.HOTLINE_12348, description="hotline_12348, or web_12348: 实时咨询 (002)")
 
 

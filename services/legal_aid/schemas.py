@@ -9,12 +9,13 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from shared.calendar import CalendarDatetime
-from shared.contracts.common import Money, Partner, PersonRef, RegionCode, Share, ShortText
+from shared.contracts.common import Money, Partner, PersonRef, Share, ShortText
 from shared.contracts.legal_aid import Channel, ExemptionGround, MatterType, ProviderId, ProviderType, QualityMethod
 from shared.contracts.legal_aid import Outcome as CaseOutcome
 from shared.contracts.notary import MatterId, published_matter
 from shared.contracts.partners import ProceedingStage
 from shared.pii import PersonData
+from shared.regions import KnownRegion
 
 Income = Annotated[Money, Field(description="yuan per household member per month, at most two decimals")]
 PartnerReference = Annotated[str, Field(min_length=1, max_length=64)]
@@ -30,7 +31,7 @@ class Body(BaseModel):
 
 class ApplicationBody(Body):
     channel: Literal[Channel.WALK_IN, Channel.WEB] = Channel.WALK_IN
-    region: RegionCode
+    region: KnownRegion
     matter_type: MatterType
     matter: ShortText
     applicant: PersonData
@@ -47,7 +48,7 @@ class DefenceNoticeBody(Body):
     kind: Literal["notified_defence", "duty_lawyer"]
     organ: Partner
     partner_reference: PartnerReference
-    region: RegionCode
+    region: KnownRegion
     defendant_ref: PersonRef
     stage: ProceedingStage
     charge: ShortText
@@ -61,7 +62,7 @@ class DetaineeNoticeBody(Body):
     kind: Literal["detainee_application"]
     organ: Partner
     partner_reference: PartnerReference
-    region: RegionCode
+    region: KnownRegion
     applicant_ref: PersonRef
     matter: ShortText
     received_at: CalendarDatetime

@@ -12,12 +12,13 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from shared.calendar import CalendarDate, CalendarDatetime
-from shared.contracts.common import CaseId, LongText, PersonRef, RegionCode, ShortText
+from shared.contracts.common import CaseId, LongText, PersonRef, ShortText
 from shared.contracts.mediation import AckDecision, CommitteeKind, Fulfilment, Source
 from shared.contracts.mediation import Outcome as MediationOutcome
 from shared.contracts.partners import ReferralKind
 from shared.errors import ValidationFailed
 from shared.pii import PersonData
+from shared.regions import KnownRegion
 
 CLOCK_SKEW = timedelta(minutes=5)
 Reference = Annotated[str, Field(min_length=1, max_length=64)]
@@ -54,7 +55,7 @@ class PartyIn(Body):
 class RegisterIn(Body):
     source: Literal[Source.WALK_IN, Source.PETITION] = Source.WALK_IN
     dispute_type: ShortText
-    region: RegionCode
+    region: KnownRegion
     parties: list[PartyIn] = Field(min_length=1, max_length=50)
     claim: LongText
     complex: bool | None = None
@@ -74,7 +75,7 @@ class ReferralIn(Body):
     partner_reference: Reference
     kind: ReferralKind
     dispute_type: ShortText
-    region: RegionCode
+    region: KnownRegion
     parties: list[PersonRef] = Field(min_length=1, max_length=20)
     summary: LongText
     referred_at: CalendarDatetime
@@ -137,7 +138,7 @@ class CommitteeIn(Body):
     committee_id: RegistryId
     name: ShortText
     kind: CommitteeKind
-    regions: list[RegionCode] = Field(min_length=1, max_length=50)
+    regions: list[KnownRegion] = Field(min_length=1, max_length=50)
     dispute_types: list[ShortText] = Field(min_length=1, max_length=50)
     serves: Literal["court", "police", "procuratorate", "petition_office"] | None = None
     at: CalendarDatetime | None = None

@@ -22,10 +22,10 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import shared.contracts  # noqa: F401  (registers every event type `build_engine` reads)
-from services.metrics.aggregates import Aggregates, is_indicator
+from services.metrics.aggregates import Aggregates, is_indicator, is_published
 from services.metrics.catalogue import REFERENCE_KINDS, Catalogue, Indicator, load_catalogue
 from services.metrics.config import Settings
-from services.metrics.fold import CaseState, Contribution, contributions, fold, next_due
+from services.metrics.fold import CaseState, Contribution, contributions, fold, hours_held, next_due
 from services.metrics.periods import (
     ALL_PERIODS,
     WINDOW_HOURS,
@@ -51,6 +51,8 @@ from shared.events import registry as default_registry
 
 log = logging.getLogger(__name__)
 Clock = Callable[[], datetime]
+#: indicator kinds whose value reads the reference data (villages, advisors) besides their cell's sums
+READS_REFERENCE = ("advisor_coverage", "advisor_hours", "advisor_villages", "advisor_qualification")
 
 
 class MetricsEngine:
@@ -74,6 +76,8 @@ class MetricsEngine:
             if ind.reads:
                 self._readers.setdefault(ind.reads, []).append(ind)
         self._next: dict[str, datetime] = {}
+        self._reference_moved: set[str] = set()  # regions whose villages or advisors changed since `take_changed`
+        self._coverage_keys: set[str] = set()  # coverage cells touched so far (they have no sums to find them by)
 
     # -- folding ----------------------------------------------------------------------------------------------
     def apply(self, env: Any, now: datetime) -> bool:
@@ -87,16 +91,39 @@ class MetricsEngine:
         return True
 
     def take_changed(self) -> set[str]:
-        """The cells changed since the last call, with the indicator cells they move: a histogram bucket's
-        (`throughput~3|…`) moves its indicator's, a per-village cell moves the indicators reading it (villages under
-        target). Shares are sent for the cells; `publishes` says which are published as indicator values."""
-        changed = self.aggregates.take_touched()
-        for key in list(changed):
+        """The aggregate cells changed since the last call, with the cells whose value moved with no sum of their
+        own: every published cell of an indicator that reads the reference data under a region whose villages or
+        advisors changed, a growth cell whose same period a year earlier changed, and the indicator cells a touched
+        histogram bucket (`throughput~3|…`) or per-village cell (villages under target) moves."""
+        touched = self.aggregates.take_touched()
+        touched |= self._growth_after(touched)
+        if self._reference_moved:
+            moved, self._reference_moved = self._reference_moved, set()
+            reading = {ind.id for ind in self.catalogue.indicators if ind.kind in READS_REFERENCE}
+            for key in (*self.aggregates.cells, *self._coverage_keys):
+                ind_id, region, _ = key.split("|", 2)
+                if region in moved and ind_id in reading and is_published(key):
+                    touched.add(key)
+        for key in list(touched):
             ind_id, _, rest = key.partition("|")
             ind_id = ind_id.partition(HISTOGRAM)[0]
-            changed.add(f"{ind_id}|{rest}")
-            changed.update(f"{r.id}|{rest}" for r in self._readers.get(ind_id, ()) if _calendar(rest) in r.periods)
-        return changed
+            touched.add(f"{ind_id}|{rest}")
+            touched.update(f"{r.id}|{rest}" for r in self._readers.get(ind_id, ()) if _calendar(rest) in r.periods)
+        return touched
+
+    def _growth_after(self, touched: set[str]) -> set[str]:
+        """The growth cells a year after the touched ones (growth compares a period with the same one a year
+        earlier), where they hold a value."""
+        growth = {ind.id for ind in self.catalogue.indicators if ind.kind == "growth"}
+        out = set()
+        for key in touched:
+            ind_id, region, period, dim = key.split("|")
+            kind, _, value = period.partition(":")
+            if ind_id in growth and previous_year(period) is not None:
+                later = f"{ind_id}|{region}|{kind}:{int(value[:4]) + 1:04d}{value[4:]}|{dim}"
+                if later in self.aggregates.cells:
+                    out.add(later)
+        return out
 
     def publishes(self, cell_key: str) -> bool:
         """A cell published as an indicator value: no dimension, hour or histogram bucket
@@ -114,7 +141,7 @@ class MetricsEngine:
         for case in cases:
             self._replace(case, now)
             n += 1
-        self.aggregates.take_touched()
+        self.take_changed()
         return n
 
     def _replace(self, case: CaseState, now: datetime) -> None:
@@ -157,10 +184,14 @@ class MetricsEngine:
         self.advisor_kinds[village] = kind
         self.reference = self.shipped_reference.with_advisors(self.advisors, self.advisor_kinds)
         self.regions_seen.add(village)
+        regions = region_ancestors(village)
+        self._reference_moved.update(regions)
         for ind in self.catalogue.indicators:
             if ind.kind in REFERENCE_KINDS:
                 periods = [current_period(k, now) for k in ind.periods if k in ("day", "month", "year")]
-                self.aggregates.touch(f"{ind.id}|{r}|{p}|*" for r in region_ancestors(village) for p in periods)
+                keys = {f"{ind.id}|{r}|{p}|*" for r in regions for p in periods}
+                self._coverage_keys |= keys
+                self.aggregates.touch(keys)
 
     def tick(self, now: datetime) -> None:
         """Re-evaluate cases whose earliest open deadline has passed."""
@@ -306,14 +337,6 @@ class MetricsEngine:
     def timeline(self, any_id: str, now: datetime) -> dict[str, Any]:
         case = self.resolve(any_id)
         steps = sorted(case.steps, key=lambda s: s.at)
-        spent: dict[str, float] = {}
-        firsts: dict[str, datetime] = {}
-        lasts: dict[str, datetime] = {}
-        for s in steps:
-            firsts.setdefault(s.department, s.at)
-            lasts[s.department] = s.at
-        for d in firsts:
-            spent[d] = (lasts[d] - firsts[d]).total_seconds() / 3600
         rules = self._deadlines
         return {
             "correlation_id": case.correlation_id,
@@ -322,7 +345,7 @@ class MetricsEngine:
             "case_ids": list(case.subjects),
             "partner_references": list(case.references),
             "steps": [{**asdict(s), "at": s.at.isoformat()} for s in steps],
-            "hours_in_department": spent,
+            "hours_in_department": hours_held(steps),
             "deadlines": [
                 {
                     "rule": d.rule,

@@ -9,7 +9,7 @@ never disagree. Pure: no I/O, no clock ("now" is an argument).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, fields, replace
 from datetime import UTC, datetime
 from operator import attrgetter
@@ -102,6 +102,18 @@ def _pickle_as_arguments(*classes: type) -> None:
 
 
 _pickle_as_arguments(Step, Deadline, Mark, CaseState)
+
+
+def hours_held(steps: Sequence[Step]) -> dict[str, float]:
+    """Hours each department (partners as `partner`) held the case, in order of first appearance: the time from one
+    step to the next belongs to the department that takes the next step, which held the case since the handoff
+    that gave it the case (a referral passes the case on at once; the department referring is not credited with
+    the time the other one holds it). The hours add up to the case's first-to-last duration."""
+    ordered = sorted(steps, key=lambda s: s.at)
+    held: dict[str, float] = {s.department: 0.0 for s in ordered}
+    for before, step in zip(ordered, ordered[1:], strict=False):
+        held[step.department] += (step.at - before.at).total_seconds() / 3600
+    return held
 
 
 def department_of(event_type: str) -> str:

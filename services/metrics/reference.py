@@ -19,8 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from shared.contracts.common import region_ancestors
 from shared.contracts.intake import AdvisorKind
-
-REGIONS_FILE = Path(__file__).parent / "data" / "regions.json"
+from shared.regions import REGIONS_FILE
 
 
 @dataclass(frozen=True)

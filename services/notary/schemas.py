@@ -8,10 +8,11 @@ from typing import Annotated
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from shared.calendar import CalendarDatetime
-from shared.contracts.common import CaseId, LongText, Money, PersonRef, RegionCode, ShortText
+from shared.contracts.common import CaseId, LongText, Money, PersonRef, ShortText
 from shared.contracts.notary import MaterialId, MatterId, OfficeCode
 from shared.contracts.partners import CommissionKind
 from shared.pii import PersonData
+from shared.regions import KnownRegion
 
 PartnerReference = Annotated[str, Field(min_length=1, max_length=64)]
 
@@ -21,7 +22,7 @@ class Body(BaseModel):
 
 
 class ApplicationBody(Body):
-    region: RegionCode
+    region: KnownRegion
     office: OfficeCode
     matter: MatterId
     applicant_ref: PersonRef | None = None
@@ -66,7 +67,7 @@ class FeedbackBody(Body):
 class CommissionBody(Body):
     partner_reference: PartnerReference
     kind: CommissionKind
-    region: RegionCode
+    region: KnownRegion
     details: LongText
     due_by: CalendarDatetime | None = None
     commissioned_at: CalendarDatetime

@@ -3,6 +3,8 @@
 `running_platform` starts, on free ports in a background thread, the metrics writer (fold worker), the metrics
 query API (its own follower replica and the SSE stream) and the console — all on the shared test Kafka and
 PostgreSQL with the test's own topic prefix. Departments are not started: the console shows them "unavailable".
+`screenshot` saves what the browser shows at 1400×1000 into `.cache/browser-screenshots/` (a reviewer looks there;
+the paths are printed and recorded as properties of the test report).
 """
 
 from __future__ import annotations
@@ -14,8 +16,9 @@ import socket
 import tempfile
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import httpx
 import pytest
@@ -32,6 +35,7 @@ CHROME_OPTIONS = (
     "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking",
     "--disable-component-update", "--disable-sync", "--no-first-run", "--window-size=1400,1000",
 )  # fmt: skip
+SCREENSHOTS = Path(__file__).resolve().parents[2] / ".cache" / "browser-screenshots"
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -116,3 +120,19 @@ def browser() -> Iterator:
         with contextlib.suppress(Exception):
             driver.quit()
         shutil.rmtree(profile, ignore_errors=True)
+
+
+@pytest.fixture
+def screenshot(browser, record_property: Callable[[str, object], None]) -> Callable[[str], Path]:  # type: ignore[no-untyped-def]
+    """`screenshot(name)`: the browser's page at 1400×1000 as `.cache/browser-screenshots/<name>.png`."""
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+
+    def take(name: str) -> Path:
+        browser.set_window_size(1400, 1000)
+        path = SCREENSHOTS / f"{name}.png"
+        assert browser.save_screenshot(str(path)), f"no screenshot of {name}"
+        record_property(f"screenshot_{name}", str(path))
+        print(f"\nscreenshot: {path}")
+        return path
+
+    return take

@@ -61,7 +61,7 @@ def cell(browser, key: str, css: str) -> str:  # type: ignore[no-untyped-def]
     return str(browser.find_element(By.CSS_SELECTOR, f'tr.card[data-key="{key}"] {css}').text)
 
 
-def test_scorecard_updates_live_and_trace_shows_every_department(running_platform, browser):
+def test_scorecard_updates_live_and_trace_shows_every_department(running_platform, browser, screenshot):
     platform = running_platform.platform
     topics = Topics(platform.topic_prefix)
     now = datetime.now(UTC)
@@ -73,6 +73,7 @@ def test_scorecard_updates_live_and_trace_shows_every_department(running_platfor
     browser.get(f"{running_platform.console_url}/worklists")
     WebDriverWait(browser, 10).until(lambda d: d.find_elements(By.NAME, "token"))
     assert urlsplit(browser.current_url).path == "/login"
+    assert not browser.find_elements(By.CSS_SELECTOR, '[role="alert"]')  # nothing tried yet: no error shown
     browser.find_element(By.NAME, "token").send_keys(staff_token)
     browser.find_element(By.CSS_SELECTOR, "form.login button").click()
     WebDriverWait(browser, 10).until(lambda d: urlsplit(d.current_url).path == "/worklists")
@@ -111,10 +112,12 @@ def test_scorecard_updates_live_and_trace_shows_every_department(running_platfor
         "data-updated")) - sent_ms  # fmt: skip
     assert "met" in cell(browser, key, ".status") and "not" not in cell(browser, key, ".status")
     assert browser.execute_script("return performance.getEntriesByType('navigation').length") == 1  # no reload
+    assert browser.find_element(By.ID, "live").text.endswith("CST (UTC+8)")  # China time, as the server shows
     print(f"\nscorecard: load {load_s * 1000:.0f} ms, first paint {fcp[1]} {fcp[0]:.0f} ms; live update after produce: "
           f"{first_update_ms:.0f} ms and {second_update_ms:.0f} ms")  # fmt: skip
     assert fcp[0] < 10_000 and load_s < 10
     assert first_update_ms < 10_000 and second_update_ms < 10_000
+    screenshot("scorecard")
 
     # -- a citizen's request: intake → legal aid under one correlation id --------------------------------------
     t = now - timedelta(hours=2)
@@ -147,11 +150,36 @@ def test_scorecard_updates_live_and_trace_shows_every_department(running_platfor
     steps = [e.get_attribute("data-department") for e in browser.find_elements(By.CSS_SELECTOR, "tr.step")]
     assert steps == ["intake", "intake", "legal_aid"]
     assert corr in browser.find_element(By.CSS_SELECTOR, ".facts").text
+    assert all(e.text.endswith("CST (UTC+8)") for e in browser.find_elements(By.CSS_SELECTOR, "tr.step td:first-child"))
+    held = [e.text for e in browser.find_elements(By.CSS_SELECTOR, ".lane-label .held")]
+    assert held == ["10 min", "50 min"]  # intake until its referral, legal aid from then on
+    assert chips_overlapping(browser) == []
+    screenshot("trace")
 
     # -- worklists with the departments not running: "unavailable", not an error page ---------------------------
     browser.get(f"{running_platform.console_url}/worklists")
     assert len(browser.find_elements(By.CSS_SELECTOR, "section.worklist .unavailable")) == 4
+    screenshot("worklists")
     assert severe_logs(browser) == []
+
+
+def chips_overlapping(browser) -> list[tuple[str, str]]:  # type: ignore[no-untyped-def]
+    """Pairs of swimlane chips of one lane whose boxes intersect, and chips running past their track's end."""
+    return [tuple(pair) for pair in browser.execute_script("""
+        const out = [];
+        for (const track of document.querySelectorAll('.lane .track')) {
+            const t = track.getBoundingClientRect();
+            const boxes = [...track.querySelectorAll('.chip')].map(c => [c.textContent, c.getBoundingClientRect()]);
+            boxes.forEach(([name, b], i) => {
+                if (b.right > t.right + 1 || b.left < t.left - 1) out.push([name, 'off the track']);
+                for (const [other, o] of boxes.slice(i + 1)) {
+                    const meet = b.left < o.right && o.left < b.right && b.top < o.bottom && o.top < b.bottom;
+                    if (meet) out.push([name, other]);
+                }
+            });
+        }
+        return out;
+    """)]  # fmt: skip
 
 
 def first_paint_ms(browser) -> tuple[float, str]:

@@ -44,10 +44,15 @@ function connect(url) {
   });
   source.addEventListener("indicator", (e) => {
     const item = JSON.parse(e.data);
-    if (applyIndicator(item)) setLive("live", "updated " + new Date().toLocaleTimeString());
+    if (applyIndicator(item)) setLive("live", "updated " + chinaTime(new Date()));
   });
   source.onerror = () => setLive("reconnecting", "reconnecting…");
   window.addEventListener("pagehide", () => source.close());
+}
+
+// times are shown in China time with the zone, as the server renders them (rendering.when)
+function chinaTime(d) {
+  return d.toLocaleTimeString("zh-CN", { timeZone: "Asia/Shanghai", hour12: false }) + " CST (UTC+8)";
 }
 
 document.addEventListener("DOMContentLoaded", () => {

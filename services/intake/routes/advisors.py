@@ -11,9 +11,10 @@ from services.intake.deps import Admin, IntakeDep, Reader, Writer
 from services.intake.handlers import act, stored, village_stream, village_view
 from services.intake.schemas import AssignBody, ServiceLogBody, VillageList, VillageView
 from shared.deps import Cursor, next_page
+from shared.regions import KnownRegion
 
 router = APIRouter(tags=["intake"])
-VillageRegion = Annotated[str, Path(pattern=r"^\d{12}$", description="12-digit village/community code")]
+VillageRegion = Annotated[KnownRegion, Path(description="12-digit village/community code in the reference data")]
 
 
 @router.post("/advisors/{village_region}/assign", response_model=VillageView, summary="Assign the village's advisor")

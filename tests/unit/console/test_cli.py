@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import httpx
 import pytest
@@ -37,6 +38,9 @@ def test_trace_found_prints_steps_deadlines_and_time_per_department(metrics):
     assert r.exit_code == 0, r.output
     assert "caseflow.intake.request_referred" in r.output and "caseflow.legal_aid.application_received" in r.output
     assert "corr-7" in r.output and "time per department" in r.output
+    held = dict(re.findall(r"(intake|legal_aid)\s*\W\s*(\d+ min|[\d.]+ h|<1 min)", r.output))
+    assert held == {"intake": "20 min", "legal_aid": "40 min"}  # until the referral, and from it on
+    assert "CST (UTC+8)" in r.output  # step times in China time, as the console shows them
 
 
 def test_trace_json_is_the_timeline(metrics):

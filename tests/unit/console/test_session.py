@@ -36,9 +36,10 @@ async def test_a_browser_without_a_session_is_sent_to_sign_in_and_an_api_client_
     target = urlsplit(r.headers["location"])
     assert target.path == "/login"
     query = parse_qs(target.query)
-    assert query["next"] == ["/trace?q=la-7"] and "missing" in query["reason"][0]
+    assert query["next"] == ["/trace?q=la-7"] and "reason" not in query  # nothing was tried: nothing failed
     page = await anonymous.get(r.headers["location"])
     assert page.status_code == 200 and 'name="token"' in page.text and 'value="/trace?q=la-7"' in page.text
+    assert 'role="alert"' not in page.text  # the sign-in page shows no error before anything was tried
 
     api = await anonymous.get("/scorecard/stream", params={"region": CITY})
     assert api.status_code == 401 and api.headers["content-type"].startswith("application/problem+json")
@@ -90,6 +91,8 @@ async def test_signing_out_forgets_the_session_and_an_expired_session_cookie_is_
     anonymous.cookies.set(COOKIE, ops_token(ttl=timedelta(seconds=-5)))
     r = await anonymous.get("/worklists", headers=PAGE)
     assert r.status_code == 303 and "token expired" in parse_qs(urlsplit(r.headers["location"]).query)["reason"][0]
+    page = await anonymous.get(r.headers["location"])
+    assert 'role="alert"' in page.text and "token expired" in page.text  # a session presented and refused says why
 
 
 def test_the_session_lives_no_longer_than_its_token() -> None:

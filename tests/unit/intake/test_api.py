@@ -193,3 +193,27 @@ async def test_an_advisor_is_assigned_with_a_qualification(service):
         assert r.status_code == 200 and r.json()["advisor_kind"] == "lawyer"
         bad = await c.post("/advisors/431002001002/assign", json={"advisor_id": "a2", "advisor_kind": "judge"})
         assert bad.status_code == 422 and "advisor_kind" in bad.text
+
+
+@pytest.mark.parametrize(
+    ("path", "body"),
+    [
+        ("/requests", walk_in(region="110101000000")),  # Beijing: not a region the platform serves
+        ("/requests", walk_in(region="431021100000")),  # a town of Guiyang county the reference data does not list
+        ("/requests", walk_in(region="430000000000")),  # Hunan province: named for roll-ups, served by no department
+        ("/web/questions", {"region": "110101000000", "topic": "labour"}),
+        ("/calls", {"region": "110101000000"}),
+        ("/advisors/110101001001/assign", {"advisor_id": "adv-110-0001"}),
+    ],
+)
+async def test_a_region_outside_the_reference_data_is_refused_at_the_front_door(service, path, body):
+    """A request is received for a region the platform serves (DOMAIN: the five jurisdictions of seeds 000–004
+    and their divisions in the reference data): anything else is 422 naming the field and the rule, nothing stored,
+    so no department is referred a case for a region it does not serve (issue 20)."""
+    app, store, _ = service
+    async with client(app) as c:
+        r = await c.post(path, json=body)
+    assert r.status_code == 422 and r.headers["content-type"].startswith("application/problem+json")
+    [error] = r.json()["errors"]
+    assert error["field"].endswith("region") and "reference data" in error["reason"], error
+    assert store.all_events() == []

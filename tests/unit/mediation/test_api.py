@@ -104,8 +104,10 @@ async def test_bad_registration_is_422_naming_the_field(client, patch, field):
 async def test_future_acts_and_uncovered_disputes_are_refused(client):
     r = await client.post("/disputes", json={**WALK_IN, "registered_at": (NOW + timedelta(days=1)).isoformat()})
     assert r.status_code == 422 and r.json()["errors"][0]["field"] == "at"
-    r = await client.post("/disputes", json={**WALK_IN, "region": "110101001001"})  # Beijing: no committee here
+    r = await client.post("/disputes", json={**WALK_IN, "region": "340304000000"})  # 禹会区: no family committee
     assert r.status_code == 409 and "no mediation committee" in r.json()["detail"]
+    r = await client.post("/disputes", json={**WALK_IN, "region": "110101001001"})  # Beijing: not served at all
+    assert r.status_code == 422 and r.json()["errors"][0]["field"] == "region"
 
 
 async def test_scopes_are_enforced(client, platform):

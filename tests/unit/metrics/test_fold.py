@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 import pytest
 
 from services.metrics.catalogue import load_catalogue
-from services.metrics.fold import CaseState, contributions, fold
+from services.metrics.fold import CaseState, Step, contributions, fold, hours_held
 from shared.calendar import CHINA
 from tests.unit.metrics.helpers import (
     CHENZHOU_VILLAGE,
@@ -70,6 +70,41 @@ def test_timeline_records_every_step_with_department_actor_and_time():
     [review] = case.deadlines
     # 民法典 arts. 201, 203: applied Mon 2 March, last day Mon 9 March, ends 24:00 China time
     assert review.rule == "review_7d" and review.due == datetime(2026, 3, 10, tzinfo=CHINA)
+
+
+def _steps(*held: tuple[float, str]) -> list[Step]:
+    return [Step(T0 + timedelta(seconds=s), dept, f"caseflow.{dept}.x", "a", "c") for s, dept in held]
+
+
+def test_time_in_a_department_is_the_time_it_held_the_case_between_handoffs():
+    """Court → mediation → judicial confirmation (诉前调解, DOMAIN flow 3; People's Mediation Law art. 33): the court
+    holds the case until it refers, mediation until it asks for confirmation, the court until it rules. The 48.5 s
+    case of issue 20 credited the court with 46.9 s (its first to last step) although mediation held it meanwhile."""
+    steps = _steps(
+        (0.0, "partner"),  # the court refers the dispute
+        (0.2, "mediation"), (0.5, "mediation"), (10.0, "mediation"), (40.0, "mediation"),  # … asks for confirmation
+        (46.9, "partner"),  # the court rules
+        (47.0, "mediation"), (48.5, "mediation"),  # mediation folds the ruling, archives
+    )  # fmt: skip
+    held = {d: round(h * 3600, 3) for d, h in hours_held(steps).items()}
+    assert held == {"partner": 6.9, "mediation": 41.6}
+    assert sum(held.values()) == pytest.approx(48.5)
+    assert list(hours_held(list(reversed(steps)))) == ["partner", "mediation"]  # the order the steps happened in
+
+
+def test_timeline_credits_intake_until_its_referral_and_legal_aid_from_then_on():
+    """An intake referral (DOMAIN flow 1) passes the case on: intake holds it until it refers, legal aid from then."""
+    e = engine()
+    for ev in [
+        env("caseflow.intake.request_received", "rq-1", T0, region=CHENZHOU_VILLAGE, channel="walk_in",
+            kind="help", received_at=T0),
+        env("caseflow.intake.request_referred", "rq-1", T0 + timedelta(hours=1), to_department="legal_aid",
+            region=CHENZHOU_VILLAGE),
+        applied("la-1", at=T0 + timedelta(hours=3), corr="rq-1"),
+        reviewed("la-1", T0 + timedelta(hours=7), corr="rq-1"),
+    ]:  # fmt: skip
+        e.apply(ev, T0 + days(1))
+    assert e.timeline("la-1", T0 + days(1))["hours_in_department"] == {"intake": 1.0, "legal_aid": 6.0}
 
 
 def test_duplicate_or_replayed_event_never_counts_twice():
@@ -346,6 +381,21 @@ def test_throughput_counts_opened_closed_and_backlog_per_department():
     assert v.extra["opened"] == 2 and v.extra["closed"] == 1 and v.extra["backlog"] == 1
     assert v.extra["mean_handling_hours"] == pytest.approx(10.0)
     assert v.status == "no_target"
+
+
+def test_throughput_counts_a_court_commission_the_notary_accepted_and_reported():
+    """Courts commission notaries (service, evidence preservation, supervision; DOMAIN flow 8, seeds 000, 002,
+    004): an accepted commission is a notary case opened, its report back to the court closes it (issue 20: the
+    notary bar showed 0 opened after 40 accepted commissions)."""
+    e = engine()
+    for i in range(3):
+        e.apply(env("caseflow.notary.commission_accepted", f"nc-{i}", T0, recipient="court", kind="service",
+                    region=CHENZHOU_VILLAGE, details="送达", commissioned_at=T0, accepted_at=T0), T0)  # fmt: skip
+    e.apply(env("caseflow.notary.commission_reported", "nc-0", T0 + timedelta(hours=4), recipient="court",
+                kind="service", summary="已送达", performed_at=T0, reported_at=T0), T0)  # fmt: skip
+    v = value(e, "throughput", dim="dept:notary")
+    assert (v.extra["opened"], v.extra["closed"], v.extra["backlog"]) == (3, 1, 2)
+    assert v.extra["mean_handling_hours"] == pytest.approx(4.0)
 
 
 def test_contributions_are_derived_from_the_same_deadlines_the_timeline_shows():

@@ -9,6 +9,7 @@ import pytest
 from services.metrics.aggregates import is_published
 from services.metrics.engine import MetricsEngine
 from services.metrics.partials import ADVISOR, Shares, Sums, decode, encode
+from services.metrics.periods import current_period
 from services.metrics.topics import partition_of
 from shared.envelope import Envelope
 from shared.errors import MalformedEvent
@@ -163,3 +164,89 @@ def test_the_median_and_the_advisors_qualification_reach_the_reducer():
     share = "advisor_lawyer_share|431002100000|month:2026-03|*"
     assert summed.value_of_cell(share, NOW) == whole.value_of_cell(share, NOW)
     assert summed.reference.kinds[village] == "other"
+
+
+def test_published_hours_per_village_move_when_a_new_village_joins_the_province():
+    """村居法律顾问 service hours per village (seed 000: ≥50 h a year): the reducer's published value follows the
+    villages counted, so when an advisor is assigned to a village not on record in another city of the province,
+    the province's hours per village are published again and equal what one engine folding everything serves."""
+    parted = Partitioned()
+    published: dict[str, tuple[float | None, float, float]] = {}  # the latest value per cell, as the reducer sends
+
+    def publish() -> None:
+        for key in parted.sums.engine.take_changed():
+            if is_published(key):
+                v = parted.sums.engine.value_of_cell(key, NOW)
+                published[key] = (v.value, v.numerator, v.denominator)
+
+    def logged(village: str, n: int, hours: float) -> Envelope:
+        return env("caseflow.intake.advisor_service_logged", f"adv-{village}", T0 + days(n), id=f"log-{village}-{n}",
+                   village_region=village, advisor_id="adv-x", hours=hours, kind="consultation",
+                   served_on=(T0 + days(n)).date().isoformat(), logged_at=T0 + days(n))  # fmt: skip
+
+    changsha = "430102001001"  # a second Hunan city, not in the shipped reference data
+    events = [
+        logged(CHENZHOU_VILLAGE, 1, 6.0),
+        env("caseflow.intake.advisor_assigned", f"adv-{changsha}", T0 + days(2), id="adv-cs", village_region=changsha,
+            advisor_id="adv-430-0001", assigned_at=T0 + days(2)),
+        logged(changsha, 3, 2.0),
+    ]  # fmt: skip
+    whole = engine()
+    for e in events:
+        whole.apply(e, NOW)
+        parted.fold([e])
+        publish()
+    province = [k for k in published if k.startswith("advisor_hours|430000000000|")]
+    assert province
+    for key in province:
+        served = whole.value_of_cell(key, NOW)
+        assert published[key] == (served.value, served.numerator, served.denominator), key
+    on_record = len(engine().reference.villages_under("430000000000"))
+    assert published["advisor_hours|430000000000|year:2026|*"] == (8.0 / (on_record + 1), 8.0, on_record + 1.0)
+
+
+def test_coverage_published_on_an_earlier_day_moves_when_an_advisor_changes_later():
+    """村居法律顾问覆盖率 (seeds 000–002: 100%) reads the advisors on record: a day's coverage published yesterday
+    is published again when an advisor leaves today, so it equals what the query API serves for that day."""
+    village, stream = "431002001001", "adv-431002001001"
+    yesterday, today = NOW - days(1), NOW
+    on = env("caseflow.intake.advisor_assigned", stream, yesterday, id="adv-on", village_region=village,
+             advisor_id="adv-431-0009", assigned_at=yesterday)  # fmt: skip
+    off = env("caseflow.intake.advisor_unassigned", stream, today, id="adv-off", village_region=village,
+              advisor_id="adv-431-0009", unassigned_at=today)  # fmt: skip
+    reducer = Partitioned().sums.engine  # the reducer as it ran yesterday: the advisor's share arrives
+    reducer.set_advisor(village, "adv-431-0009", yesterday)
+    first = reducer.take_changed()
+    key = f"advisor_coverage|431002000000|{current_period('day', yesterday)}|*"
+    assert key in first
+    reducer.set_advisor(village, None, today)  # today: the advisor leaves
+    assert key in reducer.take_changed()  # yesterday's coverage is published again with the advisors on record
+    whole = engine()
+    whole.apply(on, today)
+    whole.apply(off, today)
+    assert reducer.value_of_cell(key, today) == whole.value_of_cell(key, today)
+
+
+def test_growth_published_this_year_moves_when_last_years_volume_arrives_late():
+    """热线服务量增长率 (seed 000: hotline services up ≥10% on last year) compares a period with the same one a
+    year earlier: calls of last year folded after this year's growth was published publish it again."""
+    parted = Partitioned()
+    published: dict[str, float | None] = {}
+    last_year = T0 - days(365)
+
+    def calls(prefix: str, n: int, at) -> list[Envelope]:  # type: ignore[no-untyped-def]
+        return [env("caseflow.intake.call_offered", f"{prefix}-{i}", at, region=EZHOU_TOWN, line="hotline_12348")
+                for i in range(n)]
+
+    def publish() -> None:
+        for key in parted.sums.engine.take_changed():
+            published[key] = parted.sums.engine.value_of_cell(key, NOW).value
+
+    whole = engine()
+    for batch in (calls("old", 5, last_year), calls("new", 12, T0), calls("late", 5, last_year)):
+        for e in batch:
+            whole.apply(e, NOW)
+        parted.fold(batch)
+        publish()
+    key = "hotline_growth|420700000000|year:2026|*"
+    assert published[key] == whole.value_of_cell(key, NOW).value == pytest.approx(20.0)  # 12 on 10, not on 5
