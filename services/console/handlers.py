@@ -14,6 +14,7 @@ from typing import Any
 from services.console import regions
 from services.console.clients import Rejected, Unavailable, Upstream
 from services.console.config import DEPARTMENTS
+from shared import clock as scenario
 
 Item = dict[str, Any]
 Section = tuple[str, list[Item] | None, str | None]
@@ -138,7 +139,7 @@ FETCHERS = {"intake": _intake, "legal_aid": _legal_aid, "mediation": _mediation,
 
 
 async def worklists(up: Upstream, days: int, now: datetime | None = None) -> list[Section]:
-    at = now or datetime.now(UTC)
+    at = now or scenario.now()
 
     async def one(dept: str) -> Section:
         try:
