@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from services.intake import domain
 from shared.contracts.common import Department, LongText, PersonRef, RegionCode
@@ -60,6 +60,15 @@ class EvaluateBody(Body):
 
 class CallBody(Body):
     region: RegionCode
+    offered_at: AwareDatetime | None = Field(
+        default=None, description="the switchboard's time of the call (a call logged later); default now"
+    )
+
+
+class AnswerCallBody(Body):
+    answered_at: AwareDatetime | None = Field(
+        default=None, description="the switchboard's time of the answer (not before the offer); default now"
+    )
 
 
 class AssignBody(Body):

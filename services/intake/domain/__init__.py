@@ -38,6 +38,7 @@ from services.intake.domain.rules import (
     qc_bucket,
     region_level_problem,
     seconds_between,
+    switchboard_time_problem,
     work_order_due,
 )
 from services.intake.domain.state import (
@@ -90,5 +91,6 @@ __all__ = [
     "qc_bucket",
     "region_level_problem",
     "seconds_between",
+    "switchboard_time_problem",
     "work_order_due",
 ]

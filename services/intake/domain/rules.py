@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import hashlib
 import math
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 
 from services.intake.domain.state import Request
 from shared.contracts.intake import Channel, Level
 
+CHINA = timezone(timedelta(hours=8), "CST")
 #: Seed 000: 3% of answered web questions are inspected. The draw is a pure function of the case id.
 QC_SAMPLE_PERCENT = 3
 QC_RULE = "sha256(request_id) mod 100 < 3"
@@ -39,6 +40,20 @@ def qc_bucket(request_id: str) -> int:
 
 def minutes_between(start: datetime, end: datetime) -> int:
     return max(0, math.ceil((end - start).total_seconds() / 60))
+
+
+#: how far ahead of the platform clock a switchboard's time may lie (the two clocks are not the same)
+SWITCHBOARD_SKEW = timedelta(minutes=5)
+
+
+def switchboard_time_problem(at: datetime, now: datetime) -> str | None:
+    """Why a call time logged by the switchboard is refused: in the future, or before the previous calendar year
+    (hotline growth compares a year with the one before it, seed 000), or None."""
+    if at > now + SWITCHBOARD_SKEW:
+        return "a call time cannot lie in the future"
+    if at.astimezone(CHINA).year < now.astimezone(CHINA).year - 1:
+        return "a call time cannot lie before the previous calendar year"
+    return None
 
 
 def seconds_between(start: datetime, end: datetime) -> int:
