@@ -11,6 +11,10 @@ password from the credentials file (deploy/local/dev-credentials.json unless CAS
 
 Each program with a database (`Program.database`) gets `CASEFLOW_DATABASE_URL` for its own PostgreSQL role and
 database (`infra.database_url_for`), which no other program's role may connect to; the others get none.
+
+Every program shares one scenario clock (`CASEFLOW_CLOCK_RATE`, `CASEFLOW_CLOCK_EPOCH` = the start): the living
+demo (`integrations.demo`: citizens and department staff over the departments' HTTP APIs) plays days of casework
+in minutes, so every indicator has a value soon after the start.
 """
 
 from __future__ import annotations
@@ -27,7 +31,7 @@ from rich.console import Console
 from caseflow_cli import acl, infra
 from caseflow_cli.supervisor import Program, Supervisor, module, service
 from shared.auth import issue_token
-from shared.settings import PlatformSettings, load_settings
+from shared.settings import MAX_CLOCK_RATE, ClockSettings, PlatformSettings, load_settings
 from shared.topics import PARTNERS
 
 REPO = Path(__file__).resolve().parents[1]
@@ -45,6 +49,9 @@ SERVICES = [
     service("console", 8100),  # calls the other services over HTTP only: no broker user, no database
 ]  # fmt: skip
 SIMULATED_RATE = 0.5  # partner events per second over all three partners: gentle, yet visible within a minute
+#: scenario seconds per real second: 1 real second = 10 demo minutes, a demo day in 2.4 real minutes, so the
+#: slowest steps the indicators wait for (follow-ups, court feedback: 1–5 demo days) land within minutes
+CLOCK_RATE = 600.0
 PROGRAMS: list[Program] = [
     module("metrics-worker", "services.metrics.writer", principal="metrics", database="metrics"),
     module("partner-router", "integrations.router", principal="router", database="router"),
@@ -54,6 +61,8 @@ PROGRAMS: list[Program] = [
                "--rate", f"{SIMULATED_RATE / len(PARTNERS):.3f}", "--minutes", "0", principal=p)
         for p in PARTNERS
     ),
+    # citizens and department staff over the departments' HTTP APIs (tokens of its own: no broker user, no database)
+    module("demo", "integrations.demo"),
 ]  # fmt: skip
 
 
@@ -135,7 +144,14 @@ def _watch(sup: Supervisor) -> int:
         return 0
 
 
-def run(with_programs: bool = True) -> int:
+def clock_env(rate: float, epoch: float | None = None) -> dict[str, str]:
+    """The one scenario clock every child shares: platform time equals real time at the start, then runs `rate`
+    times faster (validated like the children will: a bad rate exits here with status 2)."""
+    clock = load_settings(ClockSettings, clock_rate=rate, clock_epoch=time.time() if epoch is None else epoch)
+    return {"CASEFLOW_CLOCK_RATE": repr(clock.clock_rate), "CASEFLOW_CLOCK_EPOCH": repr(clock.clock_epoch)}
+
+
+def run(with_programs: bool = True, clock_rate: float = CLOCK_RATE) -> int:
     settings = infra.InfraSettings()
     try:
         status, credentials = _start_infra(settings)
@@ -147,6 +163,7 @@ def run(with_programs: bool = True) -> int:
         "CASEFLOW_OTEL_EXPORTER": os.environ.get("CASEFLOW_OTEL_EXPORTER", "file"),
         "CASEFLOW_OTEL_FILE": os.environ.get("CASEFLOW_OTEL_FILE", str(REPO / ".cache" / "traces.jsonl")),
         "CASEFLOW_KAFKA_BOOTSTRAP": status.kafka_bootstrap,
+        **clock_env(clock_rate),
     }
     candidates = SERVICES + (PROGRAMS if with_programs else [])
     wanted = [p for p in candidates if p.module is not None and _exists(p.module)]
@@ -177,6 +194,12 @@ def run(with_programs: bool = True) -> int:
     return _watch(sup)
 
 
-def run_command(programs: bool = typer.Option(True, help="also start the worker, router and simulators")) -> None:
+def run_command(
+    programs: bool = typer.Option(True, help="also start the worker, router, simulators and the living demo"),
+    clock_rate: float = typer.Option(
+        CLOCK_RATE, "--clock-rate", min=1.0, max=MAX_CLOCK_RATE,
+        help="scenario seconds per real second (1 = real time; the default plays a demo day in 2.4 minutes)",
+    ),
+) -> None:  # fmt: skip
     """Start infrastructure and every service; Ctrl-C stops them."""
-    raise typer.Exit(run(programs))
+    raise typer.Exit(run(programs, clock_rate))

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import sys
 import time
-from typing import Literal, TypeVar
+from typing import Any, Literal, TypeVar
 
 from psycopg import ProgrammingError
 from psycopg.conninfo import conninfo_to_dict
@@ -117,10 +117,10 @@ class PlatformSettings(ClockSettings):
 T = TypeVar("T", bound=BaseSettings)
 
 
-def load_settings(cls: type[T]) -> T:
-    """Instantiate settings or exit(2) with the offending variable's name and the problem."""
+def load_settings(cls: type[T], **values: Any) -> T:
+    """Instantiate settings (from the environment, or `values`) or exit(2) naming the variable and the problem."""
     try:
-        return cls()
+        return cls(**values)
     except ValidationError as exc:
         print(describe_settings_error(exc, cls), file=sys.stderr)
         raise SystemExit(2) from None

@@ -1,0 +1,118 @@
+"""Legal aid's staff: review applications (grant or refuse, 审查), assign a lawyer, grassroots worker or aid-centre
+staff to granted cases and partners' notified-defence requests (指派), close, review quality, pay the subsidy, and
+grant notary fee waivers to aid recipients who need a notarisation (flow 7)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from integrations.demo import citizens
+from integrations.demo.day import Demo
+from integrations.demo.plan import Visit, fate
+
+DEPT = "legal_aid"
+PROVIDER_TYPES = {"lawyer": 0.75, "grassroots_worker": 0.15, "aid_centre_staff": 0.10}
+CRIMINAL_KINDS = ("notified_defence", "duty_lawyer", "detainee_forwarded")
+WAIVED_MATTER = "kinship"
+
+
+async def round_(demo: Demo) -> None:
+    """Look at the worklist: schedule a review for each new application, and an assignment for each granted case
+    while the city has a provider with room (the rest wait: deadlines are missed when a city has too few)."""
+    for case in await demo.platform.get(DEPT, "/applications", status="applied", limit=200):
+        hours = demo.latency(case["id"], "review", usual=(0.5, 48), late=(170, 200))  # 7 days: art. 43
+        demo.later(case["id"], "review", hours, _review(demo, case))
+    free: dict[str, list[dict[str, Any]]] = {}
+    for case in await demo.platform.get(DEPT, "/applications", status="granted", limit=200):
+        if demo.is_scheduled(case["id"], "assign"):
+            continue
+        city = case["region"][:6]
+        if city not in free:
+            free[city] = await demo.platform.get(DEPT, "/providers", city=city)
+        provider = _provider_with_room(demo, case, free[city])
+        if provider is not None:
+            hours = demo.latency(case["id"], "assign", usual=(0.5, 36), late=(73, 100))  # 3 days: art. 36
+            demo.later(case["id"], "assign", hours, _assign(demo, case, provider))
+
+
+def _provider_with_room(demo: Demo, case: dict[str, Any], providers: list[dict[str, Any]]) -> str | None:
+    """A provider of the type the case wants with a free place (places already promised counted), reserved."""
+    rng = fate(demo.seed, "provider", case["id"])
+    criminal = case.get("kind") in CRIMINAL_KINDS  # criminal defence: a lawyer only
+    wanted = "lawyer" if criminal else rng.choices(list(PROVIDER_TYPES), list(PROVIDER_TYPES.values()))[0]
+    room = [p for p in providers if p["capacity"] - p["open_cases"] - demo.reserved[p["id"]] > 0]
+    pool = [p for p in room if p["type"] == wanted] or ([] if criminal else room)
+    if not pool:
+        return None
+    chosen = str(rng.choice(pool)["id"])
+    demo.reserved[chosen] += 1
+    return chosen
+
+
+def _step(demo: Demo, case_id: str, name: str, body: dict[str, Any]) -> Any:
+    return demo.platform.post(DEPT, f"/applications/{case_id}/{name}", body, demo.key(case_id, name))
+
+
+def _review(demo: Demo, case: dict[str, Any]) -> Any:
+    async def act() -> None:
+        rng = fate(demo.seed, "decision", case["id"])
+        matter = case.get("matter_type")
+        body: dict[str, Any] = {"matter_type": matter if matter not in (None, "unspecified") else "wages"}
+        if rng.random() < 0.15:
+            body |= {"household_income_per_head": 20000, "refuse_reason": "家庭经济状况不符合法律援助条件"}
+        else:
+            body["household_income_per_head"] = round(rng.uniform(200, 600))
+        await _step(demo, case["id"], "review", body)
+
+    return act
+
+
+def _assign(demo: Demo, case: dict[str, Any], provider_id: str) -> Any:
+    async def act() -> None:
+        try:
+            await _step(demo, case["id"], "assign", {"provider_id": provider_id})
+        finally:
+            demo.reserved[provider_id] -= 1
+        criminal = case.get("kind") in CRIMINAL_KINDS
+        hours = demo.latency(case["id"], "close", usual=(6, 48), late=(72, 150))
+        demo.later(case["id"], "close", hours, _close(demo, case))
+        if not criminal and case.get("client_ref") and fate(demo.seed, "waiver", case["id"]).random() < 0.5:
+            await _fee_waiver(demo, case)
+
+    return act
+
+
+def _close(demo: Demo, case: dict[str, Any]) -> Any:
+    async def act() -> None:
+        rng = fate(demo.seed, "outcome", case["id"])
+        outcome = (
+            "advice_given" if case.get("kind") == "duty_lawyer" else rng.choice(["judgment", "settled", "mediated"])
+        )
+        await _step(demo, case["id"], "close", {"outcome": outcome})
+        demo.later(case["id"], "quality-review", rng.uniform(1, 24), _quality(demo, case["id"]))
+
+    return act
+
+
+def _quality(demo: Demo, case_id: str) -> Any:
+    async def act() -> None:
+        rng = fate(demo.seed, "quality", case_id)
+        method = rng.choice(["file_review", "court_attendance", "client_follow_up"])
+        await _step(demo, case_id, "quality-review", {"score": rng.randint(62, 100), "method": method})
+        subsidy = {"amount": float(rng.randrange(800, 3000, 100))}
+        demo.later(case_id, "subsidy", rng.uniform(1, 24), lambda: _step(demo, case_id, "subsidy", subsidy))
+
+    return act
+
+
+async def _fee_waiver(demo: Demo, case: dict[str, Any]) -> None:
+    """The recipient needs a notarisation for the aid matter: legal aid waives the fee, the citizen applies."""
+    await _step(demo, case["id"], "fee-waivers", {"notary_matter": WAIVED_MATTER, "waiver": 1.0})
+    visit = Visit(n=0, offset=0, city=case["region"][:6], channel="notary", level=None, region=case["region"],
+                  kind="help", topic="legal_aid", path="apply", wait_seconds=0, reply_minutes=0, satisfaction=None,
+                  matter=WAIVED_MATTER)  # fmt: skip
+
+    async def apply() -> None:
+        await citizens.notary(demo, visit, aid_case_id=case["id"], applicant_ref=case["client_ref"])
+
+    demo.later(case["id"], "notary-application", fate(demo.seed, "notary", case["id"]).uniform(1, 24), apply)

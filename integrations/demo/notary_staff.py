@@ -1,0 +1,82 @@
+"""The notary office's staff: accept (受理) or refuse applications, assess fees (waived for aid recipients whose
+waiver legal aid granted), issue certificates (出证; some late past 15 working days), perform and report courts'
+commissions; and the court's feedback on notarial documents it was shown as evidence (adopted or not)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from integrations.demo.day import Demo
+from integrations.demo.plan import fate
+
+DEPT = "notary"
+
+
+async def round_(demo: Demo) -> None:
+    for a in await _list(demo, "applied"):
+        demo.later(a["application_id"], "accept", demo.latency(a["application_id"], "accept", (0.5, 24), (48, 72)),
+                   _accept(demo, a["application_id"]))  # fmt: skip
+    for a in await _list(demo, "accepted"):
+        demo.later(a["application_id"], "assess-fee", fate(demo.seed, "fee", a["application_id"]).uniform(0.2, 4),
+                   _act(demo, a["application_id"], "assess-fee", {}))  # fmt: skip
+    for a in await _list(demo, "fee_assessed"):
+        hours = demo.latency(a["application_id"], "issue", (2, 96), (24 * 22, 24 * 25), late_share=0.05)
+        demo.later(a["application_id"], "issue", hours, _issue(demo, a["application_id"]))
+    for c in await demo.platform.get(DEPT, "/commissions", status="accepted", limit=200):
+        demo.later(c["commission_id"], "perform", fate(demo.seed, "perform", c["commission_id"]).uniform(2, 48),
+                   _commission(demo, c["commission_id"]))  # fmt: skip
+
+
+async def _list(demo: Demo, status: str) -> list[dict[str, Any]]:
+    page = await demo.platform.get(DEPT, "/applications", status=status, limit=200)
+    items: list[dict[str, Any]] = page["items"]
+    return items
+
+
+def _act(demo: Demo, application_id: str, name: str, body: dict[str, Any]) -> Any:
+    async def act() -> Any:
+        path = f"/applications/{application_id}/{name}"
+        return await demo.platform.post(DEPT, path, body, demo.key(application_id, name))
+
+    return act
+
+
+def _accept(demo: Demo, application_id: str) -> Any:
+    async def act() -> None:
+        if fate(demo.seed, "refuse", application_id).random() < 0.04:
+            await _act(demo, application_id, "refuse", {"reason": "申请公证的事项不属于本公证机构执业区域"})()
+        else:
+            await _act(demo, application_id, "accept", {})()
+
+    return act
+
+
+def _issue(demo: Demo, application_id: str) -> Any:
+    async def act() -> None:
+        issued = await _act(demo, application_id, "issue", {"collected_in_person": True})()
+        rng = fate(demo.seed, "court", application_id)
+        if rng.random() < 0.4:  # the document is later shown to a court as evidence
+            demo.later(application_id, "feedback", rng.uniform(24, 120), _feedback(demo, issued, rng.random()))
+
+    return act
+
+
+def _feedback(demo: Demo, issued: dict[str, Any], roll: float) -> Any:
+    async def act() -> None:
+        body = {"partner_reference": f"DEMO-{demo.run_id}-{issued['application_id'][-10:]}",
+                "certificate_no": issued["certificate_no"], "adopted": roll >= 0.005,
+                "decided_at": demo.scheduler.clock().isoformat()}  # fmt: skip
+        await demo.platform.post("court", "/feedback", body, demo.key(issued["application_id"], "feedback"))
+
+    return act
+
+
+def _commission(demo: Demo, commission_id: str) -> Any:
+    async def act() -> None:
+        path = f"/commissions/{commission_id}"
+        await demo.platform.post(
+            DEPT, f"{path}/perform", {"summary": "已按委托完成送达"}, demo.key(commission_id, "perform")
+        )
+        await demo.platform.post(DEPT, f"{path}/report", None, demo.key(commission_id, "report"))
+
+    return act
