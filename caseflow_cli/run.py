@@ -49,9 +49,10 @@ SERVICES = [
     service("console", 8100),  # calls the other services over HTTP only: no broker user, no database
 ]  # fmt: skip
 SIMULATED_RATE = 0.5  # partner events per second over all three partners: gentle, yet visible within a minute
-#: scenario seconds per real second: 1 real second = 10 demo minutes, a demo day in 2.4 real minutes, so the
-#: slowest steps the indicators wait for (follow-ups, court feedback: 1–5 demo days) land within minutes
-CLOCK_RATE = 600.0
+#: scenario seconds per real second: 1 real second = 20 demo minutes, a demo day in 72 real seconds, so the
+#: longest chains the indicators wait for (agreement → follow-up, issuance → court feedback: about a demo day)
+#: land within two real minutes
+CLOCK_RATE = 1200.0
 PROGRAMS: list[Program] = [
     module("metrics-worker", "services.metrics.writer", principal="metrics", database="metrics"),
     module("partner-router", "integrations.router", principal="router", database="router"),
@@ -198,7 +199,7 @@ def run_command(
     programs: bool = typer.Option(True, help="also start the worker, router, simulators and the living demo"),
     clock_rate: float = typer.Option(
         CLOCK_RATE, "--clock-rate", min=1.0, max=MAX_CLOCK_RATE,
-        help="scenario seconds per real second (1 = real time; the default plays a demo day in 2.4 minutes)",
+        help="scenario seconds per real second (1 = real time; the default plays a demo day in 72 s)",
     ),
 ) -> None:  # fmt: skip
     """Start infrastructure and every service; Ctrl-C stops them."""

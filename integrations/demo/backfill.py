@@ -14,7 +14,7 @@ from integrations.demo.cities import City
 from integrations.demo.day import Demo
 
 CHINA = timezone(timedelta(hours=8))
-CALLS_PER_MILLION = 15  # sample calls per million residents
+CALLS_PER_MILLION = 10  # sample calls per million residents
 
 
 def last_year_calls(seed: int, city: City, start: datetime) -> list[tuple[int, datetime, int | None]]:

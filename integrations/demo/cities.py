@@ -32,6 +32,12 @@ class City:
         return pool[pick % len(pool)] if pool else self.region
 
 
+def city_of(cities: tuple[City, ...], region: str) -> str:
+    """The 6-digit city code a 12-digit region lies in (a district's own code for 黔江区)."""
+    return next((c.code for c in cities if region.startswith(c.code[:4] if c.code.endswith("00") else c.code)),
+                region[:6])  # fmt: skip
+
+
 def _level(code: str) -> str:
     if code.endswith("00000000"):
         return "city"

@@ -7,6 +7,7 @@ from functools import cache
 from typing import Any
 
 from integrations.demo import intake_staff
+from integrations.demo.cities import city_of
 from integrations.demo.day import Demo
 from integrations.demo.people import person
 from integrations.demo.plan import Visit
@@ -57,16 +58,20 @@ async def web(demo: Demo, v: Visit) -> None:
     intake_staff.publish_reply_later(demo, v, str(rq["request_id"]))
 
 
-async def notary(demo: Demo, v: Visit, *, aid_case_id: str | None = None, applicant_ref: str | None = None) -> None:
+async def notary(demo: Demo, v: Visit) -> None:
     """A notarisation application at the city's notary office, every required material brought along."""
-    required = await _materials(demo, v.matter)
-    body: dict[str, Any] = {"region": v.region, "office": f"GZ{v.city[:4]}", "matter": v.matter,
-                            "materials_supplied": required, "aid_case_id": aid_case_id}  # fmt: skip
-    if applicant_ref:
-        body["applicant_ref"] = applicant_ref
-    else:
-        body["applicant"] = person(demo.seed, v.n, v.city)
-    await demo.platform.post("notary", "/applications", body, demo.key(demo.run_id, v.n, "notary", aid_case_id))
+    applicant = {"applicant": person(demo.seed, v.n, v.city)}
+    await notarisation(demo, v.region, v.matter, applicant, demo.key(demo.run_id, v.n, "notary"))
+
+
+async def notarisation(
+    demo: Demo, region: str, matter: str, applicant: dict[str, Any], key: str, aid_case_id: str | None = None
+) -> None:
+    """Apply at the notary office of the region's city (`applicant`: {"applicant": person} or {"applicant_ref"})."""
+    city = city_of(tuple(demo.cities), region)
+    body = {"region": region, "office": f"GZ{city[:4]}", "matter": matter, "aid_case_id": aid_case_id,
+            "materials_supplied": await _materials(demo, matter), **applicant}  # fmt: skip
+    await demo.platform.post("notary", "/applications", body, key)
 
 
 async def _materials(demo: Demo, matter: str) -> list[str]:

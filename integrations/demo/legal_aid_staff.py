@@ -7,8 +7,9 @@ from __future__ import annotations
 from typing import Any
 
 from integrations.demo import citizens
+from integrations.demo.cities import city_of
 from integrations.demo.day import Demo
-from integrations.demo.plan import Visit, fate
+from integrations.demo.plan import fate
 
 DEPT = "legal_aid"
 PROVIDER_TYPES = {"lawyer": 0.75, "grassroots_worker": 0.15, "aid_centre_staff": 0.10}
@@ -20,18 +21,18 @@ async def round_(demo: Demo) -> None:
     """Look at the worklist: schedule a review for each new application, and an assignment for each granted case
     while the city has a provider with room (the rest wait: deadlines are missed when a city has too few)."""
     for case in await demo.platform.get(DEPT, "/applications", status="applied", limit=200):
-        hours = demo.latency(case["id"], "review", usual=(0.5, 48), late=(170, 200))  # 7 days: art. 43
+        hours = demo.latency(case["id"], "review", usual=(0.5, 12), late=(170, 200))  # 7 days: art. 43
         demo.later(case["id"], "review", hours, _review(demo, case))
     free: dict[str, list[dict[str, Any]]] = {}
     for case in await demo.platform.get(DEPT, "/applications", status="granted", limit=200):
         if demo.is_scheduled(case["id"], "assign"):
             continue
-        city = case["region"][:6]
+        city = city_of(tuple(demo.cities), case["region"])
         if city not in free:
             free[city] = await demo.platform.get(DEPT, "/providers", city=city)
         provider = _provider_with_room(demo, case, free[city])
         if provider is not None:
-            hours = demo.latency(case["id"], "assign", usual=(0.5, 36), late=(73, 100))  # 3 days: art. 36
+            hours = demo.latency(case["id"], "assign", usual=(0.5, 12), late=(73, 100))  # 3 days: art. 36
             demo.later(case["id"], "assign", hours, _assign(demo, case, provider))
 
 
@@ -76,7 +77,7 @@ def _assign(demo: Demo, case: dict[str, Any], provider_id: str) -> Any:
         criminal = case.get("kind") in CRIMINAL_KINDS
         hours = demo.latency(case["id"], "close", usual=(6, 48), late=(72, 150))
         demo.later(case["id"], "close", hours, _close(demo, case))
-        if not criminal and case.get("client_ref") and fate(demo.seed, "waiver", case["id"]).random() < 0.5:
+        if not criminal and case.get("client_ref") and fate(demo.seed, "waiver", case["id"]).random() < 0.7:
             await _fee_waiver(demo, case)
 
     return act
@@ -108,11 +109,10 @@ def _quality(demo: Demo, case_id: str) -> Any:
 async def _fee_waiver(demo: Demo, case: dict[str, Any]) -> None:
     """The recipient needs a notarisation for the aid matter: legal aid waives the fee, the citizen applies."""
     await _step(demo, case["id"], "fee-waivers", {"notary_matter": WAIVED_MATTER, "waiver": 1.0})
-    visit = Visit(n=0, offset=0, city=case["region"][:6], channel="notary", level=None, region=case["region"],
-                  kind="help", topic="legal_aid", path="apply", wait_seconds=0, reply_minutes=0, satisfaction=None,
-                  matter=WAIVED_MATTER)  # fmt: skip
+    applicant = {"applicant_ref": case["client_ref"]}
+    key = demo.key(case["id"], "notary-application")
 
     async def apply() -> None:
-        await citizens.notary(demo, visit, aid_case_id=case["id"], applicant_ref=case["client_ref"])
+        await citizens.notarisation(demo, case["region"], WAIVED_MATTER, applicant, key, aid_case_id=case["id"])
 
-    demo.later(case["id"], "notary-application", fate(demo.seed, "notary", case["id"]).uniform(1, 24), apply)
+    demo.later(case["id"], "notary-application", fate(demo.seed, "notary", case["id"]).uniform(0.2, 3), apply)

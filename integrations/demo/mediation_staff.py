@@ -13,14 +13,14 @@ DEPT = "mediation"
 
 async def round_(demo: Demo) -> None:
     for d in await _list(demo, "registered"):
-        demo.later(d["dispute_id"], "assign", demo.latency(d["dispute_id"], "assign", (0.5, 24), (72, 120)),
+        demo.later(d["dispute_id"], "assign", demo.latency(d["dispute_id"], "assign", (0.2, 12), (72, 120)),
                    _act(demo, d["dispute_id"], "assign", {}))  # fmt: skip
     for d in await _list(demo, "assigned"):
         body = {"minutes": "双方陈述事实, 调解员释法说理"}
-        demo.later(d["dispute_id"], "sessions", demo.latency(d["dispute_id"], "session", (1, 36), (96, 150)),
+        demo.later(d["dispute_id"], "sessions", demo.latency(d["dispute_id"], "session", (0.5, 24), (96, 150)),
                    _act(demo, d["dispute_id"], "sessions", body))  # fmt: skip
     for d in await _list(demo, "in_mediation"):
-        demo.later(d["dispute_id"], "end", fate(demo.seed, "end", d["dispute_id"]).uniform(1, 24),
+        demo.later(d["dispute_id"], "end", fate(demo.seed, "end", d["dispute_id"]).uniform(1, 12),
                    _end(demo, d["dispute_id"]))  # fmt: skip
 
 
@@ -48,7 +48,7 @@ def _end(demo: Demo, dispute_id: str) -> Any:
                 demo.later(
                     dispute_id, "request-confirmation", hours, _act(demo, dispute_id, "request-confirmation", {})
                 )
-            demo.later(dispute_id, "follow-up", rng.uniform(24, 120), _follow_up(demo, dispute_id))
+            demo.later(dispute_id, "follow-up", rng.uniform(2, 36), _follow_up(demo, dispute_id))
             return
         name, reason = ("fail", "双方分歧过大, 调解不成") if roll < 0.95 else ("withdraw", "申请人撤回调解申请")
         await _act(demo, dispute_id, name, {"reason": reason})()

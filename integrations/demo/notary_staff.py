@@ -14,13 +14,13 @@ DEPT = "notary"
 
 async def round_(demo: Demo) -> None:
     for a in await _list(demo, "applied"):
-        demo.later(a["application_id"], "accept", demo.latency(a["application_id"], "accept", (0.5, 24), (48, 72)),
+        demo.later(a["application_id"], "accept", demo.latency(a["application_id"], "accept", (0.2, 8), (48, 72)),
                    _accept(demo, a["application_id"]))  # fmt: skip
     for a in await _list(demo, "accepted"):
-        demo.later(a["application_id"], "assess-fee", fate(demo.seed, "fee", a["application_id"]).uniform(0.2, 4),
+        demo.later(a["application_id"], "assess-fee", fate(demo.seed, "fee", a["application_id"]).uniform(0.1, 2),
                    _act(demo, a["application_id"], "assess-fee", {}))  # fmt: skip
     for a in await _list(demo, "fee_assessed"):
-        hours = demo.latency(a["application_id"], "issue", (2, 96), (24 * 22, 24 * 25), late_share=0.05)
+        hours = demo.latency(a["application_id"], "issue", (0.5, 24), (24 * 22, 24 * 25), late_share=0.05)
         demo.later(a["application_id"], "issue", hours, _issue(demo, a["application_id"]))
     for c in await demo.platform.get(DEPT, "/commissions", status="accepted", limit=200):
         demo.later(c["commission_id"], "perform", fate(demo.seed, "perform", c["commission_id"]).uniform(2, 48),
@@ -55,8 +55,8 @@ def _issue(demo: Demo, application_id: str) -> Any:
     async def act() -> None:
         issued = await _act(demo, application_id, "issue", {"collected_in_person": True})()
         rng = fate(demo.seed, "court", application_id)
-        if rng.random() < 0.4:  # the document is later shown to a court as evidence
-            demo.later(application_id, "feedback", rng.uniform(24, 120), _feedback(demo, issued, rng.random()))
+        if rng.random() < 0.6:  # the document is later shown to a court as evidence
+            demo.later(application_id, "feedback", rng.uniform(1, 24), _feedback(demo, issued, rng.random()))
 
     return act
 

@@ -24,7 +24,7 @@ TOPICS = ("labour", "marriage_family", "contract_debt", "inheritance", "neighbou
 DISPUTE_TYPES = ("neighbourhood", "marriage_family", "labour", "damages", "contract_debt", "consumer")
 NOTARY_MATTERS = ("kinship", "birth", "no_criminal_record", "degree", "contract", "will")
 #: channel → share of visits (walk-in windows, the 12348 hotline and web, walk-ins at notary, mediation, legal aid)
-CHANNELS = {"walk_in": 0.30, "hotline": 0.28, "web": 0.16, "notary": 0.10, "mediation": 0.08, "legal_aid": 0.08}
+CHANNELS = {"walk_in": 0.28, "hotline": 0.26, "web": 0.16, "notary": 0.12, "mediation": 0.08, "legal_aid": 0.10}
 #: what citizens apply to legal aid for (法律援助法 art. 31)
 AID_MATTERS = ("wages", "injury_compensation", "maintenance", "social_insurance", "family")
 

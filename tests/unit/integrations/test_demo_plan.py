@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from integrations.demo.backfill import CHINA, last_year_calls
+from integrations.demo.backfill import CALLS_PER_MILLION, CHINA, last_year_calls
 from integrations.demo.cities import load_cities
 from integrations.demo.client import Platform
 from integrations.demo.day import Demo
@@ -98,7 +98,7 @@ def test_last_years_sample_is_seeded_and_lies_in_last_year() -> None:
     assert {at.year for at in local} == {2025}  # the previous calendar year, China time (intake checks it)
     assert any((at.month, at.day) == (12, 4) for at in local)  # the same day a year before: day growth
     assert sum(at.month == 12 for at in local) > len(local) / 4  # the same month: month growth
-    assert len(calls) == round(4.67 * 15)
+    assert len(calls) == round(4.67 * CALLS_PER_MILLION)
 
 
 def test_scheduler_runs_acts_when_the_scenario_clock_reaches_them() -> None:
