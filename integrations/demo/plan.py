@@ -55,7 +55,7 @@ def fate(seed: int, *parts: object) -> random.Random:
 
 def new_run_id() -> str:
     """A short id unique to this start (time + randomness), in every reference the demo creates."""
-    return f"{int(time.time()):x}{secrets.token_hex(2)}"
+    return f"{int(time.time()):x}{secrets.token_hex(4)}"
 
 
 def plan_visits(seed: int, cities: Sequence[City], per_hour: float) -> Iterator[Visit]:

@@ -101,6 +101,15 @@ def test_last_years_sample_is_seeded_and_lies_in_last_year() -> None:
     assert len(calls) == round(4.67 * CALLS_PER_MILLION)
 
 
+async def until(condition, timeout: float = 5.0) -> None:
+    """Poll until `condition()` holds (a loaded machine may be slow to run the scheduler's task)."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while not condition():
+        assert loop.time() < deadline, "condition not reached"
+        await asyncio.sleep(0.01)
+
+
 def test_scheduler_runs_acts_when_the_scenario_clock_reaches_them() -> None:
     real = [0.0]
     clock = ScenarioClock(rate=3600, epoch=0.0, real=lambda: real[0])
@@ -119,10 +128,9 @@ def test_scheduler_runs_acts_when_the_scenario_clock_reaches_them() -> None:
         await asyncio.sleep(0.05)
         assert ran == []  # no scenario time has passed
         real[0] = 1.5  # 1.5 real seconds = 1.5 scenario hours
-        await asyncio.sleep(0.05)
-        assert ran == ["soon"]
+        await until(lambda: ran == ["soon"])
         real[0] = 3.0
-        await asyncio.sleep(0.05)
+        await until(lambda: ran == ["soon", "late"])
         task.cancel()
 
     asyncio.run(main())
@@ -141,7 +149,7 @@ def test_a_failed_act_is_counted_and_may_be_scheduled_again() -> None:
         demo.later("la-1", "assign", 0, refused)
         demo.later("la-1", "assign", 0, refused)  # already scheduled: once only
         task = asyncio.create_task(demo.scheduler.run())
-        await asyncio.sleep(0.05)
+        await until(lambda: demo.scheduler.failed["assign"] == 1)
         task.cancel()
 
     asyncio.run(main())
