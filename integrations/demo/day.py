@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 from collections import Counter
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
@@ -64,12 +65,13 @@ class Demo:
 
         self.scheduler.after(hours * HOUR, step, attempt)
 
-    def latency(self, case_id: str, step: str, usual: tuple[float, float], late: tuple[float, float],
+    def latency(self, case_id: str, step: str, usual: tuple[float, float], late: tuple[float, float] | None = None,
                 late_share: float = 0.12) -> float:  # fmt: skip
-        """Hours a staff member takes for `step` on a case: usually within `usual`, some late (deadlines missed)."""
+        """Hours a staff member takes for `step` on a case: usually within `usual` (log-uniform: most acts are
+        quick, a few take long), and with `late` given some past it (deadlines missed)."""
         rng = fate(self.seed, step, case_id)
-        lo, hi = late if rng.random() < late_share else usual
-        return rng.uniform(lo, hi)
+        lo, hi = late if late is not None and rng.random() < late_share else usual
+        return math.exp(rng.uniform(math.log(lo), math.log(hi)))
 
 
 Round = Callable[[Demo], Awaitable[None]]

@@ -90,7 +90,12 @@ def _close(demo: Demo, case: dict[str, Any]) -> Any:
             "advice_given" if case.get("kind") == "duty_lawyer" else rng.choice(["judgment", "settled", "mediated"])
         )
         await _step(demo, case["id"], "close", {"outcome": outcome})
-        demo.later(case["id"], "quality-review", rng.uniform(1, 24), _quality(demo, case["id"]))
+        demo.later(
+            case["id"],
+            "quality-review",
+            demo.latency(case["id"], "quality-review", (1, 24)),
+            _quality(demo, case["id"]),
+        )
 
     return act
 
@@ -101,7 +106,12 @@ def _quality(demo: Demo, case_id: str) -> Any:
         method = rng.choice(["file_review", "court_attendance", "client_follow_up"])
         await _step(demo, case_id, "quality-review", {"score": rng.randint(62, 100), "method": method})
         subsidy = {"amount": float(rng.randrange(800, 3000, 100))}
-        demo.later(case_id, "subsidy", rng.uniform(1, 24), lambda: _step(demo, case_id, "subsidy", subsidy))
+        demo.later(
+            case_id,
+            "subsidy",
+            demo.latency(case_id, "subsidy", (1, 24)),
+            lambda: _step(demo, case_id, "subsidy", subsidy),
+        )
 
     return act
 
@@ -115,4 +125,4 @@ async def _fee_waiver(demo: Demo, case: dict[str, Any]) -> None:
     async def apply() -> None:
         await citizens.notarisation(demo, case["region"], WAIVED_MATTER, applicant, key, aid_case_id=case["id"])
 
-    demo.later(case["id"], "notary-application", fate(demo.seed, "notary", case["id"]).uniform(0.2, 3), apply)
+    demo.later(case["id"], "notary-application", demo.latency(case["id"], "notary", (0.2, 3)), apply)

@@ -20,7 +20,7 @@ async def round_(demo: Demo) -> None:
         demo.later(d["dispute_id"], "sessions", demo.latency(d["dispute_id"], "session", (0.5, 24), (96, 150)),
                    _act(demo, d["dispute_id"], "sessions", body))  # fmt: skip
     for d in await _list(demo, "in_mediation"):
-        demo.later(d["dispute_id"], "end", fate(demo.seed, "end", d["dispute_id"]).uniform(1, 12),
+        demo.later(d["dispute_id"], "end", demo.latency(d["dispute_id"], "end", (0.5, 12)),
                    _end(demo, d["dispute_id"]))  # fmt: skip
 
 
@@ -48,11 +48,15 @@ def _end(demo: Demo, dispute_id: str) -> Any:
                 demo.later(
                     dispute_id, "request-confirmation", hours, _act(demo, dispute_id, "request-confirmation", {})
                 )
-            demo.later(dispute_id, "follow-up", rng.uniform(2, 36), _follow_up(demo, dispute_id))
+            demo.later(
+                dispute_id, "follow-up", demo.latency(dispute_id, "follow-up", (1, 36)), _follow_up(demo, dispute_id)
+            )
             return
         name, reason = ("fail", "双方分歧过大, 调解不成") if roll < 0.95 else ("withdraw", "申请人撤回调解申请")
         await _act(demo, dispute_id, name, {"reason": reason})()
-        demo.later(dispute_id, "archive", rng.uniform(1, 24), _act(demo, dispute_id, "archive", {}))
+        demo.later(
+            dispute_id, "archive", demo.latency(dispute_id, "archive", (1, 24)), _act(demo, dispute_id, "archive", {})
+        )
 
     return act
 
@@ -62,6 +66,8 @@ def _follow_up(demo: Demo, dispute_id: str) -> Any:
         rng = fate(demo.seed, "follow-up", dispute_id)
         fulfilment = rng.choices(["fulfilled", "partly", "not"], [0.95, 0.03, 0.02])[0]
         await _act(demo, dispute_id, "follow-up", {"fulfilment": fulfilment})()
-        demo.later(dispute_id, "archive", rng.uniform(1, 24), _act(demo, dispute_id, "archive", {}))
+        demo.later(
+            dispute_id, "archive", demo.latency(dispute_id, "archive", (1, 24)), _act(demo, dispute_id, "archive", {})
+        )
 
     return act

@@ -17,13 +17,13 @@ async def round_(demo: Demo) -> None:
         demo.later(a["application_id"], "accept", demo.latency(a["application_id"], "accept", (0.2, 8), (48, 72)),
                    _accept(demo, a["application_id"]))  # fmt: skip
     for a in await _list(demo, "accepted"):
-        demo.later(a["application_id"], "assess-fee", fate(demo.seed, "fee", a["application_id"]).uniform(0.1, 2),
+        demo.later(a["application_id"], "assess-fee", demo.latency(a["application_id"], "fee", (0.1, 2)),
                    _act(demo, a["application_id"], "assess-fee", {}))  # fmt: skip
     for a in await _list(demo, "fee_assessed"):
         hours = demo.latency(a["application_id"], "issue", (0.5, 24), (24 * 22, 24 * 25), late_share=0.05)
         demo.later(a["application_id"], "issue", hours, _issue(demo, a["application_id"]))
     for c in await demo.platform.get(DEPT, "/commissions", status="accepted", limit=200):
-        demo.later(c["commission_id"], "perform", fate(demo.seed, "perform", c["commission_id"]).uniform(2, 48),
+        demo.later(c["commission_id"], "perform", demo.latency(c["commission_id"], "perform", (1, 48)),
                    _commission(demo, c["commission_id"]))  # fmt: skip
 
 
@@ -56,7 +56,12 @@ def _issue(demo: Demo, application_id: str) -> Any:
         issued = await _act(demo, application_id, "issue", {"collected_in_person": True})()
         rng = fate(demo.seed, "court", application_id)
         if rng.random() < 0.6:  # the document is later shown to a court as evidence
-            demo.later(application_id, "feedback", rng.uniform(1, 24), _feedback(demo, issued, rng.random()))
+            demo.later(
+                application_id,
+                "feedback",
+                demo.latency(application_id, "feedback", (1, 24)),
+                _feedback(demo, issued, rng.random()),
+            )
 
     return act
 
