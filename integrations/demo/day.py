@@ -10,6 +10,7 @@ from collections import Counter
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
 from integrations.demo.cities import City
 from integrations.demo.client import Platform
@@ -72,6 +73,26 @@ class Demo:
         rng = fate(self.seed, step, case_id)
         lo, hi = late if late is not None and rng.random() < late_share else usual
         return math.exp(rng.uniform(math.log(lo), math.log(hi)))
+
+    def due(self, case_id: str, step: str, usual: tuple[float, float], act: Act,
+            late: tuple[float, float] | None = None, late_share: float = 0.12) -> None:  # fmt: skip
+        """Schedule `step` after the staff member's latency for it (`latency`)."""
+        self.later(case_id, step, self.latency(case_id, step, usual, late, late_share), act)
+
+    def act(self, dept: str, collection: str, case_id: str, name: str, body: dict[str, Any] | None) -> Act:
+        """The act `POST {collection}/{case_id}/{name}` with its idempotency key, answering the department's view."""
+
+        async def act() -> Any:
+            path = f"{collection}/{case_id}/{name}"
+            return await self.platform.post(dept, path, body, self.key(case_id, name))
+
+        return act
+
+    async def worklist(self, dept: str, path: str, status: str) -> list[dict[str, Any]]:
+        """One page (200) of a department's cases in `status`, from a list answering `{"items": [...]}`."""
+        page = await self.platform.get(dept, path, status=status, limit=200)
+        items: list[dict[str, Any]] = page["items"]
+        return items
 
 
 Round = Callable[[Demo], Awaitable[None]]

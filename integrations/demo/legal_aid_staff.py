@@ -9,6 +9,7 @@ from typing import Any
 from integrations.demo import citizens
 from integrations.demo.cities import city_of
 from integrations.demo.day import Demo
+from integrations.demo.evaluations import citizen_rates
 from integrations.demo.plan import fate
 
 DEPT = "legal_aid"
@@ -21,8 +22,7 @@ async def round_(demo: Demo) -> None:
     """Look at the worklist: schedule a review for each new application, and an assignment for each granted case
     while the city has a provider with room (the rest wait: deadlines are missed when a city has too few)."""
     for case in await demo.platform.get(DEPT, "/applications", status="applied", limit=200):
-        hours = demo.latency(case["id"], "review", usual=(0.5, 12), late=(170, 200))  # 7 days: art. 43
-        demo.later(case["id"], "review", hours, _review(demo, case))
+        demo.due(case["id"], "review", (0.5, 12), _review(demo, case), late=(170, 200))  # 7 days: art. 43
     free: dict[str, list[dict[str, Any]]] = {}
     for case in await demo.platform.get(DEPT, "/applications", status="granted", limit=200):
         if demo.is_scheduled(case["id"], "assign"):
@@ -32,8 +32,7 @@ async def round_(demo: Demo) -> None:
             free[city] = await demo.platform.get(DEPT, "/providers", city=city)
         provider = _provider_with_room(demo, case, free[city])
         if provider is not None:
-            hours = demo.latency(case["id"], "assign", usual=(0.5, 12), late=(73, 100))  # 3 days: art. 36
-            demo.later(case["id"], "assign", hours, _assign(demo, case, provider))
+            demo.due(case["id"], "assign", (0.5, 12), _assign(demo, case, provider), late=(73, 100))  # art. 36: 3 d
 
 
 def _provider_with_room(demo: Demo, case: dict[str, Any], providers: list[dict[str, Any]]) -> str | None:
@@ -51,7 +50,7 @@ def _provider_with_room(demo: Demo, case: dict[str, Any], providers: list[dict[s
 
 
 def _step(demo: Demo, case_id: str, name: str, body: dict[str, Any]) -> Any:
-    return demo.platform.post(DEPT, f"/applications/{case_id}/{name}", body, demo.key(case_id, name))
+    return demo.act(DEPT, "/applications", case_id, name, body)()
 
 
 def _review(demo: Demo, case: dict[str, Any]) -> Any:
@@ -75,8 +74,7 @@ def _assign(demo: Demo, case: dict[str, Any], provider_id: str) -> Any:
         finally:
             demo.reserved[provider_id] -= 1
         criminal = case.get("kind") in CRIMINAL_KINDS
-        hours = demo.latency(case["id"], "close", usual=(6, 48), late=(72, 150))
-        demo.later(case["id"], "close", hours, _close(demo, case))
+        demo.due(case["id"], "close", (6, 48), _close(demo, case), late=(72, 150))
         if not criminal and case.get("client_ref") and fate(demo.seed, "waiver", case["id"]).random() < 0.7:
             await _fee_waiver(demo, case)
 
@@ -90,12 +88,8 @@ def _close(demo: Demo, case: dict[str, Any]) -> Any:
             "advice_given" if case.get("kind") == "duty_lawyer" else rng.choice(["judgment", "settled", "mediated"])
         )
         await _step(demo, case["id"], "close", {"outcome": outcome})
-        demo.later(
-            case["id"],
-            "quality-review",
-            demo.latency(case["id"], "quality-review", (1, 24)),
-            _quality(demo, case["id"]),
-        )
+        citizen_rates(demo, DEPT, case["id"])
+        demo.due(case["id"], "quality-review", (1, 24), _quality(demo, case["id"]))
 
     return act
 
@@ -106,12 +100,7 @@ def _quality(demo: Demo, case_id: str) -> Any:
         method = rng.choice(["file_review", "court_attendance", "client_follow_up"])
         await _step(demo, case_id, "quality-review", {"score": rng.randint(62, 100), "method": method})
         subsidy = {"amount": float(rng.randrange(800, 3000, 100))}
-        demo.later(
-            case_id,
-            "subsidy",
-            demo.latency(case_id, "subsidy", (1, 24)),
-            lambda: _step(demo, case_id, "subsidy", subsidy),
-        )
+        demo.due(case_id, "subsidy", (1, 24), lambda: _step(demo, case_id, "subsidy", subsidy))
 
     return act
 
@@ -125,4 +114,4 @@ async def _fee_waiver(demo: Demo, case: dict[str, Any]) -> None:
     async def apply() -> None:
         await citizens.notarisation(demo, case["region"], WAIVED_MATTER, applicant, key, aid_case_id=case["id"])
 
-    demo.later(case["id"], "notary-application", demo.latency(case["id"], "notary", (0.2, 3)), apply)
+    demo.due(case["id"], "notary-application", (0.2, 3), apply)

@@ -7,38 +7,27 @@ from __future__ import annotations
 from typing import Any
 
 from integrations.demo.day import Demo
+from integrations.demo.evaluations import citizen_rates
 from integrations.demo.plan import fate
+from integrations.demo.scheduler import Act
 
 DEPT = "notary"
 
 
 async def round_(demo: Demo) -> None:
-    for a in await _list(demo, "applied"):
-        demo.later(a["application_id"], "accept", demo.latency(a["application_id"], "accept", (0.2, 8), (48, 72)),
-                   _accept(demo, a["application_id"]))  # fmt: skip
-    for a in await _list(demo, "accepted"):
-        demo.later(a["application_id"], "assess-fee", demo.latency(a["application_id"], "fee", (0.1, 2)),
-                   _act(demo, a["application_id"], "assess-fee", {}))  # fmt: skip
-    for a in await _list(demo, "fee_assessed"):
-        hours = demo.latency(a["application_id"], "issue", (0.5, 24), (24 * 22, 24 * 25), late_share=0.05)
-        demo.later(a["application_id"], "issue", hours, _issue(demo, a["application_id"]))
+    for a in await demo.worklist(DEPT, "/applications", "applied"):
+        demo.due(a["application_id"], "accept", (0.2, 8), _accept(demo, a["application_id"]), late=(48, 72))
+    for a in await demo.worklist(DEPT, "/applications", "accepted"):
+        demo.due(a["application_id"], "assess-fee", (0.1, 2), _act(demo, a["application_id"], "assess-fee", {}))
+    for a in await demo.worklist(DEPT, "/applications", "fee_assessed"):
+        issue = _issue(demo, a["application_id"])
+        demo.due(a["application_id"], "issue", (0.5, 24), issue, late=(24 * 22, 24 * 25), late_share=0.05)
     for c in await demo.platform.get(DEPT, "/commissions", status="accepted", limit=200):
-        demo.later(c["commission_id"], "perform", demo.latency(c["commission_id"], "perform", (1, 48)),
-                   _commission(demo, c["commission_id"]))  # fmt: skip
+        demo.due(c["commission_id"], "perform", (1, 48), _commission(demo, c["commission_id"]))
 
 
-async def _list(demo: Demo, status: str) -> list[dict[str, Any]]:
-    page = await demo.platform.get(DEPT, "/applications", status=status, limit=200)
-    items: list[dict[str, Any]] = page["items"]
-    return items
-
-
-def _act(demo: Demo, application_id: str, name: str, body: dict[str, Any]) -> Any:
-    async def act() -> Any:
-        path = f"/applications/{application_id}/{name}"
-        return await demo.platform.post(DEPT, path, body, demo.key(application_id, name))
-
-    return act
+def _act(demo: Demo, application_id: str, name: str, body: dict[str, Any]) -> Act:
+    return demo.act(DEPT, "/applications", application_id, name, body)
 
 
 def _accept(demo: Demo, application_id: str) -> Any:
@@ -54,14 +43,10 @@ def _accept(demo: Demo, application_id: str) -> Any:
 def _issue(demo: Demo, application_id: str) -> Any:
     async def act() -> None:
         issued = await _act(demo, application_id, "issue", {"collected_in_person": True})()
+        citizen_rates(demo, DEPT, application_id)
         rng = fate(demo.seed, "court", application_id)
         if rng.random() < 0.6:  # the document is later shown to a court as evidence
-            demo.later(
-                application_id,
-                "feedback",
-                demo.latency(application_id, "feedback", (1, 24)),
-                _feedback(demo, issued, rng.random()),
-            )
+            demo.due(application_id, "feedback", (1, 24), _feedback(demo, issued, rng.random()))
 
     return act
 
@@ -78,10 +63,7 @@ def _feedback(demo: Demo, issued: dict[str, Any], roll: float) -> Any:
 
 def _commission(demo: Demo, commission_id: str) -> Any:
     async def act() -> None:
-        path = f"/commissions/{commission_id}"
-        await demo.platform.post(
-            DEPT, f"{path}/perform", {"summary": "已按委托完成送达"}, demo.key(commission_id, "perform")
-        )
-        await demo.platform.post(DEPT, f"{path}/report", None, demo.key(commission_id, "report"))
+        await demo.act(DEPT, "/commissions", commission_id, "perform", {"summary": "已按委托完成送达"})()
+        await demo.act(DEPT, "/commissions", commission_id, "report", None)()
 
     return act

@@ -25,6 +25,8 @@ DISPUTE_TYPES = ("neighbourhood", "marriage_family", "labour", "damages", "contr
 NOTARY_MATTERS = ("kinship", "birth", "no_criminal_record", "degree", "contract", "will")
 #: channel → share of visits (walk-in windows, the 12348 hotline and web, walk-ins at notary, mediation, legal aid)
 CHANNELS = {"walk_in": 0.28, "hotline": 0.26, "web": 0.16, "notary": 0.12, "mediation": 0.08, "legal_aid": 0.10}
+#: satisfaction given (1–5) → share of the citizens who rate
+SATISFACTION = {5: 0.62, 4: 0.3, 3: 0.05, 2: 0.02, 1: 0.01}
 #: what citizens apply to legal aid for (法律援助法 art. 31)
 AID_MATTERS = ("wages", "injury_compensation", "maintenance", "social_insurance", "family")
 
@@ -89,7 +91,7 @@ def _visit(n: int, offset: float, city: City, channel: str, rng: random.Random) 
     elif channel in ("notary", "mediation", "legal_aid"):
         path = "apply"
     kind = "help" if path.startswith("refer") else "consultation"
-    satisfaction = None if rng.random() < 0.3 else rng.choices([5, 4, 3, 2, 1], [0.62, 0.3, 0.05, 0.02, 0.01])[0]
+    satisfaction = None if rng.random() < 0.3 else rng.choices(list(SATISFACTION), list(SATISFACTION.values()))[0]
     matter = rng.choice({"notary": NOTARY_MATTERS, "legal_aid": AID_MATTERS}.get(channel, DISPUTE_TYPES))
     return Visit(n, offset, city.code, channel, level, region, kind, rng.choice(TOPICS), path, wait, minutes,
                  satisfaction, matter)  # fmt: skip

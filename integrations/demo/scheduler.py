@@ -11,11 +11,12 @@ import logging
 from collections import Counter
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
+from typing import Any
 
 from shared.clock import ScenarioClock
 
 log = logging.getLogger("integrations.demo")
-Act = Callable[[], Awaitable[object]]
+Act = Callable[[], Awaitable[Any]]
 
 
 class Scheduler:

@@ -13,6 +13,7 @@ from integrations.demo.backfill import CALLS_PER_MILLION, CHINA, last_year_calls
 from integrations.demo.cities import load_cities
 from integrations.demo.client import Platform
 from integrations.demo.day import Demo
+from integrations.demo.evaluations import ROUTES, citizen_rates
 from integrations.demo.people import person
 from integrations.demo.plan import CHANNELS, fate, new_run_id, plan_visits
 from integrations.demo.scheduler import Scheduler
@@ -155,3 +156,22 @@ def test_a_failed_act_is_counted_and_may_be_scheduled_again() -> None:
     asyncio.run(main())
     assert demo.scheduler.failed == Counter({"assign": 1})
     assert not demo.is_scheduled("la-1", "assign")  # the next round may try again
+
+
+def test_citizens_rate_only_where_a_department_has_an_evaluation_route() -> None:
+    """随单评价: intake's requests are rated (seed 000 satisfaction); a department without a route is not asked."""
+    demo = Demo(Platform(PlatformSettings()), Scheduler(ScenarioClock()), 7, "r1", CITIES)
+    rated = [f"rq-{n}" for n in range(20)]
+    for case_id in rated:
+        citizen_rates(demo, "intake", case_id)
+        citizen_rates(demo, "notary", f"na-{case_id}")
+    scheduled = {case_id for case_id in rated if demo.is_scheduled(case_id, "evaluate")}
+    assert 8 <= len(scheduled) <= 20  # about seven in ten rate
+    assert not any(demo.is_scheduled(f"na-{c}", "evaluate") for c in rated)
+    ROUTES["notary"] = ("/applications/{case_id}/evaluate", "satisfaction")  # a route added: one line
+    try:
+        citizen_rates(demo, "notary", "na-rq-0")
+        citizen_rates(demo, "notary", "na-rq-1")
+        assert any(demo.is_scheduled(f"na-rq-{n}", "evaluate") for n in (0, 1))
+    finally:
+        del ROUTES["notary"]
