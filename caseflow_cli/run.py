@@ -12,9 +12,9 @@ password from the credentials file (deploy/local/dev-credentials.json unless CAS
 Each program with a database (`Program.database`) gets `CASEFLOW_DATABASE_URL` for its own PostgreSQL role and
 database (`infra.database_url_for`), which no other program's role may connect to; the others get none.
 
-Every program shares one scenario clock (`CASEFLOW_CLOCK_RATE`, `CASEFLOW_CLOCK_EPOCH` = the start): the living
-demo (`integrations.demo`: citizens and department staff over the departments' HTTP APIs) plays days of casework
-in minutes, so every indicator has a value soon after the start.
+Every program shares one scenario clock (`CASEFLOW_CLOCK_RATE`, `CASEFLOW_CLOCK_EPOCH`; run_clock.py resumes it
+where the last run stopped): the living demo (`integrations.demo`: citizens and department staff over the
+departments' HTTP APIs) plays days of casework in minutes, so every indicator has a value soon after the start.
 """
 
 from __future__ import annotations
@@ -29,9 +29,10 @@ import typer
 from rich.console import Console
 
 from caseflow_cli import acl, infra
+from caseflow_cli.run_clock import RunClock
 from caseflow_cli.supervisor import Program, Supervisor, module, service
 from shared.auth import issue_token
-from shared.settings import MAX_CLOCK_RATE, ClockSettings, PlatformSettings, load_settings
+from shared.settings import MAX_CLOCK_RATE, PlatformSettings, load_settings
 from shared.topics import PARTNERS
 
 REPO = Path(__file__).resolve().parents[1]
@@ -131,11 +132,16 @@ def _print_banner(
     console.print("Ctrl-C stops the services; `make infra-down` stops Kafka and PostgreSQL.\n")
 
 
-def _watch(sup: Supervisor) -> int:
-    """Until one program exits (1) or Ctrl-C / SIGTERM (0); stops them all either way."""
+def _watch(sup: Supervisor, clock: RunClock) -> int:
+    """Until one program exits (1) or Ctrl-C / SIGTERM (0); stops them all either way. Notes the scenario time
+    every few seconds and at the end, for the next run to resume from."""
     try:
+        ticks = 0
         while (gone := sup.exited()) is None:
             time.sleep(1)
+            ticks += 1
+            if ticks % 5 == 0:
+                clock.save()
         console.print(f"[red]{gone[0]} exited with {gone[1]}; stopping[/red]")
         sup.stop_all()
         return 1
@@ -143,13 +149,8 @@ def _watch(sup: Supervisor) -> int:
         console.print("stopping...")
         sup.stop_all()
         return 0
-
-
-def clock_env(rate: float, epoch: float | None = None) -> dict[str, str]:
-    """The one scenario clock every child shares: platform time equals real time at the start, then runs `rate`
-    times faster (validated like the children will: a bad rate exits here with status 2)."""
-    clock = load_settings(ClockSettings, clock_rate=rate, clock_epoch=time.time() if epoch is None else epoch)
-    return {"CASEFLOW_CLOCK_RATE": repr(clock.clock_rate), "CASEFLOW_CLOCK_EPOCH": repr(clock.clock_epoch)}
+    finally:
+        clock.save()
 
 
 def run(with_programs: bool = True, clock_rate: float = CLOCK_RATE) -> int:
@@ -159,12 +160,14 @@ def run(with_programs: bool = True, clock_rate: float = CLOCK_RATE) -> int:
     except infra.InfraError as exc:
         console.print(f"[red]{exc}[/red]")
         return 1
+    prefix = os.environ.get("CASEFLOW_TOPIC_PREFIX", "caseflow")
+    clock = RunClock.resume(clock_rate, settings.home / f"scenario-clock-{prefix}.json")
     env = {
         # traces go to a file the console's trace view reads, unless a collector is configured
         "CASEFLOW_OTEL_EXPORTER": os.environ.get("CASEFLOW_OTEL_EXPORTER", "file"),
         "CASEFLOW_OTEL_FILE": os.environ.get("CASEFLOW_OTEL_FILE", str(REPO / ".cache" / "traces.jsonl")),
         "CASEFLOW_KAFKA_BOOTSTRAP": status.kafka_bootstrap,
-        **clock_env(clock_rate),
+        **clock.env(),
     }
     candidates = SERVICES + (PROGRAMS if with_programs else [])
     wanted = [p for p in candidates if p.module is not None and _exists(p.module)]
@@ -192,7 +195,7 @@ def run(with_programs: bool = True, clock_rate: float = CLOCK_RATE) -> int:
         sup.stop_all()
         return 0
     _print_banner(settings, status, sup, missing)
-    return _watch(sup)
+    return _watch(sup, clock)
 
 
 def run_command(
