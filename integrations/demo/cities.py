@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -32,7 +33,7 @@ class City:
         return pool[pick % len(pool)] if pool else self.region
 
 
-def city_of(cities: tuple[City, ...], region: str) -> str:
+def city_of(cities: Sequence[City], region: str) -> str:
     """The 6-digit city code a 12-digit region lies in (a district's own code for 黔江区)."""
     return next((c.code for c in cities if region.startswith(c.code[:4] if c.code.endswith("00") else c.code)),
                 region[:6])  # fmt: skip

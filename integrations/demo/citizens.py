@@ -68,7 +68,7 @@ async def notarisation(
     demo: Demo, region: str, matter: str, applicant: dict[str, Any], key: str, aid_case_id: str | None = None
 ) -> None:
     """Apply at the notary office of the region's city (`applicant`: {"applicant": person} or {"applicant_ref"})."""
-    city = city_of(tuple(demo.cities), region)
+    city = city_of(demo.cities, region)
     body = {"region": region, "office": f"GZ{city[:4]}", "matter": matter, "aid_case_id": aid_case_id,
             "materials_supplied": await _materials(demo, matter), **applicant}  # fmt: skip
     await demo.platform.post("notary", "/applications", body, key)

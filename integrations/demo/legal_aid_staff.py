@@ -27,7 +27,7 @@ async def round_(demo: Demo) -> None:
     for case in await demo.platform.get(DEPT, "/applications", status="granted", limit=200):
         if demo.is_scheduled(case["id"], "assign"):
             continue
-        city = city_of(tuple(demo.cities), case["region"])
+        city = city_of(demo.cities, case["region"])
         if city not in free:
             free[city] = await demo.platform.get(DEPT, "/providers", city=city)
         provider = _provider_with_room(demo, case, free[city])

@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from integrations.demo.backfill import CALLS_PER_MILLION, CHINA, last_year_calls
-from integrations.demo.cities import load_cities
+from integrations.demo.cities import city_of, load_cities
 from integrations.demo.client import Platform
 from integrations.demo.day import Demo
 from integrations.demo.evaluations import ROUTES, citizen_rates
@@ -175,3 +175,10 @@ def test_citizens_rate_only_where_a_department_has_an_evaluation_route() -> None
         assert any(demo.is_scheduled(f"na-rq-{n}", "evaluate") for n in (0, 1))
     finally:
         del ROUTES["notary"]
+
+
+def test_a_region_belongs_to_its_city() -> None:
+    """Providers are registered per city (a prefecture city, or the 黔江区 district): a town finds its city's."""
+    assert city_of(CITIES, "431002001000") == "431000"
+    assert city_of(CITIES, "500114001000") == "500114"
+    assert city_of(CITIES, "340302000000") == "340300"
