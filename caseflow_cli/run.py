@@ -23,6 +23,7 @@ import importlib.util
 import os
 import signal
 import time
+from datetime import timedelta, timezone
 from pathlib import Path
 
 import typer
@@ -36,6 +37,7 @@ from shared.settings import MAX_CLOCK_RATE, PlatformSettings, load_settings
 from shared.topics import PARTNERS
 
 REPO = Path(__file__).resolve().parents[1]
+CHINA = timezone(timedelta(hours=8))
 console = Console(stderr=True)
 
 
@@ -110,9 +112,15 @@ def _start_infra(settings: infra.InfraSettings) -> tuple[infra.InfraStatus, dict
 
 
 def _print_banner(
-    settings: infra.InfraSettings, status: infra.InfraStatus, sup: Supervisor, missing: list[str]
+    settings: infra.InfraSettings, status: infra.InfraStatus, sup: Supervisor, missing: list[str], clock: RunClock
 ) -> None:
     console.print("\n[bold green]caseflow is running[/bold green]")
+    now = clock.scenario()().astimezone(CHINA)
+    console.print(
+        f"  Clock       {clock.rate:g}x real time (1 s = {clock.rate / 60:g} demo min), now {now:%Y-%m-%d %H:%M} "
+        f"China time" + (f"; the living demo's log: {sup.log_of('demo')}" if "demo" in sup.programs else ""),
+        highlight=False,
+    )
     mode = "SASL/SCRAM + ACLs, each program its own principal" if settings.secure else "plaintext"
     console.print(f"  Kafka       {status.kafka_bootstrap} ({mode})")
     console.print(
@@ -194,7 +202,7 @@ def run(with_programs: bool = True, clock_rate: float = CLOCK_RATE) -> int:
         console.print("stopping...")
         sup.stop_all()
         return 0
-    _print_banner(settings, status, sup, missing)
+    _print_banner(settings, status, sup, missing, clock)
     return _watch(sup, clock)
 
 

@@ -37,11 +37,14 @@ class RunClock:
         """`CASEFLOW_CLOCK_*` for every program."""
         return {"CASEFLOW_CLOCK_RATE": repr(self.rate), "CASEFLOW_CLOCK_EPOCH": repr(self.epoch)}
 
+    def scenario(self, real: float | None = None) -> ScenarioClock:
+        """The platform clock this run gives its programs (at a fixed real time `real`, for tests)."""
+        return ScenarioClock(self.rate, self.epoch, real=time.time if real is None else lambda: real)
+
     def save(self, real: float | None = None) -> None:
         """Note platform time now, for the next run to resume from."""
-        clock = ScenarioClock(self.rate, self.epoch, real=lambda: time.time() if real is None else real)
         self.note.parent.mkdir(parents=True, exist_ok=True)
-        self.note.write_text(json.dumps({"platform_time": clock.timestamp(), "rate": self.rate}))
+        self.note.write_text(json.dumps({"platform_time": self.scenario(real).timestamp(), "rate": self.rate}))
 
 
 def _noted(note: Path) -> float:
