@@ -11,6 +11,10 @@ password from the credentials file (deploy/local/dev-credentials.json unless CAS
 
 Each program with a database (`Program.database`) gets `CASEFLOW_DATABASE_URL` for its own PostgreSQL role and
 database (`infra.database_url_for`), which no other program's role may connect to; the others get none.
+
+Every program shares one scenario clock (`CASEFLOW_CLOCK_RATE`, `CASEFLOW_CLOCK_EPOCH`; run_clock.py resumes it
+where the last run stopped): the living demo (`integrations.demo`: citizens and department staff over the
+departments' HTTP APIs) plays days of casework in minutes, so every indicator has a value soon after the start.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ import importlib.util
 import os
 import signal
 import time
+from datetime import timedelta, timezone
 from pathlib import Path
 
 import typer
@@ -26,12 +31,14 @@ from rich.console import Console
 
 from caseflow_cli import acl, infra
 from caseflow_cli.profile import write_profile
+from caseflow_cli.run_clock import RunClock
 from caseflow_cli.supervisor import Program, Supervisor, module, service
 from shared.auth import issue_token
-from shared.settings import PlatformSettings, load_settings
+from shared.settings import MAX_CLOCK_RATE, PlatformSettings, load_settings
 from shared.topics import PARTNERS
 
 REPO = Path(__file__).resolve().parents[1]
+CHINA = timezone(timedelta(hours=8))
 console = Console(stderr=True)
 
 
@@ -46,6 +53,10 @@ SERVICES = [
     service("console", 8100),  # calls the other services over HTTP only: no broker user, no database
 ]  # fmt: skip
 SIMULATED_RATE = 0.5  # partner events per second over all partners: gentle, yet visible within a minute
+#: scenario seconds per real second: 1 real second = 20 demo minutes, a demo day in 72 real seconds, so the
+#: longest chains the indicators wait for (agreement → follow-up, issuance → court feedback: about a demo day)
+#: land within two real minutes
+CLOCK_RATE = 1200.0
 PROGRAMS: list[Program] = [
     module("metrics-worker", "services.metrics.writer", principal="metrics", database="metrics"),
     module("partner-router", "integrations.router", principal="router", database="router"),
@@ -55,6 +66,8 @@ PROGRAMS: list[Program] = [
                "--rate", f"{SIMULATED_RATE / len(PARTNERS):.3f}", "--minutes", "0", principal=p)
         for p in PARTNERS
     ),
+    # citizens and department staff over the departments' HTTP APIs (tokens of its own: no broker user, no database)
+    module("demo", "integrations.demo"),
 ]  # fmt: skip
 
 
@@ -113,9 +126,15 @@ def _start_infra(settings: infra.InfraSettings) -> tuple[infra.InfraStatus, dict
 
 
 def _print_banner(
-    settings: infra.InfraSettings, status: infra.InfraStatus, sup: Supervisor, missing: list[str]
+    settings: infra.InfraSettings, status: infra.InfraStatus, sup: Supervisor, missing: list[str], clock: RunClock
 ) -> None:
     console.print("\n[bold green]caseflow is running[/bold green]")
+    now = clock.scenario()().astimezone(CHINA)
+    console.print(
+        f"  Clock       {clock.rate:g}x real time (1 s = {clock.rate / 60:g} demo min), now {now:%Y-%m-%d %H:%M} "
+        f"China time" + (f"; the living demo's log: {sup.log_of('demo')}" if "demo" in sup.programs else ""),
+        highlight=False,
+    )
     mode = "SASL/SCRAM + ACLs, each program its own principal" if settings.secure else "plaintext"
     console.print(f"  Kafka       {status.kafka_bootstrap} ({mode})")
     console.print(
@@ -137,11 +156,16 @@ def _print_banner(
     console.print("Ctrl-C stops the services; `make infra-down` stops Kafka, PostgreSQL and Zipkin.\n")
 
 
-def _watch(sup: Supervisor) -> int:
-    """Until one program exits (1) or Ctrl-C / SIGTERM (0); stops them all either way."""
+def _watch(sup: Supervisor, clock: RunClock) -> int:
+    """Until one program exits (1) or Ctrl-C / SIGTERM (0); stops them all either way. Notes the scenario time
+    every few seconds and at the end, for the next run to resume from."""
     try:
+        ticks = 0
         while (gone := sup.exited()) is None:
             time.sleep(1)
+            ticks += 1
+            if ticks % 5 == 0:
+                clock.save()
         console.print(f"[red]{gone[0]} exited with {gone[1]}; stopping[/red]")
         sup.stop_all()
         return 1
@@ -149,18 +173,22 @@ def _watch(sup: Supervisor) -> int:
         console.print("stopping...")
         sup.stop_all()
         return 0
+    finally:
+        clock.save()
 
 
-def run(with_programs: bool = True) -> int:
+def run(with_programs: bool = True, clock_rate: float = CLOCK_RATE) -> int:
     settings = infra.InfraSettings()
     try:
         status, credentials = _start_infra(settings)
     except infra.InfraError as exc:
         console.print(f"[red]{exc}[/red]")
         return 1
-    profile = write_profile(settings, status, os.environ.get("CASEFLOW_TOPIC_PREFIX", "caseflow"))
+    prefix = os.environ.get("CASEFLOW_TOPIC_PREFIX", "caseflow")
+    profile = write_profile(settings, status, prefix)
     console.print(f"operator profile (lag, rebuild, dlq use it): {profile}")
-    env = {**telemetry_env(status.zipkin_url), "CASEFLOW_KAFKA_BOOTSTRAP": status.kafka_bootstrap}
+    clock = RunClock.resume(clock_rate, settings.home / f"scenario-clock-{prefix}.json")
+    env = {**telemetry_env(status.zipkin_url), "CASEFLOW_KAFKA_BOOTSTRAP": status.kafka_bootstrap, **clock.env()}
     candidates = SERVICES + (PROGRAMS if with_programs else [])
     wanted = [p for p in candidates if p.module is not None and _exists(p.module)]
     missing = [p.name for p in candidates if p not in wanted]
@@ -186,10 +214,16 @@ def run(with_programs: bool = True) -> int:
         console.print("stopping...")
         sup.stop_all()
         return 0
-    _print_banner(settings, status, sup, missing)
-    return _watch(sup)
+    _print_banner(settings, status, sup, missing, clock)
+    return _watch(sup, clock)
 
 
-def run_command(programs: bool = typer.Option(True, help="also start the worker, router and simulators")) -> None:
+def run_command(
+    programs: bool = typer.Option(True, help="also start the worker, router, simulators and the living demo"),
+    clock_rate: float = typer.Option(
+        CLOCK_RATE, "--clock-rate", min=1.0, max=MAX_CLOCK_RATE,
+        help="scenario seconds per real second (1 = real time; the default plays a demo day in 72 s)",
+    ),
+) -> None:  # fmt: skip
     """Start infrastructure and every service; Ctrl-C stops them."""
-    raise typer.Exit(run(programs))
+    raise typer.Exit(run(programs, clock_rate))

@@ -26,12 +26,13 @@ import uuid
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
 import shared.contracts  # noqa: F401  (registers every event type)
 from integrations import hotline_simulation, references
+from shared import clock as scenario
 from shared import kafka
 from shared.contracts.hotline_linkage import RequestTransferred
 from shared.contracts.mediation import ConfirmationRequested
@@ -140,7 +141,7 @@ class PartnerSimulator:
         report_every: float = 10.0,
         answer_only: bool = False,
         seed: int | None = None,
-        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        clock: Callable[[], datetime] = scenario.now,
     ) -> None:
         unknown = set(partners) - set(PARTNERS)
         if unknown:

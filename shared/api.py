@@ -9,7 +9,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import FastAPI, Header, Request
@@ -20,6 +20,7 @@ from psycopg import OperationalError
 from psycopg_pool import PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from shared import clock as scenario
 from shared.errors import CaseflowError
 from shared.settings import PlatformSettings
 from shared.telemetry import instrument_app, setup_telemetry
@@ -70,7 +71,7 @@ def create_app(
     app.state.platform_settings = settings
     app.state.probes = dict(probes or {})
     app.state.service = service
-    app.state.clock = clock or (lambda: datetime.now(UTC))  # the time commands count at (shared.deps.clock_of)
+    app.state.clock = clock or scenario.now  # the time commands count at (shared.deps.clock_of)
 
     @app.middleware("http")
     async def request_id(request: Request, call_next):  # type: ignore[no-untyped-def]

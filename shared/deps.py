@@ -13,11 +13,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Annotated, Any, TypeVar
 
 from fastapi import Depends, Query, Request, Response
 
+from shared import clock
 from shared.api import IdempotencyKey
 from shared.auth import Principal, require
 from shared.commands import CommandContext, Outcome
@@ -28,7 +29,8 @@ S = TypeVar("S")
 
 
 def utcnow() -> datetime:
-    return datetime.now(UTC)
+    """Platform time (the scenario clock: real time unless `CASEFLOW_CLOCK_RATE` speeds it up)."""
+    return clock.now()
 
 
 def clock_of(request: Request) -> Clock:

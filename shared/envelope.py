@@ -14,6 +14,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from shared import clock
 from shared.errors import MalformedEvent
 from shared.events import Event, EventRegistry
 
@@ -38,7 +39,8 @@ _ATTRS = (
 
 
 def utcnow() -> datetime:
-    return datetime.now(UTC)
+    """Platform time (shared.clock): an event's time is the scenario's."""
+    return clock.now()
 
 
 def new_id() -> str:

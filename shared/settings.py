@@ -1,26 +1,60 @@
 """Typed configuration from environment variables (pydantic-settings), validated at start.
 
 `PlatformSettings` (prefix `CASEFLOW_`) holds what every process shares: broker, database, topics, telemetry,
-auth. A service's own `Settings` nests it and adds fields under its own prefix. `load_settings` turns a
-validation error into a one-line message naming the environment variable, and exits with status 2.
+auth, and the scenario clock (`ClockSettings`, read on its own by `shared.clock`). A service's own `Settings`
+nests it and adds fields under its own prefix. `load_settings` turns a validation error into a one-line message
+naming the environment variable, and exits with status 2.
 """
 
 from __future__ import annotations
 
 import sys
-from typing import Literal, TypeVar
+import time
+from typing import Any, Literal, TypeVar
 
 from psycopg import ProgrammingError
 from psycopg.conninfo import conninfo_to_dict
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEV_SECRET = "caseflow-local-development-secret-not-for-production"  # marked local-only on purpose
 #: where spans may go (`CASEFLOW_OTEL_EXPORTER`, several at once: `zipkin,file`)
 EXPORTERS = ("console", "otlp", "file", "zipkin")
+#: how far ahead of the real clock an epoch may lie (processes started together read slightly different clocks)
+EPOCH_SKEW_SECONDS = 60.0
+MAX_CLOCK_RATE = 100_000.0
 
 
-class PlatformSettings(BaseSettings):
+class ClockSettings(BaseSettings):
+    """The scenario clock: platform time = epoch + (real time − epoch) × rate (1 = real time)."""
+
+    model_config = SettingsConfigDict(env_prefix="CASEFLOW_", extra="ignore")
+
+    clock_rate: float = Field(
+        default=1.0, ge=1.0, le=MAX_CLOCK_RATE, allow_inf_nan=False, description="scenario seconds per real second"
+    )
+    clock_epoch: float | None = Field(
+        default=None, ge=0, allow_inf_nan=False, description="unix seconds at which platform time equals real time"
+    )
+
+    @field_validator("clock_epoch")
+    @classmethod
+    def _epoch_not_ahead(cls, v: float | None) -> float | None:
+        if v is not None and v > time.time() + EPOCH_SKEW_SECONDS:
+            raise ValueError(f"must not lie more than {EPOCH_SKEW_SECONDS:.0f} s in the future (unix seconds)")
+        return v
+
+    @model_validator(mode="after")
+    def _epoch_with_rate(self) -> ClockSettings:
+        if self.clock_rate != 1.0 and self.clock_epoch is None:
+            raise ValueError(
+                "CASEFLOW_CLOCK_EPOCH is required when CASEFLOW_CLOCK_RATE is not 1, so every process shares one "
+                "scenario time"
+            )
+        return self
+
+
+class PlatformSettings(ClockSettings):
     model_config = SettingsConfigDict(env_prefix="CASEFLOW_", extra="ignore")
 
     kafka_bootstrap: str = Field(default="127.0.0.1:19092", description="host:port[,host:port...]")
@@ -104,10 +138,10 @@ class PlatformSettings(BaseSettings):
 T = TypeVar("T", bound=BaseSettings)
 
 
-def load_settings(cls: type[T]) -> T:
-    """Instantiate settings or exit(2) with the offending variable's name and the problem."""
+def load_settings(cls: type[T], **values: Any) -> T:
+    """Instantiate settings (from the environment, or `values`) or exit(2) naming the variable and the problem."""
     try:
-        return cls()
+        return cls(**values)
     except ValidationError as exc:
         print(describe_settings_error(exc, cls), file=sys.stderr)
         raise SystemExit(2) from None

@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any, Literal
 from urllib.parse import quote
@@ -26,6 +25,7 @@ from services.console.config import Settings
 from services.console.rendering import dept_label
 from services.console.session import STAFF
 from services.console.traces import spans_of, trace_ids_for_steps
+from shared import clock as scenario
 
 router = APIRouter(tags=["console"], dependencies=[STAFF])
 RegionQ = Annotated[str | None, Query(pattern=r"^\d{12}$", description="12-digit division code")]
@@ -95,7 +95,7 @@ def _first_with_data(cards: list[dict[str, Any]] | None) -> str | None:
 
 
 async def _charts(up: Upstream, region: str, period: str, indicator: str, names: dict[str, str]) -> pages.Charts:
-    kind, points = handlers.trend_of(period, datetime.now(UTC))
+    kind, points = handlers.trend_of(period, scenario.now())
     series_task = handlers.try_get(
         up, "metrics", f"/indicators/{indicator}/series", {"region": region, "kind": kind, "points": points}
     )

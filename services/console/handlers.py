@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Mapping
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from services.console import regions
 from services.console.clients import Rejected, Unavailable, Upstream
 from services.console.config import DEPARTMENTS
 from services.metrics.periods import CHINA
+from shared import clock as scenario
 from shared.calendar import end_of_day
 
 Item = dict[str, Any]
@@ -161,7 +162,7 @@ FETCHERS = {"intake": _intake, "legal_aid": _legal_aid, "mediation": _mediation,
 
 
 async def worklists(up: Upstream, days: int, now: datetime | None = None) -> list[Section]:
-    at = now or datetime.now(UTC)
+    at = now or scenario.now()
 
     async def one(dept: str) -> Section:
         try:

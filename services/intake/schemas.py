@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field
 
 from services.intake import domain
 from shared.calendar import CalendarDate
@@ -91,6 +91,15 @@ class InspectionBody(Body):
 class CallBody(Body):
     region: KnownRegion
     line: CallLine = Field(default=Channel.HOTLINE_12348, description="hotline_12348, or web_12348: 实时咨询 (002)")
+    offered_at: AwareDatetime | None = Field(
+        default=None, description="the switchboard's time of the call (a call logged later); default now"
+    )
+
+
+class AnswerCallBody(Body):
+    answered_at: AwareDatetime | None = Field(
+        default=None, description="the switchboard's time of the answer (not before the offer); default now"
+    )
 
 
 class AssignBody(Body):

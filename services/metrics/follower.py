@@ -12,7 +12,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
@@ -24,6 +24,7 @@ from services.metrics.publisher import Listener, Publisher
 from services.metrics.sources import decode, source_topics
 from services.metrics.topics import Positions, by_case_topic, ensure_writer_topics
 from services.metrics.writer_state import load_writer_state, records_below
+from shared import clock as scenario
 from shared import kafka
 from shared.errors import CaseflowError
 from shared.events import EventRegistry
@@ -43,7 +44,7 @@ class Folder:
         engine: MetricsEngine,
         *,
         registry: EventRegistry = default_registry,
-        clock: Clock = lambda: datetime.now(UTC),
+        clock: Clock = scenario.now,
         max_batch: int = 2000,
     ) -> None:
         self.platform = platform
@@ -174,7 +175,7 @@ async def running_folder(settings: Settings, *, writer: bool, clock: Clock | Non
         settings.platform,
         build_engine(settings),
         max_batch=settings.max_batch,
-        clock=clock or (lambda: datetime.now(UTC)),
+        clock=clock or scenario.now,
     )
     await folder.start()
     try:

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
 from typing import Any
 
 from fastapi import FastAPI
@@ -15,14 +14,15 @@ from services.metrics import api
 from services.metrics.config import Settings
 from services.metrics.engine import Clock, build_engine
 from services.metrics.follower import Folder
+from shared import clock as scenario
 from shared.api import create_app as create_service_app
 from shared.settings import load_settings
 
 
 def create_app(settings: Settings | None = None, clock: Clock | None = None) -> FastAPI:
-    """`clock` answers "now" for queries (current calendar periods, windows, deadlines); real time by default."""
+    """`clock` answers "now" for queries (current calendar periods, windows, deadlines); platform time by default."""
     settings = settings or load_settings(Settings)
-    clock = clock or (lambda: datetime.now(UTC))
+    clock = clock or scenario.now
     engine = build_engine(settings)
     folder = Folder(settings.platform, engine, max_batch=settings.max_batch, clock=clock)
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import json
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Annotated, Any
 
 import typer
@@ -27,6 +27,7 @@ from services.metrics.sources import decode, source_topics
 from services.metrics.topics import Positions
 from services.metrics.values import Value
 from services.metrics.writer_state import read_compacted, records_below, writer_cases
+from shared import clock as scenario
 from shared import kafka
 from shared.errors import CaseflowError
 from shared.events import registry
@@ -54,7 +55,7 @@ async def rebuild(
         starts = await consumer.beginning_offsets(tps)
         ends = await consumer.end_offsets(tps)
         total = sum(ends[tp] - starts[tp] for tp in tps)
-        at = now or datetime.now(UTC)
+        at = now or scenario.now()
         with Progress(
             TextColumn("[bold]metrics rebuild"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
             disable=not show_progress,
@@ -106,7 +107,7 @@ class Comparison:
 async def compare_with_writer(settings: Settings, *, show_progress: bool = True) -> Comparison:
     """Rebuild from the topics and compare with the writers' changelog state, both evaluated at the same instant,
     and with the indicators the reducer published (the latest of each on the indicators topic)."""
-    now = datetime.now(UTC)
+    now = scenario.now()
     rebuilt, _ = await rebuild(settings, now=now, show_progress=show_progress)
     live = build_engine(settings)
     live.restore_all(await writer_cases(settings.platform), now)

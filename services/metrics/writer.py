@@ -21,7 +21,7 @@ import contextlib
 import functools
 import logging
 from collections.abc import AsyncIterator, Iterable
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from aiokafka import AIOKafkaProducer
@@ -39,6 +39,7 @@ from services.metrics.route import CaseRouter, as_routed
 from services.metrics.sources import decode, source_topics
 from services.metrics.topics import by_case_topic, changelog_topic, ensure_writer_topics, partials_topic, partition_of
 from services.metrics.writer_state import dump_case, load_case, read_compacted
+from shared import clock as scenario
 from shared import kafka
 from shared.errors import CaseflowError
 from shared.events import EventRegistry
@@ -66,7 +67,7 @@ class MetricsWriter:
         self.platform = settings.platform
         self.topics = Topics(self.platform.topic_prefix)
         self.registry = registry
-        self.clock: Clock = clock or (lambda: datetime.now(UTC))
+        self.clock: Clock = clock or scenario.now
         catalogue, reference = load_catalogue(settings.catalogue_file), load_reference(settings.regions_file)
         self.new_engine = functools.partial(MetricsEngine, catalogue, reference, registry.types())
         self.engines: dict[int, MetricsEngine] = {}  # by-case partition owned → the fold state of its cases

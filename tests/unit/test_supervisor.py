@@ -53,7 +53,8 @@ def test_make_run_gives_each_program_with_a_database_its_own_role_and_the_rest_n
         "intake": "intake", "legal_aid": "legal_aid", "mediation": "mediation", "notary": "notary",
         "metrics": "metrics", "gateway": "gateway", "metrics-worker": "metrics", "partner-router": "router",
     }  # fmt: skip
-    assert {p.name for p in programs if p.database is None} == {"console", *(f"simulator-{x}" for x in run.PARTNERS)}
+    no_database = {"console", "demo", *(f"simulator-{x}" for x in run.PARTNERS)}
+    assert {p.name for p in programs if p.database is None} == no_database
     assert all(p.module for p in programs)
 
 

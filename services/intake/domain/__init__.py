@@ -50,6 +50,7 @@ from services.intake.domain.rules import (
     qc_stream,
     region_level_problem,
     seconds_between,
+    switchboard_time_problem,
     work_order_due,
 )
 from services.intake.domain.state import (
@@ -136,5 +137,6 @@ __all__ = [
     "region_level_problem",
     "seconds_between",
     "transfer_request_id",
+    "switchboard_time_problem",
     "work_order_due",
 ]

@@ -282,6 +282,8 @@ def _ringing_call(c: Command, state: IntakeState) -> Call:
 
 def _answer_call(c: AnswerCall, state: IntakeState) -> list[Event]:
     s = _ringing_call(c, state)
+    if c.at < s.offered_at:
+        raise ValidationFailed("a call cannot be answered before it was offered", field="answered_at")
     return [CallAnswered(answered_at=c.at, wait_seconds=seconds_between(s.offered_at, c.at), region=s.region)]
 
 

@@ -4,7 +4,7 @@ region levels, time spans."""
 from __future__ import annotations
 
 import math
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from services.intake.domain.state import Request
 from shared.calendar import CHINA, deadline_for_days, deadline_for_duration
@@ -67,6 +67,20 @@ def complaint_reply_due(received_at: datetime, days: int) -> datetime:
 
 def minutes_between(start: datetime, end: datetime) -> int:
     return max(0, math.ceil((end - start).total_seconds() / 60))
+
+
+#: how far ahead of the platform clock a switchboard's time may lie (the two clocks are not the same)
+SWITCHBOARD_SKEW = timedelta(minutes=5)
+
+
+def switchboard_time_problem(at: datetime, now: datetime) -> str | None:
+    """Why a call time logged by the switchboard is refused: in the future, or before the previous calendar year
+    (hotline growth compares a year with the one before it, seed 000), or None."""
+    if at > now + SWITCHBOARD_SKEW:
+        return "a call time cannot lie in the future"
+    if at.astimezone(CHINA).year < now.astimezone(CHINA).year - 1:
+        return "a call time cannot lie before the previous calendar year"
+    return None
 
 
 def seconds_between(start: datetime, end: datetime) -> int:

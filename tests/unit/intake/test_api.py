@@ -217,3 +217,43 @@ async def test_a_region_outside_the_reference_data_is_refused_at_the_front_door(
     [error] = r.json()["errors"]
     assert error["field"].endswith("region") and "reference data" in error["reason"], error
     assert store.all_events() == []
+
+
+async def test_switchboard_times_count_a_call_when_it_happened(service):
+    """A call logged after the fact counts at the switchboard's times; the 30-second rate reads its wait (seed 002)."""
+    app, store, now = service
+    offered = now[0] - timedelta(days=300)
+    async with client(app) as c:
+        call = (await c.post("/calls", json={"region": COUNTY, "offered_at": offered.isoformat()})).json()
+        assert call["offered_at"].startswith("2025-05-06")
+        answered = (offered + timedelta(seconds=12)).isoformat()
+        r = await c.post(f"/calls/{call['call_id']}/answer", json={"answered_at": answered})
+        assert r.json()["wait_seconds"] == 12
+    offered_env = next(e for e in store.all_events() if e.type == "caseflow.intake.call_offered")
+    assert offered_env.time == offered  # the metrics count it in last year
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"offered_at": "2026-03-02T10:00:00+00:00"}, "offered_at"),  # an hour ahead of the clock
+        ({"offered_at": "2024-12-31T12:00:00+00:00"}, "offered_at"),  # before the previous calendar year
+        ({"offered_at": "2026-03-02T09:00:00"}, "offered_at"),  # no timezone
+    ],
+)
+async def test_switchboard_times_out_of_bounds_are_refused(service, body, field):
+    app, store, _ = service
+    async with client(app) as c:
+        r = await c.post("/calls", json={"region": COUNTY, **body})
+    assert r.status_code == 422 and field in r.text
+    assert store.all_events() == []
+
+
+async def test_a_call_is_not_answered_before_it_was_offered(service):
+    app, store, now = service
+    async with client(app) as c:
+        call = (await c.post("/calls", json={"region": COUNTY})).json()
+        early = (now[0] - timedelta(seconds=5)).isoformat()
+        r = await c.post(f"/calls/{call['call_id']}/answer", json={"answered_at": early})
+    assert r.status_code == 422 and "answered_at" in r.text
+    assert [e.type for e in store.all_events()] == ["caseflow.intake.call_offered"]
