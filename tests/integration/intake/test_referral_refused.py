@@ -1,8 +1,12 @@
 """A refused referral comes back to its sender on the real broker: intake refers a request legal aid cannot take
-(a region no city profile serves); legal aid answers with `referral_refused`; intake's request becomes "referral
-refused" with the reason, on its worklist; nothing is dead-lettered."""
+(a region no city profile serves: here legal aid runs without Chenzhou's profile, as a city whose aid centre is not
+on the platform yet, while intake serves it); legal aid answers with `referral_refused`; intake's request becomes
+"referral refused" with the reason, on its worklist; nothing is dead-lettered."""
 
 from __future__ import annotations
+
+import json
+from pathlib import Path
 
 import httpx
 import pytest
@@ -11,6 +15,7 @@ from services.intake.config import Settings as IntakeSettings
 from services.intake.main import create_app as intake_app
 from services.legal_aid.config import Settings as LegalAidSettings
 from services.legal_aid.main import create_app as legal_aid_app
+from services.legal_aid.reference import HERE
 from shared.envelope import Envelope
 from shared.topics import Topics
 from tests.conftest import token
@@ -18,21 +23,29 @@ from tests.integration.helpers import drop_schemas, eventually, read_topic
 
 pytestmark = pytest.mark.integration
 
-PROVINCE = "430000000000"  # 湖南省: in the reference data, but legal aid serves cities (no province profile)
+TOWN = "431002000000"  # 郴州市北湖区: served by intake; legal aid runs here without Chenzhou's profile
 
 
-async def test_a_referral_legal_aid_cannot_take_comes_back_to_intake_with_the_reason(platform):
+def profiles_without_chenzhou(tmp_path: Path) -> Path:
+    profiles = json.loads((HERE / "profiles.json").read_text(encoding="utf-8"))
+    profiles["cities"] = [c for c in profiles["cities"] if not TOWN.startswith(c["code"][:4])]
+    path = tmp_path / "profiles.json"
+    path.write_text(json.dumps(profiles, ensure_ascii=False), encoding="utf-8")
+    return path
+
+
+async def test_a_referral_legal_aid_cannot_take_comes_back_to_intake_with_the_reason(platform, tmp_path):
     topics = Topics(platform.topic_prefix)
     intake, legal_aid = (
         intake_app(IntakeSettings(platform=platform)),
-        legal_aid_app(LegalAidSettings(platform=platform)),
+        legal_aid_app(LegalAidSettings(platform=platform, profiles_file=profiles_without_chenzhou(tmp_path))),
     )
     headers = token(platform, "dept:intake", ["intake:read", "intake:write"])
     try:
         async with intake.router.lifespan_context(intake), legal_aid.router.lifespan_context(legal_aid):
             transport = httpx.ASGITransport(app=intake)
             async with httpx.AsyncClient(transport=transport, base_url="http://intake", headers=headers) as c:
-                body = {"channel": "hotline_12348", "region": PROVINCE, "kind": "help", "topic": "labour"}
+                body = {"channel": "hotline_12348", "region": TOWN, "kind": "help", "topic": "labour"}
                 r = await c.post("/requests", json=body)
                 assert r.status_code == 201, r.text
                 rid = r.json()["request_id"]
@@ -45,7 +58,7 @@ async def test_a_referral_legal_aid_cannot_take_comes_back_to_intake_with_the_re
                 await eventually(refused, timeout=30, what="intake's request refused back by legal aid")
                 view = (await c.get(f"/requests/{rid}")).json()
                 assert view["refused_by"] == "legal_aid" and view["refusal_code"] == "region_not_served"
-                assert f"no legal aid city profile serves region {PROVINCE}" in view["refusal_reason"]
+                assert f"no legal aid city profile serves region {TOWN}" in view["refusal_reason"]
                 worklist = (await c.get("/requests", params={"status": "referral_refused"})).json()
                 assert [i["request_id"] for i in worklist["items"]] == [rid]
                 again = await c.post(
