@@ -96,7 +96,10 @@ class Sums:
         self.shares: dict[str, dict[int, list[Any]]] = {}  # cell or advisor name → partition → share
 
     def put(self, key: bytes | None, value: bytes | None, now: datetime) -> None:
-        partition, name, share = decode(key, value)
+        self.add(*decode(key, value), now)
+
+    def add(self, partition: int, name: str, share: list[Any], now: datetime) -> None:
+        """Take one decoded share (the replay's worker processes hand theirs over without the topic)."""
         by_partition = self.shares.setdefault(name, {})
         by_partition[partition] = share
         if name.startswith(ADVISOR):  # one village's stream lives in one partition; the lowest naming one wins
