@@ -2,22 +2,23 @@
 
 A replay reads every event before anyone reads an indicator, so it folds the cases only (`fold.fold`, pure) and
 computes each case's contributions once, at the end (`MetricsEngine.restore_all`, what a writer does on start),
-instead of after every event as the live engine does. Each by-case partition (`topics.partition_of` of the
-correlation id, as the router places it) gets its own engine, as in the writers (docs/decisions/0003), and sends
-its share of every cell and the advisor of every village it names; `reduce_shares` sums them with the reducer's
-own `partials.Sums`, so the replay's indicators are built exactly as the published ones.
+instead of after every event as the live engine does. A worker owns some by-case partitions (`topics.partition_of`
+of the correlation id, as the router places them, docs/decisions/0003) and hands over its share of every cell and
+each partition's advisor of every village; `reduce_shares` sums them with the reducer's own `partials.Sums`, so
+the replay's indicators are built as the published ones.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from services.metrics.catalogue import Catalogue
 from services.metrics.engine import MetricsEngine
 from services.metrics.fold import CaseState, fold
-from services.metrics.partials import ADVISOR, Sums, share_of
+from services.metrics.partials import ADVISOR, Sums
 from services.metrics.replay.decode import Replayed
 
 Share = tuple[int, str, list[Any]]  # (by-case partition, cell or advisor name, share)
@@ -55,22 +56,36 @@ class PartitionFolds:
     def event_ids(self) -> dict[str, frozenset[str]]:
         return {cid: case.event_ids for cases in self.cases.values() for cid, case in cases.items()}
 
-    def shares(self, new_engine: Callable[[], MetricsEngine], now: datetime) -> Iterator[Share]:
-        """Each partition's share of every cell and advisor, its cases' contributions evaluated at `now`."""
+    def shares(self, engine: MetricsEngine, now: datetime, source: int) -> FoldedShares:
+        """Every cell's sum over these partitions' cases (their contributions evaluated at `now`, spread by one
+        engine: cells add up, so one engine for all of them spreads each place and hour once), and each
+        partition's advisor of every village its cases name (the reducer keeps the lowest partition's)."""
+        engine.restore_all((case for cases in self.cases.values() for case in cases.values()), now)
+        engine.tick(now)
+        advisors: list[Share] = []
         for partition, cases in self.cases.items():
-            engine = new_engine()
-            engine.restore_all(cases.values(), now)
-            engine.tick(now)
-            for name, cell in engine.aggregates.cells.items():
-                yield partition, name, list(cell)
-            for village in engine.advisors:
-                yield partition, ADVISOR + village, share_of(engine, ADVISOR + village)
+            named = {c.region: [c.advisor, c.advisor_kind] for c in cases.values() if c.advisor_known and c.region}
+            advisors.extend((partition, ADVISOR + village, share) for village, share in named.items())
+        return FoldedShares(source, engine.aggregates.cells, advisors)
 
 
-def reduce_shares(engine: MetricsEngine, shares: Iterable[Share], now: datetime) -> MetricsEngine:
-    """The engine (holding no cases) with every cell the sum of the partitions' shares, as the reducer keeps it."""
+@dataclass
+class FoldedShares:
+    """What one replay worker hands over: its cells' sums (as the share of `source`) and its advisors."""
+
+    source: int
+    cells: dict[str, list[float]]
+    advisors: list[Share]
+
+
+def reduce_shares(engine: MetricsEngine, shares: Iterable[FoldedShares], now: datetime) -> MetricsEngine:
+    """The engine (holding no cases) with every cell the sum of the workers' shares and each village's advisor the
+    lowest partition's, as the reducer (`partials.Sums`) keeps them."""
     sums = Sums(engine)
-    for partition, name, share in shares:
-        sums.add(partition, name, share, now)
+    held = list(shares)
+    sums.add_cells({s.source: s.cells for s in held})
+    for s in held:
+        for partition, name, share in s.advisors:
+            sums.add(partition, name, share, now)
     engine.aggregates.take_touched()
     return engine

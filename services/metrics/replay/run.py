@@ -11,11 +11,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import multiprocessing
 import os
 import queue
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Any
 
 from aiokafka import TopicPartition
 from rich.console import Console
@@ -90,31 +92,45 @@ async def replay(
     procs = [ctx.Process(target=run, args=(job, i, progress, results), daemon=True) for i in range(workers)]
     for p in procs:
         p.start()
-    got: dict[int, WorkerResult] = {}
+    collecting = gc.isenabled()
+    gc.disable()  # receiving and summing millions of cells: full collections would walk them again and again
     try:
-        with Progress(
-            TextColumn("[bold]metrics rebuild"), BarColumn(), MofNCompleteColumn(), RateColumn(),
-            TimeRemainingColumn(), console=Console(stderr=True), disable=not show_progress,
-        ) as bar:  # fmt: skip
-            task = bar.add_task("events", total=total)
-            while len(got) < workers:
-                with contextlib.suppress(queue.Empty):
-                    index, outcome = await asyncio.to_thread(results.get, True, POLL)
-                    if isinstance(outcome, BaseException):
-                        raise outcome
-                    got[index] = outcome
-                pending = [progress[i] for i in range(workers) if i not in got]
-                bar.update(task, completed=min(pending) if pending else total)
-                dead = [p.exitcode for i, p in enumerate(procs) if i not in got and p.exitcode not in (None, 0)]
-                if dead and results.empty():
-                    raise RuntimeError(f"a replay worker died (exit code {dead[0]})")
-    finally:
+        got = await _collect(procs, results, progress, total, show_progress)
         for p in procs:
             p.join(timeout=5)
+        engine = reduce_shares(build_engine(settings), (r.shares for r in got.values()), at)
+    finally:
+        for p in procs:
             if p.is_alive():
                 p.kill()
-    engine = reduce_shares(build_engine(settings), (s for r in got.values() for s in r.shares), at)
+        if collecting:
+            gc.enable()
     return _result(engine, list(got.values()), ends, loop.time() - started)
+
+
+async def _collect(
+    procs: list[Any], results: Any, progress: Any, total: int, show_progress: bool
+) -> dict[int, WorkerResult]:
+    """Each worker's result, as they come, with the progress bar (the slowest worker's records read)."""
+    workers = len(procs)
+    got: dict[int, WorkerResult] = {}
+    with Progress(
+        TextColumn("[bold]metrics rebuild"), BarColumn(), MofNCompleteColumn(), RateColumn(),
+        TimeRemainingColumn(), console=Console(stderr=True), disable=not show_progress,
+    ) as bar:  # fmt: skip
+        task = bar.add_task("events", total=total)
+        while len(got) < workers:
+            with contextlib.suppress(queue.Empty):
+                index, outcome = await asyncio.to_thread(results.get, True, POLL)
+                if isinstance(outcome, BaseException):
+                    raise outcome
+                got[index] = outcome
+            pending = [progress[i] for i in range(workers) if i not in got]
+            bar.update(task, completed=min(pending) if pending else total)
+            dead = [p.exitcode for i, p in enumerate(procs) if i not in got and p.exitcode not in (None, 0)]
+            if dead and results.empty():
+                raise RuntimeError(f"a replay worker died (exit code {dead[0]})")
+    return got
 
 
 async def _bounds(settings: Settings) -> tuple[Positions, Positions]:

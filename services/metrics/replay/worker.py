@@ -10,6 +10,7 @@ worker. Reading a record it skips costs a header lookup; shipping records betwee
 from __future__ import annotations
 
 import asyncio
+import gc
 import pickle
 import time
 from dataclasses import dataclass, field
@@ -19,9 +20,9 @@ from typing import Any
 from aiokafka import TopicPartition
 
 from services.metrics.config import Settings
-from services.metrics.engine import MetricsEngine, build_engine
+from services.metrics.engine import build_engine
 from services.metrics.replay.decode import BatchDecoder, Rejection
-from services.metrics.replay.folds import PartitionFolds, Share
+from services.metrics.replay.folds import FoldedShares, PartitionFolds
 from services.metrics.route import correlation_key
 from services.metrics.topics import Positions, partition_of
 from services.metrics.writer_state import records_below
@@ -47,7 +48,7 @@ class Job:
 @dataclass
 class WorkerResult:
     index: int
-    shares: list[Share]
+    shares: FoldedShares
     cases: int
     read: int = 0  # records read (every worker reads them all)
     folded: int = 0
@@ -61,6 +62,7 @@ class WorkerResult:
 
 def run(job: Job, index: int, progress: Any, results: Any) -> None:
     """The process entry: put the `WorkerResult` (or the exception that stopped it) on `results`."""
+    gc.disable()  # a short-lived process building millions of acyclic objects: full collections only cost time
     try:
         outcome: object = asyncio.run(replay_share(job, index, progress))
     except Exception as exc:
@@ -99,11 +101,8 @@ async def replay_share(job: Job, index: int, progress: Any = None) -> WorkerResu
     finally:
         await consumer.stop()
 
-    def new_engine() -> MetricsEngine:
-        return MetricsEngine(base.catalogue, base.shipped_reference, base.known_types)
-
     return WorkerResult(
-        index, list(folds.shares(new_engine, job.now)), folds.case_count(), read, folds.folded, folds.duplicates,
+        index, folds.shares(base, job.now, index), folds.case_count(), read, folds.folded, folds.duplicates,
         decoder.fast, dict(decoder.refused), rejections, folds.event_ids() if job.with_event_ids else {},
         time.perf_counter() - started,
     )  # fmt: skip
@@ -113,10 +112,11 @@ def _fold_mine(
     records: list[Any], index: int, workers: int, partitions: int, decoder: BatchDecoder, folds: PartitionFolds
 ) -> list[Rejection]:
     """Decode and fold the records of this worker's by-case partitions; the ones refused."""
-    mine = [(partition_of(correlation_key(msg), partitions), msg) for msg in records]
-    events, refused = decoder.decode([msg for partition, msg in mine if partition % workers == index])
-    for msg, event in events:
-        failure = folds.fold(partition_of(correlation_key(msg), partitions), event)
+    events, refused = decoder.decode(
+        [msg for msg in records if partition_of(correlation_key(msg), partitions) % workers == index]
+    )
+    for msg, event in events:  # a decoded event's correlation id is its record's `ce_correlationid`
+        failure = folds.fold(partition_of(event.correlationid.encode(), partitions), event)
         if failure is not None:
             refused.append(decoder.refuse(msg, "fold_failed", failure))
     return refused

@@ -32,7 +32,7 @@ def test_two_workers_folding_three_partitions_each_reduce_to_the_sequential_fold
     for _, event in decoded:
         partition = partition_of(event.correlationid.encode(), PARTITIONS)
         assert workers[partition % 2].fold(partition, event) is None
-    replayed = reduce_shares(engine(), (s for w in workers for s in w.shares(engine, NOW)), NOW)
+    replayed = reduce_shares(engine(), (w.shares(engine(), NOW, i) for i, w in enumerate(workers)), NOW)
 
     assert sum(w.case_count() for w in workers) == len(sequential.cases)
     assert {cid: ids for w in workers for cid, ids in w.event_ids().items()} == {
