@@ -17,14 +17,12 @@ import sys
 import time
 from pathlib import Path
 
-from aiokafka import TopicPartition
-
 from bench import case_streams
 from bench.common import Report, Row, bench_platform
 from bench.preload import quick
 from services.metrics.config import Settings
 from services.metrics.replay.run import replay
-from services.metrics.sources import source_topics
+from services.metrics.sources import source_partitions
 from services.metrics.writer_state import records_below
 from shared import kafka
 from shared.envelope import Envelope
@@ -83,11 +81,7 @@ async def raw_consume_decode(platform: PlatformSettings) -> tuple[int, float]:
     consumer = kafka.consumer(platform, group_id=None, max_partition_fetch_bytes=8 * 1024 * 1024)
     await consumer.start()
     try:
-        tps = [
-            TopicPartition(t, p)
-            for t in source_topics(Topics(platform.topic_prefix))
-            for p in sorted(await kafka.partitions_of(consumer, t, timeout=10))
-        ]
+        tps = await source_partitions(consumer, Topics(platform.topic_prefix))
         consumer.assign(tps)
         await consumer.seek_to_beginning(*tps)
         ends = await consumer.end_offsets(tps)

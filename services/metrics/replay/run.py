@@ -19,7 +19,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from aiokafka import TopicPartition
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, ProgressColumn, Task, TextColumn, TimeRemainingColumn
 from rich.text import Text
@@ -29,7 +28,7 @@ from services.metrics.engine import MetricsEngine, build_engine
 from services.metrics.replay.decode import Rejection
 from services.metrics.replay.folds import reduce_shares
 from services.metrics.replay.worker import Job, WorkerResult, run
-from services.metrics.sources import source_topics
+from services.metrics.sources import source_partitions
 from services.metrics.topics import Positions
 from shared import kafka
 from shared.topics import Topics
@@ -140,11 +139,7 @@ async def _bounds(settings: Settings) -> tuple[Positions, Positions]:
     consumer = kafka.consumer(platform, group_id=None, isolation_level="read_committed")
     await consumer.start()
     try:
-        tps = [
-            TopicPartition(t, p)
-            for t in source_topics(Topics(platform.topic_prefix))
-            for p in sorted(await kafka.partitions_of(consumer, t, timeout=10))
-        ]
+        tps = await source_partitions(consumer, Topics(platform.topic_prefix))
         starts = await consumer.beginning_offsets(tps)
         ends = await consumer.end_offsets(tps)
     finally:
