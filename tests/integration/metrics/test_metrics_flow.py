@@ -214,4 +214,4 @@ async def test_events_to_indicator_api_topic_duplicates_restart_and_rebuild(plat
             folder = later.state.folder
             await eventually(folder.ready.is_set, timeout=20, what="the new follower caught up")
             assert set(folder.engine.cases) == {"la-1", "la-2"}
-            assert folder.engine.aggregates.cells == rebuilt.aggregates.cells
+            assert folder.engine.aggregates.cells == rebuilt.engine.aggregates.cells
