@@ -70,6 +70,7 @@ GOOD = of(next(events(1, seed=7))[1])
         with_header(GOOD, "ce_schemaversion", b"9"),
         record(GOOD.value[: len(GOOD.value) // 2], GOOD.headers),  # truncated
         record(b"[1, 2]", GOOD.headers),
+        record(GOOD.value.replace(b"}", b',"x":NaN}', 1), GOOD.headers),  # `json` reads NaN, msgspec does not
         record(b"", GOOD.headers),
         record(None, GOOD.headers),
         of(notified("la-d2")),  # invalid payload: no defendant_ref
