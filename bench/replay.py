@@ -103,7 +103,8 @@ async def run(base: PlatformSettings, report: Report) -> None:
     result = await replay(settings, workers=WORKERS, show_progress=False)
     rate = result.events / result.seconds
     extra = {"events": result.events, "cases": result.cases, "seconds": result.seconds, "workers": WORKERS,
-             "refused": sum(result.refused.values())}  # fmt: skip
+             "refused": sum(result.refused.values()), "busiest worker CPU s": result.worker_cpu_seconds,
+             "main process CPU s": result.main_cpu_seconds}  # fmt: skip
     if n <= ONE_WORKER_UP_TO:
         one = await replay(settings, workers=1, show_progress=False)
         extra["1-worker events/s"] = one.events / one.seconds

@@ -15,6 +15,7 @@ import gc
 import multiprocessing
 import os
 import queue
+import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -50,6 +51,8 @@ class ReplayResult:
     positions: Positions  # the end offsets read to
     seconds: float
     event_ids: dict[str, frozenset[str]] = field(default_factory=dict)  # with `with_event_ids`: per case
+    worker_cpu_seconds: float = 0.0  # the busiest worker's CPU time
+    main_cpu_seconds: float = 0.0  # this process's, bounds to reduced (mostly summing the shares)
 
     def summary(self) -> str:
         refused = ", ".join(f"{n} {code}" for code, n in sorted(self.refused.items())) or "none"
@@ -79,7 +82,7 @@ async def replay(
     with_event_ids: bool = False,
 ) -> ReplayResult:
     loop = asyncio.get_running_loop()
-    started = loop.time()
+    started, cpu = loop.time(), time.process_time()
     at = now or datetime.now(UTC)
     workers = min(workers or default_workers(), settings.platform.partitions)
     starts, ends = await _bounds(settings)
@@ -104,7 +107,9 @@ async def replay(
                 p.kill()
         if collecting:
             gc.enable()
-    return _result(engine, list(got.values()), ends, loop.time() - started)
+    result = _result(engine, list(got.values()), ends, loop.time() - started)
+    result.main_cpu_seconds = time.process_time() - cpu
+    return result
 
 
 async def _collect(
@@ -160,4 +165,5 @@ def _result(engine: MetricsEngine, results: list[WorkerResult], ends: Positions,
         engine, sum(r.cases for r in results), max((r.read for r in results), default=0),
         sum(r.folded for r in results), sum(r.duplicates for r in results), refused,
         [x for r in results for x in r.rejections], ends, seconds, ids,
+        max((r.cpu_seconds for r in results), default=0.0),
     )  # fmt: skip

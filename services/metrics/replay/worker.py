@@ -58,6 +58,7 @@ class WorkerResult:
     rejections: list[Rejection] = field(default_factory=list)  # the first LISTED
     event_ids: dict[str, frozenset[str]] = field(default_factory=dict)
     seconds: float = 0.0
+    cpu_seconds: float = 0.0  # this process's CPU time: what the replay costs whatever else the machine runs
 
 
 def run(job: Job, index: int, progress: Any, results: Any) -> None:
@@ -104,7 +105,7 @@ async def replay_share(job: Job, index: int, progress: Any = None) -> WorkerResu
     return WorkerResult(
         index, folds.shares(base, job.now, index), folds.case_count(), read, folds.folded, folds.duplicates,
         decoder.fast, dict(decoder.refused), rejections, folds.event_ids() if job.with_event_ids else {},
-        time.perf_counter() - started,
+        time.perf_counter() - started, time.process_time(),
     )  # fmt: skip
 
 
