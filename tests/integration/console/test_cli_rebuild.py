@@ -1,4 +1,5 @@
-"""`caseflow rebuild` on the real Kafka: events on a department topic → the replayed state counts the case, and\nthe records the live writer would dead-letter are reported with their place."""
+"""`caseflow rebuild` on the real Kafka: events on a department topic → the replayed state counts the case, and
+the records the live writer would dead-letter are reported with their place."""
 
 from __future__ import annotations
 
