@@ -5,5 +5,5 @@ Modules: cities (the five reference cities from the metrics' region data), plan 
 what becomes of them), scheduler (acts due at platform times), client (tokens and idempotent HTTP calls), citizens
 (walk-in windows, 12348 calls, web questions, notary and mediation walk-ins), the staff of each department
 (legal_aid_staff, mediation_staff, notary_staff, advisors), evaluations (where citizens rate a service) and
-backfill (a sample of last year's hotline calls, docs/decisions/0006).
+backfill (a sample of last year's hotline calls, docs/decisions/0012).
 """

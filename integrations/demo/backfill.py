@@ -1,4 +1,4 @@
-"""Last year's hotline calls, as a sample (docs/decisions/0006): hotline growth compares this year's calls with
+"""Last year's hotline calls, as a sample (docs/decisions/0012): hotline growth compares this year's calls with
 last year's, and a platform started today has none. Logged through intake's switchboard times (`offered_at`),
 spread over last year with some in the same month and on the same day a year before the start, so the year's,
 the month's and the day's growth all have a value. Keys depend on the seed and the year, not on the run: a

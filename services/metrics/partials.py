@@ -13,7 +13,7 @@ share sent twice, or a new owner sending its partition's shares again after a re
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
@@ -96,7 +96,10 @@ class Sums:
         self.shares: dict[str, dict[int, list[Any]]] = {}  # cell or advisor name → partition → share
 
     def put(self, key: bytes | None, value: bytes | None, now: datetime) -> None:
-        partition, name, share = decode(key, value)
+        self.add(*decode(key, value), now)
+
+    def add(self, partition: int, name: str, share: list[Any], now: datetime) -> None:
+        """Take one decoded share (the replay's worker processes hand theirs over without the topic)."""
         by_partition = self.shares.setdefault(name, {})
         by_partition[partition] = share
         if name.startswith(ADVISOR):  # one village's stream lives in one partition; the lowest naming one wins
@@ -106,3 +109,25 @@ class Sums:
             return
         total = [sum(s[i] for s in by_partition.values()) for i in range(3)]
         self.engine.aggregates.set_cell(name, total)
+
+    def add_cells(self, shares: Mapping[int, Mapping[str, list[float]]]) -> None:
+        """Take many partitions' shares of many cells at once (the replay's workers'), each cell summed once."""
+        names: set[str] = set()
+        for partition, cells in shares.items():
+            for name, share in cells.items():
+                held = self.shares.get(name)
+                if held is None:
+                    self.shares[name] = {partition: share}
+                else:
+                    held[partition] = share
+            names.update(cells)
+        set_cell = self.engine.aggregates.set_cell
+        for name in names:
+            parts = self.shares[name].values()
+            if len(parts) == 1:
+                set_cell(name, next(iter(parts)))
+                continue
+            num = den = amount = 0.0
+            for n, d, a in parts:
+                num, den, amount = num + n, den + d, amount + a
+            set_cell(name, [num, den, amount])

@@ -1,4 +1,5 @@
-"""`caseflow rebuild` on the real Kafka: events on a department topic → the replayed state counts the case."""
+"""`caseflow rebuild` on the real Kafka: events on a department topic → the replayed state counts the case, and
+the records the live writer would dead-letter are reported with their place."""
 
 from __future__ import annotations
 
@@ -30,14 +31,17 @@ def test_rebuild_replays_the_topics_and_reports_the_cases(platform):
     env = Envelope.wrap(payload, source="caseflow/legal_aid", subject="la-rb-1", correlationid="la-rb-1",
                         actor="dept:legal_aid", time=now)  # fmt: skip
 
+    key, value, headers = env.to_kafka()
+    unknown = [(n, b"caseflow.legal_aid.unheard_of" if n == "ce_type" else v) for n, v in headers]
+    topic = Topics(platform.topic_prefix).department("legal_aid")
+
     async def produce() -> None:
         await kafka.ensure_topics(platform)
         producer = kafka.producer(platform)
         await producer.start()
-        try:
-            key, value, headers = env.to_kafka()
-            await producer.send_and_wait(Topics(platform.topic_prefix).department("legal_aid"), value=value, key=key,
-                                         headers=headers)  # fmt: skip
+        try:  # one case, then a record of a type no contract covers and a truncated one, in the same partition
+            for v, h in [(value, headers), (value, unknown), (value[: len(value) // 2], headers)]:
+                await producer.send_and_wait(topic, value=v, key=key, headers=h, partition=0)
         finally:
             await producer.stop()
 
@@ -48,6 +52,9 @@ def test_rebuild_replays_the_topics_and_reports_the_cases(platform):
         "CASEFLOW_TOPIC_PREFIX": platform.topic_prefix,
         "CASEFLOW_PARTITIONS": str(platform.partitions),
     }
-    r = CliRunner().invoke(app, ["rebuild", "--timeout", "60"], env=environment)
+    r = CliRunner().invoke(app, ["rebuild", "--timeout", "60", "--workers", "2"], env=environment)
     assert r.exit_code == 0, r.output
-    assert "rebuilt 1 cases" in r.output
+    assert "rebuilt 1 cases from 3 events" in r.output
+    # the bad records are reported with their place, not folded and not a crash
+    assert "1 malformed_event, 1 unknown_event_type" in r.output
+    assert f"{topic}[0]@1: unknown_event_type" in r.output and f"{topic}[0]@2: malformed_event" in r.output
