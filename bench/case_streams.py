@@ -29,7 +29,7 @@ def _event(n: int, case: str, subject: str, etype: str, at: datetime, **data: ob
 def case_events(i: int, rng: random.Random, *, spacing: timedelta = timedelta(seconds=30)) -> list[SimpleNamespace]:
     """The events of case number `i`, intake to closing, in time order."""
     case, at = f"cs-{i}", T0 + i * spacing
-    region, channel = REGIONS[i % len(REGIONS)], CHANNELS[i % len(CHANNELS)]
+    region, channel = REGIONS[i // 5 % len(REGIONS)], CHANNELS[i // 25 % len(CHANNELS)]
     late = rng.random() < 0.1  # one case in ten misses its deadline
     out = [_event(0, case, f"rq-{i}", "caseflow.intake.request_received", at, region=region, channel=channel,
                   received_at=at)]  # fmt: skip

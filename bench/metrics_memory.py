@@ -2,8 +2,9 @@
 
 Each size folds the seeded closed-case streams of `bench.case_streams` (intake → answered, or → legal aid /
 mediation → closed; deadlines met and missed) into a metrics engine in a subprocess of its own, once keeping every
-case in memory (before) and once with a settled-case store (after, docs/decisions/0011), publishing rounds (tick,
-evict) every 1,000 cases as the writer does per batch. The parent samples the child's RSS with psutil (peak);
+case in memory (before) and once with a settled-case store (after, docs/decisions/0011), publishing rounds every
+1,000 cases as the writer runs them (after: `MetricsEngine.trim`, settled cases out and hour cells past the longest
+window dropped). The parent samples the child's RSS with psutil (peak);
 the child times `engine.timeline` for 2,000 random cases (hot before, read from the store after).
 """
 
@@ -16,7 +17,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +30,13 @@ SIZES = [100_000, 1_000_000]
 QUICK_SIZES = [20_000]
 ROUND = 1_000  # cases per publishing round
 QUERIES = 2_000
+
+
+def round_of(engine: Any, now: datetime, *, trim: bool) -> None:
+    """A publishing round: deadlines passed; with a settled-case store, `trim` as the writer does (before: not)."""
+    engine.tick(now)
+    if trim:
+        engine.trim(now)
 
 
 def fold(n: int, settled_dir: str | None) -> dict[str, Any]:
@@ -50,11 +58,9 @@ def fold(n: int, settled_dir: str | None) -> dict[str, Any]:
             engine.apply(ev, ev.time)
         events += len(case)
         if i % ROUND == ROUND - 1:
-            engine.tick(case[-1].time)
-            engine.evict_settled(case[-1].time)
+            round_of(engine, case[-1].time, trim=store is not None)
     now = case[-1].time + timedelta(days=60)
-    engine.tick(now)
-    engine.evict_settled(now)
+    round_of(engine, now, trim=store is not None)
     seconds = time.perf_counter() - started
     rng = random.Random(7)
     timings = []

@@ -75,6 +75,7 @@ class MetricsEngine:
         self.cases: dict[str, CaseState] = {}  # the hot cases: all of them without a `settled` store
         self.settled = settled  # the settled cases, off the heap
         self._settling: set[str] = set()  # hot cases that may be settled: checked by `evict_settled`
+        self._trimmed_at: datetime | None = None
         self.applied: dict[str, tuple[Contribution, ...]] = {}
         self.aliases: dict[str, str] = {}  # case id / partner reference → correlation id
         self.aggregates = Aggregates()
@@ -161,6 +162,14 @@ class MetricsEngine:
                 if self.aliases.get(alias) == cid:
                     del self.aliases[alias]
         return len(going)
+
+    def trim(self, now: datetime) -> int:
+        """Free what can no longer change or be read, in a writer's or a follower's publishing round: settled cases
+        (`evict_settled`), and once a day the hour cells older than the longest window. Returns the cases moved."""
+        if self._trimmed_at is None or now - self._trimmed_at >= timedelta(days=1):
+            self._trimmed_at = now
+            self.aggregates.forget_hours_before(now - timedelta(hours=max(WINDOW_HOURS.values()) + 1))
+        return self.evict_settled(now)
 
     def all_cases(self) -> Iterator[CaseState]:
         """Every case this engine holds: the hot ones, then the settled ones."""

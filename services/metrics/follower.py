@@ -156,7 +156,7 @@ class Folder:
             if records and track:
                 self.positions[(tp.topic, tp.partition)] = records[-1].offset + 1
         self.engine.tick(now)
-        self.engine.evict_settled(now)
+        self.engine.trim(now)
         touched = self.engine.take_changed()
         if touched:
             await self._changed(touched, now)

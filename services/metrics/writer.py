@@ -282,7 +282,7 @@ class MetricsWriter:
         sent = []
         for partition, engine in self.engines.items():
             engine.tick(now)
-            engine.evict_settled(now)
+            engine.trim(now)
             touched = engine.take_changed()
             for key, value in self.shares.changes(partition, engine, None if everything else touched):
                 sent.append(await self._producer.send(topic, value, key=key, partition=0))

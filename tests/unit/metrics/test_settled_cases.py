@@ -129,3 +129,26 @@ def test_a_corrupted_store_left_behind_is_named_in_the_log_and_rebuilt(
         mine = process_stores(tmp_path, "writer")
     assert not left.exists() and mine.is_dir()
     assert any("g0-p0" in r.message and "rebuilding from the changelog" in r.message for r in caplog.records)
+
+
+def test_trim_drops_hour_cells_no_window_reads_and_keeps_the_windows(tmp_path: Path) -> None:
+    """Hour cells feed only the last-24h / last-7d windows: past the longest window they go, the windows, days,
+    months and years keep their values."""
+    cold = evicting(tmp_path)
+    cases = list(closed_cases(200))
+    fold_all(cold, cases)
+    now = max(ev.time for case in cases for ev in case) + timedelta(days=2)
+    region = "431000000000"
+    asked = [("throughput", "last-7d"), ("throughput", "last-24h"), ("aid_reviewed_on_time", "year:2026")]
+
+    def values() -> list[tuple[float, float]]:
+        return [(v.numerator, v.denominator) for v in (cold.value(i, region, p, now) for i, p in asked)]
+
+    before = values()
+    assert before[0][0] > 0 and before[2] == (7, 8)  # one review in eight past its 7 days (法律援助法 art. 43)
+    hours = sum("|hour:" in k for k in cold.aggregates.cells)
+    cold.trim(now)
+    left = [k for k in cold.aggregates.cells if "|hour:" in k]
+    assert 0 < len(left) < hours
+    assert all(k.split("|")[2] >= f"hour:{(now - timedelta(hours=169)).isoformat()[:13]}" for k in left)
+    assert values() == before
