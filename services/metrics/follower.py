@@ -11,10 +11,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import tempfile
 from collections.abc import Callable
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
@@ -171,7 +169,7 @@ class Folder:
 
 def follower_store(settings: Settings) -> SettledCases:
     """A follower's settled-case store: its own, under the state directory, filled from the changelog on start."""
-    return SettledCases(Path(tempfile.mkdtemp(prefix="cases-", dir=process_stores(settings.state_dir, "follower"))))
+    return SettledCases.fresh(process_stores(settings.state_dir, "follower") / "cases")
 
 
 @contextlib.asynccontextmanager

@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import os
 import shutil
+import tempfile
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
@@ -99,28 +100,38 @@ class SettledCases:
 
 
 def process_stores(state_dir: Path, owner: str) -> Path:
-    """This process's directory for its settled-case stores, `<state_dir>/settled/<owner>/<pid>`. The stores a
-    process no longer running left beside it (a stop, a crash, a truncated or corrupted disk) are named in the log
-    with what was found, and removed: the changelog refills this process's own."""
+    """A new directory for one writer's or follower's settled-case stores, `<state_dir>/settled/<owner>/<pid>/…`.
+    The stores a process no longer running left there (a stop, a crash, a truncated or corrupted disk; or this
+    process's pid before a restart, as in a container) are named in the log with what was found, and removed: the
+    changelog refills the new ones."""
     root = state_dir / "settled" / owner
     if not root.is_dir():
         log.info("%s: no settled-case store under %s yet: building it from the changelog", owner, root)
-    else:
-        for left in sorted(root.iterdir()):
-            pid = int(left.name) if left.name.isdigit() else None
-            if pid is not None and pid != os.getpid() and psutil.pid_exists(pid):
-                continue  # another live process's (writers sharing a machine)
-            stores = sorted(left.iterdir()) if left.is_dir() else [left]
-            for store in stores:
-                log.warning("%s: settled-case store %s %s: rebuilding from the changelog", owner, store,
-                            _state_of(store))  # fmt: skip
-            if left.is_dir():
-                shutil.rmtree(left, ignore_errors=True)
-            else:
-                left.unlink()
+    for left in sorted(root.iterdir()) if root.is_dir() else []:
+        pid = int(left.name) if left.name.isdigit() else None
+        if pid == os.getpid() and left.is_dir():
+            _discard(owner, [d for d in left.iterdir() if d not in _LIVE])
+        elif pid is None or not psutil.pid_exists(pid):  # another live process's are its own (writers sharing a disk)
+            _discard(owner, [left])
     mine = root / str(os.getpid())
     mine.mkdir(parents=True, exist_ok=True)
-    return mine
+    made = Path(tempfile.mkdtemp(prefix="stores-", dir=mine))
+    _LIVE.add(made)
+    return made
+
+
+_LIVE: set[Path] = set()  # the store directories this process made
+
+
+def _discard(owner: str, paths: list[Path]) -> None:
+    for path in paths:
+        stores = [d for d in path.rglob("*") if (d / "CURRENT").exists()] or [path]
+        for store in stores:
+            log.warning("%s: settled-case store %s %s: rebuilding from the changelog", owner, store, _state_of(store))
+        if path.is_dir():
+            shutil.rmtree(path, ignore_errors=True)
+        else:
+            path.unlink()
 
 
 def _state_of(path: Path) -> str:

@@ -22,7 +22,7 @@ import asyncio
 import contextlib
 import functools
 import logging
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -88,6 +88,7 @@ class MetricsWriter:
         self.dead_lettered = 0
         self.recoveries = 0
         self._stores: Path | None = None  # this process's settled-case stores (`settled_store.process_stores`)
+        self._retired: list[MetricsEngine] = []  # engines a rebalance replaced: their stores go between batches
         self.recovered_cases = 0  # cases the last recovery read from the changelog
         self.flushed = 0
         self.recovered = asyncio.Event()
@@ -139,7 +140,8 @@ class MetricsWriter:
         if self.publisher.producer is not None:
             with contextlib.suppress(Exception):
                 await self.publisher.producer.stop()
-        self._close(self.engines.values())
+        self._retired += self.engines.values()
+        self._close_retired()
 
     def owned(self) -> set[int]:
         """The by-case partitions this writer folds (an engine each)."""
@@ -159,7 +161,7 @@ class MetricsWriter:
             replaced, self.engines = self.engines, engines
             self.shares.load(held_shares, owned)
             await self._send_shares(everything=True)
-        self._close(replaced.values())
+        self._retired += replaced.values()
         self.recoveries += 1
         self.recovered_cases = sum(e.case_count for e in engines.values())
         log.info("metrics writer: owns by-case partitions %s, %d cases recovered from %s", sorted(owned),
@@ -178,7 +180,7 @@ class MetricsWriter:
         async with self._lock:
             dropped = [e for p, e in self.engines.items() if p in gone]
             self.engines = {p: e for p, e in self.engines.items() if p not in gone}
-        self._close(dropped)
+        self._retired += dropped
         log.info("metrics writer: by-case partitions %s revoked", sorted(gone))
 
     async def _engines_from_changelog(self, partitions: set[int], now: datetime) -> dict[int, MetricsEngine]:
@@ -192,10 +194,11 @@ class MetricsWriter:
             engines[partition].restore_all(cases, now)
         return engines
 
-    @staticmethod
-    def _close(engines: Iterable[MetricsEngine]) -> None:
-        """Remove the settled-case stores of engines no longer used (a new assignment rebuilds them)."""
-        for engine in engines:
+    def _close_retired(self) -> None:
+        """Remove the settled-case stores of engines a rebalance replaced, once no batch can be folding into them
+        (between batches): a new assignment has rebuilt its own."""
+        retired, self._retired = self._retired, []
+        for engine in retired:
             if engine.settled is not None:
                 engine.settled.close(remove=True)
 
@@ -224,6 +227,7 @@ class MetricsWriter:
         the batch changed to the changelog once and send the shares it moved, all acknowledged before faust may
         ack (and then commit) the batch."""
         await self._ready.wait()  # a rebalance is loading the engines
+        self._close_retired()
         while True:
             engines = self.engines
             changed = {found for msg in messages if (found := await self.fold(msg, engines)) is not None}

@@ -122,12 +122,13 @@ def test_a_corrupted_store_left_behind_is_named_in_the_log_and_rebuilt(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     """A store a dead process left (here: truncated to garbage) is not trusted: it is logged and removed."""
-    left = tmp_path / "settled" / "writer" / "999999999" / "g0-p0"
+    left = tmp_path / "settled" / "writer" / "999999999" / "stores-x" / "g0-p0"
     left.mkdir(parents=True)
     (left / "CURRENT").write_text("garbage\n")
     with caplog.at_level(logging.INFO):
         mine = process_stores(tmp_path, "writer")
     assert not left.exists() and mine.is_dir()
+    assert process_stores(tmp_path, "writer").is_dir() and mine.is_dir()  # a second writer of this process: kept
     assert any("g0-p0" in r.message and "rebuilding from the changelog" in r.message for r in caplog.records)
 
 
