@@ -37,6 +37,7 @@ def round_of(engine: Any, now: datetime, *, trim: bool) -> None:
     engine.tick(now)
     if trim:
         engine.trim(now)
+    engine.take_changed()  # what the round publishes
 
 
 def fold(n: int, settled_dir: str | None) -> dict[str, Any]:
