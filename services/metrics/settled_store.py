@@ -17,7 +17,7 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 import psutil
-from rocksdict import AccessType, Options, Rdict, WriteBatch
+from rocksdict import AccessType, BlockBasedOptions, Cache, Options, Rdict, WriteBatch
 
 from services.metrics.fold import CaseState
 from services.metrics.writer_state import dump_case, load_case
@@ -27,10 +27,21 @@ _CASE = b"c:"  # correlation id → the pickled case
 _ALIAS = b"a:"  # case id / partner reference → correlation id
 
 
+_CACHE = Cache(16 * 2**20)  # one block cache for every store of the process
+
+
 def _options() -> Options:
+    """Small write buffers (a writer holds a store per partition it owns), a shared block cache, and bloom filters:
+    most lookups are for a case not in the store (a new case's first event)."""
     options = Options(raw_mode=True)
     options.create_if_missing(True)
     options.set_paranoid_checks(True)
+    options.set_write_buffer_size(4 * 2**20)
+    options.set_max_write_buffer_number(2)
+    table = BlockBasedOptions()
+    table.set_bloom_filter(10, False)
+    table.set_block_cache(_CACHE)
+    options.set_block_based_table_factory(table)
     return options
 
 
