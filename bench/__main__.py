@@ -23,6 +23,7 @@ MODULES = [
     "bench.referral",
     "bench.metrics",
     "bench.replay",
+    "bench.metrics_memory",
 ]
 # seconds (bench.metrics folds 1M cases for ~8 min; bench.core builds the 10M-event preload on a first run, ~15 min):
 # a hung benchmark is reported as failed

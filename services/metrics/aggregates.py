@@ -116,6 +116,18 @@ class Aggregates:
         touched, self._touched = self._touched, set()
         return touched
 
+    def forget_hours_before(self, cutoff: datetime) -> int:
+        """Drop the hour cells of hours before `cutoff`'s (only the last-24h / last-7d windows read hour cells, and
+        never before their start): what keeps a long-running writer's cells from growing by the hour. Returns how
+        many. A late change to a forgotten hour makes a cell no window reads, dropped at the next call."""
+        self.settle()
+        oldest = hour_bucket(cutoff)
+        cells = self._cells
+        old = [k for k in cells if (h := k.find("|hour:")) >= 0 and k[h + 1 : k.index("|", h + 1)] < oldest]
+        for key in old:
+            del cells[key]
+        return len(old)
+
     def get(self, key: str) -> tuple[float, float, float]:
         cell = self.cells.get(key)  # `cells` settles
         return (cell[0], cell[1], cell[2]) if cell else (0.0, 0.0, 0.0)

@@ -46,8 +46,15 @@ def get_now(request: Request) -> datetime:
     return clock()
 
 
+def get_rebuilding(request: Request) -> bool:
+    """The replica is still loading or catching up with the topics (its state rebuilt from the changelog and the
+    topics on start): its values are not complete yet."""
+    return bool(request.app.state.settings.follow) and not get_folder(request).ready.is_set()
+
+
 EngineDep = Annotated[MetricsEngine, Depends(get_engine)]
 Now = Annotated[datetime, Depends(get_now)]
+Rebuilding = Annotated[bool, Depends(get_rebuilding)]
 
 
 class TargetOut(BaseModel):
@@ -74,6 +81,7 @@ class IndicatorValue(BaseModel):
     extra: dict[str, float] = {}
     target_from: str | None = None  # the city profile (6-digit code) whose target holds, or "default" (national)
     annualised: bool = False  # judged on the year-to-date value scaled to a year: `extra.annualised`
+    rebuilding: bool = False  # the replica is still catching up after a start: not a complete value yet
 
 
 class IndicatorInfo(BaseModel):
@@ -126,13 +134,13 @@ def _target_out(t: Target | None) -> TargetOut | None:
     return TargetOut(op=t.op, value=t.value, source=t.source, per=t.per) if t else None
 
 
-def _out(engine: MetricsEngine, v: Value) -> IndicatorValue:
+def _out(engine: MetricsEngine, v: Value, rebuilding: bool) -> IndicatorValue:
     ind = engine.indicators[v.indicator]
     return IndicatorValue(
         indicator=v.indicator, name_zh=ind.name_zh, name_en=ind.name_en, region=v.region, period=v.period,
         dimension=v.dimension, value=v.value, numerator=v.numerator, denominator=v.denominator, unit=v.unit,
         target=_target_out(v.target), status=v.status, reason=v.reason, extra=v.extra, target_from=v.target_from,
-        annualised=v.annualised,
+        annualised=v.annualised, rebuilding=rebuilding,
     )  # fmt: skip
 
 
@@ -162,13 +170,14 @@ async def indicator_value(
     engine: EngineDep,
     region: Region,
     now: Now,
+    rebuilding: Rebuilding,
     period: Period = "last-7d",
     dimension: Dimension = "*",
     principal: Principal = require(READ),
 ) -> IndicatorValue:
     if period in ("day", "month", "year"):
         period = current_period(cast(PeriodKind, period), now)
-    return _out(engine, engine.value(indicator, region, period, now, dimension))
+    return _out(engine, engine.value(indicator, region, period, now, dimension), rebuilding)
 
 
 @router.get("/indicators/{indicator}/series", response_model=list[IndicatorValue])
@@ -177,11 +186,12 @@ async def indicator_series(
     engine: EngineDep,
     region: Region,
     now: Now,
+    rebuilding: Rebuilding,
     kind: Annotated[str, Query(pattern=r"^(day|month|year)$")] = "day",
     points: Annotated[int, Query(ge=1, le=366)] = 30,
     principal: Principal = require(READ),
 ) -> list[IndicatorValue]:
-    return [_out(engine, v) for v in engine.series(indicator, region, kind, points, now)]
+    return [_out(engine, v, rebuilding) for v in engine.series(indicator, region, kind, points, now)]
 
 
 @router.get("/regions/{region}/scorecard", response_model=list[IndicatorValue])
@@ -189,16 +199,18 @@ async def scorecard(
     region: str,
     engine: EngineDep,
     now: Now,
+    rebuilding: Rebuilding,
     period: Annotated[str, Query(pattern=r"^(day|month|year|last-24h|last-7d)$")] = "year",
     principal: Principal = require(READ),
 ) -> list[IndicatorValue]:
-    return [_out(engine, v) for v in engine.scorecard(region, period, now)]
+    return [_out(engine, v, rebuilding) for v in engine.scorecard(region, period, now)]
 
 
 @router.get("/scorecards", response_model=list[CityScorecard])
 async def city_scorecards(
     engine: EngineDep,
     now: Now,
+    rebuilding: Rebuilding,
     period: Annotated[str, Query(pattern=r"^(day|month|year|last-24h|last-7d)$")] = "year",
     principal: Principal = require(READ),
 ) -> list[CityScorecard]:
@@ -209,7 +221,7 @@ async def city_scorecards(
         if code == "default":
             continue
         region = code.ljust(12, "0")
-        cards = [_out(engine, v) for v in engine.scorecard(region, period, now)]
+        cards = [_out(engine, v, rebuilding) for v in engine.scorecard(region, period, now)]
         out.append(CityScorecard(profile=code, name_zh=profile.name_zh, name_en=profile.name_en, seed=profile.seed,
                                  region=region, cards=cards))  # fmt: skip
     return out

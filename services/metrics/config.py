@@ -21,7 +21,7 @@ class Settings(BaseSettings):
     #: the API process keeps a read replica of the fold state (the writer's state + follow the topics); off = query-less
     follow: bool = True
     max_batch: int = Field(default=2000, ge=1, le=100_000)
-    #: faust's data directory (the writers keep their fold state in their changelog topic, not on disk)
+    #: faust's data directory and the settled-case stores (a cache of the writers' changelog: docs/decisions/0013)
     state_dir: Path = Path(".cache/metrics-state")
     #: how often the writer publishes the indicators changed since the last round (or after max_batch events), s
     batch_within: float = Field(default=0.25, gt=0, le=5)

@@ -3,7 +3,9 @@
 `MetricsEngine.apply(envelope, now)` runs the pure fold for the envelope's case and replaces that case's old
 contributions with its new ones in the aggregates; `take_changed()` returns the cells changed since it was last
 called (a publishing round). `tick(now)` re-evaluates cases whose deadline has just passed (a missed deadline
-counts at once, not when the case finally closes).
+counts at once, not when the case finally closes). Given a `SettledCases` store, only what can still change stays
+in memory: `evict_settled()` moves settled cases (`fold.settled`) there, their contributions staying in the
+aggregates; a later event for one reloads it first (docs/decisions/0013).
 Queries (value, scorecard, series, timeline, progress) read the same state. No I/O here beyond loading the shipped
 data (`build_engine`): the writers keep case states in Kafka and drive this; the aggregates are always the sum of
 the cases' applied contributions, so they are rebuilt from the cases on start.
@@ -16,8 +18,7 @@ import heapq
 import logging
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable
-from dataclasses import asdict
+from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -25,7 +26,7 @@ import shared.contracts  # noqa: F401  (registers every event type `build_engine
 from services.metrics.aggregates import Aggregates, is_indicator, is_published
 from services.metrics.catalogue import REFERENCE_KINDS, Catalogue, Indicator, load_catalogue
 from services.metrics.config import Settings
-from services.metrics.fold import CaseState, Contribution, contributions, fold, hours_held, next_due
+from services.metrics.fold import CaseState, Contribution, contributions, fold, next_due, settled
 from services.metrics.periods import (
     ALL_PERIODS,
     WINDOW_HOURS,
@@ -35,6 +36,8 @@ from services.metrics.periods import (
     previous_year,
 )
 from services.metrics.reference import Reference, load_reference
+from services.metrics.settled_store import SettledCases
+from services.metrics.timeline import progress_of, timeline_of
 from services.metrics.values import (
     HANDLING_EDGES,
     HISTOGRAM,
@@ -56,7 +59,13 @@ READS_REFERENCE = ("advisor_coverage", "advisor_hours", "advisor_villages", "adv
 
 
 class MetricsEngine:
-    def __init__(self, catalogue: Catalogue, reference: Reference, known_types: Iterable[str]) -> None:
+    def __init__(
+        self,
+        catalogue: Catalogue,
+        reference: Reference,
+        known_types: Iterable[str],
+        settled: SettledCases | None = None,
+    ) -> None:
         self.catalogue = catalogue
         self.shipped_reference = reference
         self.reference = reference  # the shipped data with the advisor changes folded from intake's events
@@ -65,7 +74,10 @@ class MetricsEngine:
         self.known_types = set(known_types)
         self.indicators = catalogue.by_id
         self._deadlines = catalogue.deadline_rules
-        self.cases: dict[str, CaseState] = {}
+        self.cases: dict[str, CaseState] = {}  # the hot cases: all of them without a `settled` store
+        self.settled = settled  # the settled cases, off the heap
+        self._settling: set[str] = set()  # hot cases that may be settled: checked by `evict_settled`
+        self._trimmed_at: datetime | None = None
         self.applied: dict[str, tuple[Contribution, ...]] = {}
         self.aliases: dict[str, str] = {}  # case id / partner reference → correlation id
         self.aggregates = Aggregates()
@@ -83,7 +95,7 @@ class MetricsEngine:
     def apply(self, env: Any, now: datetime) -> bool:
         """Fold one envelope; False when it changed nothing (a duplicate)."""
         cid = env.correlationid
-        case = self.cases.get(cid) or CaseState(cid)
+        case = self._hot(cid, now) or CaseState(cid)
         new = fold(case, env, self.catalogue)
         if new is case:
             return False
@@ -139,15 +151,65 @@ class MetricsEngine:
         to publish. Returns how many."""
         n = 0
         for case in cases:
+            self._hot(case.correlation_id, now)  # a later record of a case replaces the earlier, wherever it is
             self._replace(case, now)
             n += 1
         self.take_changed()
+        self.evict_settled(now)
         return n
+
+    def _hot(self, cid: str, now: datetime) -> CaseState | None:
+        """The case in memory, reloaded from the settled store if it was there (its contributions, the same at
+        any time since it settled, are still in the aggregates)."""
+        case = self.cases.get(cid)
+        if case is not None or self.settled is None:
+            return case
+        case = self.settled.take(cid)
+        if case is not None:
+            self.cases[cid] = case
+            self.applied[cid] = contributions(case, now, self.catalogue)
+            for alias in (*case.subjects, *case.references):
+                self.aliases[alias] = cid
+            self._settling.add(cid)  # a duplicate leaves it as settled as it was
+        return case
+
+    def evict_settled(self, now: datetime) -> int:
+        """Move the hot cases that have settled to the settled store; returns how many."""
+        if self.settled is None or not self._settling:
+            return 0
+        going = [self.cases[cid] for cid in self._settling if cid in self.cases and settled(self.cases[cid], now)]
+        self._settling.clear()
+        self.settled.put_all((case, (*case.subjects, *case.references)) for case in going)
+        for case in going:
+            cid = case.correlation_id
+            del self.cases[cid]
+            self.applied.pop(cid, None)
+            self._next.pop(cid, None)
+            for alias in (*case.subjects, *case.references):
+                if self.aliases.get(alias) == cid:
+                    del self.aliases[alias]
+        return len(going)
+
+    def trim(self, now: datetime) -> int:
+        """Free what can no longer change or be read, in a writer's or a follower's publishing round: settled cases
+        (`evict_settled`), and once a day the hour cells older than the longest window. Returns the cases moved."""
+        if self._trimmed_at is None or now - self._trimmed_at >= timedelta(days=1):
+            self._trimmed_at = now
+            self.aggregates.forget_hours_before(now - timedelta(hours=max(WINDOW_HOURS.values()) + 1))
+        return self.evict_settled(now)
+
+    def all_cases(self) -> Iterator[CaseState]:
+        """Every case this engine holds: the hot ones, then the settled ones."""
+        yield from self.cases.values()
+        if self.settled is not None:
+            yield from self.settled
 
     def _replace(self, case: CaseState, now: datetime) -> None:
         cid = case.correlation_id
         old_case = self.cases.get(cid)
         self.cases[cid] = case
+        if self.settled is not None:
+            self._settling.add(cid)
         for alias in (*case.subjects, *case.references):
             self.aliases[alias] = cid
         due = next_due(case, now)
@@ -327,61 +389,40 @@ class MetricsEngine:
             cursor -= timedelta(days={"day": 1, "month": 28, "year": 365}[kind])
         return [self._value(ind, region, k, "*", now) for k in reversed(keys)]
 
-    def resolve(self, any_id: str) -> CaseState:
-        cid = self.aliases.get(any_id, any_id)
+    def case(self, cid: str) -> CaseState | None:
+        """A case by correlation id: in memory, or read (not reloaded) from the settled store."""
         case = self.cases.get(cid)
+        if case is None and self.settled is not None:
+            case = self.settled.get(cid)
+        return case
+
+    def held(self, cid: str) -> CaseState:
+        """A case this engine holds (`case`), or KeyError."""
+        case = self.case(cid)
+        if case is None:
+            raise KeyError(cid)
+        return case
+
+    @property
+    def case_count(self) -> int:
+        return len(self.cases) + (len(self.settled) if self.settled is not None else 0)
+
+    def resolve(self, any_id: str) -> CaseState:
+        """A case by any of its ids (case ids, partner references, the correlation id)."""
+        cid = self.aliases.get(any_id)
+        if cid is None and self.settled is not None:
+            cid = self.settled.correlation_id(any_id)
+        case = self.case(cid or any_id)
         if case is None:
             raise NotFound(f"no case known by {any_id!r}", field="id")
         return case
 
     def timeline(self, any_id: str, now: datetime) -> dict[str, Any]:
-        case = self.resolve(any_id)
-        steps = sorted(case.steps, key=lambda s: s.at)
-        rules = self._deadlines
-        return {
-            "correlation_id": case.correlation_id,
-            "region": case.region,
-            "channel": case.channel,
-            "case_ids": list(case.subjects),
-            "partner_references": list(case.references),
-            "steps": [{**asdict(s), "at": s.at.isoformat()} for s in steps],
-            "hours_in_department": hours_held(steps),
-            "deadlines": [
-                {
-                    "rule": d.rule,
-                    "name_zh": rules[d.rule].name_zh,
-                    "name_en": rules[d.rule].name_en,
-                    "case_id": d.subject,
-                    "start": d.start.isoformat(),
-                    "due": d.due.isoformat(),
-                    "done_at": d.done_at.isoformat() if d.done_at else None,
-                    "status": d.status(now),
-                }
-                for d in case.deadlines
-            ],
-        }
+        return timeline_of(self.resolve(any_id), self._deadlines, now)
 
     def progress(self, any_id: str, now: datetime) -> dict[str, Any]:
         """进展查询: where the citizen's matter stands and what comes next — no actors, no internal ids."""
-        case = self.resolve(any_id)
-        last = max(case.steps, key=lambda s: s.at)
-        pending = sorted((d for d in case.deadlines if d.status(now) == "pending"), key=lambda d: d.due)
-        rules = self._deadlines
-        nxt = (
-            {
-                "step_zh": rules[pending[0].rule].name_zh,
-                "step_en": rules[pending[0].rule].name_en,
-                "due": pending[0].due.isoformat(),
-            }
-            if pending
-            else None
-        )
-        return {
-            "status": last.event_type.rsplit(".", 1)[-1],
-            "department": last.department if last.department != "partner" else None,
-            "updated_at": last.at.isoformat(),
-            "next_step": nxt,
-        }
+        return progress_of(self.resolve(any_id), self._deadlines, now)
 
 
 def _calendar(rest: str) -> str:
@@ -389,10 +430,12 @@ def _calendar(rest: str) -> str:
     return rest.split("|")[1].partition(":")[0]
 
 
-def build_engine(settings: Settings, registry: EventRegistry = default_registry) -> MetricsEngine:
-    """An empty engine over the catalogue and reference data the settings name."""
+def build_engine(
+    settings: Settings, registry: EventRegistry = default_registry, settled: SettledCases | None = None
+) -> MetricsEngine:
+    """An engine over the catalogue and reference data the settings name, empty; settled cases go to `settled`."""
     return MetricsEngine(
-        load_catalogue(settings.catalogue_file), load_reference(settings.regions_file), registry.types()
+        load_catalogue(settings.catalogue_file), load_reference(settings.regions_file), registry.types(), settled
     )
 
 

@@ -326,3 +326,25 @@ def next_due(case: CaseState, after: datetime) -> datetime | None:
     """Earliest future due time of an open deadline: when the case's contributions will change by themselves."""
     dues = [d.due for d in case.deadlines if d.done_at is None and not d.paused and d.due > after]
     return min(dues) if dues else None
+
+
+# the events that close a case in its department (结案 / 办结 / 立卷归档 / 撤回)
+CLOSING_TYPES = frozenset({
+    "caseflow.intake.request_closed",
+    "caseflow.legal_aid.case_closed",
+    "caseflow.mediation.dispute_archived",
+    "caseflow.mediation.dispute_withdrawn",
+    "caseflow.notary.certificate_issued",
+})  # fmt: skip
+
+
+def settled(case: CaseState, now: datetime) -> bool:
+    """The case can no longer change by itself: every department it went through that closes its cases has closed
+    it (a step of `CLOSING_TYPES` each; partners and departments without a closing step do not hold it open) and no
+    deadline is pending (each met or missed), so its contributions are the same at any later time. Only a new
+    event changes it."""
+    closed = {department_of(t) for t in CLOSING_TYPES}
+    went = {s.department for s in case.steps if s.department in closed}
+    if not went or went - {s.department for s in case.steps if s.event_type in CLOSING_TYPES}:
+        return False
+    return all(d.status(now) != "pending" for d in case.deadlines)

@@ -21,9 +21,10 @@ from aiokafka.errors import KafkaError
 from services.metrics.config import Settings
 from services.metrics.engine import Clock, MetricsEngine, build_engine, keep_out_of_gc
 from services.metrics.publisher import Listener, Publisher
+from services.metrics.settled_store import SettledCases, process_stores
 from services.metrics.sources import decode, source_topics
 from services.metrics.topics import Positions, by_case_topic, ensure_writer_topics
-from services.metrics.writer_state import load_writer_state, records_below
+from services.metrics.writer_state import changelog_cases, load_writer_state, records_below
 from shared import clock as scenario
 from shared import kafka
 from shared.errors import CaseflowError
@@ -76,7 +77,9 @@ class Folder:
         by_case = await self._partitions([by_case_topic(self.platform)])
         state = await load_writer_state(self.platform, sources, by_case)
         self.positions = state.positions
-        restored = self.engine.restore_all(state.cases, self.clock())
+        restored = 0
+        async for _, cases in changelog_cases(self.platform):  # fetch by fetch: settled cases leave memory as read
+            restored += self.engine.restore_all(cases, self.clock())
         # events the routers passed on but no writer had folded into the changelog yet: from the by-case topic
         caught_up = await self._fold_range(by_case, state.folded, state.by_case_ends)
         log.info("metrics follower: %d cases from the writers' changelog, %d events routed after it; folding on "
@@ -112,6 +115,8 @@ class Folder:
     async def stop(self) -> None:
         self._stopping = True
         await kafka.finish(self._task, self._consumer)
+        if self.engine.settled is not None:
+            self.engine.settled.close(remove=True)
 
     # -- the loop -----------------------------------------------------------------------------------------------
     async def run(self) -> None:
@@ -150,6 +155,7 @@ class Folder:
             if records and track:
                 self.positions[(tp.topic, tp.partition)] = records[-1].offset + 1
         self.engine.tick(now)
+        self.engine.trim(now)
         touched = self.engine.take_changed()
         if touched:
             await self._changed(touched, now)
@@ -160,6 +166,11 @@ class Folder:
 
     def subscribe(self, region: str) -> tuple[asyncio.Queue[dict[str, Any]], Callable[[], None]]:
         return self.publisher.subscribe(region)
+
+
+def follower_store(settings: Settings) -> SettledCases:
+    """A follower's settled-case store: its own, under the state directory, filled from the changelog on start."""
+    return SettledCases.fresh(process_stores(settings.state_dir, "follower") / "cases")
 
 
 @contextlib.asynccontextmanager
@@ -173,7 +184,7 @@ async def running_folder(settings: Settings, *, writer: bool, clock: Clock | Non
         return
     folder = Folder(
         settings.platform,
-        build_engine(settings),
+        build_engine(settings, settled=follower_store(settings)),
         max_batch=settings.max_batch,
         clock=clock or scenario.now,
     )

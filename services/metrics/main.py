@@ -13,7 +13,7 @@ from fastapi import FastAPI
 from services.metrics import api
 from services.metrics.config import Settings
 from services.metrics.engine import Clock, build_engine
-from services.metrics.follower import Folder
+from services.metrics.follower import Folder, follower_store
 from shared import clock as scenario
 from shared.api import create_app as create_service_app
 from shared.settings import load_settings
@@ -23,7 +23,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     """`clock` answers "now" for queries (current calendar periods, windows, deadlines); platform time by default."""
     settings = settings or load_settings(Settings)
     clock = clock or scenario.now
-    engine = build_engine(settings)
+    engine = build_engine(settings, settled=follower_store(settings) if settings.follow else None)
     folder = Folder(settings.platform, engine, max_batch=settings.max_batch, clock=clock)
 
     @contextlib.asynccontextmanager

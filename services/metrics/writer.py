@@ -9,9 +9,11 @@
    or unknown events go to the dead-letter topic with the reason and where the router read them.
 3. **Reduce** (`reduce.py`): one writer at a time sums the shares and publishes the changed indicators.
 
-On every assignment the writer rebuilds its partitions' engines from the changelog and sends again every share
-that differs from what the partials topic holds, before folding goes on. Folds are idempotent by event id, so
-nothing needs Kafka transactions. Why the stages and the changelog are built so: docs/decisions/0003 and 0004.
+Settled cases leave memory for a settled-case store per partition (`settled_store.py`, docs/decisions/0013).
+On every assignment the writer rebuilds its partitions' engines (and their stores) from the changelog and sends
+again every share that differs from what the partials topic holds, before folding goes on. Folds are idempotent
+by event id, so nothing needs Kafka transactions. Why the stages and the changelog are built so: docs/decisions/0003
+and 0004.
 """
 
 from __future__ import annotations
@@ -20,8 +22,9 @@ import asyncio
 import contextlib
 import functools
 import logging
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 from aiokafka import AIOKafkaProducer
@@ -36,9 +39,10 @@ from services.metrics.publisher import Publisher
 from services.metrics.reduce import Reducer
 from services.metrics.reference import load_reference
 from services.metrics.route import CaseRouter, as_routed
+from services.metrics.settled_store import SettledCases, process_stores
 from services.metrics.sources import decode, source_topics
 from services.metrics.topics import by_case_topic, changelog_topic, ensure_writer_topics, partials_topic, partition_of
-from services.metrics.writer_state import dump_case, load_case, read_compacted
+from services.metrics.writer_state import changelog_cases, dump_case, read_compacted
 from shared import clock as scenario
 from shared import kafka
 from shared.errors import CaseflowError
@@ -84,6 +88,8 @@ class MetricsWriter:
         self.folded = 0
         self.dead_lettered = 0
         self.recoveries = 0
+        self._stores: Path | None = None  # this process's settled-case stores (`settled_store.process_stores`)
+        self._retired: list[MetricsEngine] = []  # engines a rebalance replaced: their stores go between batches
         self.recovered_cases = 0  # cases the last recovery read from the changelog
         self.flushed = 0
         self.recovered = asyncio.Event()
@@ -108,7 +114,7 @@ class MetricsWriter:
     def case(self, correlation_id: str) -> CaseState | None:
         """A case's fold state, if this writer owns its partition."""
         engine = self.engines.get(partition_of(correlation_id.encode(), self.platform.partitions))
-        return None if engine is None else engine.cases.get(correlation_id)
+        return None if engine is None else engine.case(correlation_id)
 
     # -- lifecycle ----------------------------------------------------------------------------------------------
     async def start(self, timeout: float = 90) -> None:
@@ -135,6 +141,8 @@ class MetricsWriter:
         if self.publisher.producer is not None:
             with contextlib.suppress(Exception):
                 await self.publisher.producer.stop()
+        self._retired += self.engines.values()
+        self._close_retired()
 
     def owned(self) -> set[int]:
         """The by-case partitions this writer folds (an engine each)."""
@@ -147,16 +155,16 @@ class MetricsWriter:
         waits until this is done."""
         owned = {tp.partition for tp in assigned if tp.topic == self.by_case}
         now = self.clock()
-        held_cases = await read_compacted(self.platform, changelog_topic(self.platform), partitions=owned)
-        engines = self._engines_from(held_cases.values(), owned, now)
+        engines = await self._engines_from_changelog(owned, now)
         held_shares = await read_compacted(self.platform, partials_topic(self.platform))
         keep_out_of_gc("writer")
         async with self._lock:
-            self.engines = engines
+            replaced, self.engines = self.engines, engines
             self.shares.load(held_shares, owned)
             await self._send_shares(everything=True)
+        self._retired += replaced.values()
         self.recoveries += 1
-        self.recovered_cases = sum(len(e.cases) for e in engines.values())
+        self.recovered_cases = sum(e.case_count for e in engines.values())
         log.info("metrics writer: owns by-case partitions %s, %d cases recovered from %s", sorted(owned),
                  self.recovered_cases, changelog_topic(self.platform))  # fmt: skip
         self._ready.set()
@@ -171,18 +179,29 @@ class MetricsWriter:
         gone = {tp.partition for tp in revoked if tp.topic == self.by_case}
         self._ready.clear()
         async with self._lock:
+            dropped = [e for p, e in self.engines.items() if p in gone]
             self.engines = {p: e for p, e in self.engines.items() if p not in gone}
+        self._retired += dropped
         log.info("metrics writer: by-case partitions %s revoked", sorted(gone))
 
-    def _engines_from(self, pickled: Iterable[bytes], partitions: set[int], now: datetime) -> dict[int, MetricsEngine]:
-        by_partition: dict[int, list[CaseState]] = {p: [] for p in partitions}
-        for raw in pickled:
-            case = load_case(raw)
-            by_partition[partition_of(case.correlation_id.encode(), self.platform.partitions)].append(case)
-        engines = {p: self.new_engine() for p in partitions}
-        for p, cases in by_partition.items():
-            engines[p].restore_all(cases, now)
+    async def _engines_from_changelog(self, partitions: set[int], now: datetime) -> dict[int, MetricsEngine]:
+        """One engine per partition, with a fresh settled-case store, loaded from the changelog fetch by fetch:
+        settled cases go to the store as they come, so memory holds only the hot ones."""
+        if self._stores is None:
+            self._stores = process_stores(self.settings.state_dir, self.app.conf.id)
+        stores = {p: SettledCases.fresh(self._stores / f"g{self.recoveries}-p{p}") for p in partitions}
+        engines = {p: self.new_engine(settled=stores[p]) for p in partitions}
+        async for partition, cases in changelog_cases(self.platform, partitions=partitions):
+            engines[partition].restore_all(cases, now)
         return engines
+
+    def _close_retired(self) -> None:
+        """Remove the settled-case stores of engines a rebalance replaced, once no batch can be folding into them
+        (between batches): a new assignment has rebuilt its own."""
+        retired, self._retired = self._retired, []
+        for engine in retired:
+            if engine.settled is not None:
+                engine.settled.close(remove=True)
 
     async def _seek_back_after_recovery(self) -> None:
         """Seek the source partitions back to the committed offsets once more, after faust resumed them.
@@ -209,6 +228,7 @@ class MetricsWriter:
         the batch changed to the changelog once and send the shares it moved, all acknowledged before faust may
         ack (and then commit) the batch."""
         await self._ready.wait()  # a rebalance is loading the engines
+        self._close_retired()
         while True:
             engines = self.engines
             changed = {found for msg in messages if (found := await self.fold(msg, engines)) is not None}
@@ -217,7 +237,7 @@ class MetricsWriter:
             # a rebalance swapped the engines while we folded: fold the batch into the new ones (folds are idempotent)
         changelog = changelog_topic(self.platform)
         states = [  # no await in between: the engines cannot change under this
-            (partition, cid, dump_case(engines[partition].cases[cid])) for partition, cid in changed
+            (partition, cid, dump_case(engines[partition].held(cid))) for partition, cid in changed
         ]
         written = [
             await self._producer.send(changelog, state, key=cid.encode(), partition=partition)
@@ -267,6 +287,7 @@ class MetricsWriter:
         sent = []
         for partition, engine in self.engines.items():
             engine.tick(now)
+            engine.trim(now)
             touched = engine.take_changed()
             for key, value in self.shares.changes(partition, engine, None if everything else touched):
                 sent.append(await self._producer.send(topic, value, key=key, partition=0))

@@ -54,23 +54,23 @@ def load_case(raw: bytes) -> CaseState:
 @dataclass(frozen=True)
 class WriterState:
     """Where a follower starts: the writers' cases, the events routed but maybe not folded into them yet, and the
-    source offsets to follow from. Read in this order, so nothing falls between:
+    source offsets to follow from. Read in this order, so nothing falls between (the cases, step 4, are streamed
+    by `changelog_cases` after `load_writer_state` has read the offsets):
 
     1. `positions`, the routers' committed offsets on the source topics: every source event before them is on the
        by-case topic (a router commits once the by-case topic has acknowledged);
     2. `folded`, the writers' committed offsets on the by-case topic: every by-case event before them is in the
        changelog (faust commits once the changelog holds what the acked events changed);
     3. `by_case_ends`, the by-case end offsets now: above every event routed before step 1;
-    4. `cases`, the changelog read to its end now: every case folded before step 2.
+    4. then the changelog read to its end: every case folded before step 2.
 
-    Folding `cases`, then the by-case records from `folded` to `by_case_ends`, then the source topics from
-    `positions` misses no event; the ones seen twice are dropped by id.
+    Folding the changelog's cases, then the by-case records from `folded` to `by_case_ends`, then the source topics
+    from `positions` misses no event; the ones seen twice are dropped by id.
     """
 
     positions: Positions
     folded: Positions
     by_case_ends: Positions
-    cases: list[CaseState]
 
 
 async def load_writer_state(
@@ -79,7 +79,7 @@ async def load_writer_state(
     positions = await committed_positions(platform, sources, route_group(platform))
     folded = await committed_positions(platform, by_case, app_id(platform))
     ends = await end_positions(platform, by_case)
-    return WriterState(positions, folded, ends, await writer_cases(platform))
+    return WriterState(positions, folded, ends)
 
 
 async def committed_positions(platform: PlatformSettings, source: list[TopicPartition], group: str) -> Positions:
@@ -120,33 +120,49 @@ async def records_below(
                 left.discard(tp)
 
 
-async def read_compacted(
+async def compacted_records(
     platform: PlatformSettings, topic: str, *, partitions: set[int] | None = None, timeout: float = 5
-) -> dict[bytes, bytes]:
-    """The latest value per key of a compacted topic (of its `partitions` only, if given), read to the end offsets
-    present now (deleted keys left out).
-
-    No such topic (its writer never ran) is an empty dict."""
+) -> AsyncIterator[tuple[int, list[ConsumerRecord]]]:
+    """The records of a compacted topic (of its `partitions` only, if given) in offset order, fetch by fetch, up to
+    the end offsets present now: a later record of a key replaces an earlier one. No such topic (its writer never
+    ran) yields nothing."""
     consumer = kafka.consumer(platform, group_id=None, isolation_level="read_uncommitted")
     await consumer.start()
     try:
         if topic not in await consumer.topics():  # one metadata request, not a wait for a topic that may never come
             log.info("metrics: no %s yet, nothing to load", topic)
-            return {}
+            return
         parts = await kafka.partitions_of(consumer, topic, timeout=timeout)
         tps = [TopicPartition(topic, p) for p in sorted(parts) if partitions is None or p in partitions]
         if not tps:
-            return {}
+            return
         consumer.assign(tps)
         await consumer.seek_to_beginning(*tps)
-        latest: dict[bytes, bytes | None] = {}
-        async for _, records in records_below(consumer, await consumer.end_offsets(tps)):
-            for r in records:
-                if r.key is not None:
-                    latest[r.key] = r.value  # a later record of a key replaces the earlier (None: deleted)
-        return {k: v for k, v in latest.items() if v is not None}
+        async for tp, records in records_below(consumer, await consumer.end_offsets(tps)):
+            yield tp.partition, records
     finally:
         await consumer.stop()
+
+
+async def read_compacted(
+    platform: PlatformSettings, topic: str, *, partitions: set[int] | None = None, timeout: float = 5
+) -> dict[bytes, bytes]:
+    """The latest value per key of a compacted topic (`compacted_records`), deleted keys left out."""
+    latest: dict[bytes, bytes | None] = {}
+    async for _, records in compacted_records(platform, topic, partitions=partitions, timeout=timeout):
+        for r in records:
+            if r.key is not None:
+                latest[r.key] = r.value  # a later record of a key replaces the earlier (None: deleted)
+    return {k: v for k, v in latest.items() if v is not None}
+
+
+async def changelog_cases(
+    platform: PlatformSettings, *, partitions: set[int] | None = None
+) -> AsyncIterator[tuple[int, list[CaseState]]]:
+    """The writers' changelog as (partition, cases) fetch by fetch, a case's later records after its earlier ones:
+    for loading it into an engine without holding it whole (`MetricsEngine.restore_all` per fetch)."""
+    async for partition, records in compacted_records(platform, changelog_topic(platform), partitions=partitions):
+        yield partition, [load_case(r.value) for r in records if r.key is not None and r.value is not None]
 
 
 async def writer_cases(platform: PlatformSettings, *, timeout: float = 5) -> list[CaseState]:

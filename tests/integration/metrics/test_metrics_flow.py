@@ -100,7 +100,7 @@ def read_to(writer, topic: str) -> int:  # type: ignore[no-untyped-def]
 
 
 def cases_of(writer) -> dict:  # type: ignore[no-untyped-def]
-    return {cid: case for engine in writer.engines.values() for cid, case in engine.cases.items()}
+    return {case.correlation_id: case for engine in writer.engines.values() for case in engine.all_cases()}
 
 
 async def test_events_to_indicator_api_topic_duplicates_restart_and_rebuild(platform, tmp_path):
@@ -213,5 +213,5 @@ async def test_events_to_indicator_api_topic_duplicates_restart_and_rebuild(plat
         async with later.router.lifespan_context(later):
             folder = later.state.folder
             await eventually(folder.ready.is_set, timeout=20, what="the new follower caught up")
-            assert set(folder.engine.cases) == {"la-1", "la-2"}
+            assert {case.correlation_id for case in folder.engine.all_cases()} == {"la-1", "la-2"}
             assert folder.engine.aggregates.cells == rebuilt.engine.aggregates.cells

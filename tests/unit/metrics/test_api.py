@@ -11,7 +11,7 @@ from services.metrics.config import Settings
 from services.metrics.main import create_app
 from shared.settings import PlatformSettings
 from tests.conftest import token
-from tests.unit.metrics.helpers import CHENZHOU_VILLAGE, TODAY_NOON, assigned, notified
+from tests.unit.metrics.helpers import CHENZHOU_VILLAGE, TODAY_NOON, assigned, env, notified
 
 NOW = TODAY_NOON  # the app's clock, pinned: its calendar day holds every event below
 CHENZHOU = "431000000000"
@@ -112,3 +112,28 @@ async def test_advisor_villages_lists_each_village_and_refuses_a_day(client):
     assert "000" in body["source"]
     day = await client.get("/regions/431002100000/advisor-villages", params={"period": "day:2026-03-02"})
     assert day.status_code == 422 and day.json()["errors"][0]["field"] == "period"
+
+
+async def test_a_replica_catching_up_marks_values_rebuilding_and_answers_settled_timelines(tmp_path):
+    """A follower not yet caught up (its state rebuilt on start) marks every value as rebuilding, not complete;
+    a closed case moved to the settled store (docs/decisions/0013) answers its timeline and progress as before."""
+    settings = Settings(state_dir=tmp_path, platform=PlatformSettings(topic_prefix="unitmetrics"))
+    app = create_app(settings, clock=lambda: NOW)  # follows, but its follower is never started here
+    engine = app.state.engine
+    engine.apply(notified("la-1", at=NOW - timedelta(hours=3)), NOW)
+    engine.apply(assigned("la-1", NOW - timedelta(hours=2)), NOW)
+    engine.apply(env("caseflow.legal_aid.case_closed", "la-1", NOW - timedelta(hours=1), outcome="concluded",
+                     closed_at=NOW - timedelta(hours=1)), NOW)  # fmt: skip
+    assert engine.evict_settled(NOW) == 1 and engine.cases == {}
+    headers = token(settings.platform, "dept:ops", ["metrics:read"])
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t", headers=headers) as c:
+        r = await c.get("/indicators/criminal_aid_coverage", params={"region": CHENZHOU, "period": "last-24h"})
+        assert r.json()["rebuilding"] is True and r.json()["denominator"] == 1
+        assert all(card["rebuilding"] for card in (await c.get(f"/regions/{CHENZHOU}/scorecard")).json())
+        tl = (await c.get("/cases/ref-la-1/timeline")).json()
+        assert tl["correlation_id"] == "la-1" and [d["status"] for d in tl["deadlines"]] == ["met"]
+        assert (await c.get("/cases/la-1/progress")).json()["status"] == "case_closed"
+        app.state.folder.ready.set()  # caught up
+        r = await c.get("/indicators/criminal_aid_coverage", params={"region": CHENZHOU, "period": "last-24h"})
+        assert r.json()["rebuilding"] is False
+    engine.settled.close(remove=True)
