@@ -164,17 +164,17 @@ def test_citizens_rate_only_where_a_department_has_an_evaluation_route() -> None
     rated = [f"rq-{n}" for n in range(20)]
     for case_id in rated:
         citizen_rates(demo, "intake", case_id)
-        citizen_rates(demo, "notary", f"na-{case_id}")
+        citizen_rates(demo, "court", f"ct-{case_id}")
     scheduled = {case_id for case_id in rated if demo.is_scheduled(case_id, "evaluate")}
     assert 8 <= len(scheduled) <= 20  # about seven in ten rate
-    assert not any(demo.is_scheduled(f"na-{c}", "evaluate") for c in rated)
-    ROUTES["notary"] = ("/applications/{case_id}/evaluate", "satisfaction")  # a route added: one line
+    assert not any(demo.is_scheduled(f"ct-{c}", "evaluate") for c in rated)
+    ROUTES["court"] = ("/rulings/{case_id}/evaluate", "satisfaction")  # a route added: one line
     try:
-        citizen_rates(demo, "notary", "na-rq-0")
-        citizen_rates(demo, "notary", "na-rq-1")
-        assert any(demo.is_scheduled(f"na-rq-{n}", "evaluate") for n in (0, 1))
+        for n in range(5):
+            citizen_rates(demo, "court", f"ct-new-{n}")
+        assert any(demo.is_scheduled(f"ct-new-{n}", "evaluate") for n in range(5))
     finally:
-        del ROUTES["notary"]
+        del ROUTES["court"]
 
 
 def test_a_region_belongs_to_its_city() -> None:
