@@ -10,8 +10,11 @@ from integrations.demo import intake_staff
 from integrations.demo.cities import city_of
 from integrations.demo.day import Demo
 from integrations.demo.people import person
-from integrations.demo.plan import Visit
+from integrations.demo.plan import Visit, fate
 from integrations.demo.scheduler import Act
+
+#: share of web visitors who ask for a real-time consultation before posting their question
+REALTIME_SHARE = 0.4
 
 
 def handle(demo: Demo, v: Visit) -> Act:
@@ -53,6 +56,14 @@ async def _abandon(demo: Demo, call_id: str) -> None:
 
 
 async def web(demo: Demo, v: Visit) -> None:
+    """A question posted on the 12348 web; some visitors first ask for a real-time consultation (实时咨询, 002),
+    connected after a wait (some over the 30 s target)."""
+    rng = fate(demo.seed, "realtime", v.n)
+    if rng.random() < REALTIME_SHARE:
+        offered_at = demo.scheduler.clock()
+        call_id = await intake_staff.offer_call(demo, v, offered_at, line="web_12348")
+        wait = rng.randint(31, 90) if rng.random() < 0.1 else rng.randint(3, 30)
+        demo.later(call_id, "answer", wait / 3600, lambda: intake_staff.answer_call(demo, call_id, offered_at, wait))
     body = {"region": v.region, "topic": v.topic, "kind": v.kind}
     rq = await demo.platform.post("intake", "/web/questions", body, demo.key(demo.run_id, v.n, "question"))
     intake_staff.publish_reply_later(demo, v, str(rq["request_id"]))

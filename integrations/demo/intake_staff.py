@@ -59,9 +59,10 @@ def escalation(cities: Sequence[City], v: Visit) -> dict[str, str]:
     return {"to_level": level, "to_region": city.under(level, v.n)}
 
 
-async def offer_call(demo: Demo, v: Visit, offered_at: datetime) -> str:
-    body = {"region": v.region, "offered_at": offered_at.isoformat()}
-    call = await demo.platform.post("intake", "/calls", body, demo.key(demo.run_id, v.n, "call"))
+async def offer_call(demo: Demo, v: Visit, offered_at: datetime, line: str = "hotline_12348") -> str:
+    """A call waiting on the 12348 hotline, or a real-time consultation on the 12348 web (`web_12348`)."""
+    body = {"region": v.region, "line": line, "offered_at": offered_at.isoformat()}
+    call = await demo.platform.post("intake", "/calls", body, demo.key(demo.run_id, v.n, "call", line))
     return str(call["call_id"])
 
 

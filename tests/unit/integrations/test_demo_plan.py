@@ -159,23 +159,22 @@ def test_a_failed_act_is_counted_and_may_be_scheduled_again() -> None:
 
 
 def test_citizens_rate_only_where_a_department_has_an_evaluation_route() -> None:
-    """随单评价 (seed 004: every service rated once): intake, legal aid, mediation and notary cases are rated
-    (about seven in ten citizens do); a department without an evaluation route is not asked."""
+    """随单评价: intake's requests are rated (seed 000 satisfaction); a department without a route is not asked."""
     demo = Demo(Platform(PlatformSettings()), Scheduler(ScenarioClock()), 7, "r1", CITIES)
-    assert set(ROUTES) == {"intake", "legal_aid", "mediation", "notary"}
     rated = [f"rq-{n}" for n in range(20)]
     for case_id in rated:
         citizen_rates(demo, "intake", case_id)
-        citizen_rates(demo, "notary", f"na-{case_id}")
+        citizen_rates(demo, "court", f"ct-{case_id}")
     scheduled = {case_id for case_id in rated if demo.is_scheduled(case_id, "evaluate")}
     assert 8 <= len(scheduled) <= 20  # about seven in ten rate
-    assert any(demo.is_scheduled(f"na-{c}", "evaluate") for c in rated)
-    notary = ROUTES.pop("notary")  # a department without a route
+    assert not any(demo.is_scheduled(f"ct-{c}", "evaluate") for c in rated)
+    ROUTES["court"] = ("/rulings/{case_id}/evaluate", "satisfaction")  # a route added: one line
     try:
-        citizen_rates(demo, "notary", "na-other")
-        assert not demo.is_scheduled("na-other", "evaluate")
+        for n in range(5):
+            citizen_rates(demo, "court", f"ct-new-{n}")
+        assert any(demo.is_scheduled(f"ct-new-{n}", "evaluate") for n in range(5))
     finally:
-        ROUTES["notary"] = notary
+        del ROUTES["court"]
 
 
 def test_a_region_belongs_to_its_city() -> None:
