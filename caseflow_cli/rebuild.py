@@ -17,6 +17,7 @@ from typing import Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from caseflow_cli.profile import operator_settings
 
@@ -60,7 +61,7 @@ def rebuild_command(
     try:
         said = asyncio.run(asyncio.wait_for(go(), timeout))
     except StatesDiffer as exc:
-        console.print(f"[red]{exc}[/red]")
+        console.print(f"[red]{escape(str(exc))}[/red]")
         raise typer.Exit(1) from None
     except (TimeoutError, OSError, ConnectionError) as exc:
         console.print(f"[red]rebuild failed: {type(exc).__name__}: {exc}[/red]")

@@ -28,6 +28,7 @@ from pathlib import Path
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from caseflow_cli import acl, infra
 from caseflow_cli.profile import write_profile
@@ -182,7 +183,7 @@ def run(with_programs: bool = True, clock_rate: float = CLOCK_RATE) -> int:
     try:
         status, credentials = _start_infra(settings)
     except infra.InfraError as exc:
-        console.print(f"[red]{exc}[/red]")
+        console.print(f"[red]{escape(str(exc))}[/red]")
         return 1
     prefix = os.environ.get("CASEFLOW_TOPIC_PREFIX", "caseflow")
     profile = write_profile(settings, status, prefix)
@@ -207,7 +208,7 @@ def run(with_programs: bool = True, clock_rate: float = CLOCK_RATE) -> int:
             if p.port:
                 sup.wait_ready(p.name, timeout=60)
     except (RuntimeError, TimeoutError) as exc:
-        console.print(f"[red]{exc}[/red]")
+        console.print(f"[red]{escape(str(exc))}[/red]")
         sup.stop_all()
         return 1
     except KeyboardInterrupt:

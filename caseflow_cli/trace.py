@@ -13,6 +13,7 @@ from typing import Any
 import httpx
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from services.console.rendering import held_for, when
@@ -61,7 +62,7 @@ def fetch(base_url: str, path: str, params: dict[str, Any] | None = None) -> Any
     try:
         return asyncio.run(_get(base_url, path, params))
     except Failed as exc:
-        errors.print(f"[red]{exc.message}[/red]")
+        errors.print(f"[red]{escape(exc.message)}[/red]")
         raise typer.Exit(exc.code) from None
 
 

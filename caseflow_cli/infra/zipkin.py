@@ -53,10 +53,10 @@ def command(settings: InfraSettings) -> list[str]:
     java = processes.require_tool("java", "run Zipkin")
     port = "--armeria.ports[0]"
     return [
-        java, "-Xmx256m", "-Xms64m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1", "-Djava.awt.headless=true",
+        java, "-Xmx512m", "-Xms64m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1", "-Djava.awt.headless=true",
         "-jar", str(settings.zipkin_jar),
         f"{port}.ip={HOST}", f"{port}.port={settings.zipkin_port}", f"{port}.protocols=http",
-        "--zipkin.storage.type=mem", "--zipkin.storage.mem.max-spans=200000", "--logging.level.root=WARN",
+        "--zipkin.storage.type=mem", "--zipkin.storage.mem.max-spans=60000", "--logging.level.root=WARN",
         "--logging.level.com.linecorp.armeria.server.Server=INFO",
     ]  # fmt: skip
 

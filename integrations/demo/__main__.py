@@ -1,7 +1,7 @@
 """`python -m integrations.demo`: play citizens and department staff against the running platform, at the
 scenario clock (`CASEFLOW_CLOCK_RATE`, `CASEFLOW_CLOCK_EPOCH`), until Ctrl-C or `--minutes` real minutes.
 
-    python -m integrations.demo --seed 7 --per-hour 4
+    python -m integrations.demo --seed 7 --per-hour 6
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ def demo_command(
     seed: Annotated[int, typer.Option(help="the plan's seed: the same seed plays the same visits")] = 2026,
     per_hour: Annotated[
         float, typer.Option("--per-hour", min=0.1, max=10_000, help="citizen arrivals per scenario hour, all cities")
-    ] = 4.0,
+    ] = 6.0,
     every: Annotated[float, typer.Option(min=0.5, max=600, help="real seconds between staff worklist rounds")] = 3.0,
     minutes: Annotated[float, typer.Option(min=0, max=24 * 60, help="real minutes to run; 0 = until Ctrl-C")] = 0,
     concurrency: Annotated[int, typer.Option(min=1, max=64, help="acts in flight at once")] = 4,

@@ -1,14 +1,16 @@
 """The demo's plan (pure, seeded): who comes when, on which channel, and what becomes of their request.
 
 `plan_visits(seed, …)` draws the same visits for the same seed: arrival offsets in scenario seconds (a Poisson
-stream), city (by population), channel and each visit's fate (answered on the spot, referred, escalated, a work
-order, a late reply, an abandoned call, the satisfaction given). `fate(seed, …)` is the seeded die staff roll for
-a case they meet (latency, decision), so a case's handling depends only on the seed and the case.
+stream), city (by the square root of its population), channel and each visit's fate (answered on the spot,
+referred, escalated, a work order, a late reply, an abandoned call, the satisfaction given). `fate(seed, …)` is
+the seeded die staff roll for a case they meet (latency, decision), so a case's handling depends only on the seed
+and the case.
 """
 
 from __future__ import annotations
 
 import itertools
+import math
 import random
 import secrets
 import time
@@ -63,7 +65,7 @@ def new_run_id() -> str:
 def plan_visits(seed: int, cities: Sequence[City], per_hour: float) -> Iterator[Visit]:
     """The endless, seeded stream of visits: `per_hour` arrivals per scenario hour over all cities."""
     rng = random.Random(seed)
-    weights = [c.population or 1 for c in cities]
+    weights = [math.sqrt(c.population or 1) for c in cities]  # the smallest city still sees every service
     offset = 0.0
     for n in itertools.count():
         offset += rng.expovariate(per_hour / HOUR)
