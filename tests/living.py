@@ -177,7 +177,7 @@ class LivingPlatform:
                 self._acting += [
                     asyncio.create_task(PartnerRouter(self.platform).run()),
                     asyncio.create_task(PartnerSimulator(self.platform, rate=0.6, seed=self.demo.seed).run(0)),
-                    asyncio.create_task(play(self.demo, per_hour=2.0, every=1.0, last_year=True)),
+                    asyncio.create_task(play(self.demo, per_hour=2.5, every=1.0, last_year=True)),
                 ]
                 self.writer = writer
                 await self._stop.wait()
