@@ -180,7 +180,9 @@ async def rig(cluster: infra.InfraStatus) -> AsyncIterator[Rig]:
     )
     await _warm_coordinator(settings)
     await kafka.ensure_topics(settings, timeout=60)
-    base = int(os.environ.get("CASEFLOW_FAULTS_HTTP_PORT", "49520"))
+    # below the ephemeral range too: a service restarted after kill -9 binds its port again, which a client
+    # socket's ephemeral local port may hold meanwhile (the restart then fails with "address already in use")
+    base = int(os.environ.get("CASEFLOW_FAULTS_HTTP_PORT", "29540"))
     env = {
         "CASEFLOW_KAFKA_BOOTSTRAP": settings.kafka_bootstrap,
         "CASEFLOW_DATABASE_URL": cluster.database_url,
