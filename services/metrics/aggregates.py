@@ -17,10 +17,11 @@ from services.metrics.values import HISTOGRAM
 from shared.contracts.common import region_ancestors
 
 
-def cell_keys(indicator: str, department: str, hour: datetime, region: str, channel: str | None) -> list[str]:
+def cell_keys(indicator: str, department: str, period: str, region: str, channel: str | None) -> list[str]:
+    """The cells a contribution in one period bucket (`period_keys`) counts in: every ancestor region × the
+    dimensions `*`, `dept:<department>` and `channel:<channel>`."""
     dims = ["*", f"dept:{department}"] + ([f"channel:{channel}"] if channel else [])
-    periods = period_keys(hour)
-    return [f"{indicator}|{r}|{p}|{d}" for r in _ancestors(region) for p in periods for d in dims]
+    return [f"{indicator}|{r}|{period}|{d}" for r in _ancestors(region) for d in dims]
 
 
 def is_published(cell_key: str) -> bool:
@@ -47,16 +48,17 @@ class Aggregates:
     """Sums per cell `indicator|region|period|dimension`: [numerator, denominator, amount].
 
     `add` only sums the change per (indicator, department, hour, region, channel); `settle` spreads the net
-    changes over the cells (every ancestor region × period × dimension, ~100 cells per contribution). Between two
-    settles, the events of one village, hour and indicator merge into one spread (or cancel), so a batch costs
-    what its distinct places and hours cost, not what its events cost. Reads settle first, so they never see a
-    half-applied batch.
+    changes over the cells (every ancestor region × period bucket × dimension). Between two settles, the events
+    of one village, hour and indicator merge into one change (or cancel), and the hours of one day, month or year
+    into one change of that bucket, so a batch costs what its distinct places and buckets cost, not what its
+    events cost. Reads settle first, so they never see a half-applied batch.
     """
 
     def __init__(self) -> None:
         self._cells: dict[str, list[float]] = {}
         self._pending: dict[tuple[str, str, datetime, str, str | None], list[float]] = {}
         self._touched: set[str] = set()  # cells changed since `take_touched`
+        self._hours_from = ""  # hour cells before this bucket are forgotten (`forget_hours_before`), never made
 
     @property
     def cells(self) -> dict[str, list[float]]:
@@ -91,24 +93,49 @@ class Aggregates:
         """Cells whose value moved without a contribution (e.g. a reference-data change)."""
         self._touched.update(keys)
 
-    def settle(self) -> None:
+    def settle(self, *, track: bool = True) -> None:
+        """Spread the pending changes over their cells; `track=False` leaves them out of `take_touched` (a state
+        restored, not news to publish). The changes are first summed per period bucket (the hours of one day
+        merge into one day change, the days of a month into one month change), then spread over the regions and
+        dimensions: a batch costs what its distinct places and buckets cost."""
         if not self._pending:
             return
         pending, self._pending = self._pending, {}
-        cells, touched = self._cells, self._touched
+        hours_from = self._hours_from
+        buckets: dict[tuple[str, str, str, str | None, str], list[float]] = {}
         for (indicator, department, hour, region, channel), (num, den, amount) in pending.items():
             if num == 0 and den == 0 and abs(amount) < 1e-9:
                 continue  # added and removed within the batch: no cell moves
-            for key in cell_keys(indicator, department, hour, region, channel):
+            periods = period_keys(hour)
+            if hours_from and periods[-1] < hours_from:
+                periods = periods[:-1]  # the hour bucket (last) of a forgotten hour
+            for period in periods:
+                bucket = (indicator, department, region, channel, period)
+                delta = buckets.get(bucket)
+                if delta is None:
+                    buckets[bucket] = [num, den, amount]
+                else:
+                    delta[0] += num
+                    delta[1] += den
+                    delta[2] += amount
+        cells = self._cells
+        touched = self._touched if track else None
+        for (indicator, department, region, channel, period), (num, den, amount) in buckets.items():
+            if num == 0 and den == 0 and abs(amount) < 1e-9:
+                continue
+            keys = cell_keys(indicator, department, period, region, channel)
+            for key in keys:
                 cell = cells.get(key)
                 if cell is None:
-                    cell = cells[key] = [0.0, 0.0, 0.0]
+                    cells[key] = [num, den, amount]
+                    continue
                 cell[0] += num
                 cell[1] += den
                 cell[2] += amount
                 if cell[0] == 0 and cell[1] == 0 and abs(cell[2]) < 1e-9:
                     del cells[key]
-                touched.add(key)
+            if touched is not None:
+                touched.update(keys)
 
     def take_touched(self) -> set[str]:
         """The cells changed since the last call (settling first)."""
@@ -119,9 +146,9 @@ class Aggregates:
     def forget_hours_before(self, cutoff: datetime) -> int:
         """Drop the hour cells of hours before `cutoff`'s (only the last-24h / last-7d windows read hour cells, and
         never before their start): what keeps a long-running writer's cells from growing by the hour. Returns how
-        many. A late change to a forgotten hour makes a cell no window reads, dropped at the next call."""
+        many. A late change to a forgotten hour makes no hour cell."""
+        oldest = self._hours_from = max(self._hours_from, hour_bucket(cutoff))
         self.settle()
-        oldest = hour_bucket(cutoff)
         cells = self._cells
         old = [k for k in cells if (h := k.find("|hour:")) >= 0 and k[h + 1 : k.index("|", h + 1)] < oldest]
         for key in old:

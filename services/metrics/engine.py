@@ -148,13 +148,15 @@ class MetricsEngine:
 
     def restore_all(self, cases: Iterable[CaseState], now: datetime) -> int:
         """Load snapshotted cases (on start): their contributions are re-added at `now`, as state, not as changes
-        to publish. Returns how many."""
+        to publish (what `take_changed` would have returned is dropped). Returns how many."""
         n = 0
         for case in cases:
             self._hot(case.correlation_id, now)  # a later record of a case replaces the earlier, wherever it is
             self._replace(case, now)
             n += 1
-        self.take_changed()
+        self.aggregates.settle(track=False)
+        self.aggregates.take_touched()
+        self._reference_moved.clear()
         self.evict_settled(now)
         return n
 
@@ -195,8 +197,12 @@ class MetricsEngine:
         (`evict_settled`), and once a day the hour cells older than the longest window. Returns the cases moved."""
         if self._trimmed_at is None or now - self._trimmed_at >= timedelta(days=1):
             self._trimmed_at = now
-            self.aggregates.forget_hours_before(now - timedelta(hours=max(WINDOW_HOURS.values()) + 1))
+            self.forget_old_hours(now)
         return self.evict_settled(now)
+
+    def forget_old_hours(self, now: datetime) -> int:
+        """Drop (and stop making) the hour cells before the longest rolling window: no query reads them."""
+        return self.aggregates.forget_hours_before(now - timedelta(hours=max(WINDOW_HOURS.values()) + 1))
 
     def all_cases(self) -> Iterator[CaseState]:
         """Every case this engine holds: the hot ones, then the settled ones."""

@@ -82,6 +82,7 @@ async def compare_with_writer(
     replayed = await rebuild(settings, now=now, show_progress=show_progress, workers=workers, with_event_ids=True)
     rebuilt = replayed.engine
     live = build_engine(settings)
+    live.forget_old_hours(now)  # as the replay and the writers do
     live.restore_all(await writer_cases(settings.platform), now)
     live.tick(now)
     ids = replayed.event_ids

@@ -60,6 +60,7 @@ class PartitionFolds:
         """Every cell's sum over these partitions' cases (their contributions evaluated at `now`, spread by one
         engine: cells add up, so one engine for all of them spreads each place and hour once), and each
         partition's advisor of every village its cases name (the reducer keeps the lowest partition's)."""
+        engine.forget_old_hours(now)  # as the writers trim them: only the rolling windows read hour cells
         engine.restore_all((case for cases in self.cases.values() for case in cases.values()), now)
         engine.tick(now)
         advisors: list[Share] = []

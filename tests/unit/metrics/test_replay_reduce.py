@@ -27,6 +27,7 @@ def test_two_workers_folding_three_partitions_each_reduce_to_the_sequential_fold
     for _, event in decoded:
         sequential.apply(event, NOW)
     sequential.tick(NOW)
+    sequential.forget_old_hours(NOW)  # as a writer's publishing round does (`trim`), and the replay
 
     workers = [PartitionFolds(sequential.catalogue, range(w, PARTITIONS, 2)) for w in (0, 1)]
     for _, event in decoded:

@@ -157,3 +157,20 @@ def test_trim_drops_hour_cells_no_window_reads_and_keeps_the_windows(tmp_path: P
     assert 0 < len(left) < hours
     assert all(k.split("|")[2] >= f"hour:{(now - timedelta(hours=169)).isoformat()[:13]}" for k in left)
     assert values() == before
+
+
+def test_a_late_event_for_a_forgotten_hour_counts_in_its_day_and_year_but_makes_no_hour_cell(tmp_path: Path) -> None:
+    """After a trim, hour cells before the longest window are never made again (no window reads them), while the
+    calendar periods of the late event's hour still count it."""
+    cold, hot = evicting(tmp_path), engine()
+    cases = list(closed_cases(40))
+    early, late = cases[:-1], cases[-1]
+    now = max(ev.time for case in cases for ev in case) + timedelta(days=30)
+    fold_all(cold, early)
+    fold_all(hot, cases)
+    cold.trim(now)
+    fold_all(cold, [late])  # its hours lie before the window now
+    hot.forget_old_hours(now)
+    floor = f"hour:{(now - timedelta(hours=169)).isoformat()[:13]}"
+    assert all(k.split("|")[2] >= floor for k in cold.aggregates.cells if "|hour:" in k)
+    assert cold.aggregates.cells == hot.aggregates.cells  # days, months and years: as if it had come in time
