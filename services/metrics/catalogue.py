@@ -131,6 +131,9 @@ IndicatorKind = Literal[
 ]  # fmt: skip
 #: indicator kinds read from reference data (villages and their advisors), not from counted events
 REFERENCE_KINDS = ("advisor_coverage", "advisor_qualification")
+#: indicator kinds whose value reads the reference data besides their cell's sums (a village or advisor change
+#: moves them)
+READS_REFERENCE = (*REFERENCE_KINDS, "advisor_hours", "advisor_villages")
 
 
 class VillageHours(_Frozen):
