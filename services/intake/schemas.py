@@ -15,13 +15,12 @@ from shared.contracts.intake import (
     AdvisorServiceKind,
     CallLine,
     Channel,
-    ComplaintFinding,
     ExternalRef,
     Level,
-    QcResult,
     RequestKind,
     TopicCode,
 )
+from shared.contracts.intake_review import ComplaintFinding, QcResult
 from shared.contracts.notary import MatterId, published_matter
 from shared.pii import PersonData
 from shared.regions import KnownRegion

@@ -27,7 +27,7 @@ class Mediation:
     cases: Views[domain.Dispute]
     committee_bus: CommandBus[committees.CommitteeState]
     committee_view: Views[committees.CommitteeState]
-    registry: CommitteeRegistry  # the reference file, overlaid with the committee streams (handlers.load_overlay)
+    registry: CommitteeRegistry  # the reference file, overlaid with the committee streams (roster.load_overlay)
     vault: Vault
     clock: Clock
     settings: Settings

@@ -1,5 +1,6 @@
 """Mediation's use cases: register a dispute (walk-in, partner or intake referral), assign and act on it, record
-the court's ruling, sweep lapsed windows, change the committee registry; and turn outcomes into their views.
+the court's ruling, sweep lapsed windows; and turn outcomes into their views (the committee registry's use
+cases: roster.py).
 
 Routes call these with the wired service (`bootstrap.Mediation`) and the `Call` (who, when, which key);
 consumers with a context made from the incoming event. A referral's dispute id comes from the referrer's own
@@ -13,26 +14,18 @@ import uuid
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from services.mediation import committees, domain, views
-from services.mediation.committees import CommitteeState
+from services.mediation import domain, views
 from services.mediation.reference import Committee, CommitteeRegistry, Mediator
 from services.mediation.schemas import (
     AckOut,
     AssignIn,
     CommandOut,
-    CommitteeIn,
-    CommitteeList,
-    CommitteeOut,
-    DeactivateIn,
     DisputeList,
     DisputeOut,
     Flags,
-    MediatorIn,
-    MediatorOut,
     PartyIn,
     ReferralIn,
     RegisterIn,
-    RegistryOut,
     RulingIn,
     recorded_at,
 )
@@ -51,7 +44,6 @@ if TYPE_CHECKING:  # bootstrap subscribes the consumers, which call these
     from services.mediation.bootstrap import Mediation
 
 DisputeOutcome = Outcome[domain.Dispute]
-RegistryOutcome = Outcome[CommitteeState]
 KIND_SOURCE = {
     ReferralKind.POLICE_110: Source.POLICE_110,
     ReferralKind.COURT_PRE_LITIGATION: Source.COURT_PRE_LITIGATION,
@@ -275,128 +267,3 @@ async def stored_dispute(m: Mediation, dispute_id: str, now: datetime) -> Disput
     if doc is None:
         raise NotFound(f"no dispute {dispute_id}", field="dispute_id")
     return dispute_view(doc, now)
-
-
-# -- the committee registry (名册管理) ------------------------------------------------------------------------
-# Each committee is a stream; the in-memory registry the assignments read is overlaid with the streams' state at
-# start and after every change. A seed committee from the reference file is adopted into a stream (with its
-# mediators) the first time it is changed.
-async def load_overlay(m: Mediation) -> int:
-    docs = await m.committee_view.find({}, limit=100_000)
-    for doc in docs:
-        _put(m.registry, views.committee_state(doc))
-    return len(docs)
-
-
-async def register_committee(m: Mediation, body: CommitteeIn, call: Call) -> RegistryOut:
-    existing = m.registry.committees.get(body.committee_id)
-    if existing is not None and (existing.name, existing.regions) != (body.name, tuple(body.regions)):
-        raise ValidationFailed(f"committee id {body.committee_id} is taken", field="committee_id")
-    command = committees.RegisterCommittee(
-        at=recorded_at(body.at, call.now),
-        committee_id=body.committee_id,
-        name=body.name,
-        kind=body.kind,
-        regions=body.regions,
-        dispute_types=body.dispute_types,
-        serves=body.serves,
-        known_types=list(m.registry.dispute_types),
-    )
-    return await _change(m, body.committee_id, command, call)
-
-
-async def add_mediator(m: Mediation, committee_id: str, body: MediatorIn, call: Call) -> RegistryOut:
-    at = recorded_at(body.at, call.now)
-    mediator = committees.MediatorIn(**body.model_dump(exclude={"at"}))
-    await _adopt(m, committee_id, call)
-    held = m.registry.mediators.get(mediator.mediator_id)
-    command = committees.AddMediator(at=at, mediator=mediator, held_by=held.committee_id if held else None)
-    return await _change(m, committee_id, command, call)
-
-
-async def deactivate_mediator(
-    m: Mediation, committee_id: str, mediator_id: str, body: DeactivateIn, call: Call
-) -> RegistryOut:
-    at = recorded_at(body.at, call.now)
-    await _adopt(m, committee_id, call)
-    command = committees.DeactivateMediator(at=at, mediator_id=mediator_id, reason=body.reason)
-    return await _change(m, committee_id, command, call)
-
-
-async def _change(m: Mediation, committee_id: str, command: Command, call: Call) -> RegistryOut:
-    stream = committees.stream_id(committee_id)
-    outcome = call.answered(await m.committee_bus.execute(stream, command, call.context()))
-    _put(m.registry, outcome.state)
-    return registry_out(outcome)
-
-
-async def _adopt(m: Mediation, committee_id: str, call: Call) -> None:
-    state, _ = await m.committee_bus.load(committees.stream_id(committee_id))
-    if state.exists:
-        return
-    registry = m.registry
-    c = registry.committee(committee_id)  # NotFound when neither the file nor a stream has it
-    seed = committees.RegisterCommittee(
-        at=call.now,
-        committee_id=c.id,
-        name=c.name,
-        kind=c.kind,
-        regions=list(c.regions),
-        dispute_types=list(c.dispute_types),
-        serves=c.serves,
-        mediators=[
-            committees.MediatorIn(
-                mediator_id=x.id, display_name=x.display_name, specialisms=list(x.specialisms), active=x.active
-            )
-            for x in registry.mediators_of(c.id, active_only=False)
-        ],
-        known_types=list(registry.dispute_types),
-    )
-    ctx = CommandContext(actor=call.actor, idempotency_key=f"adopt:{c.id}:{registry.version}")
-    await m.committee_bus.execute(committees.stream_id(c.id), seed, ctx)
-
-
-def _put(registry: CommitteeRegistry, state: CommitteeState) -> None:
-    if not state.exists or state.kind is None:
-        return
-    committee = Committee(state.committee_id, state.name, state.kind, state.regions, state.dispute_types, state.serves)
-    mediators = [
-        Mediator(x.mediator_id, state.committee_id, x.display_name, x.specialisms, x.active) for x in state.mediators
-    ]
-    registry.put(committee, mediators)
-
-
-def registry_out(outcome: RegistryOutcome) -> RegistryOut:
-    s = outcome.state
-    return RegistryOut(
-        committee_id=s.committee_id,
-        version=outcome.version,
-        duplicate=outcome.duplicate,
-        events=[e.type for e in outcome.events],
-        mediators=[
-            MediatorOut(id=x.mediator_id, display_name=x.display_name, specialisms=list(x.specialisms), active=x.active)
-            for x in s.mediators
-        ],
-    )
-
-
-def committee_list(registry: CommitteeRegistry, region: str | None, dispute_type: str | None) -> CommitteeList:
-    if region is not None:
-        found = registry.covering(region, dispute_type)
-    else:
-        found = [c for c in registry.committees.values() if dispute_type is None or dispute_type in c.dispute_types]
-    items = [
-        CommitteeOut(
-            id=c.id,
-            name=c.name,
-            kind=c.kind.value,
-            regions=list(c.regions),
-            dispute_types=list(c.dispute_types),
-            mediators=[
-                MediatorOut(id=x.id, display_name=x.display_name, specialisms=list(x.specialisms), active=x.active)
-                for x in registry.mediators_of(c.id, active_only=False)
-            ],
-        )
-        for c in found
-    ]
-    return CommitteeList(version=registry.version, dispute_types=registry.dispute_types, items=items)

@@ -10,7 +10,7 @@ from typing import Any, Unpack
 
 from fastapi import FastAPI
 
-from services.mediation import handlers
+from services.mediation import handlers, roster
 from services.mediation.bootstrap import Mediation, bootstrap
 from services.mediation.config import Settings
 from services.mediation.routes import router
@@ -27,7 +27,7 @@ def create_app(settings: Settings | None = None, **adapters: Unpack[Adapters]) -
     @contextlib.asynccontextmanager
     async def lifespan(app: Any) -> AsyncIterator[None]:
         async with mediation.runtime.running(app):
-            await handlers.load_overlay(mediation)
+            await roster.load_overlay(mediation)
             sweep = asyncio.create_task(_sweep_forever(mediation))
             try:
                 yield

@@ -7,6 +7,7 @@ from shared.contracts import (  # noqa: F401
     common,
     hotline_linkage,
     intake,
+    intake_review,
     legal_aid,
     mediation,
     metrics,

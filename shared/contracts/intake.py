@@ -2,8 +2,7 @@
 
 Every payload is self-describing (metrics folds them without reading other events). Stream ids: `rq-…` for a
 request (the intake case id, also the correlation id of everything downstream), `call-…` for a hotline call,
-`adv-<village region>` for a village/community's advisor registry entry, `qc-<region>-<YYYY-MM>` for a region's
-monthly web-reply QC counter. Times are timezone-aware.
+`adv-<village region>` for a village/community's advisor registry entry. Times are timezone-aware.
 
 Request stream (`rq-…`):
 - `caseflow.intake.request_received`: first event: request_id, channel (walk_in | hotline_12348 | web_12348 |
@@ -19,24 +18,13 @@ Request stream (`rq-…`):
 - `caseflow.intake.work_order_opened`: hotline/transfer work order: opened_at, deadline_hours, due_at, channel, region.
 - `caseflow.intake.work_order_completed`: completed_at, due_at, on_time (completed_at <= due_at).
 - `caseflow.intake.web_reply_published`: web question answered: posted_at, published_at, minutes (ceil), region.
-- `caseflow.intake.web_reply_drawn_for_qc`: drawn for quality inspection (seed 000: ≥3% of answered web
-  questions): rule, drawn_at, region; quota draws add month, ordinal, drawn (bucket: the former hash rule only).
-- `caseflow.intake.web_reply_inspected`: 质检 result of a drawn reply: result (pass | needs_correction), inspector,
-  reason (required for needs_correction), inspected_at, region.
-- `caseflow.intake.complaint_handled`: 投诉处理: finding (upheld | partly_upheld | not_upheld), about?, handled_at,
-  channel, region.
-- `caseflow.intake.complaint_replied`: 投诉反馈 to the complainant: replied_at, due_at, on_time, channel, region.
 - `caseflow.intake.request_closed`: closed_at, outcome (answered | referred | escalated | replied |
   transferred), handling_seconds.
 - 12345 / 110 transfers out and in (request_transferred, transfer_ticket_recorded, transfer_outcome_recorded,
   transfer_result_reported): shared/contracts/hotline_linkage.py.
 - `caseflow.intake.request_evaluated`: 随单评价, once per case: satisfaction (1–5), evaluated_at, channel, region.
-
-A complaint (投诉, seed 003: the centre's 投诉受理岗; seed 001: "投诉受理、处理和反馈机制") is a request of
-`kind = complaint`, not a stream of its own: it is received on any channel like every request (same person
-vault, region and correlation id, same close and evaluation), and instead of being answered, referred or given a
-web reply it goes received → `complaint_handled` → `complaint_replied` → `request_closed` (outcome replied) →
-`request_evaluated`. Its `reply_due_at` is set at receipt (a period in days, `INTAKE_COMPLAINT_REPLY_DAYS`).
+- complaints (投诉) and web-reply quality control (质检), on this stream and a monthly QC counter stream:
+  shared/contracts/intake_review.py.
 
 Call stream (`call-…`): a 12348 hotline call, or a live consultation (实时咨询, 002) on the web platform:
 - `caseflow.intake.call_offered`: call_id, line (hotline_12348 | web_12348), region, offered_at.
@@ -51,9 +39,6 @@ Village legal advisor stream (`adv-<village region>`, 村居法律顾问):
   publicity_lecture | document_drafting | dispute_mediation | petition_help), served_on (date), logged_at, on_site
   (true: at the village, 现场; false: by phone or online — 000 asks 4 h on site a month).
 
-Web-reply QC counter stream (`qc-<region>-<YYYY-MM>`, China month of publication):
-- `caseflow.intake.web_reply_counted`: region, month, request_id, ordinal (n-th published reply of the month),
-  drawn (whether the quota drew it), counted_at.
 """
 
 from __future__ import annotations
@@ -72,7 +57,6 @@ from shared.contracts.common import (
     PersonRef,
     ReasonCode,
     RegionCode,
-    ShortText,
 )
 from shared.events import Event, event
 
@@ -123,25 +107,6 @@ class CloseOutcome(StrEnum):
     ESCALATED = "escalated"
     TRANSFERRED = "transferred"  # handed to 12345 / 110 (shared/contracts/hotline_linkage.py)
     REPLIED = "replied"  # a complaint, once its reply was given
-
-
-class ComplaintFinding(StrEnum):
-    """What handling a complaint found (投诉处理结论)."""
-
-    UPHELD = "upheld"  # 投诉属实
-    PARTLY_UPHELD = "partly_upheld"  # 部分属实
-    NOT_UPHELD = "not_upheld"  # 投诉不属实
-
-
-class QcResult(StrEnum):
-    """质检 result of a web reply drawn for inspection (seed 000 indicator 36)."""
-
-    PASS = "pass"
-    NEEDS_CORRECTION = "needs_correction"
-
-
-#: A China calendar month, `YYYY-MM`.
-MonthCode = Annotated[str, StringConstraints(pattern=r"^\d{4}-(0[1-9]|1[0-2])$")]
 
 
 class AdvisorKind(StrEnum):
@@ -266,59 +231,6 @@ class WebReplyPublished(Event):
 
 
 @event
-class WebReplyDrawnForQc(Event):
-    """The reply was drawn for quality inspection (质检) by the reproducible rule named in `rule`.
-
-    The monthly quota names the reply's `ordinal` among the region's published replies of `month` and the number
-    `drawn` so far including it; `bucket` belongs to the former hash rule (events stored before the quota)."""
-
-    event_type = "caseflow.intake.web_reply_drawn_for_qc"
-    rule: str
-    bucket: int | None = Field(default=None, ge=0, le=99)
-    drawn_at: datetime
-    region: RegionCode
-    month: MonthCode | None = None
-    ordinal: int | None = Field(default=None, ge=1)
-    drawn: int | None = Field(default=None, ge=1)
-
-
-@event
-class WebReplyInspected(Event):
-    """质检: an inspector's result on a drawn reply; `needs_correction` says why (seed 000 indicator 36)."""
-
-    event_type = "caseflow.intake.web_reply_inspected"
-    result: QcResult
-    inspector: ExternalRef
-    reason: ShortText | None = None
-    inspected_at: datetime
-    region: RegionCode
-
-
-@event
-class ComplaintHandled(Event):
-    """投诉处理: the centre looked into the complaint and reached a finding (seed 003 投诉受理岗)."""
-
-    event_type = "caseflow.intake.complaint_handled"
-    finding: ComplaintFinding
-    about: Department | None = None  # the service complained about, when it is a department's
-    handled_at: datetime
-    channel: Channel
-    region: RegionCode
-
-
-@event
-class ComplaintReplied(Event):
-    """投诉反馈: the complainant was told the outcome; `on_time` when before `due_at` (the reply deadline)."""
-
-    event_type = "caseflow.intake.complaint_replied"
-    replied_at: datetime
-    due_at: datetime
-    on_time: bool
-    channel: Channel
-    region: RegionCode
-
-
-@event
 class RequestClosed(Event):
     event_type = "caseflow.intake.request_closed"
     closed_at: datetime
@@ -393,17 +305,3 @@ class AdvisorServiceLogged(Event):
     served_on: date
     logged_at: datetime
     on_site: bool = True  # 现场法律服务 at the village (000: 每月…4小时的现场法律服务); false: by phone or online
-
-
-# -- web-reply QC counter stream -----------------------------------------------------------------------------
-@event
-class WebReplyCounted(Event):
-    """A published web reply counted in its region's month; `drawn` when the ≥3% quota drew it (seed 000)."""
-
-    event_type = "caseflow.intake.web_reply_counted"
-    region: RegionCode
-    month: MonthCode
-    request_id: CaseId
-    ordinal: int = Field(ge=1)
-    drawn: bool
-    counted_at: datetime

@@ -15,13 +15,12 @@ from shared.contracts.intake import (
     AdvisorServiceKind,
     CallLine,
     Channel,
-    ComplaintFinding,
     ExternalRef,
     Level,
-    QcResult,
     RequestKind,
     TopicCode,
 )
+from shared.contracts.intake_review import ComplaintFinding, QcResult
 from shared.evaluation import EvaluateCase
 from shared.events import Command
 

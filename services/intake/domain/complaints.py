@@ -6,7 +6,7 @@ from __future__ import annotations
 from services.intake.domain.commands import HandleComplaint, ReplyToComplaint
 from services.intake.domain.refusals import OPEN_STATES, refuse, request_of
 from services.intake.domain.state import IntakeState, Request, Status
-from shared.contracts.intake import ComplaintHandled, ComplaintReplied
+from shared.contracts.intake_review import ComplaintHandled, ComplaintReplied
 from shared.events import Command, Event
 
 

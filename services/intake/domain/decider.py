@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from services.intake.domain.advisors import assign_advisor, log_advisor_service, unassign_advisor
 from services.intake.domain.commands import (
     AbandonCall,
     AnswerCall,
@@ -44,7 +45,6 @@ from services.intake.domain.state import (
     IntakeState,
     Request,
     Status,
-    Village,
     initial_state,
 )
 from services.intake.domain.transfers import (
@@ -61,13 +61,9 @@ from services.intake.domain.transfers import (
     transfer_work_order,
 )
 from services.intake.domain.web_qc import count_web_reply, drawn_for_qc, inspect_web_reply
-from shared.calendar import china_date, on_time
+from shared.calendar import on_time
 from shared.contracts.common import Department
 from shared.contracts.intake import (
-    AdvisorAssigned,
-    AdvisorKind,
-    AdvisorServiceLogged,
-    AdvisorUnassigned,
     CallAbandoned,
     CallAnswered,
     CallOffered,
@@ -292,60 +288,6 @@ def _abandon_call(c: AbandonCall, state: IntakeState) -> list[Event]:
     return [CallAbandoned(abandoned_at=c.at, wait_seconds=seconds_between(s.offered_at, c.at), region=s.region)]
 
 
-# -- decide: a village's legal advisor -----------------------------------------------------------------------
-def _current_advisor(c: Command, state: IntakeState) -> str | None:
-    if not isinstance(state, Empty | Village):
-        raise refuse(c, state, "not a village registry entry")
-    return state.advisor_id if isinstance(state, Village) else None
-
-
-def _assign_advisor(c: AssignAdvisor, state: IntakeState) -> list[Event]:
-    current = _current_advisor(c, state)
-    if current == c.advisor_id and (c.advisor_kind is None or c.advisor_kind == _current_kind(state)):
-        return []  # already the advisor: nothing happened
-    return [
-        AdvisorAssigned(
-            village_region=c.village_region,
-            advisor_id=c.advisor_id,
-            previous_advisor_id=current,
-            assigned_at=c.at,
-            advisor_kind=c.advisor_kind,
-        )
-    ]
-
-
-def _current_kind(state: IntakeState) -> AdvisorKind | None:
-    return state.advisor_kind if isinstance(state, Village) else None
-
-
-def _unassign_advisor(c: UnassignAdvisor, state: IntakeState) -> list[Event]:
-    current = _current_advisor(c, state)
-    if current is None:
-        raise DomainError("the village has no advisor", field="advisor_id")
-    return [AdvisorUnassigned(village_region=c.village_region, advisor_id=current, unassigned_at=c.at)]
-
-
-def _log_advisor_service(c: LogAdvisorService, state: IntakeState) -> list[Event]:
-    current = _current_advisor(c, state)
-    if current is None:
-        raise DomainError("the village has no advisor to log service for", field="advisor_id")
-    if current != c.advisor_id:
-        raise DomainError(f"advisor {c.advisor_id} is not this village's advisor", field="advisor_id")
-    if c.served_on > china_date(c.at):
-        raise ValidationFailed("service cannot be logged ahead of the day it is given", field="served_on")
-    return [
-        AdvisorServiceLogged(
-            village_region=c.village_region,
-            advisor_id=c.advisor_id,
-            hours=c.hours,
-            kind=c.kind,
-            served_on=c.served_on,
-            logged_at=c.at,
-            on_site=c.on_site,
-        )
-    ]
-
-
 # -- decide: 12345 / 110 linkage (transfers.py) --------------------------------------------------------------
 def _receive_transfer(c: ReceiveTransfer, state: IntakeState) -> list[Event]:
     return transfer_work_order(c, _receive(c.request, state))
@@ -381,9 +323,9 @@ _RULES: Rules[IntakeState] = {
     OfferCall: _offer_call,
     AnswerCall: _answer_call,
     AbandonCall: _abandon_call,
-    AssignAdvisor: _assign_advisor,
-    UnassignAdvisor: _unassign_advisor,
-    LogAdvisorService: _log_advisor_service,
+    AssignAdvisor: assign_advisor,
+    UnassignAdvisor: unassign_advisor,
+    LogAdvisorService: log_advisor_service,
     ReceiveTransfer: _receive_transfer,
     TransferRequest: _transfer,
     RecordTransferTicket: _record_transfer_ticket,

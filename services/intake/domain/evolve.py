@@ -27,8 +27,6 @@ from shared.contracts.intake import (
     CallAnswered,
     CallOffered,
     CloseOutcome,
-    ComplaintHandled,
-    ComplaintReplied,
     ReferralRefusalNoted,
     RequestAnswered,
     RequestClosed,
@@ -37,12 +35,16 @@ from shared.contracts.intake import (
     RequestKind,
     RequestReceived,
     RequestReferred,
-    WebReplyCounted,
-    WebReplyDrawnForQc,
-    WebReplyInspected,
     WebReplyPublished,
     WorkOrderCompleted,
     WorkOrderOpened,
+)
+from shared.contracts.intake_review import (
+    ComplaintHandled,
+    ComplaintReplied,
+    WebReplyCounted,
+    WebReplyDrawnForQc,
+    WebReplyInspected,
 )
 from shared.events import Event
 

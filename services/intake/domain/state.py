@@ -9,7 +9,8 @@ from datetime import datetime
 from enum import StrEnum
 
 from shared.contracts.common import Department, Partner
-from shared.contracts.intake import AdvisorKind, Channel, CloseOutcome, ComplaintFinding, Level, QcResult, RequestKind
+from shared.contracts.intake import AdvisorKind, Channel, CloseOutcome, Level, RequestKind
+from shared.contracts.intake_review import ComplaintFinding, QcResult
 
 
 class Status(StrEnum):

@@ -7,7 +7,7 @@ from services.intake.domain.commands import CountWebReply, InspectWebReply, Publ
 from services.intake.domain.refusals import refuse, request_of
 from services.intake.domain.rules import QC_RULE, china_month, qc_draws
 from services.intake.domain.state import Empty, IntakeState, QcMonth, Request
-from shared.contracts.intake import QcResult, WebReplyCounted, WebReplyDrawnForQc, WebReplyInspected
+from shared.contracts.intake_review import QcResult, WebReplyCounted, WebReplyDrawnForQc, WebReplyInspected
 from shared.errors import DomainError, ValidationFailed
 from shared.events import Event
 

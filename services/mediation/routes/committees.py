@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path
 
-from services.mediation import handlers
+from services.mediation import roster
 from services.mediation.deps import Admin, MediationDep, Reader
 from services.mediation.routes.disputes import RegionQuery, TextQuery
 from services.mediation.schemas import CommitteeIn, CommitteeList, DeactivateIn, MediatorIn, RegistryOut
@@ -19,21 +19,21 @@ RegistryPath = Annotated[str, Path(min_length=3, max_length=64, pattern=r"^[A-Za
 async def committees(
     _: Reader, m: MediationDep, region: RegionQuery = None, dispute_type: TextQuery = None
 ) -> CommitteeList:
-    return handlers.committee_list(m.registry, region, dispute_type)
+    return roster.committee_list(m.registry, region, dispute_type)
 
 
 @router.post("/committees", status_code=201, response_model=RegistryOut)
 async def register_committee(body: CommitteeIn, call: Admin, m: MediationDep) -> RegistryOut:
-    return await handlers.register_committee(m, body, call)
+    return await roster.register_committee(m, body, call)
 
 
 @router.post("/committees/{committee_id}/mediators", status_code=201, response_model=RegistryOut)
 async def add_mediator(committee_id: RegistryPath, body: MediatorIn, call: Admin, m: MediationDep) -> RegistryOut:
-    return await handlers.add_mediator(m, committee_id, body, call)
+    return await roster.add_mediator(m, committee_id, body, call)
 
 
 @router.post("/committees/{committee_id}/mediators/{mediator_id}/deactivate", response_model=RegistryOut)
 async def deactivate_mediator(
     committee_id: RegistryPath, mediator_id: RegistryPath, body: DeactivateIn, call: Admin, m: MediationDep
 ) -> RegistryOut:
-    return await handlers.deactivate_mediator(m, committee_id, mediator_id, body, call)
+    return await roster.deactivate_mediator(m, committee_id, mediator_id, body, call)

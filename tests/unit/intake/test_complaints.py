@@ -31,15 +31,13 @@ from shared.contracts.common import Department
 from shared.contracts.intake import (
     Channel,
     CloseOutcome,
-    ComplaintFinding,
-    ComplaintHandled,
-    ComplaintReplied,
     Level,
     RequestClosed,
     RequestEvaluated,
     RequestKind,
     RequestReceived,
 )
+from shared.contracts.intake_review import ComplaintFinding, ComplaintHandled, ComplaintReplied
 from shared.errors import DomainError, InvalidTransition
 from shared.settings import PlatformSettings
 from tests.conftest import token

@@ -15,14 +15,8 @@ from services.intake import domain
 from services.intake.config import Settings
 from services.intake.domain import CountWebReply, InspectWebReply, PublishWebReply, QcDraw, ReceiveRequest, decider
 from services.intake.main import create_app
-from shared.contracts.intake import (
-    Channel,
-    QcResult,
-    RequestKind,
-    WebReplyCounted,
-    WebReplyDrawnForQc,
-    WebReplyInspected,
-)
+from shared.contracts.intake import Channel, RequestKind
+from shared.contracts.intake_review import QcResult, WebReplyCounted, WebReplyDrawnForQc, WebReplyInspected
 from shared.errors import DomainError, InvalidTransition, ValidationFailed
 from shared.settings import PlatformSettings
 from tests.conftest import token
