@@ -20,8 +20,14 @@ from shared.contracts.common import region_ancestors
 def cell_keys(indicator: str, department: str, period: str, region: str, channel: str | None) -> list[str]:
     """The cells a contribution in one period bucket (`period_keys`) counts in: every ancestor region × the
     dimensions `*`, `dept:<department>` and `channel:<channel>`."""
+    return [head + period + tail for head, tail in _places(indicator, department, region, channel)]
+
+
+@lru_cache(maxsize=65536)
+def _places(indicator: str, department: str, region: str, channel: str | None) -> tuple[tuple[str, str], ...]:
+    """The parts of a cell key around its period, for every ancestor region and dimension."""
     dims = ["*", f"dept:{department}"] + ([f"channel:{channel}"] if channel else [])
-    return [f"{indicator}|{r}|{period}|{d}" for r in _ancestors(region) for d in dims]
+    return tuple((f"{indicator}|{r}|", f"|{d}") for r in _ancestors(region) for d in dims)
 
 
 def is_published(cell_key: str) -> bool:
