@@ -24,7 +24,9 @@ class Settings(BaseSettings):
     #: faust's data directory and the settled-case stores (a cache of the writers' changelog: docs/decisions/0013)
     state_dir: Path = Path(".cache/metrics-state")
     #: how often the writer publishes the indicators changed since the last round (or after max_batch events), s
-    batch_within: float = Field(default=0.25, gt=0, le=5)
+    batch_within: float = Field(default=0.1, gt=0, le=5)
+    #: how long the writer's by-case fetch waits at the broker for data, ms (faust fixes 1,500: `faust_app.py`)
+    fetch_max_wait_ms: int = Field(default=100, ge=1, le=1500)
     #: the writer's consumer-group session: how long a killed writer keeps its partitions from its successor, s
     session_timeout: float = Field(default=10.0, ge=6, le=300)
     platform: PlatformSettings = Field(default_factory=PlatformSettings)

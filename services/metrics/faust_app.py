@@ -72,6 +72,25 @@ def seek_unread_partitions_too(app: faust.App, topics: set[str]) -> None:
     thread.seek_to_committed = seek_to_committed
 
 
+def fetch_promptly(app: faust.App, max_wait_ms: int) -> None:
+    """Make the app's consumer wait at most `max_wait_ms` at the broker for a fetch (faust fixes 1,500 ms).
+
+    aiokafka keeps one fetch in flight per broker, for the partitions with no records buffered: when the by-case
+    partitions all hold some, the fetch in flight asks only for idle ones (faust's assignor topic) and the broker
+    holds it the full wait, so the busy partitions' next records wait behind it (1-1.6 s at 1,000 events/s).
+    Patched on this app's own consumer thread only.
+    """
+    thread = app.consumer._thread  # type: ignore[attr-defined]
+    create = thread._create_worker_consumer
+
+    def create_worker_consumer(transport: Any) -> Any:
+        consumer = create(transport)
+        consumer._fetch_max_wait_ms = max_wait_ms  # read when the consumer starts its fetcher
+        return consumer
+
+    thread._create_worker_consumer = create_worker_consumer
+
+
 def raw_schema() -> faust.Schema:
     """Bytes in, bytes out. A new one per table/topic: faust changes the schema object it is given."""
     return faust.Schema(key_type=bytes, value_type=bytes, key_serializer="raw", value_serializer="raw")

@@ -32,7 +32,7 @@ from aiokafka import AIOKafkaProducer
 from services.metrics.catalogue import load_catalogue
 from services.metrics.config import Settings
 from services.metrics.engine import Clock, MetricsEngine, keep_out_of_gc
-from services.metrics.faust_app import make_app, raw_schema, seek_unread_partitions_too
+from services.metrics.faust_app import fetch_promptly, make_app, raw_schema, seek_unread_partitions_too
 from services.metrics.fold import CaseState
 from services.metrics.partials import Shares
 from services.metrics.publisher import Publisher
@@ -103,6 +103,7 @@ class MetricsWriter:
         self.source = self.app.topic(self.by_case, schema=raw_schema(), allow_empty=True)
         self.app.agent(self.source, name="metrics-fold")(self._agent)
         seek_unread_partitions_too(self.app, {self.by_case})
+        fetch_promptly(self.app, settings.fetch_max_wait_ms)
         self._last_flush = 0.0  # loop time of the last flush
         self.app.timer(settings.batch_within)(self._flush_if_idle)
 

@@ -51,3 +51,16 @@ def test_the_fold_reads_the_by_case_topic_and_a_case_keeps_one_partition():
     # faust's table partitions a key with the producer's default partitioner; the router must agree with it
     for cid in ("court-la-1", "rq-20261129-000001", "adv-431002001001"):
         assert partition_of(cid.encode(), 6) == DefaultPartitioner()(cid.encode(), list(range(6)), list(range(6)))
+
+
+async def test_the_writers_consumer_fetches_with_the_configured_wait():
+    """faust builds its consumer with fetch_max_wait_ms=1500: the writer's waits `fetch_max_wait_ms` instead, so a
+    fetch holding only idle partitions does not keep the busy ones' records back for 1.5 s."""
+    platform = PlatformSettings(topic_prefix="cf1", partitions=6)
+    writer = MetricsWriter(Settings(platform=platform, fetch_max_wait_ms=80))
+    thread = writer.app.consumer._thread  # type: ignore[attr-defined]
+    consumer = thread._create_worker_consumer(writer.app.transport)
+    try:
+        assert consumer._fetch_max_wait_ms == 80
+    finally:
+        await consumer.stop()  # never started: closes its client
