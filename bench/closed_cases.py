@@ -68,8 +68,10 @@ def case_events(i: int, rng: random.Random, *, spacing: timedelta = timedelta(se
     return out
 
 
-def closed_cases(n: int, seed: int = 21) -> Iterator[list[SimpleNamespace]]:
-    """`n` cases' events, case by case (seeded: the same cases every run)."""
+def closed_cases(n: int, seed: int = 21, *, span: timedelta | None = None) -> Iterator[list[SimpleNamespace]]:
+    """`n` cases' events, case by case (seeded: the same cases every run); received 30 s apart, or spread evenly
+    over `span` (a year: a province's volume, whatever `n`)."""
     rng = random.Random(seed)
+    spacing = span / n if span else timedelta(seconds=30)
     for i in range(n):
-        yield case_events(i, rng)
+        yield case_events(i, rng, spacing=spacing)
