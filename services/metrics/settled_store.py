@@ -41,6 +41,8 @@ def _options() -> Options:
     table = BlockBasedOptions()
     table.set_bloom_filter(10, False)
     table.set_block_cache(_CACHE)
+    table.set_cache_index_and_filter_blocks(True)  # in the cache's bound, not growing with the stored cases
+    table.set_pin_l0_filter_and_index_blocks_in_cache(True)
     options.set_block_based_table_factory(table)
     return options
 
