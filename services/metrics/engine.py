@@ -27,17 +27,11 @@ from services.metrics.aggregates import Aggregates, is_indicator, is_published
 from services.metrics.catalogue import READS_REFERENCE, REFERENCE_KINDS, Catalogue, Indicator, load_catalogue
 from services.metrics.config import Settings
 from services.metrics.fold import CaseState, Contribution, contributions, fold, next_due, settled
-from services.metrics.periods import (
-    WINDOW_HOURS,
-    current_period,
-    previous_year,
-)
+from services.metrics.periods import WINDOW_HOURS, current_period, previous_year
 from services.metrics.queries import EngineQueries
 from services.metrics.reference import Reference, load_reference
 from services.metrics.settled_store import SettledCases
-from services.metrics.values import (
-    HISTOGRAM,
-)
+from services.metrics.values import HISTOGRAM
 from shared.contracts.common import region_ancestors
 from shared.events import EventRegistry
 from shared.events import registry as default_registry
