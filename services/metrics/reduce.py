@@ -42,6 +42,7 @@ class Reducer(ConsumerRebalanceListener):  # type: ignore[misc]
         *,
         session_timeout: float,
         batch_within: float,
+        fetch_max_wait_ms: int,
     ) -> None:
         self.platform = platform
         self.new_engine = new_engine
@@ -49,6 +50,7 @@ class Reducer(ConsumerRebalanceListener):  # type: ignore[misc]
         self.clock = clock
         self.session_timeout = session_timeout
         self.batch_within = batch_within
+        self.fetch_max_wait_ms = fetch_max_wait_ms
         self.topic = partials_topic(platform)
         self.sums = Sums(new_engine())
         self.active = False  # holds the partition and has read it to the end at least once
@@ -68,6 +70,7 @@ class Reducer(ConsumerRebalanceListener):  # type: ignore[misc]
         self._consumer = kafka.consumer(
             self.platform, group_id=reduce_group(self.platform), isolation_level="read_uncommitted",
             session_timeout_ms=timeout_ms, heartbeat_interval_ms=timeout_ms // 3,
+            fetch_max_wait_ms=self.fetch_max_wait_ms,
         )  # fmt: skip
         self._consumer.subscribe([self.topic], listener=self)
         await self._consumer.start()

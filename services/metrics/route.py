@@ -19,6 +19,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Callable
+from dataclasses import dataclass
 from types import SimpleNamespace
 from typing import Any
 
@@ -59,12 +60,14 @@ class CaseRouter:
         *,
         max_batch: int,
         session_timeout: float,
+        fetch_max_wait_ms: int,
     ) -> None:
         self.platform = platform
         self.sources = sources
         self.producer = producer  # the writer's one producer, started by the writer
         self.max_batch = max_batch
         self.session_timeout = session_timeout
+        self.fetch_max_wait_ms = fetch_max_wait_ms
         self.topic = by_case_topic(platform)
         self.read_to: Positions = {}  # next source offset per partition, routed and acknowledged
         self._consumer: AIOKafkaConsumer | None = None
@@ -76,6 +79,7 @@ class CaseRouter:
         self._consumer = kafka.consumer(
             self.platform, *self.sources, group_id=route_group(self.platform),
             session_timeout_ms=timeout_ms, heartbeat_interval_ms=timeout_ms // 3,
+            fetch_max_wait_ms=self.fetch_max_wait_ms,
         )  # fmt: skip
         await self._consumer.start()
         self._task = asyncio.create_task(self._run(), name="metrics-route")
@@ -85,25 +89,34 @@ class CaseRouter:
         await kafka.finish(self._task, self._consumer)
 
     async def _run(self) -> None:
+        """Fetch, send, and acknowledge the previous batch while this one is on its way: one batch in flight, so a
+        batch's copies leave without waiting for the broker's answer to the one before."""
         assert self._consumer is not None
+        pending: Routing | None = None
         while not self._stopping:
-            batches: dict[TopicPartition, list[ConsumerRecord]] = {}
+            routing: Routing | None = None
             try:
                 batches = await self._consumer.getmany(timeout_ms=100, max_records=self.max_batch)
-                if batches:
-                    await self.route(batches)
+                routing = await self.send(batches) if batches else None
+                if pending is not None:
+                    await self.settle(pending)
+                pending, routing = routing, None
             except asyncio.CancelledError:
                 raise
-            except (KafkaError, OSError) as exc:  # the broker or a rebalance: route the batch again
-                log.warning("metrics route: batch of %d partitions not routed (%r), again", len(batches), exc)
-                for tp, records in batches.items():
-                    with contextlib.suppress(Exception):  # a partition no longer ours is routed by its new owner
-                        if records:
-                            self._consumer.seek(tp, records[0].offset)
+            except (KafkaError, OSError) as exc:  # the broker or a rebalance: route the unsettled batches again
+                log.warning("metrics route: batch not routed (%r), again", exc)
+                self.again(*(r for r in (pending, routing) if r is not None))
+                pending = None
                 await asyncio.sleep(1)
+        if pending is not None:
+            with contextlib.suppress(KafkaError, OSError):  # unsettled: routed again by the partitions' next owner
+                await self.settle(pending)
 
     async def route(self, batches: dict[TopicPartition, list[ConsumerRecord]]) -> None:
-        assert self._consumer is not None
+        """Copy one batch to the by-case topic and commit it once the broker has acknowledged every copy."""
+        await self.settle(await self.send(batches))
+
+    async def send(self, batches: dict[TopicPartition, list[ConsumerRecord]]) -> Routing:
         partitions = self.platform.partitions
         producer = self.producer()
         sent = []
@@ -114,11 +127,38 @@ class CaseRouter:
                 headers = [*(msg.headers or ()), *zip(ORIGIN, where, strict=True)]
                 partition = partition_of(key, partitions)
                 sent.append(await producer.send(self.topic, msg.value, key=key, headers=headers, partition=partition))
-        await asyncio.gather(*sent)
-        offsets = {tp: records[-1].offset + 1 for tp, records in batches.items() if records}
-        await self._consumer.commit(offsets)
-        for tp, offset in offsets.items():
+        return Routing(
+            sent,
+            firsts={tp: records[0].offset for tp, records in batches.items() if records},
+            ends={tp: records[-1].offset + 1 for tp, records in batches.items() if records},
+        )
+
+    async def settle(self, routing: Routing) -> None:
+        assert self._consumer is not None
+        await asyncio.gather(*routing.sent)
+        await self._consumer.commit(routing.ends)
+        for tp, offset in routing.ends.items():
             self.read_to[(tp.topic, tp.partition)] = offset
+
+    def again(self, *unsettled: Routing) -> None:
+        """Seek back to the first record of the earliest unsettled batch of each partition."""
+        assert self._consumer is not None
+        firsts: dict[TopicPartition, int] = {}
+        for routing in unsettled:
+            for tp, offset in routing.firsts.items():
+                firsts[tp] = min(offset, firsts.get(tp, offset))
+        for tp, offset in firsts.items():
+            with contextlib.suppress(Exception):  # a partition no longer ours is routed by its new owner
+                self._consumer.seek(tp, offset)
+
+
+@dataclass(slots=True)
+class Routing:
+    """One batch on its way: the broker's acknowledgements to wait for, and the offsets to seek back to or commit."""
+
+    sent: list[asyncio.Future[Any]]
+    firsts: dict[TopicPartition, int]
+    ends: dict[TopicPartition, int]
 
 
 def as_routed(msg: Any) -> Any:

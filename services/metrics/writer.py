@@ -79,11 +79,11 @@ class MetricsWriter:
         self.publisher = Publisher(self.topics)
         self.router = CaseRouter(
             self.platform, source_topics(self.topics), lambda: self._producer, max_batch=settings.max_batch,
-            session_timeout=settings.session_timeout,
+            session_timeout=settings.session_timeout, fetch_max_wait_ms=settings.fetch_max_wait_ms,
         )  # fmt: skip
         self.reducer = Reducer(
             self.platform, self.new_engine, self.publisher, self.clock, session_timeout=settings.session_timeout,
-            batch_within=settings.batch_within,
+            batch_within=settings.batch_within, fetch_max_wait_ms=settings.fetch_max_wait_ms,
         )  # fmt: skip
         self.folded = 0
         self.dead_lettered = 0
