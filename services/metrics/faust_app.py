@@ -91,6 +91,25 @@ def fetch_promptly(app: faust.App, max_wait_ms: int) -> None:
     thread._create_worker_consumer = create_worker_consumer
 
 
+def heartbeat_while_assigned(app: faust.App) -> None:
+    """Keep the app's consumer heartbeating while the writer loads its newly assigned partitions.
+
+    aiokafka stops the group heartbeat for a rejoin and starts it again only once the assignment callback returns;
+    the writer's callback loads every case of its partitions from the changelog (minutes at a province's million
+    cases), so past the session timeout the broker expelled the member, the group rebalanced and the load began
+    again, for ever. The Java client heartbeats from its own thread during the callback; so does this one now (the
+    callback runs on the main thread, the heartbeat on the consumer's). Patched on this app's consumer thread only.
+    """
+    thread = app.consumer._thread  # type: ignore[attr-defined]
+    assigned = thread.on_partitions_assigned
+
+    async def on_partitions_assigned(partitions: Any, generation_id: int = 0) -> None:
+        thread._ensure_consumer()._coordinator._start_heartbeat_task()  # no-op when it runs already
+        await assigned(partitions, generation_id)
+
+    thread.on_partitions_assigned = on_partitions_assigned
+
+
 def raw_schema() -> faust.Schema:
     """Bytes in, bytes out. A new one per table/topic: faust changes the schema object it is given."""
     return faust.Schema(key_type=bytes, value_type=bytes, key_serializer="raw", value_serializer="raw")

@@ -80,6 +80,18 @@ class Reducer(ConsumerRebalanceListener):  # type: ignore[misc]
         self._stopping = True
         await kafka.finish(self._task, self._consumer)
 
+    async def behind(self) -> int | None:
+        """Shares on the partials topic not yet read (as of the last fetch's high watermark) plus those read but not
+        yet published; None while not active (reading a fresh assignment, or none)."""
+        if not self.active or self._consumer is None:
+            return None
+        unread = 0
+        for tp in self._consumer.assignment():
+            end = self._consumer.highwater(tp)
+            if end is not None:
+                unread += max(0, end - await self._consumer.position(tp))
+        return unread + sum(1 for _ in self._summed)
+
     # -- the group's callbacks (run inside getmany) ------------------------------------------------------------
     async def on_partitions_revoked(self, revoked: list[TopicPartition]) -> None:
         self.active = False

@@ -32,7 +32,13 @@ from aiokafka import AIOKafkaProducer
 from services.metrics.catalogue import load_catalogue
 from services.metrics.config import Settings
 from services.metrics.engine import Clock, MetricsEngine, keep_out_of_gc
-from services.metrics.faust_app import fetch_promptly, make_app, raw_schema, seek_unread_partitions_too
+from services.metrics.faust_app import (
+    fetch_promptly,
+    heartbeat_while_assigned,
+    make_app,
+    raw_schema,
+    seek_unread_partitions_too,
+)
 from services.metrics.fold import CaseState
 from services.metrics.partials import Shares
 from services.metrics.publisher import Publisher
@@ -53,6 +59,7 @@ from shared.telemetry import consuming, setup_telemetry
 from shared.topics import Topics
 
 log = logging.getLogger(__name__)
+YIELD_EVERY = 1_000  # shares sent between two turns of the event loop
 
 
 class MetricsWriter:
@@ -104,6 +111,7 @@ class MetricsWriter:
         self.app.agent(self.source, name="metrics-fold")(self._agent)
         seek_unread_partitions_too(self.app, {self.by_case})
         fetch_promptly(self.app, settings.fetch_max_wait_ms)
+        heartbeat_while_assigned(self.app)
         self._last_flush = 0.0  # loop time of the last flush
         self.app.timer(settings.batch_within)(self._flush_if_idle)
 
@@ -292,6 +300,8 @@ class MetricsWriter:
             touched = engine.take_changed()
             for key, value in self.shares.changes(partition, engine, None if everything else touched):
                 sent.append(await self._producer.send(topic, value, key=key, partition=0))
+                if len(sent) % YIELD_EVERY == 0:  # a recovery sends every cell: let the other consumers heartbeat
+                    await asyncio.sleep(0)
         await asyncio.gather(*sent)
 
 
