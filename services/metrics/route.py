@@ -112,11 +112,8 @@ class CaseRouter:
             with contextlib.suppress(KafkaError, OSError):  # unsettled: routed again by the partitions' next owner
                 await self.settle(pending)
 
-    async def route(self, batches: dict[TopicPartition, list[ConsumerRecord]]) -> None:
-        """Copy one batch to the by-case topic and commit it once the broker has acknowledged every copy."""
-        await self.settle(await self.send(batches))
-
     async def send(self, batches: dict[TopicPartition, list[ConsumerRecord]]) -> Routing:
+        """Copy one batch to the by-case topic; `settle` it once the broker has acknowledged every copy."""
         partitions = self.platform.partitions
         producer = self.producer()
         sent = []
