@@ -78,6 +78,7 @@ class Folder:
         state = await load_writer_state(self.platform, sources, by_case)
         self.positions = state.positions
         restored = 0
+        self.engine.forget_old_hours(self.clock())  # as `trim` does: a year of hour cells would be made, then dropped
         async for _, cases in changelog_cases(self.platform):  # fetch by fetch: settled cases leave memory as read
             restored += self.engine.restore_all(cases, self.clock())
         # events the routers passed on but no writer had folded into the changelog yet: from the by-case topic

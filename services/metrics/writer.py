@@ -200,6 +200,8 @@ class MetricsWriter:
             self._stores = process_stores(self.settings.state_dir, self.app.conf.id)
         stores = {p: SettledCases.fresh(self._stores / f"g{self.recoveries}-p{p}") for p in partitions}
         engines = {p: self.new_engine(settled=stores[p]) for p in partitions}
+        for engine in engines.values():
+            engine.forget_old_hours(now)  # as `trim` does: a year of hour cells would be made, then dropped
         async for partition, cases in changelog_cases(self.platform, partitions=partitions):
             engines[partition].restore_all(cases, now)
         return engines
