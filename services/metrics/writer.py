@@ -60,6 +60,7 @@ from shared.topics import Topics
 
 log = logging.getLogger(__name__)
 YIELD_EVERY = 1_000  # shares sent between two turns of the event loop
+LOAD_LOGGED = 100_000  # cases loaded from the changelog between two progress lines
 
 
 class MetricsWriter:
@@ -100,6 +101,7 @@ class MetricsWriter:
         self.recovered_cases = 0  # cases the last recovery read from the changelog
         self.flushed = 0
         self.recovered = asyncio.Event()
+        self._assigning = asyncio.Event()  # the first assignment has begun loading
         self._seek_back: asyncio.Future[None] | None = None
         self._lock = asyncio.Lock()  # one flush at a time: the shares of a cell leave in order
         self._ready = asyncio.Event()  # the engines of the owned partitions are loaded: folding may go on
@@ -127,6 +129,9 @@ class MetricsWriter:
 
     # -- lifecycle ----------------------------------------------------------------------------------------------
     async def start(self, timeout: float = 90) -> None:
+        """Start every stage; returns once the first assignment's partitions are loaded (however long the changelog:
+        a province's million cases take minutes). Raises TimeoutError when no assignment begins in `timeout` s, and
+        RuntimeError when the faust app crashes meanwhile."""
         # the writers' topics exist, with leaders, before faust starts: the first assignment reads the changelog
         # and the partials topic, and the first batch writes to them
         await ensure_writer_topics(self.platform)
@@ -135,7 +140,12 @@ class MetricsWriter:
         await self.publisher.producer.start()
         await self.reducer.start()
         await self.app.start()
-        await asyncio.wait_for(self.recovered.wait(), timeout)
+        await asyncio.wait_for(self._assigning.wait(), timeout)
+        while not self.recovered.is_set():
+            if self.app.crashed:
+                raise RuntimeError(f"metrics writer crashed while loading its partitions: {self.app.crash_reason!r}")
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.recovered.wait(), 1)
         await self.router.start()
 
     async def stop(self) -> None:
@@ -163,6 +173,7 @@ class MetricsWriter:
         from what the partials topic holds (a previous owner may have died before sending its last ones). Folding
         waits until this is done."""
         owned = {tp.partition for tp in assigned if tp.topic == self.by_case}
+        self._assigning.set()
         now = self.clock()
         engines = await self._engines_from_changelog(owned, now)
         held_shares = await read_compacted(self.platform, partials_topic(self.platform))
@@ -202,8 +213,12 @@ class MetricsWriter:
         engines = {p: self.new_engine(settled=stores[p]) for p in partitions}
         for engine in engines.values():
             engine.forget_old_hours(now)  # as `trim` does: a year of hour cells would be made, then dropped
+        loaded, started = 0, asyncio.get_running_loop().time()
         async for partition, cases in changelog_cases(self.platform, partitions=partitions):
-            engines[partition].restore_all(cases, now)
+            loaded += engines[partition].restore_all(cases, now)
+            if loaded // LOAD_LOGGED > (loaded - len(cases)) // LOAD_LOGGED:
+                log.info("metrics writer: %d cases of partitions %s loaded (%.0f/s)", loaded, sorted(partitions),
+                         loaded / max(asyncio.get_running_loop().time() - started, 1e-3))  # fmt: skip
         return engines
 
     def _close_retired(self) -> None:
