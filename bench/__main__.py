@@ -22,11 +22,13 @@ MODULES = [
     "bench.notary",
     "bench.referral",
     "bench.metrics",
+    "bench.metrics_stored",
     "bench.replay",
     "bench.metrics_memory",
 ]
-# seconds (bench.metrics_memory folds 1M cases twice and 3M once, ~50 min; bench.core builds the 10M-event preload on
-# a first run, ~15 min): a hung benchmark is reported as failed
+# seconds (bench.metrics_memory folds 1M cases twice and 3M once, ~50 min; bench.metrics_stored stores and loads
+# 1M cases, ~10 min; bench.core builds the 10M-event preload on a first run, ~15 min): a hung benchmark is reported
+# as failed
 MODULE_TIMEOUT = 4500.0
 REPO = Path(__file__).resolve().parents[1]
 

@@ -1,0 +1,154 @@
+"""One writer at 1,000 events/s with a province's cases already stored (issue 21): publish latency by size.
+
+For each size the benchmark writes the changelog a writer would have left after `n` closed cases over a year (the
+seeded streams of `bench.closed_cases`, each case folded with `services.metrics.fold.fold` and written as its
+changelog record), starts a production writer on it (the recovery loads every case: settled ones into its
+settled-case store, their marks into the aggregates), lets it fold a warm-up, then times the steady phase of
+`bench.metrics` (send → indicators published on `metrics.indicators`). Reports the p99 with the recovery time and
+the writer's peak RSS (the cases are stored by a process of their own), so the row shows whether the stored cases
+slow the live path and what a writer holding them weighs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from datetime import timedelta
+from pathlib import Path
+
+import psutil
+
+from bench import metrics
+from bench.closed_cases import closed_cases
+from bench.common import Report, Row, percentile
+from services.metrics.catalogue import load_catalogue
+from services.metrics.config import Settings
+from services.metrics.fold import CaseState, fold
+from services.metrics.topics import changelog_topic, ensure_writer_topics, partition_of
+from services.metrics.writer_state import dump_case
+from shared import kafka
+from shared.settings import PlatformSettings, load_settings
+from shared.topics import Topics
+
+SIZES = [100_000, 1_000_000]
+QUICK_SIZES = [10_000]
+YEAR = timedelta(days=365)
+WARM_UP = 2_000  # events folded before the steady phase
+IN_FLIGHT = 20_000  # changelog records sent before waiting for their acknowledgements
+
+
+async def store_closed_cases(platform: PlatformSettings, n: int) -> float:
+    """Write the changelog of `n` closed cases spread over a year, as writers would have left it; returns seconds."""
+    started = time.perf_counter()
+    catalogue = load_catalogue()
+    await ensure_writer_topics(platform)
+    topic = changelog_topic(platform)
+    producer = kafka.producer(platform, linger_ms=50, max_batch_size=1024 * 1024)
+    await producer.start()
+    try:
+        sent = []
+        for i, events in enumerate(closed_cases(n, span=YEAR)):
+            case = CaseState(events[0].correlationid)
+            for event in events:
+                case = fold(case, event, catalogue)
+            key = case.correlation_id.encode()
+            sent.append(
+                await producer.send(topic, dump_case(case), key=key, partition=partition_of(key, platform.partitions))
+            )
+            if len(sent) >= IN_FLIGHT:
+                await asyncio.gather(*sent)
+                sent = []
+                print(f"  stored {i + 1:,}/{n:,} cases", file=sys.stderr, flush=True)
+        await asyncio.gather(*sent)
+    finally:
+        await producer.stop()
+    return time.perf_counter() - started
+
+
+class PeakRss(threading.Thread):
+    """This process's peak RSS, sampled from a thread of its own (a writer's load holds the event loop for long
+    stretches)."""
+
+    def __init__(self) -> None:
+        super().__init__(daemon=True)
+        self.mb = 0.0
+        self._done = threading.Event()
+        self.start()
+
+    def run(self) -> None:
+        me = psutil.Process()
+        while not self._done.wait(0.2):
+            self.mb = max(self.mb, me.memory_info().rss / 2**20)
+
+    def stop(self) -> None:
+        self._done.set()
+
+
+async def stored_in_subprocess(platform: PlatformSettings, n: int) -> float:
+    """`store_closed_cases` in a process of its own (`python -m bench.metrics_stored N`, the platform in its
+    environment as a service gets it): the measuring
+    process's RSS is then the writer's, not the garbage of a million folded cases. Returns its seconds."""
+    env = {**os.environ, **platform.to_env()}
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bench.metrics_stored", str(n), stdout=subprocess.PIPE, env=env
+    )
+    out, _ = await proc.communicate()
+    if proc.returncode != 0:
+        raise RuntimeError(f"storing {n:,} closed cases failed ({proc.returncode})")
+    return float(out.split()[-1])
+
+
+async def latency_with_stored(base: PlatformSettings, n: int) -> Row:
+    platform = base.model_copy(update={"topic_prefix": f"{base.topic_prefix}s{n}"})
+    await kafka.ensure_topics(platform)
+    stored_s = await stored_in_subprocess(platform, n)
+    topic = Topics(platform.topic_prefix).department("legal_aid")
+    await metrics.prefill(platform, topic, WARM_UP)
+    with tempfile.TemporaryDirectory(prefix="bench-stored-", dir=os.environ.get("TMPDIR")) as state:
+        writer = metrics.TimedWriter(Settings(platform=platform, state_dir=Path(state)))
+        peak = PeakRss()
+        started = time.perf_counter()
+        await writer.start(timeout=3600)
+        recovery_s = time.perf_counter() - started
+        try:
+            await metrics.until(lambda: writer.folded >= WARM_UP, 300)
+            await caught_up(writer)  # the recovery republished every cell: start timing once that is through
+            lat, sent = await metrics.steady_latencies(platform, topic, writer)
+        finally:
+            peak.stop()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(writer.stop(), 60)
+    return Row(
+        f"metrics event→indicators topic latency p99 (writer alone), {n:,} closed cases stored",
+        percentile(lat, 99) * 1000, "ms", goal="p99 ≤ 1000 ms at 1,000 events/s",
+        extra={"p50 ms": percentile(lat, 50) * 1000, "events": len(lat), "not seen": sent - len(lat),
+               "cases recovered": writer.recovered_cases, "recovery s": recovery_s, "changelog written s": stored_s,
+               "writer peak RSS MB": peak.mb},
+    )  # fmt: skip
+
+
+async def caught_up(writer: metrics.TimedWriter, timeout: float = 1800) -> None:
+    """Until the writer's reducer has read and published every share sent so far."""
+    deadline = time.monotonic() + timeout
+    while await writer.reducer.behind() != 0:
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"the writer's reducer did not catch up in {timeout:.0f} s")
+        await asyncio.sleep(0.5)
+
+
+async def run(platform: PlatformSettings, report: Report) -> None:
+    sizes = QUICK_SIZES if os.environ.get("CASEFLOW_BENCH_QUICK") else SIZES
+    for n in sizes:
+        row = await latency_with_stored(platform, n)
+        print(f"  {row.name}: {row.figure:,.0f} ms {row.extra}", flush=True)
+        report.add(row)
+
+
+if __name__ == "__main__":  # the store phase: N, the platform from CASEFLOW_* in the environment
+    print(asyncio.run(store_closed_cases(load_settings(PlatformSettings), int(sys.argv[1]))))
