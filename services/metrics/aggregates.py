@@ -17,16 +17,20 @@ from services.metrics.values import HISTOGRAM
 from shared.contracts.common import region_ancestors
 
 
-def cell_keys(indicator: str, department: str, period: str, region: str, channel: str | None) -> list[str]:
+def cell_keys(
+    indicator: str, department: str, period: str, region: str, channel: str | None, *, published_only: bool = False
+) -> list[str]:
     """The cells a contribution in one period bucket (`period_keys`) counts in: every ancestor region × the
-    dimensions `*`, `dept:<department>` and `channel:<channel>`."""
-    return [head + period + tail for head, tail in _places(indicator, department, region, channel)]
+    dimensions `*`, `dept:<department>` and `channel:<channel>` (only `*` when `published_only`)."""
+    return [head + period + tail for head, tail in _places(indicator, department, region, channel, published_only)]
 
 
 @lru_cache(maxsize=65536)
-def _places(indicator: str, department: str, region: str, channel: str | None) -> tuple[tuple[str, str], ...]:
+def _places(
+    indicator: str, department: str, region: str, channel: str | None, published_only: bool
+) -> tuple[tuple[str, str], ...]:
     """The parts of a cell key around its period, for every ancestor region and dimension."""
-    dims = ["*", f"dept:{department}"] + ([f"channel:{channel}"] if channel else [])
+    dims = ["*"] if published_only else ["*", f"dept:{department}"] + ([f"channel:{channel}"] if channel else [])
     return tuple((f"{indicator}|{r}|", f"|{d}") for r in _ancestors(region) for d in dims)
 
 
@@ -60,7 +64,9 @@ class Aggregates:
     events cost. Reads settle first, so they never see a half-applied batch.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, *, published_only: bool = False) -> None:
+        #: only the published cells (`is_published`): a writer's partition engines, whose other cells nobody reads
+        self.published_only = published_only
         self._cells: dict[str, list[float]] = {}
         self._pending: dict[tuple[str, str, datetime, str, str | None], list[float]] = {}
         self._touched: set[str] = set()  # cells changed since `take_touched`
@@ -113,8 +119,8 @@ class Aggregates:
             if num == 0 and den == 0 and abs(amount) < 1e-9:
                 continue  # added and removed within the batch: no cell moves
             periods = period_keys(hour)
-            if hours_from and periods[-1] < hours_from:
-                periods = periods[:-1]  # the hour bucket (last) of a forgotten hour
+            if self.published_only or hours_from and periods[-1] < hours_from:
+                periods = periods[:-1]  # the hour bucket (last): not published, or a forgotten hour
             for period in periods:
                 bucket = (indicator, department, region, channel, period)
                 delta = buckets.get(bucket)
@@ -129,7 +135,7 @@ class Aggregates:
         for (indicator, department, region, channel, period), (num, den, amount) in buckets.items():
             if num == 0 and den == 0 and abs(amount) < 1e-9:
                 continue
-            keys = cell_keys(indicator, department, period, region, channel)
+            keys = cell_keys(indicator, department, period, region, channel, published_only=self.published_only)
             for key in keys:
                 cell = cells.get(key)
                 if cell is None:

@@ -49,7 +49,11 @@ class MetricsEngine(EngineQueries):
         reference: Reference,
         known_types: Iterable[str],
         settled: SettledCases | None = None,
+        *,
+        published_only: bool = False,
     ) -> None:
+        """`published_only`: keep only the published cells (a writer's partition engine: its shares are those cells,
+        and nobody queries it), not the dimensions and hours a query replica answers from."""
         self.catalogue = catalogue
         self.shipped_reference = reference
         self.reference = reference  # the shipped data with the advisor changes folded from intake's events
@@ -64,7 +68,7 @@ class MetricsEngine(EngineQueries):
         self._trimmed_at: datetime | None = None
         self.applied: dict[str, tuple[Contribution, ...]] = {}
         self.aliases: dict[str, str] = {}  # case id / partner reference → correlation id
-        self.aggregates = Aggregates()
+        self.aggregates = Aggregates(published_only=published_only)
         self.regions_seen: set[str] = set()
         self._due: list[tuple[datetime, str]] = []  # heap of (next due, correlation id)
         self._readers: dict[str, list[Indicator]] = {}  # indicator → the indicators reading its per-village cells

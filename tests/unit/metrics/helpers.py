@@ -40,8 +40,8 @@ def env(
     )
 
 
-def engine() -> MetricsEngine:
-    return MetricsEngine(load_catalogue(), load_reference(), registry.types())
+def engine(*, published_only: bool = False) -> MetricsEngine:
+    return MetricsEngine(load_catalogue(), load_reference(), registry.types(), published_only=published_only)
 
 
 def days(n: float) -> timedelta:

@@ -44,10 +44,11 @@ def stories(n: int) -> list[Envelope]:
 
 
 class Partitioned:
-    """What the writers do between them: one engine per partition, each flush's changed shares summed."""
+    """What the writers do between them: one engine per partition (published cells only), each flush's changed
+    shares summed."""
 
     def __init__(self) -> None:
-        self.engines = {p: engine() for p in range(PARTITIONS)}
+        self.engines = {p: engine(published_only=True) for p in range(PARTITIONS)}
         self.shares = Shares()
         self.sums = Sums(engine())
         self.sent = 0
@@ -103,7 +104,7 @@ def test_a_new_owner_sends_only_what_differs_from_the_topic_including_cells_gone
     # partition 0's owner dies; its successor recovers fewer cases (say, one case's later events were never
     # folded into the changelog and will be folded again): one cell it held is now zero
     p0 = parted.engines[0]
-    successor = engine()
+    successor = engine(published_only=True)
     kept = sorted(p0.cases)[1:]
     successor.restore_all([p0.cases[c] for c in kept], NOW)
     shares = Shares()
@@ -250,3 +251,14 @@ def test_growth_published_this_year_moves_when_last_years_volume_arrives_late():
         publish()
     key = "hotline_growth|420700000000|year:2026|*"
     assert published[key] == whole.value_of_cell(key, NOW).value == pytest.approx(20.0)  # 12 on 10, not on 5
+
+
+def test_a_writers_partition_engine_keeps_only_the_published_cells():
+    events = stories(12)
+    full, lean = engine(), engine(published_only=True)
+    for e in events:
+        full.apply(e, NOW)
+        lean.apply(e, NOW)
+    published = {k: v for k, v in full.aggregates.cells.items() if is_published(k)}
+    assert lean.aggregates.cells == published and len(published) < len(full.aggregates.cells)
+    assert full.take_changed() >= lean.take_changed() and lean.take_changed() == set()
