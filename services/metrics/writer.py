@@ -59,7 +59,7 @@ from shared.telemetry import consuming, setup_telemetry
 from shared.topics import Topics
 
 log = logging.getLogger(__name__)
-YIELD_EVERY = 1_000  # shares sent between two turns of the event loop
+IN_FLIGHT = 2_000  # shares sent before waiting for their acknowledgements (a load sends every cell)
 LOAD_LOGGED = 100_000  # cases loaded from the changelog between two progress lines
 
 
@@ -317,8 +317,9 @@ class MetricsWriter:
             touched = engine.take_changed()
             for key, value in self.shares.changes(partition, engine, None if everything else touched):
                 sent.append(await self._producer.send(topic, value, key=key, partition=0))
-                if len(sent) % YIELD_EVERY == 0:  # a recovery sends every cell: let the other consumers heartbeat
-                    await asyncio.sleep(0)
+                if len(sent) >= IN_FLIGHT:  # a load sends every cell: bound what waits, let the others heartbeat
+                    await asyncio.gather(*sent)
+                    sent = []
         await asyncio.gather(*sent)
 
 
