@@ -14,15 +14,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import resource
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from datetime import timedelta
 from pathlib import Path
-
-import psutil
 
 from bench import metrics
 from bench.closed_cases import closed_cases
@@ -71,29 +69,10 @@ async def store_closed_cases(platform: PlatformSettings, n: int) -> float:
     return time.perf_counter() - started
 
 
-class PeakRss(threading.Thread):
-    """This process's peak RSS, sampled from a thread of its own (a writer's load holds the event loop for long
-    stretches)."""
-
-    def __init__(self) -> None:
-        super().__init__(daemon=True)
-        self.mb = 0.0
-        self._done = threading.Event()
-        self.start()
-
-    def run(self) -> None:
-        me = psutil.Process()
-        while not self._done.wait(0.2):
-            self.mb = max(self.mb, me.memory_info().rss / 2**20)
-
-    def stop(self) -> None:
-        self._done.set()
-
-
 async def stored_in_subprocess(platform: PlatformSettings, n: int) -> float:
     """`store_closed_cases` in a process of its own (`python -m bench.metrics_stored N`, the platform in its
-    environment as a service gets it): the measuring
-    process's RSS is then the writer's, not the garbage of a million folded cases. Returns its seconds."""
+    environment as a service gets it): the measuring process's RSS is then the writer's, not the garbage of a
+    million folded cases. Returns its seconds."""
     env = {**os.environ, **platform.to_env()}
     proc = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "bench.metrics_stored", str(n), stdout=subprocess.PIPE, env=env
@@ -112,7 +91,6 @@ async def latency_with_stored(base: PlatformSettings, n: int) -> Row:
     await metrics.prefill(platform, topic, WARM_UP)
     with tempfile.TemporaryDirectory(prefix="bench-stored-", dir=os.environ.get("TMPDIR")) as state:
         writer = metrics.TimedWriter(Settings(platform=platform, state_dir=Path(state)))
-        peak = PeakRss()
         started = time.perf_counter()
         await writer.start(timeout=3600)
         recovery_s = time.perf_counter() - started
@@ -121,7 +99,6 @@ async def latency_with_stored(base: PlatformSettings, n: int) -> Row:
             await caught_up(writer)  # the recovery republished every cell: start timing once that is through
             lat, sent = await metrics.steady_latencies(platform, topic, writer)
         finally:
-            peak.stop()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(writer.stop(), 60)
     return Row(
@@ -129,7 +106,7 @@ async def latency_with_stored(base: PlatformSettings, n: int) -> Row:
         percentile(lat, 99) * 1000, "ms", goal="p99 ≤ 1000 ms at 1,000 events/s",
         extra={"p50 ms": percentile(lat, 50) * 1000, "events": len(lat), "not seen": sent - len(lat),
                "cases recovered": writer.recovered_cases, "recovery s": recovery_s, "changelog written s": stored_s,
-               "writer peak RSS MB": peak.mb},
+               "writer peak RSS MB": peak_rss_mb()},
     )  # fmt: skip
 
 
@@ -140,6 +117,11 @@ async def caught_up(writer: metrics.TimedWriter, timeout: float = 1800) -> None:
         if time.monotonic() > deadline:
             raise TimeoutError(f"the writer's reducer did not catch up in {timeout:.0f} s")
         await asyncio.sleep(0.5)
+
+
+def peak_rss_mb() -> float:
+    """This process's peak RSS so far (the kernel's own count): the sizes run ascending, so it is the last size's."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
 
 
 async def run(platform: PlatformSettings, report: Report) -> None:

@@ -81,8 +81,8 @@ class Reducer(ConsumerRebalanceListener):  # type: ignore[misc]
         await kafka.finish(self._task, self._consumer)
 
     async def behind(self) -> int | None:
-        """Shares on the partials topic not yet read (as of the last fetch's high watermark) plus those read but not
-        yet published; None while not active (reading a fresh assignment, or none)."""
+        """Shares on the partials topic not yet read (as of the last fetch's high watermark), plus one per partition
+        with shares read but not yet published: 0 once everything sent is published. None while not active."""
         if not self.active or self._consumer is None:
             return None
         unread = 0
@@ -90,7 +90,7 @@ class Reducer(ConsumerRebalanceListener):  # type: ignore[misc]
             end = self._consumer.highwater(tp)
             if end is not None:
                 unread += max(0, end - await self._consumer.position(tp))
-        return unread + sum(1 for _ in self._summed)
+        return unread + len(self._summed)
 
     # -- the group's callbacks (run inside getmany) ------------------------------------------------------------
     async def on_partitions_revoked(self, revoked: list[TopicPartition]) -> None:

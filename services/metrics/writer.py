@@ -210,9 +210,7 @@ class MetricsWriter:
         if self._stores is None:
             self._stores = process_stores(self.settings.state_dir, self.app.conf.id)
         stores = {p: SettledCases.fresh(self._stores / f"g{self.recoveries}-p{p}") for p in partitions}
-        engines = {p: self.new_engine(settled=stores[p], published_only=True) for p in partitions}
-        for engine in engines.values():
-            engine.forget_old_hours(now)  # as `trim` does: a year of hour cells would be made, then dropped
+        engines = {p: self.new_engine(settled=stores[p], published_only=True) for p in partitions}  # no hour cells
         loaded, started = 0, asyncio.get_running_loop().time()
         async for partition, cases in changelog_cases(self.platform, partitions=partitions):
             loaded += engines[partition].restore_all(cases, now)
