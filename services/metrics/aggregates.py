@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 from functools import lru_cache
+from sys import intern
 
 from services.metrics.fold import Contribution
 from services.metrics.periods import hour_bucket, hour_of, period_keys
@@ -93,12 +94,15 @@ class Aggregates:
             self.settle()
 
     def set_cell(self, key: str, values: list[float]) -> None:
-        """Set one cell directly (the reducer, summing the writers' shares of it)."""
+        """Set one cell directly (the reducer, summing the writers' shares of it); touched only if it moved."""
         self.settle()
         if values[0] == 0 and values[1] == 0 and abs(values[2]) < 1e-9:
-            self._cells.pop(key, None)
+            if self._cells.pop(key, None) is None:
+                return
+        elif self._cells.get(key) == values:
+            return
         else:
-            self._cells[key] = list(values)
+            self._cells[intern(key)] = list(values)
         self._touched.add(key)
 
     def touch(self, keys: Iterable[str]) -> None:
@@ -139,7 +143,7 @@ class Aggregates:
             for key in keys:
                 cell = cells.get(key)
                 if cell is None:
-                    cells[key] = [num, den, amount]
+                    cells[intern(key)] = [num, den, amount]  # one string per cell across a process's engines
                     continue
                 cell[0] += num
                 cell[1] += den

@@ -27,6 +27,7 @@ from shared.topics import Topics
 
 log = logging.getLogger(__name__)
 Listener = Callable[[list[Value]], None]
+ROUND = 2_000  # indicators computed and sent before waiting for their acknowledgements
 # the registered contracts partners read (shared/contracts/metrics.py); `published` builds their payload
 CHANGED = IndicatorChanged.event_type
 CROSSED = IndicatorTargetCrossed.event_type
@@ -65,15 +66,14 @@ class Publisher:
         self.topics = topics
         self.producer = producer
         self.listeners: list[Listener] = []
-        self.last_status: dict[str, str] = {}  # indicator|region|period → status last published
+        self.last_status: dict[str, str] = {}  # published cell → status last published
 
     def prime(self, engine: MetricsEngine, now: datetime) -> None:
         """Remember restored statuses, so the first crossing after a restart still alerts."""
         self.last_status.clear()
         for key in engine.aggregates.cells:
             if engine.publishes(key):
-                v = engine.value_of_cell(key, now)
-                self.last_status[f"{v.indicator}|{v.region}|{v.period}"] = v.status
+                self.last_status[key] = engine.value_of_cell(key, now).status
 
     async def park(self, msg: Any, reason: str, code: str) -> None:
         """`msg`: anything with a Kafka record's topic, partition, offset, key, value and headers."""
@@ -81,28 +81,35 @@ class Publisher:
             log.warning("metrics: dead-lettering %s[%d]@%d: %s", msg.topic, msg.partition, msg.offset, reason)
             await DeadLetters(self.producer, self.topics.deadletter, "metrics").park(msg, reason, code)
 
-    async def changed(self, engine: MetricsEngine, touched: set[str], now: datetime) -> list[Value]:
-        values = [engine.value_of_cell(key, now) for key in sorted(touched) if engine.publishes(key)]
+    async def changed(self, engine: MetricsEngine, touched: set[str], now: datetime) -> int:
+        """Publish the values of the published cells `touched`, `ROUND` at a time (a restarted reducer publishes
+        every cell); returns how many."""
+        keys = [key for key in sorted(touched) if engine.publishes(key)]
+        for start in range(0, len(keys), ROUND):
+            await self._round(engine, keys[start : start + ROUND], now)
+        return len(keys)
+
+    async def _round(self, engine: MetricsEngine, keys: list[str], now: datetime) -> None:
+        values = [engine.value_of_cell(key, now) for key in keys]
         for listener in list(self.listeners):
             listener(values)
         if self.producer is None or not values:
-            return values
+            return
         futures = []
         # one span per round: every indicator it publishes carries its trace context
         with tracer.start_as_current_span(
             "publish indicators", kind=SpanKind.PRODUCER,
             attributes={"messaging.destination.name": self.topics.indicators, "caseflow.indicators": len(values)},
         ):  # fmt: skip
-            for v in values:
+            for cell, v in zip(keys, values, strict=True):
                 key = f"{v.indicator}|{v.region}|{v.period}"
                 body = published(v)
                 futures.append(await self._send(key, CHANGED, body, now))
-                before = self.last_status.get(key)
-                self.last_status[key] = v.status
+                before = self.last_status.get(cell)
+                self.last_status[cell] = v.status
                 if before in ("met", "not_met") and v.status in ("met", "not_met") and before != v.status:
                     futures.append(await self._send(f"alert|{key}", CROSSED, {**body, "previous_status": before}, now))
         await asyncio.gather(*futures)
-        return values
 
     async def _send(self, key: str, event_type: str, data: dict[str, Any], now: datetime) -> asyncio.Future[Any]:
         assert self.producer is not None

@@ -113,7 +113,7 @@ class Reducer(ConsumerRebalanceListener):  # type: ignore[misc]
         assert self._consumer is not None
         while not self._stopping:
             try:
-                batches = await self._consumer.getmany(timeout_ms=200, max_records=10_000)
+                batches = await self._consumer.getmany(timeout_ms=200, max_records=2_000)
                 await self.reduce(batches)
             except asyncio.CancelledError:
                 raise

@@ -11,9 +11,9 @@
 
 Settled cases leave memory for a settled-case store per partition (`settled_store.py`, docs/decisions/0013).
 On every assignment the writer rebuilds its partitions' engines (and their stores) from the changelog and sends
-again every share that differs from what the partials topic holds, before folding goes on. Folds are idempotent
-by event id, so nothing needs Kafka transactions. Why the stages and the changelog are built so: docs/decisions/0003
-and 0004.
+every share of those partitions again (emptying those the engines no longer have), before folding goes on. Folds
+are idempotent by event id, so nothing needs Kafka transactions. Why the stages and the changelog are built so:
+docs/decisions/0003 and 0004.
 """
 
 from __future__ import annotations
@@ -40,7 +40,7 @@ from services.metrics.faust_app import (
     seek_unread_partitions_too,
 )
 from services.metrics.fold import CaseState
-from services.metrics.partials import Shares
+from services.metrics.partials import Shares, stale_names
 from services.metrics.publisher import Publisher
 from services.metrics.reduce import Reducer
 from services.metrics.reference import load_reference
@@ -48,7 +48,7 @@ from services.metrics.route import CaseRouter, as_routed
 from services.metrics.settled_store import SettledCases, process_stores
 from services.metrics.sources import decode, source_topics
 from services.metrics.topics import by_case_topic, changelog_topic, ensure_writer_topics, partials_topic, partition_of
-from services.metrics.writer_state import changelog_cases, dump_case, read_compacted
+from services.metrics.writer_state import changelog_cases, compacted_records, dump_case
 from shared import clock as scenario
 from shared import kafka
 from shared.errors import CaseflowError
@@ -169,19 +169,22 @@ class MetricsWriter:
 
     async def _on_assigned(self, sender: Any, assigned: set[Any], **_: Any) -> None:
         """After every (re)assignment: one engine per owned by-case partition, from the changelog's cases of those
-        partitions (the aggregates are their sum); then the shares of those partitions sent again where they differ
-        from what the partials topic holds (a previous owner may have died before sending its last ones). Folding
-        waits until this is done."""
+        partitions (the aggregates are their sum); then every share of those partitions sent again, and an empty one
+        for each the partials topic holds that the engines no longer have (a previous owner may have died before
+        sending its last ones). Shares are values: the reducer publishes only what they move. Folding waits until
+        this is done."""
         owned = {tp.partition for tp in assigned if tp.topic == self.by_case}
         self._assigning.set()
         now = self.clock()
         engines = await self._engines_from_changelog(owned, now)
-        held_shares = await read_compacted(self.platform, partials_topic(self.platform))
+        stale: set[tuple[int, str]] = set()
+        async for _kafka_partition, records in compacted_records(self.platform, partials_topic(self.platform)):
+            stale |= stale_names(((r.key, r.value) for r in records), engines)
         keep_out_of_gc("writer")
         async with self._lock:
             replaced, self.engines = self.engines, engines
-            self.shares.load(held_shares, owned)
-            await self._send_shares(everything=True)
+            self.shares = Shares()
+            await self._send_shares(stale=stale)
         self._retired += replaced.values()
         self.recoveries += 1
         self.recovered_cases = sum(e.case_count for e in engines.values())
@@ -194,7 +197,7 @@ class MetricsWriter:
     async def _on_revoked(self, sender: Any, revoked: set[Any], **_: Any) -> None:
         """Forget the revoked partitions, so their new owner is the only writer sending their shares. Nothing is
         sent here: faust has waited for the batch in flight (every acked batch sent its shares), the new owner
-        sends whatever else differs from the partials topic, and a writer that finds itself evicted after a pause
+        sends every share of them again, and a writer that finds itself evicted after a pause
         must not send its stale view of partitions that moved on without it."""
         gone = {tp.partition for tp in revoked if tp.topic == self.by_case}
         self._ready.clear()
@@ -302,10 +305,12 @@ class MetricsWriter:
         """Send the shares moved since the last flush, with those of cases whose deadline has just passed."""
         async with self._lock:  # one flush at a time: the shares of a cell leave in order
             self._last_flush = asyncio.get_running_loop().time()
-            await self._send_shares(everything=False)
+            await self._send_shares()
             self.flushed += 1
 
-    async def _send_shares(self, *, everything: bool) -> None:
+    async def _send_shares(self, *, stale: set[tuple[int, str]] | None = None) -> None:
+        """Send the shares the engines moved since the last call, or (`stale` given: after an assignment) every
+        share of the owned partitions, the `stale` ones emptied."""
         now = self.clock()
         topic = partials_topic(self.platform)
         sent = []
@@ -313,7 +318,11 @@ class MetricsWriter:
             engine.tick(now)
             engine.trim(now)
             touched = engine.take_changed()
-            for key, value in self.shares.changes(partition, engine, None if everything else touched):
+            records = (
+                self.shares.changes(partition, engine, touched) if stale is None
+                else self.shares.everything(partition, engine, {name for p, name in stale if p == partition})
+            )  # fmt: skip
+            for key, value in records:
                 sent.append(await self._producer.send(topic, value, key=key, partition=0))
                 if len(sent) >= IN_FLIGHT:  # a load sends every cell: bound what waits, let the others heartbeat
                     await asyncio.gather(*sent)

@@ -121,11 +121,12 @@ async def records_below(
 
 
 async def compacted_records(
-    platform: PlatformSettings, topic: str, *, partitions: set[int] | None = None, timeout: float = 5
+    platform: PlatformSettings, topic: str, *, partitions: set[int] | None = None, timeout: float = 5,
+    max_records: int = 1000,
 ) -> AsyncIterator[tuple[int, list[ConsumerRecord]]]:
-    """The records of a compacted topic (of its `partitions` only, if given) in offset order, fetch by fetch, up to
-    the end offsets present now: a later record of a key replaces an earlier one. No such topic (its writer never
-    ran) yields nothing."""
+    """The records of a compacted topic (of its `partitions` only, if given) in offset order, `max_records` at most
+    at a time (what a reader holds decoded at once), up to the end offsets present now: a later record of a key
+    replaces an earlier one. No such topic (its writer never ran) yields nothing."""
     consumer = kafka.consumer(platform, group_id=None, isolation_level="read_uncommitted")
     await consumer.start()
     try:
@@ -138,7 +139,7 @@ async def compacted_records(
             return
         consumer.assign(tps)
         await consumer.seek_to_beginning(*tps)
-        async for tp, records in records_below(consumer, await consumer.end_offsets(tps)):
+        async for tp, records in records_below(consumer, await consumer.end_offsets(tps), max_records):
             yield tp.partition, records
     finally:
         await consumer.stop()

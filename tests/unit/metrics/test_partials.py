@@ -8,7 +8,7 @@ import pytest
 
 from services.metrics.aggregates import is_published
 from services.metrics.engine import MetricsEngine
-from services.metrics.partials import ADVISOR, Shares, Sums, decode, encode
+from services.metrics.partials import ADVISOR, Shares, Sums, decode, encode, stale_names
 from services.metrics.periods import current_period
 from services.metrics.topics import partition_of
 from shared.envelope import Envelope
@@ -93,13 +93,13 @@ def test_shares_of_every_partition_sum_to_what_one_engine_folds():
     assert parted.sent == sent
 
 
-def test_a_new_owner_sends_only_what_differs_from_the_topic_including_cells_gone_to_zero():
+def test_a_new_owner_puts_its_view_on_the_topic_including_cells_gone_to_zero():
     events = stories(12)
     parted = Partitioned()
     parted.fold(events)
     topic = {}  # the compacted partials topic: latest share per key
     for p, eng in parted.engines.items():
-        for key, value in Shares().changes(p, eng, None):
+        for key, value in Shares().everything(p, eng):
             topic[key] = value
     # partition 0's owner dies; its successor recovers fewer cases (say, one case's later events were never
     # folded into the changelog and will be folded again): one cell it held is now zero
@@ -107,15 +107,37 @@ def test_a_new_owner_sends_only_what_differs_from_the_topic_including_cells_gone
     successor = engine(published_only=True)
     kept = sorted(p0.cases)[1:]
     successor.restore_all([p0.cases[c] for c in kept], NOW)
-    shares = Shares()
-    shares.load(topic, {0})
-    records = shares.changes(0, successor, None)
-    assert records  # what differs is sent...
-    again = Shares()
-    again.load({**topic, **dict(records)}, {0})
-    assert again.changes(0, successor, None) == []  # ...and nothing else
-    zeros = [decode(k, v) for k, v in records if decode(k, v)[2] == [0.0, 0.0, 0.0]]
-    assert zeros  # cells only the lost case filled are sent as zero, not left at the old value
+    stale = {name for _, name in stale_names(topic.items(), {0: successor})}
+    assert stale and stale.isdisjoint(successor.aggregates.cells)
+    records = list(Shares().everything(0, successor, stale))
+    zeros = [decode(k, v)[1] for k, v in records if decode(k, v)[2] == [0.0, 0.0, 0.0]]
+    assert sorted(zeros) == sorted(stale)  # cells only the lost case filled are emptied, not left at the old value
+    topic.update(records)
+    held = {name: share for p, name, share in map(decode, *zip(*topic.items(), strict=True)) if p == 0}
+    assert {n: s for n, s in held.items() if s != [0.0, 0.0, 0.0]} == {
+        k: list(v) for k, v in successor.aggregates.cells.items() if is_published(k)
+    }  # the topic now holds exactly the successor's view of partition 0
+    assert stale_names(topic.items(), {0: successor}) == set()
+
+
+def test_shares_sent_again_publish_nothing_new():
+    parted = Partitioned()
+    parted.fold(stories(6))
+    parted.sums.engine.take_changed()
+    for p, eng in parted.engines.items():  # a new owner sends every share again: all of them unchanged
+        parted.send(list(Shares().everything(p, eng)))
+    assert parted.sums.engine.take_changed() == set()
+
+
+def test_the_reducer_sums_shares_in_partition_order_whatever_order_they_arrive_in():
+    shares = [(2, [0.1, 1.0, 0.0]), (0, [0.2, 1.0, 0.0]), (1, [0.3, 1.0, 0.0])]
+    one, other = Sums(engine()), Sums(engine())
+    for p, share in shares:
+        one.add(p, "cell|*", share, NOW)
+    for p, share in reversed(shares):
+        other.add(p, "cell|*", share, NOW)
+    expected = [0.2 + 0.3 + 0.1, 3.0, 0.0]  # partition 0, 1, 2: float sums depend on the order
+    assert one.engine.aggregates.cells["cell|*"] == other.engine.aggregates.cells["cell|*"] == expected
 
 
 def test_advisor_shares_carry_an_unassignment():
@@ -135,7 +157,8 @@ def test_advisor_shares_carry_an_unassignment():
 @pytest.mark.parametrize(
     ("key", "value"),
     [(None, b"[1,2,3]"), (b"x|cell", b"[1,2,3]"), (b"0|cell", b"not json"), (b"0|cell", b"[1,2]"),
-     (b"0|cell", b'["a","b","c"]'), (b"0|", b"[1,2,3]"), (b"0|@advisor|v", b"[1,2]")],
+     (b"0|cell", b'["a","b","c"]'), (b"0|", b"[1,2,3]"), (b"0|@advisor|v", b"[1,2]"), (b"-1|cell", b"[1,2,3]"),
+     (b"1024|cell", b"[1,2,3]")],
 )  # fmt: skip
 def test_a_record_that_is_not_a_share_is_refused(key, value):
     with pytest.raises(MalformedEvent):

@@ -10,7 +10,7 @@ import pytest
 from services.metrics.catalogue import load_catalogue
 from services.metrics.publisher import Publisher
 from services.metrics.reference import load_reference, load_regions
-from services.metrics.values import median_of_histogram
+from services.metrics.values import Value, median_of_histogram
 from shared.topics import Topics
 from tests.unit.metrics.helpers import SHAOGUAN_VILLAGE, T0, applied, days, engine, env
 
@@ -136,7 +136,10 @@ async def test_a_histogram_bucket_is_published_only_as_its_indicators_value():
     e = engine()
     e.apply(applied("la-1"), T0)
     e.apply(env("caseflow.legal_aid.case_closed", "la-1", T0 + timedelta(hours=3), closed_at=T0), T0)
-    values = await Publisher(Topics("unittargets")).changed(e, e.take_changed(), AFTER_2026)
+    publisher = Publisher(Topics("unittargets"))
+    values: list[Value] = []
+    publisher.listeners.append(values.extend)
+    assert await publisher.changed(e, e.take_changed(), AFTER_2026) == len(values)
     keys = [f"{v.indicator}|{v.region}|{v.period}" for v in values]
     assert len(keys) == len(set(keys)) and "throughput|431000000000|month:2026-03" in keys
     assert not any("~" in k for k in keys)
