@@ -1,4 +1,4 @@
-"""Metrics: fold throughput vs a raw consume+decode loop, event→indicator latency, writers scaling out, memory.
+"""Metrics: fold throughput vs a raw consume+decode loop, event→indicator latency, memory.
 
 1. Throughput: the legal aid topic is pre-filled with N events (N/2 notified-defence cases, each notice +
    assignment). The figure is one writer (`services.metrics.writer.MetricsWriter`, in this process: its router
@@ -13,20 +13,15 @@
      writer (`python -m services.metrics.writer`) runs in its own process beside it, as under `make run`;
    - published: send → the reducer's publishing round, on `metrics.indicators`, after the batch that sent the
      event's shares (the writer alone, in this process).
-3. Writers scaling out: N events sent as fast as the broker takes them to a topic prefix with six partitions,
-   folded by one and then by two writer processes (`python -m services.metrics.writer`, once they have split
-   the partitions between them); timed from the first send until every criminal-aid coverage indicator is
-   published with the value one engine folding the same events gives.
-4. Memory: peak RSS of a subprocess holding the pure fold state (engine) of many synthetic cases.
+3. Memory: peak RSS of a subprocess holding the pure fold state (engine) of many synthetic cases.
+
+Writers scaling out (one vs two writer processes) is `bench.metrics_writers`.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
-import os
-import re
 import subprocess
 import sys
 import tempfile
@@ -40,7 +35,7 @@ from aiokafka import TopicPartition
 
 import shared.contracts  # noqa: F401  (registers every event type)
 from bench.common import Report, Row, bench_platform, percentile
-from services.metrics.aggregates import is_published
+from bench.writer_procs import cpu_seconds, stop_all, writer_process
 from services.metrics.config import Settings
 from services.metrics.engine import build_engine
 from services.metrics.follower import Folder
@@ -297,12 +292,6 @@ async def writer_folding(
         await asyncio.sleep(1)
 
 
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU time a process has used so far (Linux /proc)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
 async def visible_latency(platform: PlatformSettings, topic: str, state_dir: str) -> tuple[list[float], int, float]:
     """Send → folded by the query API's follower, with the production writer running in its own process.
 
@@ -324,112 +313,6 @@ async def visible_latency(platform: PlatformSettings, topic: str, state_dir: str
             await follower.stop()
     finally:
         stop_all([writer])
-
-
-def writer_process(platform: PlatformSettings, state_dir: Path, log: Path) -> subprocess.Popen[bytes]:
-    """The production writer (`python -m services.metrics.writer`, as under `make run`), logging to `log`."""
-    env = {**os.environ, **platform.to_env(), "CASEFLOW_LOG_LEVEL": "INFO", "METRICS_STATE_DIR": str(state_dir)}
-    with log.open("wb") as out:
-        return subprocess.Popen([sys.executable, "-m", "services.metrics.writer"], env=env, stderr=out, stdout=out)
-
-
-def stop_all(procs: list[subprocess.Popen[bytes]]) -> None:
-    for proc in procs:
-        proc.terminate()
-    for proc in procs:
-        try:
-            proc.wait(30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-
-
-OWNS = re.compile(rb"owns by-case partitions \[([\d, ]*)\]")
-
-
-async def writers_sharing(procs: list[subprocess.Popen[bytes]], logs: list[Path], partitions: int) -> None:
-    """Until the writers' last assignments (from their logs) split every by-case partition between them, each
-    owning some."""
-    deadline = time.monotonic() + 180
-    while True:
-        owned = []
-        for proc, log in zip(procs, logs, strict=True):
-            if proc.poll() is not None:
-                raise RuntimeError(f"a metrics writer exited with {proc.returncode}: {log.read_bytes()[-2000:]!r}")
-            found = OWNS.findall(log.read_bytes())
-            owned.append({int(p) for p in found[-1].split(b",") if p.strip()} if found else set())
-        if all(owned) and sum(map(len, owned)) == partitions and set().union(*owned) == set(range(partitions)):
-            return
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"the writers did not split the partitions between them: {owned}")
-        await asyncio.sleep(0.5)
-
-
-def expected_coverage(n: int) -> dict[bytes, tuple[float, float]]:
-    """What one engine folding the n events publishes for criminal-aid coverage: key → (numerator, denominator)."""
-    engine = build_engine(Settings())
-    at = datetime.now(UTC) - timedelta(hours=6)
-    for i in range(n // 2):
-        for env in events_of(i, at):
-            engine.apply(env, datetime.now(UTC))
-    out = {}
-    for key in engine.aggregates.cells:
-        if key.startswith("criminal_aid_coverage|") and is_published(key):
-            v = engine.value_of_cell(key, datetime.now(UTC))
-            out[key.rpartition("|")[0].encode()] = (v.numerator, v.denominator)
-    return out
-
-
-async def published(platform: PlatformSettings, expected: dict[bytes, tuple[float, float]], timeout: float) -> float:
-    """The moment every expected indicator was published with its expected value (perf_counter)."""
-    consumer = kafka.consumer(platform, Topics(platform.topic_prefix).indicators, group_id=None,
-                              isolation_level="read_uncommitted")  # fmt: skip
-    await consumer.start()
-    try:
-        latest: dict[bytes, tuple[float, float]] = {}
-        deadline = time.monotonic() + timeout
-        while any(latest.get(k) != v for k, v in expected.items()):
-            if time.monotonic() > deadline:
-                missing = sum(latest.get(k) != v for k, v in expected.items())
-                raise TimeoutError(f"{missing} of {len(expected)} indicators not published as expected")
-            for records in (await consumer.getmany(timeout_ms=200, max_records=5000)).values():
-                for r in records:
-                    if r.key in expected:
-                        body = json.loads(r.value)
-                        latest[r.key] = (body["numerator"], body["denominator"])
-        return time.perf_counter()
-    finally:
-        await consumer.stop()
-
-
-async def writers_rate(base: PlatformSettings, writers: int) -> tuple[float, float, float]:
-    """Events/s from the first send to every indicator published, with `writers` writer processes sharing the
-    six by-case partitions (a topic prefix of its own; the events pre-encoded, sent as fast as the broker takes),
-    and the writers' CPU ms per event meanwhile: all processes together, and the busiest one."""
-    platform = base.model_copy(update={"topic_prefix": f"{base.topic_prefix}w{writers}", "partitions": 6})
-    await kafka.ensure_topics(platform)
-    topic = Topics(platform.topic_prefix).department("legal_aid")
-    expected = expected_coverage(N_EVENTS)
-    at = datetime.now(UTC) - timedelta(hours=6)
-    records = [env.to_kafka() for i in range(N_EVENTS // 2) for env in events_of(i, at)]
-    with tempfile.TemporaryDirectory(prefix="bench-writers-") as home:
-        logs = [Path(home) / f"writer-{i}.log" for i in range(writers)]
-        procs = [writer_process(platform, Path(home) / f"state-{i}", log) for i, log in enumerate(logs)]
-        try:
-            await writers_sharing(procs, logs, platform.partitions)
-            cpu = [cpu_seconds(proc.pid) for proc in procs]
-            producer = kafka.producer(platform, linger_ms=20, max_batch_size=512 * 1024)
-            await producer.start()
-            try:
-                started = time.perf_counter()
-                sends = [await producer.send(topic, value=v, key=k, headers=h) for k, v, h in records]
-                await asyncio.gather(*sends)
-            finally:
-                await producer.stop()
-            done = await published(platform, expected, timeout=300)
-            used = [cpu_seconds(proc.pid) - before for proc, before in zip(procs, cpu, strict=True)]
-            return N_EVENTS / (done - started), sum(used) * 1000 / N_EVENTS, max(used) * 1000 / N_EVENTS
-        finally:
-            stop_all(procs)
 
 
 def latency_row(name: str, lat: list[float], sent: int, goal: str = "") -> Row:
@@ -468,13 +351,6 @@ async def run(platform: PlatformSettings, report: Report) -> None:
     report.add(
         Row("metrics fold throughput (1 writer)", fold_rate, "events/s", raw, "raw consume+decode", "≥0.5 of raw",
             {"events": folded, "counting writer events/s": floor, "ratio to counting": fold_rate / floor})
-    )  # fmt: skip
-
-    (one, one_cpu, _), (two, two_cpu, busiest) = await writers_rate(platform, 1), await writers_rate(platform, 2)
-    report.add(
-        Row("metrics throughput to published indicators, 2 writer processes", two, "events/s", one,
-            "1 writer process", "≥ 1.8x one", {"events": N_EVENTS, "by-case partitions": 6,
-            "CPU ms/event 1 writer": one_cpu, "CPU ms/event 2 writers": two_cpu, "busiest of 2": busiest})
     )  # fmt: skip
 
     out = subprocess.run(

@@ -7,6 +7,11 @@ settled-case store, their marks into the aggregates), lets it fold a warm-up, th
 `bench.metrics` (send → indicators published on `metrics.indicators`). Reports the p99 with the recovery time and
 the writer's peak RSS (the cases are stored by a process of their own), so the row shows whether the stored cases
 slow the live path and what a writer holding them weighs.
+
+The RSS rows start the production writer (`python -m services.metrics.writer`, as under `make run`) on changelogs
+of 100k, 1M and 3M closed cases (written once, kept in the bench Kafka under a prefix of their own and reused) and
+read its kernel peak once it has loaded them and its reducer has taken the shares it sent, against the same writer
+with nothing stored.
 """
 
 from __future__ import annotations
@@ -14,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import re
 import resource
 import subprocess
 import sys
@@ -22,20 +28,27 @@ import time
 from datetime import timedelta
 from pathlib import Path
 
+from aiokafka import TopicPartition
+
 from bench import metrics
 from bench.closed_cases import closed_cases
 from bench.common import Report, Row, percentile
+from bench.writer_procs import peak_rss_of, stop_all, writer_process
 from services.metrics.catalogue import load_catalogue
 from services.metrics.config import Settings
 from services.metrics.fold import CaseState, fold
 from services.metrics.topics import changelog_topic, ensure_writer_topics, partition_of
-from services.metrics.writer_state import dump_case
+from services.metrics.writer_state import dump_case, end_positions
 from shared import kafka
 from shared.settings import PlatformSettings, load_settings
 from shared.topics import Topics
 
 SIZES = [100_000, 1_000_000]
+RSS_SIZES = [100_000, 1_000_000, 3_000_000]
 QUICK_SIZES = [10_000]
+CACHED = "benchstored1"  # the cached changelogs' topic prefix: a new one when `bench.closed_cases` or the fold moves
+SETTLE_S = 30.0  # after a writer's load, for its reducer to take the shares it sent
+RECOVERED = re.compile(rb"owns by-case partitions \[[\d, ]*\], (\d+) cases recovered")
 YEAR = timedelta(days=365)
 WARM_UP = 2_000  # events folded before the steady phase
 IN_FLIGHT = 20_000  # changelog records sent before waiting for their acknowledgements
@@ -124,12 +137,69 @@ def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
 
 
-async def run(platform: PlatformSettings, report: Report) -> None:
-    sizes = QUICK_SIZES if os.environ.get("CASEFLOW_BENCH_QUICK") else SIZES
+async def cached_changelog(base: PlatformSettings, n: int) -> tuple[PlatformSettings, float]:
+    """The platform whose changelog holds `n` closed cases, under a topic prefix of its own in the bench Kafka
+    (`.cache/bench-infra`): written by the first run that needs it, reused by the next. Returns the seconds it took
+    to write (0 when reused)."""
+    platform = base.model_copy(update={"topic_prefix": f"{CACHED}p{base.partitions}s{n}"})
+    await kafka.ensure_topics(platform)
+    await ensure_writer_topics(platform)
+    topic = changelog_topic(platform)
+    held = await end_positions(platform, [TopicPartition(topic, p) for p in range(platform.partitions)])
+    if sum(held.values()) >= n:
+        return platform, 0.0
+    return platform, await stored_in_subprocess(platform, n)
+
+
+async def production_writer_rss(platform: PlatformSettings, timeout: float = 3600) -> tuple[float, float, int]:
+    """Start `python -m services.metrics.writer` on `platform`; once it has loaded its partitions and sent their
+    shares (its log says so), give its reducer `SETTLE_S` to take them, then stop it. Returns its peak RSS (MB, the
+    kernel's VmHWM), the load's seconds and the cases it recovered."""
+    with tempfile.TemporaryDirectory(prefix="bench-writer-rss-", dir=os.environ.get("TMPDIR")) as d:
+        log = Path(d) / "writer.log"
+        proc = writer_process(platform, Path(d) / "state", log)
+        started = time.perf_counter()
+        try:
+            while not (found := RECOVERED.search(log.read_bytes())):
+                if proc.poll() is not None:
+                    raise RuntimeError(f"the writer exited with {proc.returncode}: {log.read_bytes()[-2000:]!r}")
+                if time.perf_counter() - started > timeout:
+                    raise TimeoutError(f"the writer did not load its partitions in {timeout:.0f} s")
+                await asyncio.sleep(0.5)
+            loaded_s = time.perf_counter() - started
+            await asyncio.sleep(SETTLE_S)
+            return peak_rss_of(proc.pid), loaded_s, int(found.group(1))
+        finally:
+            stop_all([proc])
+
+
+async def writer_rss_rows(base: PlatformSettings, report: Report, sizes: list[int]) -> None:
+    """The production writer's peak RSS with `sizes` closed cases stored in `base.partitions` by-case partitions
+    (it owns them all), against the same writer's with nothing stored, measured in the same run."""
+    idle, _, _ = await production_writer_rss(base.model_copy(update={"topic_prefix": f"{base.topic_prefix}idle"}))
     for n in sizes:
+        platform, stored_s = await cached_changelog(base, n)
+        peak, loaded_s, recovered = await production_writer_rss(platform)
+        report.add(Row(
+            f"production writer peak RSS, {n:,} closed cases stored in {base.partitions} by-case partitions "
+            "(load, then its shares reduced)", peak, "MB",
+            baseline=idle, baseline_name="the same writer with nothing stored",
+            goal="≤ 400 MB at 1,000,000 cases, flat from 1M to 3M",
+            extra={"cases recovered": recovered, "load s": loaded_s, "cases/s": recovered / loaded_s,
+                   "changelog written s (0: cached)": stored_s},
+        ))  # fmt: skip
+
+
+async def run(platform: PlatformSettings, report: Report) -> None:
+    quick = bool(os.environ.get("CASEFLOW_BENCH_QUICK"))
+    for n in QUICK_SIZES if quick else SIZES:
         row = await latency_with_stored(platform, n)
         print(f"  {row.name}: {row.figure:,.0f} ms {row.extra}", flush=True)
         report.add(row)
+    await writer_rss_rows(platform, report, QUICK_SIZES if quick else RSS_SIZES)
+    # a writer's cells grow with the partitions it owns: the platform's default partition count too, at 1M
+    production = platform.model_copy(update={"partitions": PlatformSettings.model_fields["partitions"].default})
+    await writer_rss_rows(production, report, QUICK_SIZES if quick else [1_000_000])
 
 
 if __name__ == "__main__":  # the store phase: N, the platform from CASEFLOW_* in the environment

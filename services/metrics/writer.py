@@ -184,12 +184,12 @@ class MetricsWriter:
         async with self._lock:
             replaced, self.engines = self.engines, engines
             self.shares = Shares()
-            await self._send_shares(stale=stale)
+            shares = await self._send_shares(stale=stale)
         self._retired += replaced.values()
         self.recoveries += 1
         self.recovered_cases = sum(e.case_count for e in engines.values())
-        log.info("metrics writer: owns by-case partitions %s, %d cases recovered from %s", sorted(owned),
-                 self.recovered_cases, changelog_topic(self.platform))  # fmt: skip
+        log.info("metrics writer: owns by-case partitions %s, %d cases recovered from %s, %d shares sent (%d emptied)",
+                 sorted(owned), self.recovered_cases, changelog_topic(self.platform), shares, len(stale))  # fmt: skip
         self._ready.set()
         self.recovered.set()
         self._seek_back = asyncio.ensure_future(self._seek_back_after_recovery())
@@ -308,12 +308,12 @@ class MetricsWriter:
             await self._send_shares()
             self.flushed += 1
 
-    async def _send_shares(self, *, stale: set[tuple[int, str]] | None = None) -> None:
+    async def _send_shares(self, *, stale: set[tuple[int, str]] | None = None) -> int:
         """Send the shares the engines moved since the last call, or (`stale` given: after an assignment) every
-        share of the owned partitions, the `stale` ones emptied."""
+        share of the owned partitions, the `stale` ones emptied. Returns how many."""
         now = self.clock()
         topic = partials_topic(self.platform)
-        sent = []
+        sent, count = [], 0
         for partition, engine in self.engines.items():
             engine.tick(now)
             engine.trim(now)
@@ -324,10 +324,12 @@ class MetricsWriter:
             )  # fmt: skip
             for key, value in records:
                 sent.append(await self._producer.send(topic, value, key=key, partition=0))
+                count += 1
                 if len(sent) >= IN_FLIGHT:  # a load sends every cell: bound what waits, let the others heartbeat
                     await asyncio.gather(*sent)
                     sent = []
         await asyncio.gather(*sent)
+        return count
 
 
 @contextlib.asynccontextmanager
