@@ -7,10 +7,12 @@ dimension or an hour. Pure.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from array import array
+from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 from functools import lru_cache
 from sys import intern
+from typing import TypeAlias
 
 from services.metrics.fold import Contribution
 from services.metrics.periods import hour_bucket, hour_of, period_keys
@@ -53,10 +55,11 @@ def _ancestors(region: str) -> tuple[str, ...]:
 
 
 _MAX_PENDING = 100_000
+Cell: TypeAlias = "array[float]"  # [numerator, denominator, amount]: three doubles, half a list of floats' bytes
 
 
 class Aggregates:
-    """Sums per cell `indicator|region|period|dimension`: [numerator, denominator, amount].
+    """Sums per cell `indicator|region|period|dimension`: [numerator, denominator, amount] (a `Cell`).
 
     `add` only sums the change per (indicator, department, hour, region, channel); `settle` spreads the net
     changes over the cells (every ancestor region × period bucket × dimension). Between two settles, the events
@@ -68,13 +71,13 @@ class Aggregates:
     def __init__(self, *, published_only: bool = False) -> None:
         #: only the published cells (`is_published`): a writer's partition engines, whose other cells nobody reads
         self.published_only = published_only
-        self._cells: dict[str, list[float]] = {}
+        self._cells: dict[str, Cell] = {}
         self._pending: dict[tuple[str, str, datetime, str, str | None], list[float]] = {}
         self._touched: set[str] = set()  # cells changed since `take_touched`
         self._hours_from = ""  # hour cells before this bucket are forgotten (`forget_hours_before`), never made
 
     @property
-    def cells(self) -> dict[str, list[float]]:
+    def cells(self) -> dict[str, Cell]:
         self.settle()
         return self._cells
 
@@ -93,16 +96,21 @@ class Aggregates:
         if len(pending) > _MAX_PENDING:  # a long replay without reads (rebuild, restore) settles as it goes
             self.settle()
 
-    def set_cell(self, key: str, values: list[float]) -> None:
+    def set_cell(self, key: str, values: Sequence[float]) -> None:
         """Set one cell directly (the reducer, summing the writers' shares of it); touched only if it moved."""
         self.settle()
-        if values[0] == 0 and values[1] == 0 and abs(values[2]) < 1e-9:
-            if self._cells.pop(key, None) is None:
+        num, den, amount = values
+        cell = self._cells.get(key)
+        if num == 0 and den == 0 and abs(amount) < 1e-9:
+            if cell is None:
                 return
-        elif self._cells.get(key) == values:
+            del self._cells[key]
+        elif cell is None:
+            self._cells[intern(key)] = array("d", (num, den, amount))
+        elif (cell[0], cell[1], cell[2]) == (num, den, amount):
             return
         else:
-            self._cells[intern(key)] = list(values)
+            cell[0], cell[1], cell[2] = num, den, amount
         self._touched.add(key)
 
     def touch(self, keys: Iterable[str]) -> None:
@@ -143,7 +151,7 @@ class Aggregates:
             for key in keys:
                 cell = cells.get(key)
                 if cell is None:
-                    cells[intern(key)] = [num, den, amount]  # one string per cell across a process's engines
+                    cells[intern(key)] = array("d", (num, den, amount))  # one key string per process
                     continue
                 cell[0] += num
                 cell[1] += den

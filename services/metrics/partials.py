@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 from array import array
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import datetime
 from sys import intern
 from typing import Any
@@ -141,7 +141,7 @@ class Sums:
         self._hold(name, partition, share)
         self.engine.aggregates.set_cell(name, self._total(name))
 
-    def add_cells(self, shares: Mapping[int, Mapping[str, list[float]]]) -> None:
+    def add_cells(self, shares: Mapping[int, Mapping[str, Sequence[float]]]) -> None:
         """Take many partitions' shares of many cells at once (the replay's workers'), each cell summed once."""
         names: set[str] = set()
         for partition, cells in shares.items():
@@ -152,7 +152,7 @@ class Sums:
         for name in names:
             set_cell(name, self._total(name))
 
-    def _hold(self, name: str, partition: int, share: list[float]) -> None:
+    def _hold(self, name: str, partition: int, share: Sequence[float]) -> None:
         held = self.shares.get(name)
         at = 3 * partition
         if held is None:

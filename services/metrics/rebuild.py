@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Annotated, Any
@@ -111,7 +112,7 @@ def _same_value(published: dict[str, Any] | None, rebuilt: Value) -> bool:
     return all(x == y or x is not None and y is not None and abs(x - y) < 1e-6 for x, y in pairs)
 
 
-def _same(x: list[float] | None, y: list[float] | None) -> bool:
+def _same(x: Sequence[float] | None, y: Sequence[float] | None) -> bool:
     x, y = x or [0.0, 0.0, 0.0], y or [0.0, 0.0, 0.0]
     return all(abs(p - q) < 1e-6 for p, q in zip(x, y, strict=True))
 

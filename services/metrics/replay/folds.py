@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from services.metrics.aggregates import Cell
 from services.metrics.catalogue import Catalogue
 from services.metrics.engine import MetricsEngine
 from services.metrics.fold import CaseState, fold
@@ -75,7 +76,7 @@ class FoldedShares:
     """What one replay worker hands over: its cells' sums (as the share of `source`) and its advisors."""
 
     source: int
-    cells: dict[str, list[float]]
+    cells: dict[str, Cell]
     advisors: list[Share]
 
 
