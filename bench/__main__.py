@@ -28,7 +28,7 @@ MODULES = [
     "bench.metrics_memory",
 ]
 # seconds (bench.metrics_memory folds 1M cases twice and 3M once, ~50 min; bench.metrics_stored stores and loads
-# 1M cases, ~10 min, then a production writer loads 100k, 1M and 3M cached ones, ~15 min, ~30 more on a first run;
+# 100k, 1M and 3M cases, ~25 min, then a production writer loads cached ones, ~20 min, ~10 more on a first run;
 # bench.core builds the 10M-event preload on a first run, ~15 min): a hung benchmark is reported as failed
 MODULE_TIMEOUT = 4500.0
 REPO = Path(__file__).resolve().parents[1]

@@ -43,7 +43,7 @@ from shared import kafka
 from shared.settings import PlatformSettings, load_settings
 from shared.topics import Topics
 
-SIZES = [100_000, 1_000_000]
+SIZES = [100_000, 1_000_000, 3_000_000]
 RSS_SIZES = [100_000, 1_000_000, 3_000_000]
 QUICK_SIZES = [10_000]
 CACHED = "benchstored1"  # the cached changelogs' topic prefix: a new one when `bench.closed_cases` or the fold moves
