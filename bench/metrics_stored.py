@@ -19,8 +19,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
-import re
-import resource
 import subprocess
 import sys
 import tempfile
@@ -33,7 +31,7 @@ from aiokafka import TopicPartition
 from bench import metrics
 from bench.closed_cases import closed_cases
 from bench.common import Report, Row, percentile
-from bench.writer_procs import peak_rss_of, stop_all, writer_process
+from bench.writer_procs import OWNS, peak_rss_of, stop_all, writer_process
 from services.metrics.catalogue import load_catalogue
 from services.metrics.config import Settings
 from services.metrics.fold import CaseState, fold
@@ -48,7 +46,6 @@ RSS_SIZES = [100_000, 1_000_000, 3_000_000]
 QUICK_SIZES = [10_000]
 CACHED = "benchstored1"  # the cached changelogs' topic prefix: a new one when `bench.closed_cases` or the fold moves
 SETTLE_S = 30.0  # after a writer's load, for its reducer to take the shares it sent
-RECOVERED = re.compile(rb"owns by-case partitions \[[\d, ]*\], (\d+) cases recovered")
 YEAR = timedelta(days=365)
 WARM_UP = 2_000  # events folded before the steady phase
 IN_FLIGHT = 20_000  # changelog records sent before waiting for their acknowledgements
@@ -119,7 +116,7 @@ async def latency_with_stored(base: PlatformSettings, n: int) -> Row:
         percentile(lat, 99) * 1000, "ms", goal="p99 ≤ 1000 ms at 1,000 events/s",
         extra={"p50 ms": percentile(lat, 50) * 1000, "events": len(lat), "not seen": sent - len(lat),
                "cases recovered": writer.recovered_cases, "recovery s": recovery_s, "changelog written s": stored_s,
-               "writer peak RSS MB": peak_rss_mb()},
+               "writer peak RSS MB": peak_rss_of(os.getpid())},  # the sizes run ascending: the last size's
     )  # fmt: skip
 
 
@@ -130,11 +127,6 @@ async def caught_up(writer: metrics.TimedWriter, timeout: float = 1800) -> None:
         if time.monotonic() > deadline:
             raise TimeoutError(f"the writer's reducer did not catch up in {timeout:.0f} s")
         await asyncio.sleep(0.5)
-
-
-def peak_rss_mb() -> float:
-    """This process's peak RSS so far (the kernel's own count): the sizes run ascending, so it is the last size's."""
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
 
 
 async def cached_changelog(base: PlatformSettings, n: int) -> tuple[PlatformSettings, float]:
@@ -160,7 +152,7 @@ async def production_writer_rss(platform: PlatformSettings, timeout: float = 360
         proc = writer_process(platform, Path(d) / "state", log)
         started = time.perf_counter()
         try:
-            while not (found := RECOVERED.search(log.read_bytes())):
+            while not (found := OWNS.search(log.read_bytes())):
                 if proc.poll() is not None:
                     raise RuntimeError(f"the writer exited with {proc.returncode}: {log.read_bytes()[-2000:]!r}")
                 if time.perf_counter() - started > timeout:
@@ -168,7 +160,7 @@ async def production_writer_rss(platform: PlatformSettings, timeout: float = 360
                 await asyncio.sleep(0.5)
             loaded_s = time.perf_counter() - started
             await asyncio.sleep(SETTLE_S)
-            return peak_rss_of(proc.pid), loaded_s, int(found.group(1))
+            return peak_rss_of(proc.pid), loaded_s, int(found.group(2))
         finally:
             stop_all([proc])
 

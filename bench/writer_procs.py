@@ -32,7 +32,8 @@ def stop_all(procs: list[subprocess.Popen[bytes]]) -> None:
             proc.kill()
 
 
-OWNS = re.compile(rb"owns by-case partitions \[([\d, ]*)\]")
+# a writer's log line after each assignment: the partitions it owns, the cases it loaded
+OWNS = re.compile(rb"owns by-case partitions \[([\d, ]*)\], (\d+) cases recovered")
 
 
 async def writers_sharing(procs: list[subprocess.Popen[bytes]], logs: list[Path], partitions: int) -> None:
@@ -45,7 +46,7 @@ async def writers_sharing(procs: list[subprocess.Popen[bytes]], logs: list[Path]
             if proc.poll() is not None:
                 raise RuntimeError(f"a metrics writer exited with {proc.returncode}: {log.read_bytes()[-2000:]!r}")
             found = OWNS.findall(log.read_bytes())
-            owned.append({int(p) for p in found[-1].split(b",") if p.strip()} if found else set())
+            owned.append({int(p) for p in found[-1][0].split(b",") if p.strip()} if found else set())
         if all(owned) and sum(map(len, owned)) == partitions and set().union(*owned) == set(range(partitions)):
             return
         if time.monotonic() > deadline:
